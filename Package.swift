@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hot loops need AVX2 + FMA code generation on x86-64: without it `SIMD8<Float>.addingProduct`
+/// lowers to calls to `fmaf` (about 100x slower). Other architectures build with their defaults.
+let vectorFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux, .macOS])),
+]
+
+let package = Package(
+    name: "GraphEngine",
+    products: [
+        // MARK: - Public API
+        .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    targets: [
+        // MARK: - Implementation details
+        .systemLibrary(
+            name: "CHwloc",
+            pkgConfig: "hwloc",
+            providers: [.apt(["libhwloc-dev"])]
+        ),
+
+        // MARK: - Libraries
+        .target(name: "Scheduler", dependencies: ["CHwloc"], swiftSettings: vectorFlags),
+        .target(name: "Kernels", swiftSettings: vectorFlags),
+        .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"], swiftSettings: vectorFlags),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor"], swiftSettings: vectorFlags),
+
+        // MARK: - Tests
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"], swiftSettings: vectorFlags),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,36 @@
+import Foundation
+
+/// `bench`: throughput runs and profiling for the scheduler, the kernels and the tensor engine.
+/// Each subcommand lives in its own `*Command.swift` file and is listed here.
+let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
+]
+
+@MainActor func usage() -> String {
+    var text = "usage: bench <command> [options]\n\ncommands:\n"
+    for c in commands { text += "  \(c.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(c.summary)\n" }
+    return text
+}
+
+@MainActor func runMain() -> Int32 {
+    let words = Array(CommandLine.arguments.dropFirst())
+    guard let name = words.first, name != "--help", name != "-h", name != "help" else {
+        print(usage(), terminator: "")
+        return words.isEmpty ? 2 : 0
+    }
+    guard let command = commands.first(where: { $0.name == name }) else {
+        FileHandle.standardError.write("bench: unknown command '\(name)'\n\n\(usage())".data(using: .utf8)!)
+        return 2
+    }
+    do {
+        try command.run(Array(words.dropFirst()))
+        return 0
+    } catch let error as ArgumentError {
+        FileHandle.standardError.write("bench \(name): \(error)\n".data(using: .utf8)!)
+        return 2
+    } catch {
+        FileHandle.standardError.write("bench \(name): \(error)\n".data(using: .utf8)!)
+        return 1
+    }
+}
+
+exit(runMain())

@@ -1,0 +1,6 @@
+import Testing
+import Kernels
+
+@Test func KernelsModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+import Scheduler
+
+@Test func SchedulerModuleLinks() {
+    #expect(Bool(true))
+}

@@ -1,0 +1,6 @@
+import Testing
+import Tensor
+
+@Test func TensorModuleLinks() {
+    #expect(Bool(true))
+}
