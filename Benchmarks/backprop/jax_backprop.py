@@ -52,7 +52,7 @@ def build(model, batch):
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
         return params, inputs, loss
     if model == "wide":
-        K = 4
+        K = a.branches
         params = [he(1024, 1024) for _ in range(2 * K)]
         inputs = tuple(jax.random.normal(split(), (batch, 1024), jnp.float32) for _ in range(K))
 

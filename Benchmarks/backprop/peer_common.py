@@ -22,11 +22,12 @@ def backprop_args(description):
     p.add_argument("--batch", type=int, default=0,
                    help="rows per step: mlp 256, wide 256, deep 64 by default; small-ops has none")
     p.add_argument("--update", action="store_true", help="also a plain SGD step on every parameter")
+    p.add_argument("--branches", type=int, default=4, help="wide: number of independent branches K")
     p.add_argument("--repeat", type=int, default=20, help="timed steps (median reported)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (JAX compiles here)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
-    if a.threads < 1 or a.repeat < 1 or a.warmup < 0:
+    if a.threads < 1 or a.repeat < 1 or a.warmup < 0 or a.branches < 1:
         p.error("--threads and --repeat must be positive")
     if a.batch == 0:
         a.batch = {"mlp": 256, "wide": 256, "deep": 64, "small-ops": 1}[a.model]
@@ -73,7 +74,7 @@ def peak_rss_bytes():
 
 def report(system, a, times_s, extra):
     med_ms = statistics.median(times_s) * 1e3
-    line = {"system": system, "model": a.model, "threads": a.threads, "batch": a.batch,
+    line = {"system": system, "model": a.model, "threads": a.threads, "batch": a.batch, "branches": a.branches,
             "update": a.update, "repeat": len(times_s), "median_ms": med_ms,
             "min_ms": min(times_s) * 1e3, "tasks": None, "peak_bytes": None,
             "peak_rss_bytes": peak_rss_bytes()}

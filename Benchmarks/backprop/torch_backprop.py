@@ -3,7 +3,7 @@
 
 Models (the same as `bench backprop`):
   mlp        784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 64 or 256
-  wide       K=4 independent branches relu(x_k W1_k) W2_k, x_k 256x1024, W 1024x1024; loss = sum of all outputs
+  wide       K=4 (--branches) independent branches relu(x_k W1_k) W2_k, x_k 256x1024, W 1024x1024; loss = sum of all outputs
   deep       100 layers of width 64, h = relu(h W_i + b_i), batch 64; loss = sum(h)
   small-ops  50 branches on 64-float tensors; h = x_b, then 40 ops: i%3==0 tanh(h), 1: h*w_b, 2: h+x_b;
              loss = sum over branches of sum(h); gradients wrt every x_b and w_b
@@ -52,7 +52,7 @@ def build(model, batch):
             return torch.nn.functional.cross_entropy(h, y)
         return params, loss
     if model == "wide":
-        K = 4
+        K = a.branches
         params = [he(1024, 1024) for _ in range(2 * K)]
         xs = [torch.randn(batch, 1024) for _ in range(K)]
 
