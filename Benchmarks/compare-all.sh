@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 dir="$here/out/$(date +%Y%m%d-%H%M%S)"; mkdir -p "$dir"
 "$here/build-ours.sh"
 export SKIP_SWIFT_BUILD=1 OUT="$dir/results.jsonl"
-for area in scheduler gemm backprop; do
+for area in scheduler gemm kernels backprop; do
     echo "== $area" | tee -a "$dir/tables.txt"
     "$here/$area/compare.sh" 2> >(tee -a "$dir/log.txt" >&2) | tee -a "$dir/tables.txt"
     echo | tee -a "$dir/tables.txt"

@@ -3,6 +3,7 @@
 
     compare.py scheduler   our executor vs oneTBB flow graph and OpenMP tasks (ns/task)
     compare.py gemm        our sgemm vs OpenBLAS (C, Debian's libopenblas) and NumPy (GFLOP/s)
+    compare.py kernels     our elementwise ops and reductions vs NumPy (elements/s, GB/s; one thread)
     compare.py backprop    our plans vs PyTorch eager and JAX jit (ms per step)
     compare.py train       our training loop vs PyTorch and JAX (samples/s)
 
@@ -215,6 +216,33 @@ def cmd_gemm(args):
     print("(ratio = our GFLOP/s / theirs: > 1 means ours is faster)")
 
 
+# ------------------------------------------------------------------------------------------------ kernels
+
+def per_op(obj):
+    """{op: result} from a kernels JSON line: an "ops" (or "results") list of objects named by "op"/"name"."""
+    if not obj:
+        return {}
+    items = obj.get("ops") or obj.get("results") or ([obj] if ("op" in obj or "name" in obj) else [])
+    return {str(r.get("op", r.get("name"))): r for r in items if isinstance(r, dict)}
+
+
+def cmd_kernels(args):
+    numpy_peer = [args.python, os.path.join(HERE, "kernels", "numpy_kernels.py")]
+    ours = per_op(run_json([args.bench, "kernels", "--size", str(args.size), "--threads", "1", "--json"],
+                           label="bench kernels"))
+    theirs = per_op(run_json([*numpy_peer, "--size", str(args.size), "--repeat", str(args.repeat), "--json"],
+                             env=peer_env(1), label="numpy"))
+    rows = []
+    for op, r in theirs.items():
+        o = ours.get(op)
+        eps = lambda x: x.get("elements_per_s") if x else None  # noqa: E731
+        gbs = lambda x: x.get("gb_per_s") if x else None  # noqa: E731
+        rows.append([op, args.size, fmt(eps(o) and eps(o) * 1e-9, 3), fmt(eps(r) * 1e-9, 3), fmt(gbs(o), 2),
+                     fmt(gbs(r), 2), fmt(ratio(eps(o), eps(r)), 2)])
+    table(["op", "n", "ours Gelem/s", "NumPy Gelem/s", "ours GB/s", "NumPy GB/s", "ours/NumPy"], rows)
+    print("(one thread each; ratio = our elements/s / NumPy's: > 1 means ours is faster)")
+
+
 # ----------------------------------------------------------------------------------------------- backprop
 
 def backprop_cases(args):
@@ -312,6 +340,11 @@ def main():
     g.add_argument("--no-mlp", action="store_true", help="skip the MLP forward/backward shapes")
     g.add_argument("--no-numpy", action="store_true")
     g.set_defaults(func=cmd_gemm)
+
+    k = sub.add_parser("kernels")
+    k.add_argument("--size", type=int, default=10_000_000)
+    k.add_argument("--repeat", type=int, default=20)
+    k.set_defaults(func=cmd_kernels)
 
     b = sub.add_parser("backprop")
     b.add_argument("--models", default="mlp,wide,deep,small-ops")
