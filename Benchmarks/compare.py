@@ -47,7 +47,8 @@ def run_json(cmd, env=None, timeout=600, label=None):
                 return obj
         except json.JSONDecodeError:
             pass
-    why = (p.stderr.strip().splitlines() or lines or ["no output"])[-1]
+    err = [l for l in p.stderr.splitlines() if l.strip()]
+    why = (err[:1] or lines[-1:] or ["no output"])[0]
     note(label or cmd[0], f"exit {p.returncode}: {why[:200]}  [{shlex.join(cmd)}]")
     return None
 
