@@ -48,7 +48,9 @@ def run_json(cmd, env=None, timeout=600, label=None):
         except json.JSONDecodeError:
             pass
     err = [l for l in p.stderr.splitlines() if l.strip()]
-    loud = [l for l in err if any(w in l.lower() for w in ("error", "unknown", "usage", "traceback"))]
+    loud = [l for l in err if any(w in l.lower() for w in ("error", "unknown", "usage"))]
+    if any(l.startswith("Traceback") for l in err):
+        loud = err[-1:]  # a Python exception: its last line says what went wrong
     why = (loud[:1] or err[-1:] or lines[-1:] or ["no output"])[0]
     note(label or cmd[0], f"exit {p.returncode}: {why[:200]}  [{shlex.join(cmd)}]")
     return None
