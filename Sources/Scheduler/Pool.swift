@@ -276,7 +276,7 @@ final class Pool: @unchecked Sendable {
         let g = run.graph
         let offsets = g.succOffsets
         let successors = g.successorList
-        let joinSlot = g.joinSlot
+        let successorJoin = g.successorJoin
         let bodies = g.bodies
         let joins = run.joins
         let scratch = w.scratch
@@ -288,7 +288,7 @@ final class Pool: @unchecked Sendable {
             if let recorder = run.trace {
                 if !runTraced(run, task: t, recorder: recorder, on: w) { return }
             } else {
-                do { try bodies[t]() } catch {
+                do { try bodies[t].call() } catch {
                     run.fail(error)
                     return   // successors of a failed task never start
                 }
@@ -297,7 +297,7 @@ final class Pool: @unchecked Sendable {
             var ready = 0
             for k in Int(offsets[t])..<Int(offsets[t + 1]) {
                 let s = Int(successors[k])
-                let j = Int(joinSlot[s])
+                let j = Int(successorJoin[k])
                 // A task with one predecessor has no counter: only that predecessor releases it.
                 // Acquire-release: the last predecessor to finish sees the others' writes and
                 // passes them on to the successor it runs or pushes. (wrappingSubtract is one
@@ -329,7 +329,7 @@ final class Pool: @unchecked Sendable {
         let cpu = Affinity.currentCPU()
         let begin = TraceRecorder.now()
         var ok = true
-        do { try run.graph.bodies[t]() } catch {
+        do { try run.graph.bodies[t].call() } catch {
             run.fail(error)
             ok = false
         }
