@@ -18,6 +18,10 @@ final class Worker: @unchecked Sendable {
     /// While a traced task runs on this worker: its recorder and index (parents of pieces).
     var traceRecorder: TraceRecorder? = nil
     var currentTask = -1
+    /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
+    /// cannot finish while credit is held, so the unowned reference stays valid.
+    unowned(unsafe) var creditRun: RunState? = nil
+    var credit = 0
 
     init(index: Int, pool: Pool) {
         self.index = index
@@ -35,6 +39,42 @@ final class Worker: @unchecked Sendable {
             scratchCapacity = max(n, scratchCapacity * 2)
             scratch = .allocate(capacity: scratchCapacity)
         }
+    }
+
+    /// One unit of `run` ended on this worker: keep it as credit (Note [Unit credit]).
+    @inline(__always)
+    func endUnit(_ run: RunState) {
+        if creditRun !== run {
+            settleCredit()
+            creditRun = run
+        }
+        credit += 1
+    }
+
+    /// About to push `count` items of `run`: pay with credit, add only the shortfall. The add
+    /// comes before the pushes, so no thief can end these units first.
+    @inline(__always)
+    func reserveUnits(_ count: Int, of run: RunState) {
+        var missing = count
+        if creditRun === run {
+            let paid = min(credit, count)
+            credit -= paid
+            missing -= paid
+        }
+        // Relaxed is enough: the add is sequenced before the pushes that let other workers end
+        // these units, so it precedes their subtractions in the counter's modification order.
+        if missing > 0 { run.outstanding.wrappingAdd(missing, ordering: .relaxed) }
+    }
+
+    /// Gives back unspent credit; may finish the run. Called when this worker runs out of work
+    /// and before it turns to another run or loop.
+    @inline(__always)
+    func settleCredit() {
+        guard let run = creditRun else { return }
+        let c = credit
+        creditRun = nil
+        credit = 0
+        if c > 0 { run.endUnits(c) }
     }
 
     @inline(__always)
@@ -147,6 +187,7 @@ final class Pool: @unchecked Sendable {
     private func loop(_ w: Worker) {
         while true {
             if let item = findWork(w) { execute(item, on: w); continue }
+            w.settleCredit()   // out of work: a run may be waiting for our credit
             var item: Int? = nil
             for round in 0..<Pool.spinRounds {
                 item = findWork(w)
@@ -204,6 +245,7 @@ final class Pool: @unchecked Sendable {
                 execute(item, on: w)
                 misses = 0
             } else {
+                w.settleCredit()   // the awaited run may be held up by our own credit
                 misses += 1
                 if misses > 64 { sched_yield() } else { Pool.cpuRelax() }
             }
@@ -227,15 +269,18 @@ final class Pool: @unchecked Sendable {
         switch item & WorkItem.kindMask {
         case WorkItem.taskKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+                if w.creditRun !== run { w.settleCredit() }   // don't hold another run up
                 w.ensureScratch(run.graph.maxOutDegree)
                 runStrand(run, from: WorkItem.taskIndex(item), on: w)
-                run.endUnit()
+                w.endUnit(run)
             }
         case WorkItem.rootsKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+                if w.creditRun !== run { w.settleCredit() }
                 claimRoots(run, on: w)
             }
         default:
+            w.settleCredit()
             let job = Unmanaged<ParallelForJob>.fromOpaque(UnsafeRawPointer(bitPattern: item & ~WorkItem.kindMask)!)
                 .takeRetainedValue()   // balances the retain of the pushed token
             job.work(worker: w)
@@ -256,7 +301,7 @@ final class Pool: @unchecked Sendable {
             if start >= total { break }
             if !leftClaim && count > 1 && start + batch < total {
                 leftClaim = true
-                run.outstanding.wrappingAdd(1, ordering: .relaxed)   // before the push: Note [Counting live units]
+                w.reserveUnits(1, of: run)   // before the push: Note [Counting live units]
                 w.deque.push(WorkItem.roots(slot: run.slot))
                 idle.notify()
             }
@@ -264,7 +309,7 @@ final class Pool: @unchecked Sendable {
                 runStrand(run, from: Int(g.roots[r]), on: w)
             }
         }
-        run.endUnit()
+        w.endUnit(run)
     }
 
     /// Runs task `first`, then inline the first successor each task makes ready (no queue round
@@ -306,9 +351,7 @@ final class Pool: @unchecked Sendable {
                 if next < 0 { next = s } else { scratch[ready] = Int32(truncatingIfNeeded: s); ready += 1 }
             }
             if ready > 0 {
-                // Relaxed is enough: the add is sequenced before the pushes that let other workers
-                // end these units, so it precedes their subtractions (Note [Counting live units]).
-                run.outstanding.wrappingAdd(ready, ordering: .relaxed)
+                w.reserveUnits(ready, of: run)   // before the pushes: Note [Unit credit]
                 let slot = run.slot
                 var i = ready
                 while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }

@@ -15,6 +15,15 @@ import Synchronization
 /// The subtraction that reaches zero is the end of the run: it is acquire-release, so the
 /// finisher has seen every task's writes, and it publishes the result with a release store of
 /// `finished` (and a semaphore signal) to the waiter.
+///
+/// Note [Unit credit]
+/// Touching `outstanding` for every push and every unit end would make it a hot shared counter
+/// (tree and wavefront graphs push about once per two tasks). Instead a worker keeps the ends of
+/// its units for one run as local *credit* and spends that credit on its next pushes for the same
+/// run; only a shortfall is added to `outstanding`, and leftover credit is subtracted when the
+/// worker runs out of work or turns to another run or loop. So `outstanding` = live units +
+/// unspent credit >= live units, and it reaches zero only when both are zero: never early, and
+/// at the latest when the last worker holding credit goes idle. See `Worker.endUnit`.
 final class RunState: @unchecked Sendable {
     // @unchecked Sendable: shared fields are atomics or behind Locks; `slot`, `onFinish` and the
     // pointers are written before the run is published (its first item pushed) and only read
@@ -69,11 +78,11 @@ final class RunState: @unchecked Sendable {
                                    ordering: .acquiringAndReleasing)
     }
 
-    /// Ends one unit (see Note [Counting live units]).
+    /// Ends `count` units (see Note [Counting live units]).
     @inline(__always)
-    func endUnit() {
+    func endUnits(_ count: Int) {
         // wrappingSubtract compiles to one `lock xadd`; the checked `subtract` is a CAS loop.
-        if outstanding.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 { complete() }
+        if outstanding.wrappingSubtract(count, ordering: .acquiringAndReleasing).oldValue == count { complete() }
     }
 
     private func complete() {
