@@ -19,8 +19,9 @@ final class Worker: @unchecked Sendable {
     var traceRecorder: TraceRecorder? = nil
     var currentTask = -1
     /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
-    /// cannot finish while credit is held, so the unowned reference stays valid.
-    unowned(unsafe) var creditRun: RunState? = nil
+    /// cannot finish while credit is held, so the pointer stays valid. A raw pointer, not a
+    /// reference: reading a reference retains it, and that count is shared with other workers.
+    var creditRun: UnsafeMutableRawPointer? = nil
     var credit = 0
 
     init(index: Int, pool: Pool) {
@@ -44,11 +45,23 @@ final class Worker: @unchecked Sendable {
     /// One unit of `run` ended on this worker: keep it as credit (Note [Unit credit]).
     @inline(__always)
     func endUnit(_ run: RunState) {
-        if creditRun !== run {
+        let id = Worker.identity(run)
+        if creditRun != id {
             settleCredit()
-            creditRun = run
+            creditRun = id
         }
         credit += 1
+    }
+
+    @inline(__always)
+    static func identity(_ run: RunState) -> UnsafeMutableRawPointer {
+        Unmanaged.passUnretained(run).toOpaque()
+    }
+
+    /// Whether this worker holds credit for a run other than `run`.
+    @inline(__always)
+    func holdsCredit(otherThan run: RunState) -> Bool {
+        creditRun != nil && creditRun != Worker.identity(run)
     }
 
     /// About to push `count` items of `run`: pay with credit, add only the shortfall. The add
@@ -56,7 +69,7 @@ final class Worker: @unchecked Sendable {
     @inline(__always)
     func reserveUnits(_ count: Int, of run: RunState) {
         var missing = count
-        if creditRun === run {
+        if creditRun == Worker.identity(run) {
             let paid = min(credit, count)
             credit -= paid
             missing -= paid
@@ -70,11 +83,11 @@ final class Worker: @unchecked Sendable {
     /// and before it turns to another run or loop.
     @inline(__always)
     func settleCredit() {
-        guard let run = creditRun else { return }
+        guard let id = creditRun else { return }
         let c = credit
         creditRun = nil
         credit = 0
-        if c > 0 { run.endUnits(c) }
+        if c > 0 { Unmanaged<RunState>.fromOpaque(id)._withUnsafeGuaranteedRef { $0.endUnits(c) } }
     }
 
     @inline(__always)
@@ -89,6 +102,9 @@ final class Pool: @unchecked Sendable {
     // @unchecked Sendable: all shared mutable state is in atomics or thread-safe types;
     // `workers` is written once in init before any thread starts.
     private(set) var workers: [Worker] = []
+    /// The workers' deques, unretained, for thieves: loading a reference from `workers` would
+    /// retain it, a reference count shared by every thief.
+    private var deques: [Unmanaged<WorkStealingDeque>] = []
     let injection = InjectionQueue()
     let idle = EventCount()
     let stopping = Atomic<Bool>(false)
@@ -105,6 +121,7 @@ final class Pool: @unchecked Sendable {
         boundCPUs = .allocate(capacity: n)
         for i in 0..<n { (boundCPUs + i).initialize(to: Atomic(-1)) }
         workers = (0..<n).map { Worker(index: $0, pool: self) }
+        deques = workers.map { Unmanaged.passUnretained($0.deque) }
         for w in workers {
             exited.enter()
             started.enter()
@@ -206,7 +223,7 @@ final class Pool: @unchecked Sendable {
     /// seq_cst look at every queue, for the parking re-check.
     private func hasVisibleWork() -> Bool {
         if !injection.isEmpty { return true }
-        for v in workers where !v.deque.isEmpty { return true }
+        for d in deques where !d._withUnsafeGuaranteedRef({ $0.isEmpty }) { return true }
         return false
     }
 
@@ -225,7 +242,7 @@ final class Pool: @unchecked Sendable {
         for k in 0..<n {
             let v = (start + k) % n
             if v == w.index { continue }
-            if let item = workers[v].deque.steal() { return item }
+            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) { return item }
         }
         return nil
     }
@@ -269,14 +286,14 @@ final class Pool: @unchecked Sendable {
         switch item & WorkItem.kindMask {
         case WorkItem.taskKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
-                if w.creditRun !== run { w.settleCredit() }   // don't hold another run up
-                w.ensureScratch(run.graph.maxOutDegree)
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }   // don't hold another run up
+                w.ensureScratch(run.maxOutDegree)
                 runStrand(run, from: WorkItem.taskIndex(item), on: w)
                 w.endUnit(run)
             }
         case WorkItem.rootsKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
-                if w.creditRun !== run { w.settleCredit() }
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }
                 claimRoots(run, on: w)
             }
         default:
@@ -290,9 +307,9 @@ final class Pool: @unchecked Sendable {
     /// Claims batches of roots until none are left; the first claim leaves another claim item
     /// behind so idle workers can join in (they then do the same).
     private func claimRoots(_ run: RunState, on w: Worker) {
-        let g = run.graph
-        w.ensureScratch(g.maxOutDegree)
-        let total = g.rootTotal
+        w.ensureScratch(run.maxOutDegree)
+        let total = run.rootTotal
+        let roots = run.roots
         let batch = max(1, min(64, total / (count * 16)))
         var leftClaim = false
         while run.status.load(ordering: .relaxed) == RunState.running {
@@ -306,7 +323,7 @@ final class Pool: @unchecked Sendable {
                 idle.notify()
             }
             for r in start..<min(start + batch, total) {
-                runStrand(run, from: Int(g.roots[r]), on: w)
+                runStrand(run, from: Int(roots[r]), on: w)
             }
         }
         w.endUnit(run)
@@ -318,11 +335,10 @@ final class Pool: @unchecked Sendable {
     /// highest priority first, since `compile` sorts each list by descending priority.
     @inline(__always)
     private func runStrand(_ run: RunState, from first: Int, on w: Worker) {
-        let g = run.graph
-        let offsets = g.succOffsets
-        let successors = g.successorList
-        let successorJoin = g.successorJoin
-        let bodies = g.bodies
+        let offsets = run.succOffsets
+        let successors = run.successors
+        let successorJoin = run.successorJoin
+        let bodies = run.bodies
         let joins = run.joins
         let scratch = w.scratch
         var t = first
@@ -372,7 +388,7 @@ final class Pool: @unchecked Sendable {
         let cpu = Affinity.currentCPU()
         let begin = TraceRecorder.now()
         var ok = true
-        do { try run.graph.bodies[t].call() } catch {
+        do { try run.bodies[t].call() } catch {
             run.fail(error)
             ok = false
         }

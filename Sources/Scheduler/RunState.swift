@@ -32,6 +32,16 @@ final class RunState: @unchecked Sendable {
 
     let graph: CompiledGraph
     let joins: UnsafeMutablePointer<Atomic<Int32>>
+    // The graph's arrays, copied here so the hot loop reads them through this (unretained) run
+    // instead of retaining the shared CompiledGraph per strand: that reference count would be a
+    // contended cache line between workers.
+    let succOffsets: UnsafePointer<Int32>
+    let successors: UnsafePointer<Int32>
+    let successorJoin: UnsafePointer<Int32>
+    let bodies: UnsafePointer<TaskBody>
+    let roots: UnsafePointer<Int32>
+    let rootTotal: Int
+    let maxOutDegree: Int
     let trace: TraceRecorder?
     let pool: Pool
     var slot = -1
@@ -50,6 +60,13 @@ final class RunState: @unchecked Sendable {
 
     init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
         self.graph = graph
+        succOffsets = UnsafePointer(graph.succOffsets)
+        successors = UnsafePointer(graph.successorList)
+        successorJoin = UnsafePointer(graph.successorJoin)
+        bodies = graph.bodies
+        roots = UnsafePointer(graph.roots)
+        rootTotal = graph.rootTotal
+        maxOutDegree = graph.maxOutDegree
         self.trace = trace
         self.pool = pool
         let n = graph.joinTotal

@@ -7,7 +7,8 @@ import Synchronization
 /// ```
 /// bench scheduler --graph chain|tree|wavefront|traversal|flat [--size N] [--threads T]
 ///                 [--rerun] [--repeat R] [--work-ns W] [--json]
-/// bench scheduler [--repeat R] [--json]      # the suite: all shapes, 1 worker and all workers
+/// bench scheduler [--size N] [--repeat R] [--json]   # the suite: all shapes, 1 worker and all
+///                                                   # workers (N tasks each; default about 1M)
 /// ```
 /// Without `--rerun` each timed repetition builds, compiles and runs the graph; with `--rerun`
 /// the graph is built once and only runs are timed. Tasks are empty unless `--work-ns` asks for
@@ -169,7 +170,9 @@ enum SchedulerCommand {
         print(row(header))
         var results: [String] = []
         for shape in shapes {
-            let n = size ?? defaultSize(shape)
+            // In the suite `--size` is a task count for every shape (the wavefront's side is its root).
+            var n = size ?? defaultSize(shape)
+            if shape == "wavefront", let size { n = max(1, Int(Double(size).squareRoot())) }
             for executor in executors {
                 let built = try measure(shape, size: n, executor: executor, rerun: false, repeats: repeats, work: work, seed: seed)
                 let rerun = try measure(shape, size: n, executor: executor, rerun: true, repeats: repeats, work: work, seed: seed)
