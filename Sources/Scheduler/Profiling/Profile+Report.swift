@@ -48,7 +48,7 @@ extension Profile {
                         body += "<rect x=\"\(ProfileText.fixed(left + x0, 1))\" y=\"\(ProfileText.fixed(yy, 1))\" width=\""
                             + ProfileText.fixed(x1 - x0, 1) + "\" height=\"\(ProfileText.fixed(h, 1))\" fill=\""
                             + Profile.colors(category).fill + "\""
-                            + (d > 0 || highlight.contains(k) ? " class=\"\(d > 0 ? "n" : "")\(highlight.contains(k) ? " cp" : "")\"" : "")
+                            + (d > 0 ? (highlight.contains(k) ? " class=\"n cp\"" : " class=\"n\"") : (highlight.contains(k) ? " class=\"cp\"" : ""))
                             + "><title>"
                             + ProfileText.html(eventName(e)) + " (task \(e.task), run \(e.run)) "
                             + ProfileText.duration(e.durationNanos) + "</title></rect>\n"
@@ -126,7 +126,7 @@ extension Profile {
         svg += "<path d=\"\(path)\" class=\"area\"/>\n"
         svg += "<line x1=\"\(Int(left))\" x2=\"\(Int(left + plot))\" y1=\"\(ProfileText.fixed(y(averageParallelism), 1))\" "
             + "y2=\"\(ProfileText.fixed(y(averageParallelism), 1))\" class=\"mean\"/>"
-        svg += "<text x=\"\(Int(left) - 6)\" y=\"\(Int(top - 10))\" text-anchor=\"end\" class=\"lab\">busy workers</text>\n"
+        svg += "<text x=\"\(Int(left) - 30)\" y=\"\(Int(top + height / 2))\" text-anchor=\"end\" class=\"lab\">busy workers</text>\n"
         return svg + "</svg>\n"
     }
 
