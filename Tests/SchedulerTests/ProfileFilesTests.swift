@@ -5,7 +5,7 @@ import Scheduler
 /// A deterministic stand-in for a training step: a forward chain with a side branch, the mirrored
 /// backward pass and one update per layer, list-scheduled on `workers` workers with a fixed
 /// latency between dependent tasks; every third forward task runs a nested loop of two pieces.
-struct SyntheticStep {
+struct ProfileSyntheticStep {
     var tasks = [ProfileTask]()
     var edges = [(Int, Int)]()
 
@@ -79,7 +79,7 @@ private func executable(_ name: String) -> String? {
 
 @Suite struct ProfileFilesTests {
     @Test func traceIsChromeJSONWithEachTaskOnceAndProperlyNestedTracks() throws {
-        let step = SyntheticStep(layers: 6)
+        let step = ProfileSyntheticStep(layers: 6)
         let profile = try step.profile()
         let (meta, complete, _) = try parseTrace(profile.chromeTrace())
         #expect(complete.count == profile.events.count)
@@ -117,7 +117,7 @@ private func executable(_ name: String) -> String? {
     }
 
     @Test func traceSamplesWholeRunsBeyondItsBound() throws {
-        let step = SyntheticStep(layers: 4)
+        let step = ProfileSyntheticStep(layers: 4)
         let profile = try step.profile(runs: 50)
         var limits = ProfileOutputLimits()
         limits.traceEvents = 300
@@ -138,7 +138,7 @@ private func executable(_ name: String) -> String? {
     }
 
     @Test func summariesAgreeWithTheProfile() throws {
-        let profile = try SyntheticStep(layers: 5).profile(runs: 4)
+        let profile = try ProfileSyntheticStep(layers: 5).profile(runs: 4)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(profile.summaryJSON().utf8)) as? [String: Any])
         #expect(json["makespan_ns"] as? Int == Int(profile.makespanNanos))
         #expect(json["critical_path_ns"] as? Int == Int(profile.criticalPathNanos))
@@ -156,7 +156,7 @@ private func executable(_ name: String) -> String? {
 
     @Test(.enabled(if: executable("dot") != nil, "graphviz's dot is not installed (apt-get install graphviz)"))
     func graphRendersWithDot() throws {
-        let profile = try SyntheticStep(layers: 4).profile(runs: 2)
+        let profile = try ProfileSyntheticStep(layers: 4).profile(runs: 2)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("profile-dot-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -173,7 +173,7 @@ private func executable(_ name: String) -> String? {
     }
 
     @Test func graphIsBoundedAndKeepsTheCriticalPath() throws {
-        let profile = try SyntheticStep(layers: 30).profile()
+        let profile = try ProfileSyntheticStep(layers: 30).profile()
         var limits = ProfileOutputLimits()
         limits.graphNodes = 120  // of 151 tasks; the critical path has about 90
         #expect(profile.tasks.count > 120 && profile.criticalPath.steps.count < 120)
@@ -185,7 +185,7 @@ private func executable(_ name: String) -> String? {
     }
 
     @Test func reportIsSelfContainedAndBounded() throws {
-        let profile = try SyntheticStep(layers: 5).profile(runs: 3)
+        let profile = try ProfileSyntheticStep(layers: 5).profile(runs: 3)
         let html = profile.htmlReport(title: "Synthetic <step>")
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\""))
@@ -198,7 +198,7 @@ private func executable(_ name: String) -> String? {
         #expect(html.contains("class=\"cp\""))
 
         // A long run (2000 steps of 35 tasks and pieces: 90k events) stays well under 5 MB and says it merged.
-        let long = try SyntheticStep(layers: 5).profile(runs: 2_000, workers: 2)
+        let long = try ProfileSyntheticStep(layers: 5).profile(runs: 2_000, workers: 2)
         let big = long.htmlReport()
         #expect(big.utf8.count < 5_000_000)
         #expect(big.contains("drawn merged"))
@@ -208,7 +208,7 @@ private func executable(_ name: String) -> String? {
     /// Writes all files; with PROFILE_SAMPLE_DIR set (Tests/report-check.sh does), keeps them there
     /// for the browser check.
     @Test func writeProducesAllFiles() throws {
-        let profile = try SyntheticStep(layers: 6).profile(runs: 3)
+        let profile = try ProfileSyntheticStep(layers: 6).profile(runs: 3)
         let keep = ProcessInfo.processInfo.environment["PROFILE_SAMPLE_DIR"]
         let directory = keep.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("profile-write-\(getpid())")

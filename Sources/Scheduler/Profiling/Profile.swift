@@ -1,8 +1,15 @@
 /// Where the time of a graph run went: per-operation and per-worker tables, the critical path,
 /// the parallelism achieved, and writers for a Chrome trace, summaries, Graphviz and an HTML report.
 ///
+/// Profiling any scheduler graph takes two lines after the runs:
+///
+///     let recorder = TraceRecorder()
+///     for _ in 0..<steps { try executor.run(compiled, trace: recorder) }
+///     let profile = try Profile(graph: compiled, events: recorder.events)   // tasks: [ProfileTask] adds labels
+///     try profile.write(to: URL(fileURLWithPath: "profile"))  // trace.json, summary.*, graph.dot, report.html
+///
 /// A profile is plain data built from a task list (what each task is), dependency edges and
-/// measured events, so it works for any scheduler graph, not only tensor plans:
+/// measured events, so it can also be built by hand, e.g. from another executor's log:
 ///
 ///     let tasks = [ProfileTask(name: "load"), ProfileTask(name: "left"),
 ///                  ProfileTask(name: "right"), ProfileTask(name: "join")]
