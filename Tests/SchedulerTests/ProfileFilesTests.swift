@@ -201,7 +201,7 @@ private func executable(_ name: String) -> String? {
         let long = try ProfileSyntheticStep(layers: 5).profile(runs: 2_000, workers: 2)
         let big = long.htmlReport()
         #expect(big.utf8.count < 5_000_000)
-        #expect(big.contains("drawn merged"))
+        #expect(big.contains("are summed into"))
         #expect(long.chromeTrace().utf8.count < 30_000_000)
     }
 

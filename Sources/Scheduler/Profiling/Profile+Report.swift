@@ -1,8 +1,8 @@
 extension Profile {
     /// A timeline of `[from, to)` as SVG: one lane per worker, top-level events as full-height
-    /// bars, nested ones as half-height bars inside. Events narrower than a few pixels are merged
-    /// into blocks (coloured by the category with the most time) so the SVG stays bounded; the
-    /// note says how many were merged.
+    /// bars, nested ones as half-height bars inside. Events narrower than a few pixels are summed
+    /// into fixed bins drawn as density bars (height: the share of the bin's time they fill; colour:
+    /// the category with the most time), so the SVG stays bounded; the note says how many.
     func timelineSVG(from: UInt64, to: UInt64, limits: ProfileOutputLimits,
                      highlight: Set<Int> = []) -> (svg: String, note: String?) {
         let plot = Double(max(limits.timelineWidth, 100)), left = 170.0, lane = 24.0, top = 26.0
@@ -15,36 +15,25 @@ extension Profile {
             ranges[events[i].worker] = i..<j
             i = j
         }
-        var minWidth = 3.0, gap = 1.5
+        struct Bin { var busy = 0.0; var count = 0; var time = [ProfileCategory: Double]() }
+        var binWidth = 3.0
         while true {
-            var shapes = 0, merged = 0, blocks = 0
+            var shapes = 0, binned = 0, bins = 0
             var body = ""
             for (row, w) in workers.enumerated() {
                 let y = top + Double(row) * lane
                 body += "<text x=\"\(Int(left) - 6)\" y=\"\(ProfileText.fixed(y + 15, 1))\" text-anchor=\"end\" class=\"lab\">"
                     + ProfileText.html(workerLabels[w] ?? "worker \(w)") + "</text>\n"
                 body += "<rect x=\"\(Int(left))\" y=\"\(ProfileText.fixed(y + 1, 1))\" width=\"\(Int(plot))\" height=\"\(Int(lane) - 2)\" class=\"lane\"/>\n"
-                // Per depth (0: top level, 1: nested), a block of merged narrow events.
-                var block: [(x0: Double, x1: Double, count: Int, time: [ProfileCategory: UInt64])?] = [nil, nil]
-                func flush(_ d: Int) {
-                    guard let b = block[d] else { return }
-                    block[d] = nil
-                    let c = b.time.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
-                    let (yy, h) = d == 0 ? (y + 2, lane - 4) : (y + lane / 2, lane / 2 - 2)
-                    body += "<rect x=\"\(ProfileText.fixed(left + b.x0, 1))\" y=\"\(ProfileText.fixed(yy, 1))\" width=\""
-                        + ProfileText.fixed(max(b.x1 - b.x0, 1), 1) + "\" height=\"\(ProfileText.fixed(h, 1))\" fill=\""
-                        + Profile.colors(c).fill + "\" class=\"m\"><title>\(b.count) tasks merged</title></rect>\n"
-                    shapes += 1
-                    blocks += 1
-                }
+                // Per depth (0: top level, 1: nested): narrow events summed per bin of binWidth pixels.
+                var density: [[Int: Bin]] = [[:], [:]]
                 for k in ranges[w] ?? 0..<0 {
                     let e = events[k], d = eventDepths[k]
                     guard d <= 1, e.endNanos >= from, e.beginNanos <= to else { continue }
                     let x0 = Double(max(e.beginNanos, from) - from) * scale, x1 = Double(min(e.endNanos, to) - from) * scale
                     let category = tasks[e.task].category
-                    if x1 - x0 >= minWidth {
-                        flush(d)
-                        let (yy, h) = d == 0 ? (y + 2, lane - 4) : (y + lane / 2, lane / 2 - 2)
+                    let (yy, h) = d == 0 ? (y + 2, lane - 4) : (y + lane / 2, lane / 2 - 2)
+                    if x1 - x0 >= binWidth {
                         body += "<rect x=\"\(ProfileText.fixed(left + x0, 1))\" y=\"\(ProfileText.fixed(yy, 1))\" width=\""
                             + ProfileText.fixed(x1 - x0, 1) + "\" height=\"\(ProfileText.fixed(h, 1))\" fill=\""
                             + Profile.colors(category).fill + "\""
@@ -53,33 +42,45 @@ extension Profile {
                             + ProfileText.html(eventName(e)) + " (task \(e.task), run \(e.run)) "
                             + ProfileText.duration(e.durationNanos) + "</title></rect>\n"
                         shapes += 1
-                    } else if var b = block[d], x0 <= b.x1 + gap {
-                        b.x1 = max(b.x1, x1)
-                        b.count += 1
-                        b.time[category, default: 0] += e.durationNanos
-                        block[d] = b
-                        merged += 1
-                    } else {
-                        flush(d)
-                        block[d] = (x0, x1, 1, [category: e.durationNanos])
-                        merged += 1
+                        continue
+                    }
+                    binned += 1
+                    var b = Int(x0 / binWidth)
+                    density[d][b, default: Bin()].count += 1
+                    while Double(b) * binWidth <= x1 {
+                        let overlap = min(x1, Double(b + 1) * binWidth) - max(x0, Double(b) * binWidth)
+                        if overlap > 0 {
+                            density[d][b, default: Bin()].busy += overlap
+                            density[d][b, default: Bin()].time[category, default: 0] += overlap
+                        }
+                        b += 1
                     }
                 }
-                flush(0)
-                flush(1)
+                for d in 0...1 {
+                    let (bottom, h) = d == 0 ? (y + lane - 2, lane - 4) : (y + lane - 2, lane / 2 - 2)
+                    for (b, bin) in density[d].sorted(by: { $0.key < $1.key }) where bin.busy > 0 {
+                        let fill = min(bin.busy / binWidth, 1), c = bin.time.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+                        let height = max(h * fill, 1)
+                        body += "<rect x=\"\(ProfileText.fixed(left + Double(b) * binWidth, 1))\" y=\"\(ProfileText.fixed(bottom - height, 1))\" "
+                            + "width=\"\(ProfileText.fixed(binWidth, 1))\" height=\"\(ProfileText.fixed(height, 1))\" fill=\"\(Profile.colors(c).fill)\" "
+                            + "class=\"m\"><title>\(bin.count) short tasks, \(ProfileText.percent(fill)) busy</title></rect>\n"
+                        shapes += 1
+                        bins += 1
+                    }
+                }
             }
-            if shapes > limits.timelineShapes && minWidth < plot {
-                minWidth *= 2
-                gap *= 2
+            if shapes > limits.timelineShapes && binWidth < plot {
+                binWidth *= 2
                 continue
             }
+            let note = binned == 0 ? nil : "\(binned) tasks narrower than \(ProfileText.fixed(binWidth, 0)) pixels "
+                + "(\(ProfileText.duration(binWidth / scale))) are summed into \(bins) bins of that width, drawn as bars "
+                + "as high as the share of the bin's time they fill"
             let height = top + Double(workers.count) * lane + 4
             var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" width=\"\(Int(left + plot + 20))\" "
                 + "height=\"\(Int(height))\" viewBox=\"0 0 \(Int(left + plot + 20)) \(Int(height))\">\n"
             svg += axis(left: left, plot: plot, top: top - 8, bottom: height - 2, span: span)
             svg += body + "</svg>\n"
-            let note = merged == 0 ? nil : "\(merged) tasks narrower than \(ProfileText.fixed(minWidth, 0)) pixels "
-                + "(\(ProfileText.duration(minWidth / scale))) are drawn merged into \(blocks) blocks"
             return (svg, note)
         }
     }
