@@ -63,4 +63,22 @@ import Scheduler
             try check(profile.htmlReport().contains("class=\"timeline\""), "no timeline in the report")
         }
     }
+
+    @Test func executorProfilesRunsInOneCall() {
+        withTimeLimit(60, "executor.profile") {
+            let executor = Executor(workers: 2)
+            defer { executor.shutdown() }
+            let graph = TaskGraph()
+            let a = graph.addTask("a") {}, b = graph.addTask("b") {}, c = graph.addTask("c") {
+                executor.parallelFor(0..<100, grain: 10) { _ in }
+            }
+            a.precede(b, c)
+            let compiled = try graph.compile()
+            let profile = try executor.profile(compiled, runs: 4)
+            try check(profile.runs.map(\.run) == [0, 1, 2, 3], "runs \(profile.runs.map(\.run))")
+            try check(profile.runs.allSatisfy { $0.tasks == 3 && $0.pieces > 0 }, "a run lacks tasks or pieces")
+            try check(profile.operations.filter { !$0.isPiece }.map(\.calls) == [4, 4, 4], "calls per operation")
+            try check(profile.criticalPath.steps.first?.task == a.index, "critical path does not start at a")
+        }
+    }
 }
