@@ -22,7 +22,7 @@ public final class CompiledGraph: @unchecked Sendable {
     public var rootCount: Int { rootTotal }
 
     let succOffsets: UnsafeMutablePointer<Int32>   // taskCount + 1
-    let successorList: UnsafeMutablePointer<Int32> // edgeCount; per task ascending priority
+    let successorList: UnsafeMutablePointer<Int32> // edgeCount; per task descending priority
     let joinSlot: UnsafeMutablePointer<Int32>      // taskCount; -1 when in-degree <= 1
     let joinInit: UnsafeMutablePointer<Int32>      // joinTotal; the in-degree of each join
     let roots: UnsafeMutablePointer<Int32>         // rootTotal; descending priority
@@ -101,15 +101,16 @@ public final class CompiledGraph: @unchecked Sendable {
             throw error
         }
 
-        // Priorities: successor rows ascending (the last ready one runs inline, the others are
-        // pushed so the higher ones are popped first); roots descending (claimed in order).
+        // Priorities: successor rows and roots by descending priority (the first ready successor
+        // runs inline, the others are pushed so that they pop in row order; roots are claimed
+        // in order).
         let prios = graph.priorities
         let hasPriorities = prios.contains { $0 != 0 }
         if hasPriorities {
             for i in 0..<n {
                 let row = UnsafeMutableBufferPointer(start: succ + Int(offsets[i]),
                                                      count: Int(offsets[i + 1] - offsets[i]))
-                if row.count > 1 { CompiledGraph.stableSort(row) { prios[Int($0)] < prios[Int($1)] } }
+                if row.count > 1 { CompiledGraph.stableSort(row) { prios[Int($0)] > prios[Int($1)] } }
             }
         }
         var rootIndexes: [Int32] = []

@@ -2,14 +2,15 @@ import Synchronization
 
 /// The shared FIFO for work submitted from threads that are not workers of the pool.
 ///
-/// A Mutex-protected ring is plenty here: outside submissions are one item per run or per
+/// A locked array is plenty here: outside submissions are one item per run or per
 /// `parallelFor`, never one per task. `count` lets idle workers skip the lock when it is empty.
 final class InjectionQueue: Sendable {
+    // Lock (a pthread mutex) rather than Mutex: see `Lock` on ThreadSanitizer.
     private struct Storage {
         var items: [Int] = []
         var head = 0
     }
-    private let storage = Mutex(Storage())
+    private let storage = Lock(Storage())
     private let count = Atomic<Int>(0)
 
     func push(_ item: Int) {

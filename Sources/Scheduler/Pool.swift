@@ -267,8 +267,10 @@ final class Pool: @unchecked Sendable {
         run.endUnit()
     }
 
-    /// Runs task `first`, then inline the last successor each task makes ready, pushing the other
-    /// ready successors to this worker's deque (lower priorities first, so higher ones pop first).
+    /// Runs task `first`, then inline the first successor each task makes ready (no queue round
+    /// trip; for graphs built in order that is also the next one in memory), pushing the other
+    /// ready successors to this worker's deque in reverse, so they pop in successor-list order:
+    /// highest priority first, since `compile` sorts each list by descending priority.
     @inline(__always)
     private func runStrand(_ run: RunState, from first: Int, on w: Worker) {
         let g = run.graph
@@ -298,17 +300,18 @@ final class Pool: @unchecked Sendable {
                 let j = Int(joinSlot[s])
                 // A task with one predecessor has no counter: only that predecessor releases it.
                 // Acquire-release: the last predecessor to finish sees the others' writes and
-                // passes them on to the successor it runs or pushes.
-                if j >= 0 && joins[j].subtract(1, ordering: .acquiringAndReleasing).newValue != 0 { continue }
-                if next >= 0 { scratch[ready] = Int32(truncatingIfNeeded: next); ready += 1 }
-                next = s
+                // passes them on to the successor it runs or pushes. (wrappingSubtract is one
+                // `lock xadd`; the overflow-checked form would be a CAS loop.)
+                if j >= 0 && joins[j].wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue != 1 { continue }
+                if next < 0 { next = s } else { scratch[ready] = Int32(truncatingIfNeeded: s); ready += 1 }
             }
             if ready > 0 {
                 // Relaxed is enough: the add is sequenced before the pushes that let other workers
                 // end these units, so it precedes their subtractions (Note [Counting live units]).
                 run.outstanding.wrappingAdd(ready, ordering: .relaxed)
                 let slot = run.slot
-                for i in 0..<ready { w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
+                var i = ready
+                while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
                 wakeOne()
             }
             if next < 0 { return }

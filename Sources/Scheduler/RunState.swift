@@ -16,7 +16,7 @@ import Synchronization
 /// finisher has seen every task's writes, and it publishes the result with a release store of
 /// `finished` (and a semaphore signal) to the waiter.
 final class RunState: @unchecked Sendable {
-    // @unchecked Sendable: shared fields are atomics or behind Mutexes; `slot`, `onFinish` and the
+    // @unchecked Sendable: shared fields are atomics or behind Locks; `slot`, `onFinish` and the
     // pointers are written before the run is published (its first item pushed) and only read
     // afterwards; the join counters are atomics.
     static let running = 0, failed = 1, cancelled = 2, completed = 3
@@ -35,8 +35,8 @@ final class RunState: @unchecked Sendable {
     let rootNext = Atomic<Int>(0)
     private let pad2: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
     let finished = Atomic<Bool>(false)
-    private let error = Mutex<(any Error)?>(nil)
-    private let outcome = Mutex<Result<Void, any Error>?>(nil)
+    private let error = Lock<(any Error)?>(nil)
+    private let outcome = Lock<Result<Void, any Error>?>(nil)
     private let semaphore = DispatchSemaphore(value: 0)
 
     init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
@@ -72,7 +72,8 @@ final class RunState: @unchecked Sendable {
     /// Ends one unit (see Note [Counting live units]).
     @inline(__always)
     func endUnit() {
-        if outstanding.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { complete() }
+        // wrappingSubtract compiles to one `lock xadd`; the checked `subtract` is a CAS loop.
+        if outstanding.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 { complete() }
     }
 
     private func complete() {

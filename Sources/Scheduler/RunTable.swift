@@ -6,17 +6,17 @@ import Synchronization
 /// slot of this table and the task's index instead of a pointer plus an index, so the executor
 /// never allocates per task. See `WorkItem`.
 final class RunTable: @unchecked Sendable {
-    // @unchecked Sendable: slots are atomics; the free list is behind a Mutex.
+    // @unchecked Sendable: slots are atomics; the free list is behind a Lock.
     static let capacity = 1 << WorkItem.slotBits
     static let shared = RunTable()
 
     private let slots: UnsafeMutablePointer<Atomic<Int>>
-    private let free: Mutex<[Int32]>
+    private let free: Lock<[Int32]>
 
     private init() {
         slots = .allocate(capacity: RunTable.capacity)
         for i in 0..<RunTable.capacity { (slots + i).initialize(to: Atomic(0)) }
-        free = Mutex(Array((0..<Int32(RunTable.capacity)).reversed()))
+        free = Lock(Array((0..<Int32(RunTable.capacity)).reversed()))
     }
 
     /// Registers `run` (retaining it) and returns its slot. Waits if all slots are taken (only

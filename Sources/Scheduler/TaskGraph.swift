@@ -18,13 +18,15 @@ public final class TaskGraph {
     /// The work of one task; it may throw to fail its run.
     public typealias Body = @Sendable () throws -> Void
 
-    var bodies: [Body] = []
-    var names: [String] = []
-    var costs: [Double] = []
-    var priorities: [Int] = []
-    var edgeFrom: [Int32] = []
-    var edgeTo: [Int32] = []
-    var foreignEdge: SchedulerError? = nil
+    // Unchecked exclusivity: a TaskGraph is used from one thread at a time (documented), and the
+    // dynamic checks on these class properties cost more than the appends themselves.
+    @exclusivity(unchecked) var bodies: [Body] = []
+    @exclusivity(unchecked) var names: [String] = []
+    @exclusivity(unchecked) var costs: [Double] = []
+    @exclusivity(unchecked) var priorities: [Int] = []
+    @exclusivity(unchecked) var edgeFrom: [Int32] = []
+    @exclusivity(unchecked) var edgeTo: [Int32] = []
+    var foreignEdge: SchedulerError? = nil   // the first bad edge, thrown by compile()
 
     public init() {}
 
@@ -51,6 +53,21 @@ public final class TaskGraph {
         bodies.reserveCapacity(tasks); names.reserveCapacity(tasks)
         costs.reserveCapacity(tasks); priorities.reserveCapacity(tasks)
         edgeFrom.reserveCapacity(edges); edgeTo.reserveCapacity(edges)
+    }
+
+    /// Makes task `to` run after task `from`, by index (as `TaskHandle.index` and `addTask`
+    /// order give them): for programs that build graphs from their own arrays. An index out of
+    /// range makes `compile()` throw.
+    @inline(__always)
+    public func addEdge(from: Int, to: Int) {
+        guard from >= 0, from < bodies.count, to >= 0, to < bodies.count else {
+            if foreignEdge == nil {
+                foreignEdge = .invalidArgument("addEdge: task index \(from) -> \(to) out of range 0..<\(bodies.count)")
+            }
+            return
+        }
+        edgeFrom.append(Int32(truncatingIfNeeded: from))
+        edgeTo.append(Int32(truncatingIfNeeded: to))
     }
 
     @inline(__always)

@@ -43,7 +43,7 @@ public final class TraceRecorder: @unchecked Sendable {
     // read by `events` after the runs finished (their completion orders the appends before it).
     static let maxWorkers = 1024
     private let buffers: UnsafeMutablePointer<TraceBuffer?>
-    private let lock = Mutex<Void>(())
+    private let lock = Lock<Void>(())
 
     public init() {
         buffers = .allocate(capacity: TraceRecorder.maxWorkers)

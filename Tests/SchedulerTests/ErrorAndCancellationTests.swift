@@ -75,7 +75,7 @@ extension SchedulerTests {
                 let executor = Executor(workers: workers)
                 let n = 1000, stopAt = 400
                 let ledger = Ledger(n)
-                let handleBox = Mutex<RunHandle?>(nil)
+                let handleBox = Locked<RunHandle?>(nil)
                 let started = DispatchSemaphore(value: 0)
                 let shape = Shape.chain(n)
                 let compiled = try shape.build(ledger) { i in

@@ -106,7 +106,7 @@ extension SchedulerTests {
                 let shared = Ledger(shape.count)
                 let sharedGraph = try shape.build(shared).compile()
                 let total = Atomic<Int>(0)
-                let failures = Mutex<[String]>([])
+                let failures = Locked<[String]>([])
                 let submitters = 6
                 let runsEach = scaled(200, minimum: 20)
                 let group = DispatchGroupBox()
@@ -161,7 +161,7 @@ extension SchedulerTests {
 
         @Test func higherPriorityRunsFirstAmongReadyTasks() throws {
             let executor = Executor(workers: 1)
-            let order = Mutex<[Int]>([])
+            let order = Locked<[Int]>([])
             let graph = TaskGraph()
             let root = graph.addTask("root") {}
             let priorities = [3, -1, 7, 0, 5, 7]
@@ -177,7 +177,7 @@ extension SchedulerTests {
 
         @Test func rootsRunInPriorityOrder() throws {
             let executor = Executor(workers: 1)
-            let order = Mutex<[Int]>([])
+            let order = Locked<[Int]>([])
             let graph = TaskGraph()
             let priorities = [1, 9, 4, 4, 2]
             for p in priorities { graph.addTask("r\(p)", priority: p) { order.withLock { $0.append(p) } } }
