@@ -46,8 +46,9 @@ extension Profile {
 
         var out = "digraph profile {\n"
         out += "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=\"task graph: "
-        out += "\(tasks.count) tasks; critical path \(ProfileText.dot(ProfileText.duration(criticalPath.workNanos))) "
-        out += "in red; backward tasks dashed\(note)\"];\n"
+        out += "\(tasks.count) tasks; critical path" + (runs.count > 1 ? " of run \(criticalPath.run)" : "")
+        out += " \(ProfileText.dot(ProfileText.duration(criticalPath.workNanos))) in red; backward tasks dashed"
+        out += (runs.count > 1 ? "; times are means over \(runs.count) runs" : "") + "\(note)\"];\n"
         out += "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, fontcolor=white];\n"
         out += "  edge [color=\"#8a8a8a\", arrowsize=0.6];\n"
         for t in tasks.indices where keep[t] {
