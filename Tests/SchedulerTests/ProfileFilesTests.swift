@@ -146,6 +146,8 @@ private func executable(_ name: String) -> String? {
         #expect((json["operations"] as? [Any])?.count == profile.operations.count)
         let path = try #require(json["critical_path"] as? [String: Any])
         #expect((path["steps"] as? [Any])?.count == profile.criticalPath.steps.count)
+        let runs = try #require(json["run_stats"] as? [[String: Any]])
+        #expect(runs.map { $0["critical_path_ns"] as? Int } == profile.runs.map { Int($0.criticalPathNanos) })
 
         let text = profile.summaryText()
         for needle in ["makespan", "average parallelism", "critical path", "matmul_grad", "sgd <update>", "worker 2 (core 4)",

@@ -69,7 +69,7 @@ extension Profile {
                     }
                 }
             }
-            if shapes > limits.timelineShapes && binWidth < plot {
+            if (shapes > limits.timelineShapes || body.utf8.count > limits.timelineBytes) && binWidth < plot {
                 binWidth *= 2
                 continue
             }

@@ -168,6 +168,10 @@ extension Profile {
                 + "\"busy_ns\":\($0.busyNanos),\"idle_ns\":\($0.idleNanos),\"utilization\":\(n($0.utilization))}"
         }.joined(separator: ",") + "],"
         out += "\n\"parallelism_histogram_ns\":[" + parallelismHistogram.map(String.init).joined(separator: ",") + "],"
+        out += "\n\"run_stats\":[" + runs.prefix(limits.runRows).map {
+            "{\"run\":\($0.run),\"makespan_ns\":\($0.spanNanos),\"tasks\":\($0.tasks),\"pieces\":\($0.pieces),"
+                + "\"busy_ns\":\($0.busyNanos),\"critical_path_ns\":\($0.criticalPathNanos),\"wait_ns\":\($0.bindingChainWaitNanos)}"
+        }.joined(separator: ",\n") + "],\"run_stats_listed\":\(min(runs.count, limits.runRows)),"
         out += "\n\"critical_path\":" + path(criticalPath) + ","
         out += "\n\"binding_chain\":" + path(bindingChain) + ","
         out += "\n\"notes\":[" + notes.map(j).joined(separator: ",") + "]\n}\n"

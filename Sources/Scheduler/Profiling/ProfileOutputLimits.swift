@@ -18,6 +18,10 @@ public struct ProfileOutputLimits: Sendable {
     public var timelineWidth = 1_200
     /// Most SVG shapes per timeline in the report; beyond it, merging gets coarser.
     public var timelineShapes = 6_000
+    /// Most bytes of SVG per timeline (long operation names make each bar's tooltip longer).
+    public var timelineBytes = 1_500_000
+    /// Most runs listed one by one in summary.json.
+    public var runRows = 1_000
 
     public init() {}
 }
