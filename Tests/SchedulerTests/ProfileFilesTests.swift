@@ -207,6 +207,16 @@ private func executable(_ name: String) -> String? {
         #expect(long.chromeTrace().utf8.count < 30_000_000)
     }
 
+    @Test func emptyProfileStillWritesValidFiles() throws {
+        let profile = try Profile(tasks: [ProfileTask(name: "never ran")], events: [])
+        let (_, complete, _) = try parseTrace(profile.chromeTrace())
+        #expect(complete.isEmpty)
+        #expect(try JSONSerialization.jsonObject(with: Data(profile.summaryJSON().utf8)) is [String: Any])
+        #expect(profile.htmlReport().contains("class=\"timeline\""))
+        #expect(profile.graphviz().contains("not run"))
+        #expect(profile.summaryText().contains("makespan"))
+    }
+
     /// Writes all files; with PROFILE_SAMPLE_DIR set (Tests/report-check.sh does), keeps them there
     /// for the browser check.
     @Test func writeProducesAllFiles() throws {
