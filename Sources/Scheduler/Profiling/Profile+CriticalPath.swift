@@ -5,7 +5,9 @@ extension Profile {
     /// the run's makespan with unlimited workers); `Profile.bindingChain` is the chain that
     /// actually ended last, whose waits show time lost between dependent tasks.
     public struct TaskPath: Sendable, Hashable {
+        /// One task of the path.
         public struct Step: Sendable, Hashable {
+            /// Index of the task in `Profile.tasks`.
             public var task: Int
             /// Index into `Profile.events`.
             public var event: Int
@@ -14,7 +16,9 @@ extension Profile {
             /// step's begin.
             public var waitNanos: UInt64
         }
+        /// The run the path was taken from.
         public var run: Int
+        /// The tasks in execution order (tasks that did not run are left out).
         public var steps: [Step]
 
         /// Sum of the steps' durations: the path's length.

@@ -41,6 +41,7 @@ public struct Profile: Sendable {
 
     /// The earliest begin and latest end of any event (0 when there are none).
     public let originNanos: UInt64
+    /// The latest end of any event.
     public let lastEndNanos: UInt64
     /// Time covered by runs: the union of each run's span from its first begin to its last end.
     /// Gaps between runs (work outside the graph) do not count.
@@ -55,9 +56,13 @@ public struct Profile: Sendable {
     /// `parallelismHistogram[k]`: time, within runs, during which exactly k workers were busy.
     public let parallelismHistogram: [UInt64]
 
+    /// One entry per run, by run index.
     public let runs: [RunStats]
+    /// The operation table, by self time (largest first).
     public let operations: [OperationStats]
+    /// Totals per category, forward, backward, update, other first.
     public let categories: [CategoryStats]
+    /// One row per worker, in `workers` order.
     public let workerStats: [WorkerStats]
     /// Sum over runs of each run's critical path length.
     public let criticalPathNanos: UInt64

@@ -9,6 +9,7 @@ public struct ProfileCategory: RawRepresentable, Hashable, Sendable, Comparable,
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(_ name: String) { self.rawValue = name }
 
+    /// The forward pass, the backward pass, parameter updates, anything else.
     public static let forward = ProfileCategory("forward")
     public static let backward = ProfileCategory("backward")
     public static let update = ProfileCategory("update")

@@ -29,5 +29,6 @@ public struct ProfileEvent: Sendable, Hashable {
         self.endNanos = endNanos
     }
 
+    /// End minus begin.
     public var durationNanos: UInt64 { endNanos &- beginNanos }
 }
