@@ -89,16 +89,16 @@ extension Checkpoint {
         let epoch = try r.count("epoch"), step = try r.count("step"), seed = try r.u64()
         let optimizer = try r.string()
         var metadata: [String: String] = [:]
-        for _ in 0..<(try r.count("metadata count")) {
+        for _ in 0..<(Int(try r.u32())) {
             let key = try r.string()
             metadata[key] = try r.string()
         }
         var lists: [[NamedArray]] = []
         for _ in 0..<2 {
             var list: [NamedArray] = []
-            for _ in 0..<(try r.count("array count")) {
+            for _ in 0..<(Int(try r.u32())) {
                 let arrayName = try r.string()
-                let rank = try r.count("rank")
+                let rank = Int(try r.u32())
                 var shape: [Int] = []
                 var elements = 1
                 for _ in 0..<rank {

@@ -56,7 +56,7 @@ extension Dataset {
             var k = 0
             for r in rows {
                 precondition(r >= 0 && r < count, "Dataset.gather: row \(r) outside 0..<\(count)")
-                UnsafeMutableBufferPointer(rebasing: out[(k * f)..<((k + 1) * f)])
+                _ = UnsafeMutableBufferPointer(rebasing: out[(k * f)..<((k + 1) * f)])
                     .update(fromContentsOf: src[(r * f)..<((r + 1) * f)])
                 if let outLabels { outLabels[k] = labels[r] }
                 k += 1
