@@ -96,6 +96,42 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
         #expect(state.step == 3)
     }
 
+    /// A loop that claims two threads and runs the pieces one by one, last piece first.
+    struct ReversedPiecesLoop: ParallelLoop {
+        var concurrency: Int { 2 }
+        func parallelFor(_ range: Range<Int>, grain: Int, _ body: (Range<Int>) -> Void) {
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: max(1, grain)).reversed() {
+                body(start..<min(start + max(1, grain), range.upperBound))
+            }
+        }
+    }
+
+    /// A large parameter's update split into chunks gives bitwise the serial result.
+    @Test(arguments: [Optimizer.Kind.adamw, .nesterov])
+    func splitUpdatesMatchSerialUpdates(kind: Optimizer.Kind) {
+        let n = OptimizerState.splitThreshold * 2 + 13
+        var rng = SeededGenerator(seed: 21)
+        let start = (0..<n).map { _ in Float(rng.nextNormal()) }
+        let grads = (0..<3).map { _ in (0..<n).map { _ in Float(rng.nextNormal()) } }
+        let optimizer = Optimizer(kind: kind, learningRate: .constant(0.01), weightDecay: 0.01)
+        func train(_ loop: (any ParallelLoop)?) -> [Float] {
+            let state = OptimizerState(optimizer: optimizer, parameterSizes: [n])
+            var p = start
+            for g in grads {
+                p.withUnsafeMutableBufferPointer { pb in
+                    g.withUnsafeBufferPointer { gb in
+                        if let loop { state.updateHook(parameter: 0, loop: loop)(pb, gb) } else { state.update(parameter: 0, values: pb, gradients: gb) }
+                    }
+                }
+                state.advance()
+            }
+            return p
+        }
+        let serial = train(nil), split = train(ReversedPiecesLoop())
+        #expect(serial.map(\.bitPattern) == split.map(\.bitPattern))
+        #expect(serial != start)
+    }
+
     @Test func optimizerStateUsesTheScheduleAndStep() {
         // SGD with a step schedule: lr 0.1 for steps 0 and 1, then 0.05.
         let state = OptimizerState(optimizer: .sgd(learningRate: .step(base: 0.1, every: 2, factor: 0.5)), parameterSizes: [1])

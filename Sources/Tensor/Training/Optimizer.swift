@@ -71,20 +71,28 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
     /// `slotNames.count` arrays of the parameter's length, back to back.
     public func update(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
                        slots: UnsafeMutableBufferPointer<Float>, step: Int) {
-        let lr = learningRate.rate(atStep: step)
         let n = p.count
         precondition(slots.count == slotNames.count * n,
                      "Optimizer.update: \(kind) needs \(slotNames.count * n) state floats, got \(slots.count)")
+        let first = UnsafeMutableBufferPointer(rebasing: slots[0..<min(n, slots.count)])
+        let second = UnsafeMutableBufferPointer(rebasing: slots[min(n, slots.count)..<min(2 * n, slots.count)])
+        update(parameters: p, gradients: g, first: first, second: second, step: step)
+    }
+
+    /// The update with the slots given separately (`first`: velocity or m; `second`: v), each as long
+    /// as `p` (or empty when the rule has no such slot). Elements are independent, so any range of a
+    /// parameter can be updated on its own with the same result.
+    func update(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
+                first: UnsafeMutableBufferPointer<Float>, second: UnsafeMutableBufferPointer<Float>, step: Int) {
+        let lr = learningRate.rate(atStep: step)
         switch kind {
         case .sgd:
             OptimizerSteps.sgd(parameters: p, gradients: g, learningRate: lr, weightDecay: weightDecay)
         case .momentum, .nesterov:
-            OptimizerSteps.momentum(parameters: p, gradients: g, velocity: slots, learningRate: lr,
+            OptimizerSteps.momentum(parameters: p, gradients: g, velocity: first, learningRate: lr,
                                     momentum: momentum, nesterov: kind == .nesterov, weightDecay: weightDecay)
         case .adam, .adamw:
-            OptimizerSteps.adam(parameters: p, gradients: g,
-                                firstMoment: UnsafeMutableBufferPointer(rebasing: slots[0..<n]),
-                                secondMoment: UnsafeMutableBufferPointer(rebasing: slots[n..<(2 * n)]),
+            OptimizerSteps.adam(parameters: p, gradients: g, firstMoment: first, secondMoment: second,
                                 step: step + 1, learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon,
                                 weightDecay: weightDecay, decoupledWeightDecay: kind == .adamw)
         }

@@ -1,3 +1,5 @@
+import Kernels
+
 /// An optimizer's per-parameter state (velocities or moments) and its step count, for one model.
 ///
 /// A training step updates every parameter once (`update(parameter:values:gradients:)`, usually
@@ -42,15 +44,54 @@ public final class OptimizerState: @unchecked Sendable {
 
     /// Applies the current step's update to parameter `index` in place.
     public func update(parameter index: Int, values: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
-        precondition(index >= 0 && index < slots.count, "OptimizerState.update: parameter \(index) outside 0..<\(slots.count)")
-        precondition(values.count == parameterSizes[index] && gradients.count == values.count,
-                     "OptimizerState.update: parameter \(index) has \(parameterSizes[index]) elements, got \(values.count) values and \(gradients.count) gradients")
-        optimizer.update(parameters: values, gradients: gradients, slots: slots[index], step: step)
+        checkBuffers(index, values, gradients)
+        update(index, values, gradients, 0..<values.count)
     }
 
     /// A closure that updates parameter `index` from its gradient: the shape of a plan's update hook.
-    public func updateHook(parameter index: Int) -> @Sendable (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void {
-        { [self] values, gradients in update(parameter: index, values: values, gradients: gradients) }
+    ///
+    /// A parameter of at least `OptimizerState.splitThreshold` elements is updated in chunks spread
+    /// over `loop` (the update of the first layer's weights often ends a training step, with nothing
+    /// else left to run beside it). Chunks start at multiples of 8, and every element's update is
+    /// independent and computed the same way, so the result does not depend on the split.
+    public func updateHook(parameter index: Int, loop: any ParallelLoop = SerialLoop())
+        -> @Sendable (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void {
+        { [self] values, gradients in
+            checkBuffers(index, values, gradients)
+            let n = values.count
+            guard n >= OptimizerState.splitThreshold, loop.concurrency > 1 else {
+                update(index, values, gradients, 0..<n)
+                return
+            }
+            let chunk = OptimizerState.chunkSize
+            loop.parallelFor(0..<((n + chunk - 1) / chunk), grain: 1) { chunks in
+                update(index, values, gradients, (chunks.lowerBound * chunk)..<min(n, chunks.upperBound * chunk))
+            }
+        }
+    }
+
+    /// Parameters at least this long are updated in parallel chunks by `updateHook`.
+    public static let splitThreshold = 1 << 16
+    /// Elements per chunk of a split update (a multiple of 8).
+    static let chunkSize = 1 << 14
+
+    private func checkBuffers(_ index: Int, _ values: UnsafeMutableBufferPointer<Float>, _ gradients: UnsafeBufferPointer<Float>) {
+        precondition(index >= 0 && index < slots.count, "OptimizerState.update: parameter \(index) outside 0..<\(slots.count)")
+        precondition(values.count == parameterSizes[index] && gradients.count == values.count,
+                     "OptimizerState.update: parameter \(index) has \(parameterSizes[index]) elements, got \(values.count) values and \(gradients.count) gradients")
+    }
+
+    /// Updates elements `range` of parameter `index` (its slots' matching ranges).
+    private func update(_ index: Int, _ values: UnsafeMutableBufferPointer<Float>, _ gradients: UnsafeBufferPointer<Float>,
+                        _ range: Range<Int>) {
+        let n = parameterSizes[index]
+        let slotCount = optimizer.slotNames.count
+        let base = slots[index].baseAddress!
+        let first = UnsafeMutableBufferPointer(start: base + range.lowerBound, count: slotCount >= 1 ? range.count : 0)
+        let second = UnsafeMutableBufferPointer(start: base + n + range.lowerBound, count: slotCount >= 2 ? range.count : 0)
+        optimizer.update(parameters: UnsafeMutableBufferPointer(rebasing: values[range]),
+                         gradients: UnsafeBufferPointer(rebasing: gradients[range]),
+                         first: first, second: second, step: step)
     }
 
     /// Marks the current step done; call after every parameter has been updated.
