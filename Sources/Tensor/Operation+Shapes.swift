@@ -14,7 +14,6 @@ extension Operation {
     }
 
     static func checkAxes(_ axes: [Int], rank: Int) -> String? {
-        if axes.isEmpty { return "no axes given" }
         if axes != axes.sorted() || Set(axes).count != axes.count { return "axes \(axes) must be sorted and distinct" }
         if let bad = axes.first(where: { $0 < 0 || $0 >= rank }) { return "axis \(bad) out of range for rank \(rank)" }
         return nil

@@ -38,7 +38,7 @@ public enum Operation: Hashable, Sendable {
     /// tensor whose `axis` has `size` entries.
     case pad(axis: Int, range: Range<Int>, size: Int)
 
-    // MARK: Reductions (axes sorted, non-empty)
+    // MARK: Reductions (axes sorted and distinct; no axes is a copy)
     case sum(axes: [Int], keepDims: Bool)
     case mean(axes: [Int], keepDims: Bool)
     case max(axes: [Int], keepDims: Bool)

@@ -1,0 +1,152 @@
+/// General matrix multiply, `C = alpha · op(A) · op(B) + beta · C`, on row-major buffers.
+///
+/// `op(A)` is `m × k` (A stored `m × k`, or `k × m` when `transposeA`), `op(B)` is `k × n`
+/// (B stored `k × n`, or `n × k` when `transposeB`), C is `m × n`; `lda`, `ldb`, `ldc` are the
+/// distances in elements between consecutive stored rows. When `beta == 0`, C is only written,
+/// never read (NaN in the old C does not leak through), as in BLAS.
+///
+/// Structure (BLIS): the k dimension is cut into blocks of `kc`, n into `nc`, m into `mc`, all
+/// derived from `CacheSizes`; each block of op(B) is packed into `kc × NR` column panels, each
+/// block of op(A) into `MR × kc` row panels (zero-padded at the edges, so edges use the same
+/// micro-kernel), and a register-tiled micro-kernel (`MR = 6` rows by `NR = 2` SIMD vectors:
+/// 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds. Products whose packed
+/// op(B) fits in half of L2 take a lighter path: op(B) is packed once, op(A) is read in place,
+/// and k is not blocked.
+///
+/// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
+/// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block, and the blocks are
+/// added to C in order (`C = alpha·acc₀ + beta·C`, then `C = C + alpha·acc₁`, ...). The split
+/// depends only on `m, n, k`, the transposes and `cache`, never on the thread count: work is
+/// divided over blocks of C, never over k, so 1 and N workers give bitwise-equal results.
+///
+/// ```swift
+/// // C (2×2) = A (2×3) · B (3×2)
+/// try GEMM.multiply(m: 2, n: 2, k: 3, a: a, lda: 3, b: b, ldb: 2, c: c, ldc: 2)
+/// // Cᵀ-style backward product: dW (k×n) += Xᵀ (k×m) · dY (m×n)
+/// try GEMM.multiply(transposeA: true, m: k, n: n, k: m, a: x, lda: k, b: dy, ldb: n,
+///                   beta: 1, c: dw, ldc: n, loop: executorLoop)
+/// ```
+public enum GEMM {
+    /// Rows of the register tile.
+    static let mr = 6
+
+    /// `C = alpha · op(A) · op(B) + beta · C` (see the type's documentation). Throws a
+    /// `KernelError` naming `gemm` when a size is negative or a leading dimension is too small.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func multiply<T: KernelFloat>(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: T = 1,
+        a: UnsafePointer<T>, lda: Int,
+        b: UnsafePointer<T>, ldb: Int,
+        beta: T = 0,
+        c: UnsafeMutablePointer<T>, ldc: Int,
+        loop: any ParallelLoop = SerialLoop(),
+        cache: CacheSizes = .default
+    ) throws {
+        try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                     lda: lda, ldb: ldb, ldc: ldc)
+        if m == 0 || n == 0 { return }
+        if k == 0 || alpha == 0 {
+            scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let a = Operand(base: a, ld: lda, transposed: transposeA)
+        let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
+        let nr = 2 * T.Vector.scalarCount
+        if roundUp(n, nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
+            directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop)
+        } else {
+            packedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
+                          loop: loop, cache: cache)
+        }
+    }
+
+    /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where
+    /// `A_i = a + i·strideA` (likewise B, C). A stride of 0 shares one operand across the batch
+    /// (e.g. one weight matrix). Each product is computed exactly as `multiply` would, so results do
+    /// not depend on how the batch is split over workers.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func multiplyBatched<T: KernelFloat>(
+        batch: Int,
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: T = 1,
+        a: UnsafePointer<T>, lda: Int, strideA: Int,
+        b: UnsafePointer<T>, ldb: Int, strideB: Int,
+        beta: T = 0,
+        c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int,
+        loop: any ParallelLoop = SerialLoop(),
+        cache: CacheSizes = .default
+    ) throws {
+        guard batch >= 0 else { throw KernelError("gemm", "negative batch \(batch)") }
+        try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                     lda: lda, ldb: ldb, ldc: ldc)
+        if batch == 0 { return }
+        // Small products: one product per piece of work; large ones: split inside each product.
+        let smallProduct = m * n * k <= 64 * 64 * 64
+        if smallProduct && batch > 1 && loop.concurrency > 1 {
+            loop.parallelFor(0..<batch, grain: 1) { range in
+                for i in range {
+                    try? multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                  alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                                  beta: beta, c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache)
+                }
+            }
+        } else {
+            for i in 0..<batch {
+                try multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                             alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                             beta: beta, c: c + i * strideC, ldc: ldc, loop: loop, cache: cache)
+            }
+        }
+    }
+
+    static func validate(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                         lda: Int, ldb: Int, ldc: Int) throws {
+        guard m >= 0, n >= 0, k >= 0 else {
+            throw KernelError("gemm", "negative size m=\(m) n=\(n) k=\(k)")
+        }
+        let aCols = transposeA ? m : k, bCols = transposeB ? k : n
+        guard lda >= max(1, aCols) else {
+            throw KernelError("gemm", "lda \(lda) < \(aCols) (stored columns of A, \(transposeA ? "k×m" : "m×k"))")
+        }
+        guard ldb >= max(1, bCols) else {
+            throw KernelError("gemm", "ldb \(ldb) < \(bCols) (stored columns of B, \(transposeB ? "n×k" : "k×n"))")
+        }
+        guard ldc >= max(1, n) else { throw KernelError("gemm", "ldc \(ldc) < n = \(n)") }
+    }
+
+    /// C = beta · C (C = 0 when beta is 0, without reading C).
+    static func scale<T: KernelFloat>(m: Int, n: Int, beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 {
+                row.update(repeating: 0, count: n)
+            } else if beta != 1 {
+                for j in 0..<n { row[j] = beta * row[j] }
+            }
+        }
+    }
+
+    @inline(__always) static func roundUp(_ x: Int, _ multiple: Int) -> Int {
+        (x + multiple - 1) / multiple * multiple
+    }
+}
+
+/// A stored matrix operand and how to read `op(X)[row][col]` from it.
+struct Operand<T> {
+    let base: UnsafePointer<T>
+    let ld: Int
+    let transposed: Bool
+
+    /// Distance between consecutive rows / columns of op(X).
+    var rowStride: Int { transposed ? 1 : ld }
+    var colStride: Int { transposed ? ld : 1 }
+
+    @inline(__always) func pointer(row: Int, col: Int) -> UnsafePointer<T> {
+        base + row * rowStride + col * colStride
+    }
+}

@@ -1,0 +1,53 @@
+/// Copies a strided view into another layout: materializes transposes, slices, broadcasts
+/// (stride 0) and permutations into contiguous memory, or writes a block into a larger tensor
+/// (concatenation) when `destination` strides are given.
+///
+/// ```swift
+/// // transpose a 3×4 matrix x into xt (4×3, contiguous)
+/// try StridedCopy.copy(shape: [4, 3], from: x, strides: [1, 4], to: xt)
+/// // write a 2×3 block into columns 3..<6 of a 2×6 matrix y
+/// try StridedCopy.copy(shape: [2, 3], from: block, strides: [3, 1], to: y + 3, strides: [6, 1])
+/// ```
+public enum StridedCopy {
+    /// `destination[index · dstStrides] = source[index · srcStrides]` for every index of `shape`;
+    /// `dstStrides` nil means contiguous row-major. The pointers are the views' first elements
+    /// (apply a view's offset before calling). Destination elements must not overlap each other
+    /// or the source. Throws when the ranks differ or a size is negative.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    @_specialize(where T == Int32)
+    @_specialize(where T == Int)
+    public static func copy<T: BitwiseCopyable>(
+        shape: [Int], from source: UnsafePointer<T>, strides srcStrides: [Int],
+        to destination: UnsafeMutablePointer<T>, strides dstStrides: [Int]? = nil,
+        loop: any ParallelLoop = SerialLoop()
+    ) throws {
+        let dst = dstStrides ?? Broadcast.contiguousStrides(shape)
+        guard srcStrides.count == shape.count, dst.count == shape.count else {
+            throw KernelError("copy", "shape \(shape) with source strides \(srcStrides) and destination strides \(dst)")
+        }
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("copy", "negative size in shape \(shape)") }
+        let dims = StridedDims(shape: shape, strides: [srcStrides, dst])
+        let total = dims.count
+        if total == 0 { return }
+        let inner = dims.innerCount, rows = total / inner
+        let ss = dims.innerStride(0), ds = dims.innerStride(1)
+        let body = { (range: Range<Int>) in
+            for row in range {
+                let (os, od) = dims.outerOffsets(row)
+                let s = source + os, d = destination + od
+                if ss == 1 && ds == 1 {
+                    d.update(from: s, count: inner)
+                } else {
+                    for i in 0..<inner { d[i * ds] = s[i * ss] }
+                }
+            }
+        }
+        if rows > 1 && loop.concurrency > 1 && total > 1 << 16 {
+            let grain = Swift.max(1, (1 << 15) / inner)
+            loop.parallelFor(0..<rows, grain: grain, body)
+        } else {
+            body(0..<rows)
+        }
+    }
+}

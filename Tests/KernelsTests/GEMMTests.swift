@@ -1,0 +1,161 @@
+import Testing
+import Kernels
+
+/// Plain triple-loop reference in Double: C = alpha·op(A)·op(B) + beta·C, plus Σ|a||b| per element
+/// for the error bound.
+func referenceGEMM<T: KernelFloat>(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T, a: [T], lda: Int,
+    b: [T], ldb: Int, beta: T, c: [T], ldc: Int
+) -> (values: [Double], magnitude: [Double]) {
+    var out = c.map { Double($0) }, mag = [Double](repeating: 0, count: c.count)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0, sa = 0.0
+            for p in 0..<k {
+                let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
+                let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
+                s += x * y
+                sa += abs(x * y)
+            }
+            let old = Double(c[i * ldc + j])
+            out[i * ldc + j] = Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * old)
+            mag[i * ldc + j] = abs(Double(alpha)) * sa + abs(Double(beta) * old)
+        }
+    }
+    return (out, mag)
+}
+
+struct GEMMCase: CustomStringConvertible, Sendable {
+    var m: Int, n: Int, k: Int, ta = false, tb = false, alpha = 1.0, beta = 0.0, pad = 0
+    var description: String { "m\(m) n\(n) k\(k) ta\(ta) tb\(tb) α\(alpha) β\(beta) pad\(pad)" }
+}
+
+/// Runs one case in type T and checks every element against the reference within
+/// `(k + 2) · eps · (|alpha| Σ|a||b| + |beta c|)` (the standard dot-product error bound);
+/// returns C for bitwise comparisons.
+@discardableResult
+func checkGEMM<T: KernelFloat>(_ t: T.Type, _ cs: GEMMCase, loop: any ParallelLoop = SerialLoop(),
+                               cache: CacheSizes = .default, seed: UInt64 = 1) throws -> [T]
+where T.RawSignificand: FixedWidthInteger {
+    var rng = TestRandom(seed: seed)
+    let (aRows, aCols) = cs.ta ? (cs.k, cs.m) : (cs.m, cs.k)
+    let (bRows, bCols) = cs.tb ? (cs.n, cs.k) : (cs.k, cs.n)
+    let lda = aCols + cs.pad, ldb = bCols + cs.pad, ldc = cs.n + cs.pad
+    let a: [T] = rng.floats(max(1, aRows * lda)), b: [T] = rng.floats(max(1, bRows * ldb))
+    var c: [T] = rng.floats(max(1, cs.m * ldc))
+    let c0 = c
+    let ref = referenceGEMM(transposeA: cs.ta, transposeB: cs.tb, m: cs.m, n: cs.n, k: cs.k, alpha: T(cs.alpha),
+                            a: a, lda: lda, b: b, ldb: ldb, beta: T(cs.beta), c: c, ldc: ldc)
+    try a.withUnsafeBufferPointer { ap in
+        try b.withUnsafeBufferPointer { bp in
+            try c.withUnsafeMutableBufferPointer { cp in
+                try GEMM.multiply(transposeA: cs.ta, transposeB: cs.tb, m: cs.m, n: cs.n, k: cs.k, alpha: T(cs.alpha),
+                                  a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: T(cs.beta),
+                                  c: cp.baseAddress!, ldc: ldc, loop: loop, cache: cache)
+            }
+        }
+    }
+    let eps = Double(T.ulpOfOne)
+    var bad = 0
+    for i in 0..<cs.m {
+        for j in 0..<ldc {
+            let idx = i * ldc + j
+            if j >= cs.n {
+                if c[idx] != c0[idx] { bad += 1 }   // padding untouched
+                continue
+            }
+            let bound = Double(cs.k + 2) * eps * ref.magnitude[idx] + Double(T.leastNormalMagnitude)
+            if abs(Double(c[idx]) - ref.values[idx]) > bound { bad += 1 }
+        }
+    }
+    #expect(bad == 0, "\(T.self) \(cs): \(bad) elements outside the bound")
+    return c
+}
+
+@Suite struct GEMMTests {
+    static let sizes = [1, 7, 17, 63, 255, 257]
+
+    @Test(arguments: [false, true], [false, true])
+    func awkwardSizesFloat(ta: Bool, tb: Bool) throws {
+        for m in [1, 7, 17, 63] {
+            for n in [1, 7, 17, 63] {
+                for k in [1, 7, 63] {
+                    try checkGEMM(Float.self, GEMMCase(m: m, n: n, k: k, ta: ta, tb: tb))
+                }
+            }
+        }
+        try checkGEMM(Float.self, GEMMCase(m: 255, n: 257, k: 255, ta: ta, tb: tb))
+        try checkGEMM(Float.self, GEMMCase(m: 257, n: 63, k: 1000, ta: ta, tb: tb))
+    }
+
+    @Test(arguments: [(1.0, 0.0), (2.5, 0.0), (1.0, 1.0), (-0.5, 2.0), (0.0, 3.0)])
+    func alphaBeta(alpha: Double, beta: Double) throws {
+        for cs in [GEMMCase(m: 17, n: 33, k: 9), GEMMCase(m: 200, n: 300, k: 700, pad: 3)] {
+            var c = cs; c.alpha = alpha; c.beta = beta
+            try checkGEMM(Float.self, c)
+            try checkGEMM(Double.self, c)
+        }
+    }
+
+    @Test func doublePrecision() throws {
+        for cs in [GEMMCase(m: 7, n: 9, k: 5), GEMMCase(m: 63, n: 17, k: 255, ta: true),
+                   GEMMCase(m: 130, n: 257, k: 300, tb: true), GEMMCase(m: 257, n: 255, k: 257, ta: true, tb: true)] {
+            try checkGEMM(Double.self, cs)
+        }
+    }
+
+    /// Small caches force the packed path with several k, m and n blocks on modest sizes.
+    @Test func packedPathWithSmallBlocks() throws {
+        let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
+        for cs in [GEMMCase(m: 100, n: 150, k: 200), GEMMCase(m: 61, n: 77, k: 130, ta: true, tb: true, beta: 1, pad: 5)] {
+            try checkGEMM(Float.self, cs, cache: tiny)
+            try checkGEMM(Double.self, cs, cache: tiny)
+        }
+    }
+
+    @Test func sameBitsForAnyWorkerCount() throws {
+        let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
+        for (cs, cache) in [(GEMMCase(m: 300, n: 200, k: 100), CacheSizes.default),
+                            (GEMMCase(m: 6, n: 1000, k: 300, tb: true, beta: 1), CacheSizes.default),
+                            (GEMMCase(m: 130, n: 97, k: 150, ta: true, alpha: 2, beta: 0.5), tiny),
+                            (GEMMCase(m: 257, n: 513, k: 300), CacheSizes.default)] {
+            let serial = try checkGEMM(Float.self, cs, cache: cache)
+            for loop in workerLoops {
+                let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
+                #expect(serial == parallel, "\(cs) with \(loop.concurrency) workers")
+            }
+        }
+    }
+
+    @Test func betaZeroIgnoresNaNInC() throws {
+        let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
+        var c: [Float] = [.nan, .nan, .nan, .nan]
+        try GEMM.multiply(m: 2, n: 2, k: 2, a: a, lda: 2, b: b, ldb: 2, c: &c, ldc: 2)
+        #expect(c == [1, 2, 3, 4])
+    }
+
+    @Test func badArgumentsThrow() {
+        let a = [Float](repeating: 1, count: 16)
+        var c = [Float](repeating: 0, count: 16)
+        #expect(throws: KernelError.self) {
+            try GEMM.multiply(m: 2, n: 2, k: 3, a: a, lda: 2, b: a, ldb: 2, c: &c, ldc: 2)
+        }
+        #expect(throws: KernelError.self) {
+            try GEMM.multiply(m: -1, n: 2, k: 3, a: a, lda: 3, b: a, ldb: 2, c: &c, ldc: 2)
+        }
+    }
+
+    @Test func batched() throws {
+        var rng = TestRandom(seed: 9)
+        let batch = 5, m = 7, n = 9, k = 11
+        let a: [Float] = rng.floats(batch * m * k), b: [Float] = rng.floats(k * n)
+        var c = [Float](repeating: 0, count: batch * m * n)
+        try GEMM.multiplyBatched(batch: batch, m: m, n: n, k: k, a: a, lda: k, strideA: m * k,
+                                 b: b, ldb: n, strideB: 0, c: &c, ldc: n, strideC: m * n, loop: DispatchLoop(workers: 3))
+        for i in 0..<batch {
+            var ci = [Float](repeating: 0, count: m * n)
+            try GEMM.multiply(m: m, n: n, k: k, a: Array(a[(i * m * k)...]), lda: k, b: b, ldb: n, c: &ci, ldc: n)
+            #expect(Array(c[(i * m * n) ..< ((i + 1) * m * n)]) == ci)
+        }
+    }
+}

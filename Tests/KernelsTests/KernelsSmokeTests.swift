@@ -1,6 +1,0 @@
-import Testing
-import Kernels
-
-@Test func KernelsModuleLinks() {
-    #expect(Bool(true))
-}
