@@ -3,6 +3,7 @@ import Foundation
 /// `bench`: throughput runs and profiling for the scheduler, the kernels and the tensor engine.
 /// Each subcommand lives in its own `*Command.swift` file and is listed here.
 let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
+    ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
 ]
 
 @MainActor func usage() -> String {
