@@ -5,7 +5,7 @@ import Tensor
 /// `bench train`: trains an MLP classifier and reports loss, accuracy and throughput per epoch.
 ///
 /// ```
-/// bench train                                   # MLP 64,128,10 on the bundled digits, Adam, 2 workers
+/// bench train                                   # MLP 64,256,10 on the bundled digits, Adam, 2 workers
 /// bench train --data iris --epochs 50
 /// bench train --data synthetic --model 784,1024,1024,10 --batch 256 --epochs 3 --json
 /// bench train --data my.csv --label-column 0 --standardize --checkpoint run.ckpt --resume
@@ -16,6 +16,12 @@ enum TrainCommand {
                            [--model 64,128,10] [--activation relu|tanh|sigmoid|gelu] [--optimizer sgd|momentum|nesterov|adam|adamw]
                            [--lr X] [--schedule constant|cosine|step] [--weight-decay X] [--epochs E] [--batch B] [--threads T]
                            [--seed S] [--test-fraction F] [--samples N] [--checkpoint PATH] [--resume] [--profile DIR] [--json]
+
+        defaults: --data digits, 20% test split, --model <features>,256,<classes>, --epochs 30, --batch 32, --threads 2,
+        --seed 42; adam at 0.001 (sgd 0.1, momentum/nesterov 0.02); the bundled digits and iris are standardized
+        (a CSV file only with --standardize). --data synthetic: --samples 8192 rows as wide as --model, and plain
+        sgd at 0.01 like the peer scripts in Benchmarks/. --checkpoint saves after every epoch (atomically);
+        --resume continues from it when it exists. --json prints one JSON object as the last line.
         """
 
     static func run(_ words: [String]) throws {
@@ -77,7 +83,7 @@ enum TrainCommand {
                 throw ArgumentError("--schedule expects constant, cosine or step, got '\(schedule)'")
             }
             weightDecay = Float(try args.double("weight-decay", default: 0))
-            epochs = try args.int("epochs", default: 20)
+            epochs = try args.int("epochs", default: 30)
             batch = try args.int("batch", default: 32)
             threads = try args.int("threads", default: 2)
             let seedValue = try args.int("seed", default: 42)
@@ -104,7 +110,7 @@ enum TrainCommand {
     static func train(_ o: Options) throws {
         let out = Output(json: o.json)
         let prepared = try PreparedData.load(o)
-        let widths = o.model ?? [prepared.train.featureCount, 128, prepared.classCount]
+        let widths = o.model ?? [prepared.train.featureCount, 256, prepared.classCount]
         guard widths.first == prepared.train.featureCount else {
             throw ArgumentError("--model \(widths.map(String.init).joined(separator: ",")): the input width must be the data's \(prepared.train.featureCount) features")
         }
