@@ -179,6 +179,19 @@ public final class Trainer {
 
     // MARK: - Plans
 
+    /// The training plans built so far (one per batch size met: the full batch and the last,
+    /// partial one), smallest first; for profilers (`taskInfo`, `structure`, `peakBytes`).
+    public var trainingPlans: [(rows: Int, plan: Plan<Float>)] {
+        trainHeads.keys.sorted().map { ($0, trainHeads[$0]!.plan) }
+    }
+
+    /// Builds the training plan for batches of `rows` rows now (it is otherwise built on first use).
+    @discardableResult
+    public func prepareTrainingPlan(rows: Int) throws -> Plan<Float> {
+        guard rows > 0 else { throw ModelSpecError("a training batch needs at least one row, got \(rows)") }
+        return try trainHead(rows).plan
+    }
+
     private func trainHead(_ rows: Int) throws -> Head {
         if let head = trainHeads[rows] { return head }
         let (x, labels, logits, loss) = try forward(rows, name: "train\(rows)")
