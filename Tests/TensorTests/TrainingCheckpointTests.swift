@@ -115,6 +115,22 @@ import Tensor
         }
     }
 
+    /// A writer that died mid-save leaves only its temporary file: the checkpoint still loads as
+    /// before, and the next save goes through.
+    @Test func crashedSaveLeavesThePreviousCheckpoint() throws {
+        let dir = try TrainingFixtures.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let old = Self.sample()
+        try old.write(to: dir + "/run.ckpt")
+        let half = Array(old.encoded().prefix(50))
+        #expect(FileManager.default.createFile(atPath: dir + "/.run.ckpt.tmp-1-2", contents: Data(half)))
+        #expect(try Checkpoint(contentsOf: dir + "/run.ckpt") == old)
+        var newer = old
+        newer.step = 99
+        try newer.write(to: dir + "/run.ckpt")
+        #expect(try Checkpoint(contentsOf: dir + "/run.ckpt").step == 99)
+    }
+
     @Test func failedWriteLeavesTheOldFile() throws {
         let dir = try TrainingFixtures.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
