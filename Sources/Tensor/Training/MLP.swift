@@ -55,12 +55,6 @@ public struct MLP<Scalar: TensorScalar> {
     }
 }
 
-/// A model description that cannot be built (bad widths, widths that do not fit the data).
-public struct ModelSpecError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 private extension Substring {
     func trimmingCharacters(in set: Character) -> String {
         String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
