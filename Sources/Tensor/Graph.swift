@@ -76,6 +76,8 @@ public final class Graph<Scalar: TensorScalar> {
     // MARK: Operations
 
     /// Adds an operation node after checking that the inputs belong to this graph and fit the op.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func apply(_ op: Operation, _ inputs: [Node<Scalar>], _ location: SourceLocation) throws(GraphError) -> Node<Scalar> {
         for x in inputs where x.graph !== self || x.id >= records.count {
             throw GraphError(operation: op.name, shapes: inputs.map(\.shape), location: location,
@@ -93,6 +95,8 @@ public final class Graph<Scalar: TensorScalar> {
     }
 
     /// `apply` on node ids, for the gradient rules (which work on ids to stay light on huge graphs).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func apply(_ op: Operation, ids inputs: [Int], _ location: SourceLocation) throws(GraphError) -> Int {
         let shapes = inputs.map { records[$0].shape }
         let shape: [Int]

@@ -1,19 +1,30 @@
 /// Where in the user's source a graph node was built (`#fileID` and `#line` of the building call).
 public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
-    public let fileID: String
+    /// `#fileID` as given (kept as a `StaticString` so building a node allocates no string).
+    private let staticFile: StaticString?
+    private let dynamicFile: String?
     public let line: Int
 
+    /// A location read from elsewhere (a graph file, another language).
     public init(fileID: String, line: Int) {
-        self.fileID = fileID
+        staticFile = nil
+        dynamicFile = fileID
         self.line = line
     }
 
     public init(_ fileID: StaticString, _ line: UInt) {
-        self.fileID = "\(fileID)"
+        staticFile = fileID
+        dynamicFile = nil
         self.line = Int(line)
     }
 
+    /// The `#fileID` (module/file) of the building call.
+    public var fileID: String { staticFile.map { "\($0)" } ?? dynamicFile ?? "?" }
+
     public var description: String { "\(fileID):\(line)" }
+
+    public static func == (a: SourceLocation, b: SourceLocation) -> Bool { a.line == b.line && a.fileID == b.fileID }
+    public func hash(into h: inout Hasher) { h.combine(line); h.combine(fileID) }
 }
 
 /// A graph was built or run with something that cannot work: mismatched shapes, a wrong rank, a bad

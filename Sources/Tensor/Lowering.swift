@@ -271,6 +271,104 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
+    /// Computes elements `start ..< start + count` of one elementwise node (see Note [Fusion]).
+    typealias Chunk = @Sendable (_ start: Int, _ count: Int) -> Void
+
+    /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
+    static var chunkSize: Int { 4096 }
+
+    /// The chunk function of a fusible node (`PlanBuilder.isFusible`) and its flops.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func elementwise(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (Chunk, Double) {
+        let out = output.pointer
+        let n = Double(output.count)
+        let serial = SerialLoop()
+        switch op {
+        case .add, .sub, .mul, .div:
+            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+            let a = inputs[0].pointer, b = inputs[1].pointer
+            let aScalar = inputs[0].count == 1 && output.count != 1, bScalar = inputs[1].count == 1 && output.count != 1
+            if aScalar && bScalar {
+                return ({ s, c in
+                    Elementwise.fill(out.pointer + s, value: a.pointer[0], count: c)
+                    Elementwise.binary(kernelOp, out.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            if bScalar {
+                return ({ s, c in
+                    Elementwise.binary(kernelOp, a.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            if aScalar {
+                return ({ s, c in
+                    Elementwise.binary(kernelOp, b.pointer + s, scalar: a.pointer[0], scalarFirst: true,
+                                       into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            return ({ s, c in
+                Elementwise.binary(kernelOp, a.pointer + s, b.pointer + s, into: out.pointer + s, count: c, loop: serial)
+            }, n)
+        case .scale(let v), .shift(let v):
+            let kernelOp: BinaryOp
+            if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
+            let x = inputs[0].pointer, k = Scalar(v)
+            return ({ s, c in
+                Elementwise.binary(kernelOp, x.pointer + s, scalar: k, into: out.pointer + s, count: c, loop: serial)
+            }, n)
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+            let kernelOp: UnaryGradient = switch op {
+            case .reluBackward: .relu
+            case .tanhBackward: .tanh
+            case .sigmoidBackward: .sigmoid
+            default: .gelu
+            }
+            let v = inputs[0].pointer, g = inputs[1].pointer
+            return ({ s, c in
+                Elementwise.unaryGradient(kernelOp, value: v.pointer + s, gradient: g.pointer + s,
+                                          into: out.pointer + s, count: c, loop: serial)
+            }, 3 * n)
+        case .broadcastTo:
+            let x = inputs[0].pointer
+            return ({ s, c in Elementwise.fill(out.pointer + s, value: x.pointer[0], count: c) }, 0)
+        default:
+            let kernelOp: UnaryOp = switch op {
+            case .exp: .exp
+            case .log: .log
+            case .sqrt: .sqrt
+            case .tanh: .tanh
+            case .sigmoid: .sigmoid
+            case .relu: .relu
+            case .gelu: .gelu
+            case let .pow(p): .pow(p)
+            default: .neg
+            }
+            let x = inputs[0].pointer
+            return ({ s, c in
+                Elementwise.unary(kernelOp, x.pointer + s, into: out.pointer + s, count: c, loop: serial)
+            }, 15 * n)
+        }
+    }
+
+    /// One task running a group's chunk functions chunk by chunk; large groups split their chunks over
+    /// `loop` (elementwise, so the split never changes a result).
+    static func fused(_ chunks: [Chunk], count: Int, loop: any ParallelLoop) -> Body {
+        let size = chunkSize
+        if chunks.count == 1, let only = chunks.first {
+            if count <= 8 * size { return { only(0, count) } }
+        }
+        let pieces = (count + size - 1) / size
+        return {
+            let run: (Range<Int>) -> Void = { range in
+                for p in range {
+                    let s = p * size, c = Swift.min(size, count - s)
+                    for chunk in chunks { chunk(s, c) }
+                }
+            }
+            if pieces <= 1 || loop.concurrency <= 1 { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
+        }
+    }
+
     static func copy(shape: [Int], from x: Address<Scalar>, strides: [Int], to out: Address<Scalar>,
                      failure: @escaping @Sendable (any Error) -> GraphError, loop: any ParallelLoop) -> Lowered {
         Lowered(body: {

@@ -36,8 +36,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     let boxes: [ValueBox<Scalar>]
     let arena: UnsafeMutableRawPointer
     /// Where each needed node's value lives.
-    let storage: [Int: UnsafeMutablePointer<Scalar>]
-    let shapes: [Int: [Int]]
+    /// Where each node's value lives, by node id (nil: not needed by this plan).
+    let storage: [UnsafeMutablePointer<Scalar>?]
     let outputs: Set<Int>
     let placeholders: [Int: String]
     let program: PlanProgram
@@ -50,8 +50,10 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     ///   - outputs: nodes whose values are read after a run (`value(of:)`); all from one graph.
     ///   - updates: parameter updates to run inside the plan (see `ParameterUpdate`).
     ///   - loop: how large operations split (intra-op); the executor the plan runs on.
+    ///   - fusion: fuse chains of elementwise operations into single tasks (on by default; off to
+    ///     compare, or to see every operation as its own task in a profile).
     public init(outputs: [Node<Scalar>], updates: [ParameterUpdate<Scalar>] = [],
-                loop: any ParallelLoop = SerialLoop()) throws {
+                loop: any ParallelLoop = SerialLoop(), fusion: Bool = true) throws {
         guard let graph = outputs.first?.graph ?? updates.first?.parameter.graph else {
             throw GraphError(operation: "plan", shapes: [], message: "nothing to compute: no outputs and no updates")
         }
@@ -70,7 +72,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         }
         graphID = ObjectIdentifier(graph)
         let built = try PlanBuilder(graph: graph, outputs: outputs.map(\.id),
-                                    updates: updates, loop: loop).build()
+                                    updates: updates, loop: loop, fusion: fusion).build()
         taskInfo = built.program.info
         peakBytes = built.arenaBytes
         unplannedBytes = built.unplannedBytes
@@ -78,7 +80,6 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         boxes = built.boxes
         arena = built.arena
         storage = built.storage
-        shapes = built.shapes
         self.outputs = Set(outputs.map(\.id))
         placeholders = built.placeholders
         program = built.program
@@ -102,7 +103,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
                 fed.insert(node.id)
             }
             if let missing = placeholders.keys.sorted().first(where: { !fed.contains($0) }) {
-                throw GraphError(operation: "feed", shapes: [shapes[missing]!],
+                throw GraphError(operation: "feed", shapes: [],
                                  message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
             }
             try program.run()
@@ -126,7 +127,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// Calls `body` with an output's value in place (valid only inside `body`; no run may be in flight).
     public func withValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
-        guard ObjectIdentifier(node.graph) == graphID, let p = storage[node.id] else {
+        guard ObjectIdentifier(node.graph) == graphID, node.id < storage.count, let p = storage[node.id] else {
             throw GraphError(operation: "value", shapes: [node.shape], message: "node %\(node.id) is not part of this plan")
         }
         guard outputs.contains(node.id) || node.operation.isLeaf else {
@@ -148,7 +149,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
             throw GraphError(operation: "feed", shapes: [node.shape, shape], location: node.location,
                              message: "placeholder '\(name)' expects shape \(node.shape), was fed \(shape)")
         }
-        guard let p = storage[node.id], placeholders[node.id] != nil else {
+        guard node.id < storage.count, let p = storage[node.id], placeholders[node.id] != nil else {
             // Not needed by this plan: accept and ignore, so one feed dictionary serves several plans.
             return UnsafeMutableBufferPointer(start: nil, count: 0)
         }
