@@ -77,6 +77,26 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
         #expect(close(l2, [0.9000000016666666, 0.9252635194456061, 0.9247305742687093]))
     }
 
+    /// The vectorized square root Adam uses stays within 1 ulp of the correctly rounded one.
+    @Test func vectorSquareRootIsAccurate() {
+        var rng = SeededGenerator(seed: 8)
+        var worst: Float = 0
+        for _ in 0..<20_000 {
+            var v = SIMD8<Float>()
+            for k in 0..<8 { v[k] = Float(rng.nextUniform() * 2) * Float.pow2(rng.nextIndex(below: 200) - 100) }
+            let s = OptimizerSteps.squareRoot(v)
+            for k in 0..<8 {
+                let exact = v[k].squareRoot()
+                worst = max(worst, abs(s[k] - exact) / exact.ulp)
+            }
+        }
+        #expect(worst <= 1, "worst error \(worst) ulp")
+        let special = OptimizerSteps.squareRoot(SIMD8<Float>(0, .infinity, 1, 4, 0.25, 1e-30, 3e38, .leastNormalMagnitude))
+        #expect(special[0] == 0 && special[1] == .infinity && special[2] == 1 && special[3] == 2 && special[4] == 0.5)
+        #expect(abs(special[5] - 1e-15) <= Float(1e-15).ulp && abs(special[6] - Float(3e38).squareRoot()) <= Float(3e38).squareRoot().ulp)
+        #expect(OptimizerSteps.squareRoot(SIMD8<Float>(repeating: .nan))[0].isNaN)
+    }
+
     /// The remainder of a buffer (not a multiple of 8) is computed exactly like full vectors.
     @Test(arguments: Optimizer.Kind.allCases)
     func everyElementGetsTheSameUpdate(kind: Optimizer.Kind) {
@@ -158,4 +178,8 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
         #expect(abs(cosine.rate(atStep: 500) - 0.1) < 1e-6)
         #expect(cosine.rate(atStep: 30) > cosine.rate(atStep: 31))
     }
+}
+
+private extension Float {
+    static func pow2(_ e: Int) -> Float { Float(sign: .plus, exponent: e, significand: 1) }
 }
