@@ -58,6 +58,10 @@ public final class Executor: Sendable {
         }
     }
 
+    /// Worker threads currently alive in this executor: `workerCount` until `shutdown()`, then 0
+    /// (their threads have gone back to libdispatch with their CPU binding restored).
+    public var runningWorkerCount: Int { pool.running.load(ordering: .acquiring) }
+
     /// Whether every worker is bound to a CPU.
     public var isPinned: Bool { workerCPUs.allSatisfy { $0 != nil } }
 

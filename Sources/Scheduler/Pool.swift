@@ -108,6 +108,8 @@ final class Pool: @unchecked Sendable {
     let injection = InjectionQueue()
     let idle = EventCount()
     let stopping = Atomic<Bool>(false)
+    /// Worker threads inside their loop (bound, running or parked); 0 once shut down.
+    let running = Atomic<Int>(0)
     let boundCPUs: UnsafeMutablePointer<Atomic<Int>>   // per worker: the CPU it is bound to, or -1
     private let exited = DispatchGroup()
     private let started = DispatchGroup()
@@ -176,8 +178,10 @@ final class Pool: @unchecked Sendable {
                 Pool.warnUnpinned("hwloc could not load the topology")
             }
         }
-        started.leave()   // orders the boundCPUs store before init returns
+        running.wrappingAdd(1, ordering: .relaxed)
+        started.leave()   // orders the boundCPUs store and the count before init returns
         loop(w)
+        running.wrappingSubtract(1, ordering: .releasing)
         // Give the thread back to libdispatch as we found it.
         if let saved, let hw = Hwloc.shared { hw.restoreThreadBinding(saved) }
         pthread_setspecific(workerKey, nil)
