@@ -34,7 +34,9 @@ public final class TaskGraph {
     public var edgeCount: Int { edges.count }
 
     /// Adds a task. `cost` is an estimate in arbitrary units (profilers and planners read it);
-    /// `priority` orders tasks that are ready at the same time (higher first).
+    /// `priority` orders tasks that are ready at the same time (higher first): the roots, and
+    /// the successors one task releases together. It is a hint between workers, not a global
+    /// order: a worker that steals takes the oldest ready task of its victim.
     @discardableResult
     public func addTask(_ name: String, cost: Double = 1, priority: Int = 0,
                         _ body: @escaping Body) -> TaskHandle {

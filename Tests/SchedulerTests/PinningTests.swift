@@ -102,6 +102,19 @@ extension SchedulerTests {
                     try check(executor.runningWorkerCount == 0, "\(executor.runningWorkerCount) workers still running after shutdown")
                     executor.shutdown()   // twice is harmless
                 }
+                // Workers restore their thread's binding before giving it back: libdispatch's
+                // idle threads (former workers among them) must not stay pinned to one CPU.
+                let expected = Topology.current().usableCPUs
+                let group = DispatchGroup()
+                let pinned = Locked<[[Int]]>([])
+                for i in 0..<16 {
+                    DispatchQueue(label: "probe.\(i)").async(group: group) {
+                        let cpus = Topology.current().usableCPUs
+                        if cpus != expected { pinned.withLock { $0.append(cpus) } }
+                    }
+                }
+                group.wait()
+                try check(pinned.withLock { $0 }.isEmpty, "dispatch threads left pinned: \(pinned.withLock { $0 })")
                 // Deinit shuts down too (and waits): churn without explicit shutdown must not
                 // pile up threads. Only a loose check on the process, since other test targets
                 // may run at the same time.
