@@ -246,12 +246,23 @@ final class Pool: @unchecked Sendable {
         for k in 0..<n {
             let v = (start + k) % n
             if v == w.index { continue }
-            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) { return item }
+            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) {
+                // Note [Waking thieves]: more left behind, so wake one more helper.
+                if !deques[v]._withUnsafeGuaranteedRef({ $0.ownerSeesEmpty }) { wakeOne() }
+                return item
+            }
         }
         return nil
     }
 
     /// Wakes a sleeping worker if any, after work was made visible.
+    ///
+    /// Note [Waking thieves]
+    /// A notify costs a seq_cst fence, so a worker does not notify for every push: only when its
+    /// deque goes from empty to non-empty, and a thief that stole an item and saw more behind it
+    /// wakes one more. Sleepers therefore wake in a cascade while there is stealable work. Nothing
+    /// is lost: a worker parks only after its re-check found every queue empty, so while a deque
+    /// is non-empty the thieves woken for it stay awake, and the owner runs its own items anyway.
     @inline(__always)
     func wakeOne() {
         if count > 1 { idle.notify() }
@@ -373,9 +384,10 @@ final class Pool: @unchecked Sendable {
             if ready > 0 {
                 w.reserveUnits(ready, of: run)   // before the pushes: Note [Unit credit]
                 let slot = run.slot
+                let wasEmpty = w.deque.ownerSeesEmpty
                 var i = ready
                 while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
-                wakeOne()
+                if wasEmpty { wakeOne() }   // Note [Waking thieves]
             }
             if next < 0 { return }
             t = next
