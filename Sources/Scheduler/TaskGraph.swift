@@ -24,6 +24,7 @@ public final class TaskGraph {
     @exclusivity(unchecked) var bodies: [TaskBody] = []
     @exclusivity(unchecked) var info: [TaskInfo] = []
     @exclusivity(unchecked) var edges: [Edge] = []
+    var hasPriorities = false   // any task with a priority other than 0
     var foreignEdge: SchedulerError? = nil   // the first bad edge, thrown by compile()
 
     public init() {}
@@ -43,6 +44,7 @@ public final class TaskGraph {
         precondition(bodies.count < Int(Int32.max), "TaskGraph: more than \(Int32.max) tasks")
         bodies.append(TaskBody(call: body))
         info.append(TaskInfo(name: name, cost: cost, priority: priority))
+        if priority != 0 { hasPriorities = true }
         return TaskHandle(graph: self, index: bodies.count - 1)
     }
 
