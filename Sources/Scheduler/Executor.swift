@@ -47,6 +47,9 @@ public final class Executor: Sendable {
     /// Stops the workers once they have drained what is queued, and waits for their threads to
     /// return to the system (unless called from one of them). Later runs fail with
     /// `SchedulerError.shutDown`. Called by deinit; calling it twice is harmless.
+    /// - Note: Don't race `shutdown()` against a `run` or `start` on another thread: a run that
+    ///   slips in while the last worker leaves would never start. (Deinit cannot race: a call in
+    ///   progress holds a reference.)
     public func shutdown() { pool.shutdown() }
 
     /// The CPU each worker is bound to, or nil for a worker that runs unpinned.
