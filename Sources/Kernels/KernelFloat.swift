@@ -80,7 +80,7 @@ extension Float: KernelFloat {
     @inline(__always) public static func magnitude(_ x: Vector) -> Vector {
         x.replacing(with: -x, where: x .< Vector())
     }
-    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { x.squareRoot() }
+    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { VectorMath.sqrt(x) }
     @inline(__always) public static func reluGradient(_ x: Vector, _ dy: Vector) -> Vector {
         Vector().replacing(with: dy, where: x .> Vector()).replacing(with: x, where: x .!= x)
     }

@@ -143,5 +143,31 @@ enum VectorMath {
         return r
     }
 
+    /// `√x`, correctly rounded (bitwise equal to `Float.squareRoot()`; checked on every one of the
+    /// 2^32 bit patterns once, and on a 2·10^6 sweep by the tests). The standard library's
+    /// `squareRoot()` on vectors is 8 scalar calls (C `sqrtf` with errno), which no vector
+    /// instruction replaces, hence: a bit-trick estimate of 1/√x, three Newton steps, then
+    /// Markstein's correction `y + (x - y²)·(1/(2√x))` with the residual computed exactly by an FMA.
+    /// Inputs below 2^-64 or above 2^64 are scaled by 2^±64 so that 1/x and the residual stay normal.
+    @inline(__always) static func sqrt(_ x: V) -> V {
+        let tiny = x .< V(repeating: 0x1p-64)
+        let huge = x .> V(repeating: 0x1p64)
+        let xs = x.replacing(with: x * V(repeating: 0x1p64), where: tiny)
+            .replacing(with: x * V(repeating: 0x1p-64), where: huge)
+        var r = float(I(repeating: 0x5f37_5a86) &- (bits(xs) &>> 1))
+        let hx = V(repeating: 0.5) * xs
+        r = r * (V(repeating: 1.5) - hx * r * r)
+        r = r * (V(repeating: 1.5) - hx * r * r)
+        r = r * (V(repeating: 1.5) - hx * r * r)
+        var y = xs * r
+        let residual = xs.addingProduct(-y, y)
+        y = y.addingProduct(residual, V(repeating: 0.5) * r)
+        y.replace(with: y * V(repeating: 0x1p-32), where: tiny)
+        y.replace(with: y * V(repeating: 0x1p32), where: huge)
+        y.replace(with: x, where: (x .== V()) .| (x .== V(repeating: .infinity)))
+        y.replace(with: V(repeating: .nan), where: (x .< V()) .| (x .!= x))
+        return y
+    }
+
     @inline(__always) static func abs(_ x: V) -> V { float(bits(x) & I(repeating: 0x7fff_ffff)) }
 }
