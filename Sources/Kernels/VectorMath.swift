@@ -36,8 +36,8 @@ enum VectorMath {
     /// `2^n` for `n` in -126...127 (normal range), built from the exponent bits.
     @inline(__always) static func pow2(_ n: I) -> V { float((n &+ 127) &<< 23) }
 
-    /// `e^x`: n = round(x·log2 e), r = x - n·ln2 (two-part ln2, exact), e^r by a degree-7
-    /// polynomial on |r| ≤ ln2/2, then scaled by 2^n in two halves so results down to the
+    /// `e^x`: n = round(x·log2 e), r = x - n·ln2 (two-part ln2, exact), e^r = 1 + r + r²·P(r)
+    /// with P of degree 5 (Cephes expf) on |r| ≤ ln2/2, then scaled by 2^n in two halves so results down to the
     /// denormal range (x ≥ -103.9) are formed without intermediate underflow.
     @inline(__always) static func exp(_ x: V) -> V {
         // Clamp (and zero NaN lanes) so the integer tricks below stay in range; the special
@@ -69,8 +69,8 @@ enum VectorMath {
         return y
     }
 
-    /// `log x`: x = m·2^e with m in [√½, √2), log x = e·ln2 + log1p(m - 1) with a degree-9
-    /// polynomial; denormal inputs are scaled by 2^23 first.
+    /// `log x`: x = m·2^e with m in [√½, √2), log x = e·ln2 + log1p(f), f = m - 1, as
+    /// f - f²/2 + f³·P(f) with P of degree 8 (Cephes logf); denormal inputs are scaled by 2^23 first.
     @inline(__always) static func log(_ x: V) -> V {
         let tiny = x .< V(repeating: Float.leastNormalMagnitude)
         let xs = x.replacing(with: x * V(repeating: 8388608), where: tiny)
