@@ -37,8 +37,8 @@ enum VectorMath {
     @inline(__always) static func pow2(_ n: I) -> V { float((n &+ 127) &<< 23) }
 
     /// `e^x`: n = round(x·log2 e), r = x - n·ln2 (two-part ln2, exact), e^r = 1 + r + r²·P(r)
-    /// with P of degree 5 (Cephes expf) on |r| ≤ ln2/2, then scaled by 2^n in two halves so results down to the
-    /// denormal range (x ≥ -103.9) are formed without intermediate underflow.
+    /// with P of degree 5 (Cephes expf) on |r| ≤ ln2/2, then scaled by 2^n in two halves so
+    /// results down to the denormal range (x ≥ -103.9) are formed without intermediate underflow.
     @inline(__always) static func exp(_ x: V) -> V {
         // Clamp (and zero NaN lanes) so the integer tricks below stay in range; the special
         // lanes are fixed at the end.
