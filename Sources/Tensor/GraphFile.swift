@@ -79,6 +79,36 @@ public struct GraphFile<Scalar: TensorScalar> {
         wrt = try top.optional("wrt").map(ids) ?? g.parameters
     }
 
+    /// Placeholder values from a JSON object keyed by placeholder name, each value a flat or nested
+    /// array of numbers (row-major) of the placeholder's element count: `{"x": [[1, 2], [3, 4]]}`.
+    public func feeds(json data: Data) throws -> [Node<Scalar>: Tensor<Scalar>] {
+        let root: JSONValue.Positioned
+        do { root = try JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch let e as GraphFileError {
+            throw GraphFileError(place: e.place, message: "not valid JSON: \(e.message)")
+        }
+        let top = try Reader(value: root, place: "")
+        let byName = placeholders
+        var feeds: [Node<Scalar>: Tensor<Scalar>] = [:]
+        for (name, _) in try top.object() {
+            let r = try top.required(name)
+            guard let node = byName[name] else {
+                throw GraphFileError(place: r.place, message: "no placeholder named '\(name)' (have \(byName.keys.sorted()))")
+            }
+            // Flatten nested arrays with an explicit stack (no recursion).
+            var values: [Scalar] = []
+            var stack: [Reader] = [r]
+            while let item = stack.popLast() {
+                if case .array = item.value.value { stack.append(contentsOf: try item.array().reversed()) }
+                else { values.append(Scalar(try item.double())) }
+            }
+            guard values.count == node.count else {
+                throw GraphFileError(place: r.place, message: "\(values.count) values for placeholder '\(name)' of shape \(node.shape)")
+            }
+            feeds[node] = Tensor(shape: node.shape, scalars: values)
+        }
+        return feeds
+    }
+
     private static func node(_ r: Reader, index i: Int, graph g: Graph<Scalar>, nodes: [Node<Scalar>]) throws -> Node<Scalar> {
         let place = r.place, path = r.path
         if let id = try r.optional("id") {
