@@ -1,9 +1,12 @@
 extension GEMM {
-    /// Block sizes for element type `T` from the cache sizes (BLIS analysis):
-    /// - `kc`: a 6×kc panel of A and a kc×NR panel of B share about 3/4 of L1 (multiple of 32);
-    /// - `mc`: the packed mc×kc block of A takes about half of L2 (multiple of 6);
-    /// - `nc`: the packed kc×nc block of B takes about a quarter of L3 (multiple of NR, ≤ 8192).
-    /// `kc` is the only one that affects results (it fixes where C is updated between k blocks).
+    /// Block sizes for element type `T` from the cache sizes (the BLIS analysis):
+    /// - `kc`: a 6×kc micro-panel of A and a kc×NR micro-panel of B share about 3/4 of L1
+    ///   (multiple of 32; 256 for Float with a 32 KiB L1);
+    /// - `mc`: the packed mc×kc block of A takes about a quarter of L2, leaving room for the B
+    ///   micro-panels and C streaming through (multiple of 6; 126 for Float with 512 KiB, near
+    ///   BLIS's 144 for Zen 3);
+    /// - `nc`: the packed kc×nc block of B takes about an eighth of L3 (multiple of NR, ≤ 4096).
+    /// `kc` is the only size that affects results (C is updated between k blocks).
     struct Blocking {
         let kc: Int, mc: Int, nc: Int
 
@@ -12,8 +15,8 @@ extension GEMM {
             let nr = 2 * T.Vector.scalarCount
             let kcRaw = cache.l1 * 3 / 4 / ((GEMM.mr + nr) * size)
             kc = Swift.max(32, Swift.min(1024, kcRaw / 32 * 32))
-            mc = Swift.max(GEMM.mr, Swift.min(1020, cache.l2 / 2 / (kc * size) / GEMM.mr * GEMM.mr))
-            nc = Swift.max(nr, Swift.min(8192, cache.l3 / 4 / (kc * size) / nr * nr))
+            mc = Swift.max(GEMM.mr, cache.l2 / 4 / (kc * size) / GEMM.mr * GEMM.mr)
+            nc = Swift.max(nr, Swift.min(4096, cache.l3 / 8 / (kc * size) / nr * nr))
         }
     }
 
@@ -49,74 +52,82 @@ extension GEMM {
         }
     }
 
-    /// Large products: the five BLIS loops. For each nc-wide block of columns and each kc-deep
-    /// block of k (in order), op(B)'s block is packed (split over workers by panel), then blocks of
-    /// rows (and, when there are fewer row blocks than workers, groups of panels) are split over
-    /// workers; each packs its mc×kc block of op(A) and runs the micro-kernel over it.
+    /// Large products. C is cut into one rectangle per worker (along n when n is at least m,
+    /// else along m; whole tiles only), and each worker computes its rectangle on its own with
+    /// private packing buffers, so there is no synchronization inside a product. Within a
+    /// rectangle: for each nc-wide block of columns and each kc-deep block of k (in order), the
+    /// kc×nc block of op(B) is packed (L2), then for each 6-row tile its 6×kc micro-panel of op(A)
+    /// is packed (L1) and multiplied by every NR-wide panel of the B block.
     static func packedProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, cache: CacheSizes
     ) {
         let nr = 2 * T.Vector.scalarCount
         let blocking = Blocking(T.self, cache: cache)
-        let kc = blocking.kc, nc = Swift.min(blocking.nc, roundUp(n, nr))
         let workers = Swift.max(1, loop.concurrency)
-        // Row blocks: a multiple of the worker count, each at most mc rows (whole tiles).
-        var rowBlocks = (m + blocking.mc - 1) / blocking.mc
-        rowBlocks = roundUp(rowBlocks, workers)
-        let mcEff = roundUp((m + rowBlocks - 1) / rowBlocks, mr)
-        rowBlocks = (m + mcEff - 1) / mcEff
-        let panelGroups = rowBlocks >= workers ? 1 : (workers + rowBlocks - 1) / rowBlocks
-        let units = rowBlocks * panelGroups
-        let bPack = allocateAligned(T.self, count: kc * nc)
-        defer { bPack.deallocate() }
+        let tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr
+        let alongN = panels >= tiles
+        let units = Swift.min(workers, alongN ? panels : tiles)
+        let body = { (range: Range<Int>) in
+            for u in range {
+                if alongN {
+                    let q0 = u * panels / units, q1 = (u + 1) * panels / units
+                    blockedRectangle(rows: 0..<m, cols: (q0 * nr)..<Swift.min(n, q1 * nr), k: k, alpha: alpha,
+                                     a: a, b: b, beta: beta, c: c, ldc: ldc, blocking: blocking)
+                } else {
+                    let t0 = u * tiles / units, t1 = (u + 1) * tiles / units
+                    blockedRectangle(rows: (t0 * mr)..<Swift.min(m, t1 * mr), cols: 0..<n, k: k, alpha: alpha,
+                                     a: a, b: b, beta: beta, c: c, ldc: ldc, blocking: blocking)
+                }
+            }
+        }
+        if units > 1 {
+            loop.parallelFor(0..<units, grain: 1, body)
+        } else {
+            body(0..<1)
+        }
+    }
 
-        var jc = 0
-        while jc < n {
-            let ncCur = Swift.min(nc, n - jc)
+    /// One worker's share of a large product, C[rows][cols], in the five BLIS loops: for each
+    /// nc-wide block of columns and each kc-deep block of k (in order), the kc×nc block of op(B)
+    /// is packed; for each mc-high block of rows, the mc×kc block of op(A) is packed (L2); then
+    /// each NR-wide micro-panel of B (L1) meets every 6-row micro-panel of the A block.
+    static func blockedRectangle<T: KernelFloat>(
+        rows: Range<Int>, cols: Range<Int>, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, blocking: Blocking
+    ) {
+        if rows.isEmpty || cols.isEmpty { return }
+        let nr = 2 * T.Vector.scalarCount
+        let kc = Swift.min(blocking.kc, k), nc = Swift.min(blocking.nc, roundUp(cols.count, nr))
+        let mc = Swift.min(blocking.mc, roundUp(rows.count, mr))
+        let bPack = allocateAligned(T.self, count: kc * nc)
+        let aPack = allocateAligned(T.self, count: mc * kc)
+        defer { bPack.deallocate(); aPack.deallocate() }
+        var jc = cols.lowerBound
+        while jc < cols.upperBound {
+            let ncCur = Swift.min(nc, cols.upperBound - jc)
             let panels = (ncCur + nr - 1) / nr
             var pc = 0
             while pc < k {
                 let kcCur = Swift.min(kc, k - pc)
                 let betaBlock: T = pc == 0 ? beta : 1
-                let packBody = { (range: Range<Int>) in
-                    packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: range, into: bPack)
-                }
-                if workers > 1 && panels > 1 {
-                    loop.parallelFor(0..<panels, grain: (panels + workers - 1) / workers, packBody)
-                } else {
-                    packBody(0..<panels)
-                }
-                let computeBody = { (range: Range<Int>) in
-                    let aPack = allocateAligned(T.self, count: mcEff * kcCur)
-                    defer { aPack.deallocate() }
-                    var packedBlock = -1
-                    for unit in range {
-                        let block = unit / panelGroups, group = unit % panelGroups
-                        let i0 = block * mcEff
-                        let mcCur = Swift.min(mcEff, m - i0)
-                        if block != packedBlock {
-                            packA(a, row: i0, rows: mcCur, col: pc, cols: kcCur, into: aPack)
-                            packedBlock = block
-                        }
-                        let qLo = group * panels / panelGroups, qHi = (group + 1) * panels / panelGroups
-                        for q in qLo..<qHi {
-                            let bq = bPack + q * kcCur * nr
-                            let cols = Swift.min(nr, ncCur - q * nr)
-                            var ir = 0
-                            while ir < mcCur {
-                                tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq,
-                                     alpha: alpha, beta: betaBlock, c: c + (i0 + ir) * ldc + jc + q * nr, ldc: ldc,
-                                     rows: Swift.min(mr, mcCur - ir), cols: cols)
-                                ir += mr
-                            }
+                packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, into: bPack)
+                var ic = rows.lowerBound
+                while ic < rows.upperBound {
+                    let mcCur = Swift.min(mc, rows.upperBound - ic)
+                    packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, into: aPack)
+                    for q in 0..<panels {
+                        let bq = bPack + q * kcCur * nr
+                        let tileCols = Swift.min(nr, ncCur - q * nr)
+                        var ir = 0
+                        while ir < mcCur {
+                            tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq,
+                                 alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
+                                 rows: Swift.min(mr, mcCur - ir), cols: tileCols)
+                            ir += mr
                         }
                     }
-                }
-                if workers > 1 && units > 1 {
-                    loop.parallelFor(0..<units, grain: (units + workers - 1) / workers, computeBody)
-                } else {
-                    computeBody(0..<units)
+                    ic += mc
                 }
                 pc += kc
             }

@@ -1,5 +1,5 @@
 import Foundation
-import Kernels
+import Scheduler
 import Tensor
 
 /// `bench train`: trains an MLP classifier and reports loss, accuracy and throughput per epoch.
@@ -136,9 +136,10 @@ enum TrainCommand {
             throw ArgumentError("--profile \(dir): profiling is not available in this build yet")
         }
 
-        let executor = ThreadLoop(threads: o.threads)
+        let executor = Executor(workers: o.threads)
+        defer { executor.shutdown() }
         let trainer = try Trainer(widths: widths, activation: o.activation, optimizer: optimizer,
-                                  batchSize: o.batch, seed: o.seed, loop: executor)
+                                  batchSize: o.batch, seed: o.seed, executor: executor)
         let metadata = [
             "data": prepared.name, "model": widths.map(String.init).joined(separator: ","),
             "batch": String(o.batch), "standardize": String(prepared.standardized), "activation": o.activation.rawValue,

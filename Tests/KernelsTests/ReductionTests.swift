@@ -1,0 +1,115 @@
+import Testing
+import Kernels
+
+/// Double reference of a reduction over `axes` of a contiguous tensor, plus Σ|x| per output.
+func referenceReduce(_ op: ReduceOp, _ x: [Float], shape: [Int], axes: Set<Int>) -> (values: [Double], magnitude: [Double], counts: Int) {
+    let kept = shape.indices.filter { !axes.contains($0) }
+    let outCount = kept.reduce(1) { $0 * shape[$1] }
+    var values = [Double](repeating: op == .max ? -.infinity : (op == .min ? .infinity : 0), count: outCount)
+    var mag = [Double](repeating: 0, count: outCount)
+    var nan = [Bool](repeating: false, count: outCount)
+    let strides = Broadcast.contiguousStrides(shape)
+    for flat in x.indices {
+        var o = 0
+        for d in kept { o = o * shape[d] + (flat / strides[d]) % shape[d] }
+        let v = Double(x[flat])
+        if v.isNaN { nan[o] = true }
+        switch op {
+        case .sum, .mean: values[o] += v
+        case .max: values[o] = max(values[o], v)
+        case .min: values[o] = min(values[o], v)
+        }
+        mag[o] += abs(v)
+    }
+    let n = shape.reduce(1, *) / max(1, outCount)
+    for o in 0..<outCount {
+        if nan[o] { values[o] = .nan }
+        if op == .mean { values[o] /= Double(n); mag[o] /= Double(n) }
+    }
+    return (values, mag, n)
+}
+
+struct ReductionTests {
+    static let cases: [([Int], [Int])] = [
+        ([1000], [0]), ([7], [0]), ([1], [0]), ([257, 63], [1]), ([257, 63], [0]), ([63, 257], [0, 1]),
+        ([17, 7, 255], [0, 2]), ([17, 7, 255], [1]), ([4, 17, 1, 63], [0, 1]), ([3, 5, 7, 9], [1, 3]),
+        ([2, 3, 4], []), ([17, 1], [1]),
+    ]
+
+    @Test func matchesReference() throws {
+        var rng = TestRandom(seed: 11)
+        for (shape, axes) in Self.cases {
+            let x: [Float] = rng.floats(shape.reduce(1, *))
+            for op in ReduceOp.allCases {
+                let ref = referenceReduce(op, x, shape: shape, axes: Set(axes))
+                var out = [Float](repeating: -7, count: ref.values.count)
+                try Reduction.reduce(op, x, shape: shape, axes: axes, into: &out)
+                let eps = Double(Float.ulpOfOne)
+                for i in out.indices {
+                    // Sums: any order is within (n-1)·eps·Σ|x|; max/min are exact.
+                    let bound = (op == .sum || op == .mean) ? Double(ref.counts + 1) * eps * ref.magnitude[i] : 0
+                    #expect(abs(Double(out[i]) - ref.values[i]) <= bound, "\(op) \(shape) axes \(axes) at \(i)")
+                }
+            }
+        }
+    }
+
+    @Test func nanPropagates() throws {
+        var x = [Float](repeating: 1, count: 6 * 100)
+        x[2 * 100 + 37] = .nan
+        for op in ReduceOp.allCases {
+            var rows = [Float](repeating: 0, count: 6), cols = [Float](repeating: 0, count: 100)
+            try Reduction.reduce(op, x, shape: [6, 100], axes: [1], into: &rows)
+            try Reduction.reduce(op, x, shape: [6, 100], axes: [0], into: &cols)
+            #expect(rows[2].isNaN && !rows[1].isNaN && cols[37].isNaN && !cols[36].isNaN, "\(op)")
+        }
+        var idx: [Int32] = [0]
+        try Reduction.argmax([1, .nan, 5, Float.nan], shape: [4], axis: 0, into: &idx)
+        #expect(idx == [1])
+    }
+
+    @Test func argmaxMatchesReference() throws {
+        var rng = TestRandom(seed: 12)
+        let shape = [7, 63, 17]
+        var x: [Float] = rng.floats(shape.reduce(1, *))
+        x[5] = x[4]   // a tie: the first index wins
+        for axis in 0..<3 {
+            let n = shape[axis], outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+            var out = [Int32](repeating: -1, count: outer * inner)
+            try Reduction.argmax(x, shape: shape, axis: axis, into: &out, loop: DispatchLoop(workers: 3))
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    var best = 0
+                    for j in 1..<n where x[(o * n + j) * inner + i] > x[(o * n + best) * inner + i] { best = j }
+                    #expect(out[o * inner + i] == Int32(best))
+                }
+            }
+        }
+    }
+
+    @Test func badAxesThrow() {
+        var out = [Float](repeating: 0, count: 4)
+        #expect(throws: KernelError.self) { try Reduction.reduce(.sum, [1, 2, 3, 4], shape: [2, 2], axes: [2], into: &out) }
+        #expect(throws: KernelError.self) { try Reduction.reduce(.sum, [1, 2, 3, 4], shape: [2, 2], axes: [0, 0], into: &out) }
+        var idx: [Int32] = [0]
+        #expect(throws: KernelError.self) { try Reduction.argmax([1, 2], shape: [2], axis: 1, into: &idx) }
+    }
+
+    @Test func sameBitsForAnyWorkerCount() throws {
+        var rng = TestRandom(seed: 13)
+        let shape = [64, 33, 129]
+        let x: [Float] = rng.floats(shape.reduce(1, *))
+        for axes in [[0], [2], [0, 2], [1], [0, 1, 2]] {
+            for op in ReduceOp.allCases {
+                let outCount = shape.indices.filter { !axes.contains($0) }.reduce(1) { $0 * shape[$1] }
+                var serial = [Float](repeating: 0, count: outCount)
+                try Reduction.reduce(op, x, shape: shape, axes: axes, into: &serial)
+                for loop in workerLoops {
+                    var out = [Float](repeating: 0, count: outCount)
+                    try Reduction.reduce(op, x, shape: shape, axes: axes, into: &out, loop: loop)
+                    #expect(out == serial, "\(op) axes \(axes) with \(loop.concurrency) workers")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Testing
+import Kernels
+
+struct StridedCopyTests {
+    @Test func transposeSliceBroadcastAndConcat() throws {
+        var rng = TestRandom(seed: 41)
+        let x: [Float] = rng.floats(63 * 257)
+        // Transpose 63×257 → 257×63.
+        var t = [Float](repeating: 0, count: x.count)
+        try StridedCopy.copy(shape: [257, 63], from: x, strides: [1, 257], to: &t)
+        #expect(t == gather(x, shape: [257, 63], strides: [1, 257]))
+        // Slice rows 5..<12, every second column from 3, read backwards in rows.
+        var s = [Float](repeating: 0, count: 7 * 100)
+        try x.withUnsafeBufferPointer { p in
+            try StridedCopy.copy(shape: [7, 100], from: p.baseAddress! + 11 * 257 + 3, strides: [-257, 2], to: &s)
+        }
+        #expect(s == gather(x, offset: 11 * 257 + 3, shape: [7, 100], strides: [-257, 2]))
+        // Broadcast a row to 17 rows.
+        var b = [Float](repeating: 0, count: 17 * 257)
+        try StridedCopy.copy(shape: [17, 257], from: x, strides: [0, 1], to: &b)
+        #expect(b == gather(x, shape: [17, 257], strides: [0, 1]))
+        // Concatenate two 7×3 blocks side by side into 7×6.
+        var cat = [Float](repeating: 0, count: 7 * 6)
+        try cat.withUnsafeMutableBufferPointer { c in
+            try StridedCopy.copy(shape: [7, 3], from: x, strides: [3, 1], to: c.baseAddress!, strides: [6, 1])
+            try StridedCopy.copy(shape: [7, 3], from: x, strides: [1, 7], to: c.baseAddress! + 3, strides: [6, 1])
+        }
+        for i in 0..<7 {
+            for j in 0..<3 {
+                #expect(cat[i * 6 + j] == x[i * 3 + j] && cat[i * 6 + 3 + j] == x[j * 7 + i])
+            }
+        }
+        // Integers too (labels).
+        var labels: [Int32] = [0, 0, 0]
+        try StridedCopy.copy(shape: [3], from: [Int32(4), 5, 6], strides: [1], to: &labels)
+        #expect(labels == [4, 5, 6])
+    }
+
+    @Test func sameBitsForAnyWorkerCount() throws {
+        var rng = TestRandom(seed: 42)
+        let x: [Float] = rng.floats(300 * 500)
+        var serial = [Float](repeating: 0, count: x.count)
+        try StridedCopy.copy(shape: [500, 300], from: x, strides: [1, 500], to: &serial)
+        for loop in workerLoops {
+            var out = [Float](repeating: 0, count: x.count)
+            try StridedCopy.copy(shape: [500, 300], from: x, strides: [1, 500], to: &out, loop: loop)
+            #expect(out == serial)
+        }
+    }
+
+    @Test func badRankThrows() {
+        var out = [Float](repeating: 0, count: 4)
+        #expect(throws: KernelError.self) { try StridedCopy.copy(shape: [2, 2], from: [1, 2, 3, 4], strides: [1], to: &out) }
+    }
+}
