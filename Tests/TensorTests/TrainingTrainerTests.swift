@@ -138,6 +138,23 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
         #expect(resumedLosses.map(\.bitPattern) == straightLosses[2...].map(\.bitPattern))
     }
 
+    /// With a recorder, each batch's run is traced: every task of the batch's plan appears once.
+    @Test func batchesCanBeTraced() throws {
+        let (train, _) = try prepared(TrainingFixtures.iris, header: .present, seed: 2)
+        let executor = Executor(workers: 2)
+        defer { executor.shutdown() }
+        let trainer = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)),
+                                  batchSize: 50, seed: 2, executor: executor)
+        let recorder = TraceRecorder()
+        var seen: [(rows: Int, tasks: Int, traced: Int)] = []
+        _ = try trainer.trainEpoch(on: train, trace: recorder) { info in
+            seen.append((info.rows, info.plan.taskCount, recorder.events.filter { $0.task >= 0 }.count))
+            recorder.reset()
+        }
+        #expect(seen.map(\.rows) == [50, 50, 20])
+        #expect(seen.allSatisfy { $0.tasks == $0.traced && $0.tasks > 0 })
+    }
+
     @Test func checkpointsOfOtherModelsAreRejected() throws {
         let small = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, executor: nil)
         let checkpoint = try small.checkpoint()

@@ -94,9 +94,25 @@ public final class Trainer {
         public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     }
 
-    /// Trains one epoch over `data` in the seeded order of epoch `epoch`; `progress(done, total)` is
-    /// called after each batch.
-    public func trainEpoch(on data: Dataset, progress: ((Int, Int) -> Void)? = nil) throws -> EpochResult {
+    /// One training batch just run, for progress displays and profilers.
+    public struct BatchInfo {
+        /// The batch's index in the epoch and the epoch's number of batches.
+        public let index: Int
+        public let count: Int
+        /// Rows in this batch (the last one may be shorter).
+        public let rows: Int
+        /// The plan that ran it (`compiled` and `taskInfo` describe the traced tasks).
+        public let plan: Plan<Float>
+    }
+
+    /// Trains one epoch over `data` in the seeded order of epoch `epoch`.
+    ///
+    /// - Parameters:
+    ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
+    ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
+    ///   - afterBatch: called after each batch's run (progress bars, profilers).
+    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+                           afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
         let batches = Minibatches(rows: data.count, batchSize: batchSize, seed: seed, epoch: epoch)
@@ -109,11 +125,11 @@ public final class Trainer {
             let rows = batches[b]
             let head = try trainHead(rows.count)
             try feed(head, data, rows)
-            try head.plan.run()
+            try head.plan.run(trace: trace)
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
             correct += try countCorrect(head, data, rows)
-            progress?(b + 1, batches.count)
+            afterBatch?(BatchInfo(index: b, count: batches.count, rows: rows.count, plan: head.plan))
         }
         let seconds = monotonicSeconds() - start
         let result = EpochResult(epoch: epoch, loss: lossSum / Double(data.count),
