@@ -200,19 +200,19 @@ public enum Elementwise {
         var i = 0
         if sa == 1 && sb == 1 {
             while i + w <= n {
-                storeVector(F.apply(loadVector(a + i), loadVector(b + i)), out + i)
+                storeVector(F.apply(T.self, loadVector(a + i), loadVector(b + i)), out + i)
                 i += w
             }
         } else if sa == 1 && sb == 0 {
             let vb = T.Vector(repeating: b[0])
             while i + w <= n {
-                storeVector(F.apply(loadVector(a + i), vb), out + i)
+                storeVector(F.apply(T.self, loadVector(a + i), vb), out + i)
                 i += w
             }
         } else if sa == 0 && sb == 1 {
             let va = T.Vector(repeating: a[0])
             while i + w <= n {
-                storeVector(F.apply(va, loadVector(b + i)), out + i)
+                storeVector(F.apply(T.self, va, loadVector(b + i)), out + i)
                 i += w
             }
         }
@@ -223,7 +223,7 @@ public enum Elementwise {
                 va[j] = a[(i + j) * sa]
                 vb[j] = b[(i + j) * sb]
             }
-            let r = F.apply(va, vb)
+            let r = F.apply(T.self, va, vb)
             for j in 0..<m { out[i + j] = r[j] }
             i += m
         }

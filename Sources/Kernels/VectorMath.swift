@@ -20,6 +20,10 @@
 /// 1 ulp of |2u|) becomes a relative error of about |2u| ulp in `e^{2u}`; it only matters where
 /// |gelu(x)| < 1e-6, i.e. x < -4.5.
 ///
+/// Everything here uses the concrete `SIMD8<Float>`/`SIMD8<Int32>` operations, which compile to
+/// single AVX2 instructions (`vcmpps`, `vblendvps`, `vfmadd…ps`, `vpslld`); `clamped` and
+/// `pointwiseMin/Max` are avoided because they stay out-of-line calls.
+///
 /// NaN inputs give NaN; `exp(-inf) = 0`, `exp(inf) = inf`, `log(0) = -inf`, `log(x<0) = NaN`,
 /// `tanh(±inf) = ±1`, `sigmoid(-inf) = 0`, `gelu(-inf) = 0`.
 enum VectorMath {
@@ -38,7 +42,8 @@ enum VectorMath {
     @inline(__always) static func exp(_ x: V) -> V {
         // Clamp (and zero NaN lanes) so the integer tricks below stay in range; the special
         // lanes are fixed at the end.
-        let xc = x.clamped(lowerBound: V(repeating: -104), upperBound: V(repeating: 89))
+        let xc = x.replacing(with: V(repeating: -104), where: x .< V(repeating: -104))
+            .replacing(with: V(repeating: 89), where: x .> V(repeating: 89))
             .replacing(with: V(), where: x .!= x)
         // Adding 1.5·2^23 rounds to the nearest integer (ties to even) and leaves it in the low
         // mantissa bits, which gives n both as a float and as an integer without conversions.

@@ -98,7 +98,7 @@ public final class Executor: Sendable {
         run.slot = RunTable.shared.register(run)
         if pool.stopping.load(ordering: .acquiring) {
             run.fail(SchedulerError.shutDown)
-            run.endUnit()   // the run's only unit: finishes it with the error
+            run.endUnits(1)   // the run's only unit: finishes it with the error
             return
         }
         pool.submit(run)

@@ -18,6 +18,11 @@ final class Worker: @unchecked Sendable {
     /// While a traced task runs on this worker: its recorder and index (parents of pieces).
     var traceRecorder: TraceRecorder? = nil
     var currentTask = -1
+    /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
+    /// cannot finish while credit is held, so the pointer stays valid. A raw pointer, not a
+    /// reference: reading a reference retains it, and that count is shared with other workers.
+    var creditRun: UnsafeMutableRawPointer? = nil
+    var credit = 0
 
     init(index: Int, pool: Pool) {
         self.index = index
@@ -37,6 +42,54 @@ final class Worker: @unchecked Sendable {
         }
     }
 
+    /// One unit of `run` ended on this worker: keep it as credit (Note [Unit credit]).
+    @inline(__always)
+    func endUnit(_ run: RunState) {
+        let id = Worker.identity(run)
+        if creditRun != id {
+            settleCredit()
+            creditRun = id
+        }
+        credit += 1
+    }
+
+    @inline(__always)
+    static func identity(_ run: RunState) -> UnsafeMutableRawPointer {
+        Unmanaged.passUnretained(run).toOpaque()
+    }
+
+    /// Whether this worker holds credit for a run other than `run`.
+    @inline(__always)
+    func holdsCredit(otherThan run: RunState) -> Bool {
+        creditRun != nil && creditRun != Worker.identity(run)
+    }
+
+    /// About to push `count` items of `run`: pay with credit, add only the shortfall. The add
+    /// comes before the pushes, so no thief can end these units first.
+    @inline(__always)
+    func reserveUnits(_ count: Int, of run: RunState) {
+        var missing = count
+        if creditRun == Worker.identity(run) {
+            let paid = min(credit, count)
+            credit -= paid
+            missing -= paid
+        }
+        // Relaxed is enough: the add is sequenced before the pushes that let other workers end
+        // these units, so it precedes their subtractions in the counter's modification order.
+        if missing > 0 { run.outstanding.wrappingAdd(missing, ordering: .relaxed) }
+    }
+
+    /// Gives back unspent credit; may finish the run. Called when this worker runs out of work
+    /// and before it turns to another run or loop.
+    @inline(__always)
+    func settleCredit() {
+        guard let id = creditRun else { return }
+        let c = credit
+        creditRun = nil
+        credit = 0
+        if c > 0 { Unmanaged<RunState>.fromOpaque(id)._withUnsafeGuaranteedRef { $0.endUnits(c) } }
+    }
+
     @inline(__always)
     func nextRandom() -> Int {
         rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
@@ -49,6 +102,9 @@ final class Pool: @unchecked Sendable {
     // @unchecked Sendable: all shared mutable state is in atomics or thread-safe types;
     // `workers` is written once in init before any thread starts.
     private(set) var workers: [Worker] = []
+    /// The workers' deques, unretained, for thieves: loading a reference from `workers` would
+    /// retain it, a reference count shared by every thief.
+    private var deques: [Unmanaged<WorkStealingDeque>] = []
     let injection = InjectionQueue()
     let idle = EventCount()
     let stopping = Atomic<Bool>(false)
@@ -65,6 +121,7 @@ final class Pool: @unchecked Sendable {
         boundCPUs = .allocate(capacity: n)
         for i in 0..<n { (boundCPUs + i).initialize(to: Atomic(-1)) }
         workers = (0..<n).map { Worker(index: $0, pool: self) }
+        deques = workers.map { Unmanaged.passUnretained($0.deque) }
         for w in workers {
             exited.enter()
             started.enter()
@@ -147,6 +204,7 @@ final class Pool: @unchecked Sendable {
     private func loop(_ w: Worker) {
         while true {
             if let item = findWork(w) { execute(item, on: w); continue }
+            w.settleCredit()   // out of work: a run may be waiting for our credit
             var item: Int? = nil
             for round in 0..<Pool.spinRounds {
                 item = findWork(w)
@@ -165,7 +223,7 @@ final class Pool: @unchecked Sendable {
     /// seq_cst look at every queue, for the parking re-check.
     private func hasVisibleWork() -> Bool {
         if !injection.isEmpty { return true }
-        for v in workers where !v.deque.isEmpty { return true }
+        for d in deques where !d._withUnsafeGuaranteedRef({ $0.isEmpty }) { return true }
         return false
     }
 
@@ -184,7 +242,7 @@ final class Pool: @unchecked Sendable {
         for k in 0..<n {
             let v = (start + k) % n
             if v == w.index { continue }
-            if let item = workers[v].deque.steal() { return item }
+            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) { return item }
         }
         return nil
     }
@@ -204,6 +262,7 @@ final class Pool: @unchecked Sendable {
                 execute(item, on: w)
                 misses = 0
             } else {
+                w.settleCredit()   // the awaited run may be held up by our own credit
                 misses += 1
                 if misses > 64 { sched_yield() } else { Pool.cpuRelax() }
             }
@@ -227,15 +286,18 @@ final class Pool: @unchecked Sendable {
         switch item & WorkItem.kindMask {
         case WorkItem.taskKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
-                w.ensureScratch(run.graph.maxOutDegree)
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }   // don't hold another run up
+                w.ensureScratch(run.maxOutDegree)
                 runStrand(run, from: WorkItem.taskIndex(item), on: w)
-                run.endUnit()
+                w.endUnit(run)
             }
         case WorkItem.rootsKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }
                 claimRoots(run, on: w)
             }
         default:
+            w.settleCredit()
             let job = Unmanaged<ParallelForJob>.fromOpaque(UnsafeRawPointer(bitPattern: item & ~WorkItem.kindMask)!)
                 .takeRetainedValue()   // balances the retain of the pushed token
             job.work(worker: w)
@@ -245,9 +307,9 @@ final class Pool: @unchecked Sendable {
     /// Claims batches of roots until none are left; the first claim leaves another claim item
     /// behind so idle workers can join in (they then do the same).
     private func claimRoots(_ run: RunState, on w: Worker) {
-        let g = run.graph
-        w.ensureScratch(g.maxOutDegree)
-        let total = g.rootTotal
+        w.ensureScratch(run.maxOutDegree)
+        let total = run.rootTotal
+        let roots = run.roots
         let batch = max(1, min(64, total / (count * 16)))
         var leftClaim = false
         while run.status.load(ordering: .relaxed) == RunState.running {
@@ -256,15 +318,15 @@ final class Pool: @unchecked Sendable {
             if start >= total { break }
             if !leftClaim && count > 1 && start + batch < total {
                 leftClaim = true
-                run.outstanding.wrappingAdd(1, ordering: .relaxed)   // before the push: Note [Counting live units]
+                w.reserveUnits(1, of: run)   // before the push: Note [Counting live units]
                 w.deque.push(WorkItem.roots(slot: run.slot))
                 idle.notify()
             }
             for r in start..<min(start + batch, total) {
-                runStrand(run, from: Int(g.roots[r]), on: w)
+                runStrand(run, from: Int(roots[r]), on: w)
             }
         }
-        run.endUnit()
+        w.endUnit(run)
     }
 
     /// Runs task `first`, then inline the first successor each task makes ready (no queue round
@@ -273,11 +335,10 @@ final class Pool: @unchecked Sendable {
     /// highest priority first, since `compile` sorts each list by descending priority.
     @inline(__always)
     private func runStrand(_ run: RunState, from first: Int, on w: Worker) {
-        let g = run.graph
-        let offsets = g.succOffsets
-        let successors = g.successorList
-        let joinSlot = g.joinSlot
-        let bodies = g.bodies
+        let offsets = run.succOffsets
+        let successors = run.successors
+        let successorJoin = run.successorJoin
+        let bodies = run.bodies
         let joins = run.joins
         let scratch = w.scratch
         var t = first
@@ -288,7 +349,7 @@ final class Pool: @unchecked Sendable {
             if let recorder = run.trace {
                 if !runTraced(run, task: t, recorder: recorder, on: w) { return }
             } else {
-                do { try bodies[t]() } catch {
+                do { try bodies[t].call() } catch {
                     run.fail(error)
                     return   // successors of a failed task never start
                 }
@@ -297,7 +358,7 @@ final class Pool: @unchecked Sendable {
             var ready = 0
             for k in Int(offsets[t])..<Int(offsets[t + 1]) {
                 let s = Int(successors[k])
-                let j = Int(joinSlot[s])
+                let j = Int(successorJoin[k])
                 // A task with one predecessor has no counter: only that predecessor releases it.
                 // Acquire-release: the last predecessor to finish sees the others' writes and
                 // passes them on to the successor it runs or pushes. (wrappingSubtract is one
@@ -306,9 +367,7 @@ final class Pool: @unchecked Sendable {
                 if next < 0 { next = s } else { scratch[ready] = Int32(truncatingIfNeeded: s); ready += 1 }
             }
             if ready > 0 {
-                // Relaxed is enough: the add is sequenced before the pushes that let other workers
-                // end these units, so it precedes their subtractions (Note [Counting live units]).
-                run.outstanding.wrappingAdd(ready, ordering: .relaxed)
+                w.reserveUnits(ready, of: run)   // before the pushes: Note [Unit credit]
                 let slot = run.slot
                 var i = ready
                 while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
@@ -329,7 +388,7 @@ final class Pool: @unchecked Sendable {
         let cpu = Affinity.currentCPU()
         let begin = TraceRecorder.now()
         var ok = true
-        do { try run.graph.bodies[t]() } catch {
+        do { try run.bodies[t].call() } catch {
             run.fail(error)
             ok = false
         }

@@ -6,6 +6,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("scheduler", "task-graph throughput: chain, tree, wavefront, traversal, flat", SchedulerCommand.run),
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
+    ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
     ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
 ]
 
