@@ -1,5 +1,5 @@
 import Foundation
-import Kernels
+import Scheduler
 import Tensor
 
 /// `bench train`: trains an MLP classifier and reports loss, accuracy and throughput per epoch.
@@ -130,15 +130,17 @@ enum TrainCommand {
         let optimizer = Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay)
 
         // MARK: Profiling hook
-        // `--profile DIR` is wired by the profiling work: it should record the executor's trace for
-        // the training runs and write the profile (Chrome trace, per-operation table, DOT) into DIR.
+        // `--profile DIR` is wired by the profiling work: pass a `TraceRecorder` as
+        // `trainEpoch(on:trace:afterBatch:)`'s `trace`, collect `recorder.events` with `info.plan.compiled`
+        // (and `taskInfo`) in `afterBatch`, reset the recorder, and write the profile into DIR.
         if let dir = o.profile {
             throw ArgumentError("--profile \(dir): profiling is not available in this build yet")
         }
 
-        let executor = ThreadLoop(threads: o.threads)
+        let executor = Executor(workers: o.threads)
+        defer { executor.shutdown() }
         let trainer = try Trainer(widths: widths, activation: o.activation, optimizer: optimizer,
-                                  batchSize: o.batch, seed: o.seed, loop: executor)
+                                  batchSize: o.batch, seed: o.seed, executor: executor)
         let metadata = [
             "data": prepared.name, "model": widths.map(String.init).joined(separator: ","),
             "batch": String(o.batch), "standardize": String(prepared.standardized), "activation": o.activation.rawValue,
@@ -164,7 +166,7 @@ enum TrainCommand {
         var lastLoss = Double.nan
         let wallStart = Clock.now()
         while trainer.epoch < o.epochs {
-            let result = try trainer.trainEpoch(on: prepared.train) { done, total in out.progress(done, total) }
+            let result = try trainer.trainEpoch(on: prepared.train) { out.progress($0.index + 1, $0.count) }
             let test = try trainer.evaluate(prepared.test)
             if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }
             trainSeconds += result.seconds

@@ -55,4 +55,24 @@ import Tensor
         #expect(try Loss.binaryCrossEntropyWithLogits(logits: logits, targets: targets).count == 1)
         #expect(throws: GraphError.self) { try Loss.meanSquaredError(logits: logits, targets: labels) }
     }
+
+    /// Each loss on inputs whose value is known by hand.
+    @Test func lossValuesByHand() throws {
+        let g = Graph<Float>()
+        let p = g.placeholder("p", shape: [2, 2])
+        let t = g.placeholder("t", shape: [2, 2])
+        let labels = g.placeholder("labels", shape: [2])
+        let mse = try Loss.meanSquaredError(logits: p, targets: t)
+        let bce = try Loss.binaryCrossEntropyWithLogits(logits: p, targets: t)
+        let ce = try Loss.softmaxCrossEntropy(logits: p, targets: labels)
+        let plan = try Plan(outputs: [mse, bce, ce])
+        // p = [[0, 0], [0, 0]]: every sigmoid is 1/2 and every softmax uniform, so BCE = CE = log 2.
+        try plan.run(feeds: [p: .zeros(shape: [2, 2]), t: Tensor(shape: [2, 2], scalars: [1, 0, 1, 2]), labels: Tensor([0, 1])])
+        #expect(abs(try plan.value(of: mse).scalar - 1.5) < 1e-6)            // (1 + 0 + 1 + 4) / 4
+        #expect(abs(try plan.value(of: ce).scalar - Float(0.6931472)) < 1e-6)
+        // p = [[2, -1], [0, 3]], t = [[1, 0], [0.5, 1]]: BCE = mean(log(1 + e^-2), log(1 + e^-1), log 2, log(1 + e^-3))
+        try plan.run(feeds: [p: Tensor(shape: [2, 2], scalars: [2, -1, 0, 3]), t: Tensor(shape: [2, 2], scalars: [1, 0, 0.5, 1])])
+        let expected = (0.126928 + 0.313262 + 0.693147 + 0.048587) / 4
+        #expect(abs(Double(try plan.value(of: bce).scalar) - expected) < 1e-5)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Scheduler
 import Testing
 import Tensor
 
@@ -16,9 +17,10 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
 @Suite(.serialized) struct TrainingTrainerTests {
     @Test func irisReaches90PercentWithin40Epochs() throws {
         let (train, test) = try prepared(TrainingFixtures.iris, header: .present, seed: 1)
-        let executor = DispatchLoop(threads: 2)
+        let executor = Executor(workers: 2)
+        defer { executor.shutdown() }
         let trainer = try Trainer(widths: [4, 16, 3], optimizer: .adam(learningRate: .constant(0.01)),
-                                  batchSize: 16, seed: 1, loop: executor)
+                                  batchSize: 16, seed: 1, executor: executor)
         var first = Double.nan
         for _ in 0..<40 {
             let r = try trainer.trainEpoch(on: train)
@@ -32,9 +34,10 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
 
     @Test func digitsReaches95PercentWithin12Epochs() throws {
         let (train, test) = try prepared(TrainingFixtures.digits, header: .absent, seed: 42)
-        let executor = DispatchLoop(threads: 2)
+        let executor = Executor(workers: 2)
+        defer { executor.shutdown() }
         let trainer = try Trainer(widths: [64, 128, 10], optimizer: .adam(learningRate: .constant(0.001)),
-                                  batchSize: 32, seed: 42, loop: executor)
+                                  batchSize: 32, seed: 42, executor: executor)
         var results: [Trainer.EpochResult] = []
         for _ in 0..<12 { results.append(try trainer.trainEpoch(on: train)) }
         let evaluation = try trainer.evaluate(test)
@@ -48,7 +51,7 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
         let (train, _) = try prepared(TrainingFixtures.iris, header: .present, seed: 3)
         let lr: Float = kind == .adam || kind == .adamw ? 0.01 : kind == .sgd ? 0.1 : 0.03
         let trainer = try Trainer(widths: [4, 8, 3], optimizer: Optimizer(kind: kind, learningRate: .constant(lr), weightDecay: 1e-4),
-                                  batchSize: 10, seed: 3, loop: SerialLoop())
+                                  batchSize: 10, seed: 3, executor: nil)
         let first = try trainer.evaluate(train).loss
         for _ in 0..<5 { _ = try trainer.trainEpoch(on: train) }
         let after = try trainer.evaluate(train).loss
@@ -94,9 +97,10 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
     @Test func oneAndTwoWorkersGiveBitwiseEqualTraining() throws {
         let (train, test) = try prepared(TrainingFixtures.digits, header: .absent, seed: 9)
         func run(workers: Int) throws -> ([[Float]], [Double], Double) {
-            let executor = DispatchLoop(threads: workers)
+            let executor = Executor(workers: workers)
+            defer { executor.shutdown() }
             let trainer = try Trainer(widths: [64, 32, 10], optimizer: .adam(learningRate: .constant(0.002)),
-                                      batchSize: 50, seed: 9, loop: executor)
+                                      batchSize: 50, seed: 9, executor: executor)
             let losses = try (0..<2).map { _ in try trainer.trainEpoch(on: train).loss }
             return (try trainer.parameterValues(), losses, try trainer.evaluate(test).loss)
         }
@@ -113,7 +117,7 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
         let (train, _) = try prepared(TrainingFixtures.iris, header: .present, seed: 4)
         let optimizer = Optimizer(kind: kind, learningRate: .cosine(base: 0.01, totalSteps: 40, minimum: 0.001))
         func makeTrainer() throws -> Trainer {
-            try Trainer(widths: [4, 12, 3], optimizer: optimizer, batchSize: 32, seed: 4, loop: SerialLoop())
+            try Trainer(widths: [4, 12, 3], optimizer: optimizer, batchSize: 32, seed: 4, executor: nil)
         }
         let straight = try makeTrainer()
         var straightLosses: [Double] = []
@@ -134,25 +138,42 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
         #expect(resumedLosses.map(\.bitPattern) == straightLosses[2...].map(\.bitPattern))
     }
 
+    /// With a recorder, each batch's run is traced: every task of the batch's plan appears once.
+    @Test func batchesCanBeTraced() throws {
+        let (train, _) = try prepared(TrainingFixtures.iris, header: .present, seed: 2)
+        let executor = Executor(workers: 2)
+        defer { executor.shutdown() }
+        let trainer = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)),
+                                  batchSize: 50, seed: 2, executor: executor)
+        let recorder = TraceRecorder()
+        var seen: [(rows: Int, tasks: Int, traced: Int)] = []
+        _ = try trainer.trainEpoch(on: train, trace: recorder) { info in
+            seen.append((info.rows, info.plan.taskCount, recorder.events.filter { $0.task >= 0 }.count))
+            recorder.reset()
+        }
+        #expect(seen.map(\.rows) == [50, 50, 20])
+        #expect(seen.allSatisfy { $0.tasks == $0.traced && $0.tasks > 0 })
+    }
+
     @Test func checkpointsOfOtherModelsAreRejected() throws {
-        let small = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, loop: SerialLoop())
+        let small = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, executor: nil)
         let checkpoint = try small.checkpoint()
-        let wider = try Trainer(widths: [4, 9, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, loop: SerialLoop())
+        let wider = try Trainer(widths: [4, 9, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, executor: nil)
         #expect(throws: CheckpointError.mismatch("parameter 'dense0.weight' has shape [4, 8] in the checkpoint, [4, 9] in the model")) {
             try wider.restore(from: checkpoint)
         }
-        let deeper = try Trainer(widths: [4, 8, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, loop: SerialLoop())
+        let deeper = try Trainer(widths: [4, 8, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 1, executor: nil)
         #expect(throws: CheckpointError.self) { try deeper.restore(from: checkpoint) }
-        let sgd = try Trainer(widths: [4, 8, 3], optimizer: .sgd(learningRate: .constant(0.01)), batchSize: 8, seed: 1, loop: SerialLoop())
+        let sgd = try Trainer(widths: [4, 8, 3], optimizer: .sgd(learningRate: .constant(0.01)), batchSize: 8, seed: 1, executor: nil)
         #expect(throws: CheckpointError.self) { try sgd.restore(from: checkpoint) }
-        let otherSeed = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 2, loop: SerialLoop())
+        let otherSeed = try Trainer(widths: [4, 8, 3], optimizer: .adam(learningRate: .constant(0.01)), batchSize: 8, seed: 2, executor: nil)
         #expect(throws: CheckpointError.self) { try otherSeed.restore(from: checkpoint) }
     }
 
     @Test func dataThatDoesNotFitTheModelIsAnError() throws {
-        let trainer = try Trainer(widths: [5, 8, 3], optimizer: .sgd(learningRate: .constant(0.1)), batchSize: 8, seed: 1, loop: SerialLoop())
+        let trainer = try Trainer(widths: [5, 8, 3], optimizer: .sgd(learningRate: .constant(0.1)), batchSize: 8, seed: 1, executor: nil)
         let iris = try Dataset(csvFile: TrainingFixtures.iris)
         #expect(throws: ModelSpecError.self) { try trainer.trainEpoch(on: iris) }
-        #expect(throws: ModelSpecError.self) { try Trainer(widths: [4], optimizer: .sgd(learningRate: .constant(0.1)), batchSize: 8, seed: 1, loop: SerialLoop()) }
+        #expect(throws: ModelSpecError.self) { try Trainer(widths: [4], optimizer: .sgd(learningRate: .constant(0.1)), batchSize: 8, seed: 1, executor: nil) }
     }
 }

@@ -1,4 +1,5 @@
 import Kernels
+import Scheduler
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Glibc
 ///
 /// ```swift
 /// let trainer = try Trainer(widths: [64, 128, 10], optimizer: .adam(learningRate: .constant(1e-3)),
-///                           batchSize: 32, seed: 42, loop: executorLoop)
+///                           batchSize: 32, seed: 42, executor: Executor(workers: 2))
 /// for _ in 0..<20 {
 ///     let epoch = try trainer.trainEpoch(on: train)
 ///     let test = try trainer.evaluate(test)
@@ -36,7 +37,8 @@ public final class Trainer {
     /// Whole epochs trained so far (the next `trainEpoch` trains epoch number `epoch`, from 0).
     public private(set) var epoch: Int = 0
 
-    private let loop: any ParallelLoop
+    /// Runs every plan (nil: on the calling thread).
+    public let executor: Executor?
     /// Plans by batch size: training (forward, backward, updates) and evaluation (forward only).
     private var trainHeads: [Int: Head] = [:]
     private var evalHeads: [Int: Head] = [:]
@@ -56,9 +58,9 @@ public final class Trainer {
     ///
     /// - Parameters:
     ///   - widths: input features, hidden widths, classes (e.g. `[64, 128, 10]`).
-    ///   - loop: where plans run (the executor's parallel loop; `SerialLoop()` runs inline).
+    ///   - executor: the worker pool the plans run on (nil: every task in order on the calling thread).
     public init(widths: [Int], activation: Activation = .relu, optimizer: Optimizer, batchSize: Int,
-                seed: UInt64, loop: any ParallelLoop) throws {
+                seed: UInt64, executor: Executor?) throws {
         guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
             throw ModelSpecError("model widths \(widths): need at least two positive widths")
         }
@@ -69,7 +71,7 @@ public final class Trainer {
         optimizerState = OptimizerState(optimizer: optimizer, parameterSizes: model.parameters.map(\.count))
         self.batchSize = batchSize
         self.seed = seed
-        self.loop = loop
+        self.executor = executor
     }
 
     /// The input width and the number of classes.
@@ -92,9 +94,25 @@ public final class Trainer {
         public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     }
 
-    /// Trains one epoch over `data` in the seeded order of epoch `epoch`; `progress(done, total)` is
-    /// called after each batch.
-    public func trainEpoch(on data: Dataset, progress: ((Int, Int) -> Void)? = nil) throws -> EpochResult {
+    /// One training batch just run, for progress displays and profilers.
+    public struct BatchInfo {
+        /// The batch's index in the epoch and the epoch's number of batches.
+        public let index: Int
+        public let count: Int
+        /// Rows in this batch (the last one may be shorter).
+        public let rows: Int
+        /// The plan that ran it (`compiled` and `taskInfo` describe the traced tasks).
+        public let plan: Plan<Float>
+    }
+
+    /// Trains one epoch over `data` in the seeded order of epoch `epoch`.
+    ///
+    /// - Parameters:
+    ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
+    ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
+    ///   - afterBatch: called after each batch's run (progress bars, profilers).
+    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+                           afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
         let batches = Minibatches(rows: data.count, batchSize: batchSize, seed: seed, epoch: epoch)
@@ -107,11 +125,11 @@ public final class Trainer {
             let rows = batches[b]
             let head = try trainHead(rows.count)
             try feed(head, data, rows)
-            try head.plan.run()
+            try head.plan.run(trace: trace)
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
             correct += try countCorrect(head, data, rows)
-            progress?(b + 1, batches.count)
+            afterBatch?(BatchInfo(index: b, count: batches.count, rows: rows.count, plan: head.plan))
         }
         let seconds = monotonicSeconds() - start
         let result = EpochResult(epoch: epoch, loss: lossSum / Double(data.count),
@@ -199,10 +217,10 @@ public final class Trainer {
         let grads = try graph.gradients(of: loss, wrt: params)
         let updates = params.indices.map { i in
             ParameterUpdate(parameter: params[i], gradient: grads[i], name: "update \(model.parameterShapes[i].name)",
-                            optimizerState.updateHook(parameter: i, loop: loop))
+                            optimizerState.updateHook(parameter: i, loop: executor ?? SerialLoop()))
         }
         let head = Head(x: x, labels: labels, logits: logits, loss: loss,
-                        plan: try Plan(outputs: [loss, logits], updates: updates, loop: loop))
+                        plan: try Plan(outputs: [loss, logits], updates: updates, executor: executor))
         trainHeads[rows] = head
         return head
     }
@@ -211,7 +229,7 @@ public final class Trainer {
         if let head = evalHeads[rows] { return head }
         let (x, labels, logits, loss) = try forward(rows, name: "eval\(rows)")
         let head = Head(x: x, labels: labels, logits: logits, loss: loss,
-                        plan: try Plan(outputs: [loss, logits], loop: loop))
+                        plan: try Plan(outputs: [loss, logits], executor: executor))
         evalHeads[rows] = head
         return head
     }
