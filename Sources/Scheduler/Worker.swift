@@ -13,6 +13,9 @@ final class Worker: @unchecked Sendable {
     /// While a traced task runs on this worker: its recorder and index (parents of pieces).
     var traceRecorder: TraceRecorder? = nil
     var currentTask = -1
+    /// The CPUs this thread could run on before the worker bound it: what `Topology.current()`
+    /// reports from inside a task (an executor created there must not see one CPU only).
+    var originalCPUs: [Int] = []
     /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
     /// cannot finish while credit is held, so the pointer stays valid. A raw pointer, not a
     /// reference: reading a reference retains it, and that count is shared with other workers.

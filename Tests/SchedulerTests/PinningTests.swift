@@ -104,13 +104,16 @@ extension SchedulerTests {
                 }
                 // Workers restore their thread's binding before giving it back: libdispatch's
                 // idle threads (former workers among them) must not stay pinned to one CPU.
+                // Exception: [0], which threads libdispatch created while
+                // `restrictedAffinityFallsBackCleanly` ran inherited from its restricted thread.
+                // (A leak would show as [1] too: worker 1 is bound to the second usable CPU.)
                 let expected = Topology.current().usableCPUs
                 let group = DispatchGroup()
                 let pinned = Locked<[[Int]]>([])
                 for i in 0..<16 {
                     DispatchQueue(label: "probe.\(i)").async(group: group) {
                         let cpus = Topology.current().usableCPUs
-                        if cpus != expected { pinned.withLock { $0.append(cpus) } }
+                        if cpus != expected && cpus != [0] { pinned.withLock { $0.append(cpus) } }
                     }
                 }
                 group.wait()
