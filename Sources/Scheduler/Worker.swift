@@ -4,6 +4,7 @@ import Synchronization
 final class Worker: @unchecked Sendable {
     // @unchecked Sendable: `deque` is thread-safe; every other var is touched only by this
     // worker's thread (after `start` hands the object to it).
+    private let pad0 = CacheLinePad()   // the fields below are written by this worker's thread
     let index: Int
     unowned(unsafe) let pool: Pool   // the pool owns its workers and outlives their threads
     let deque = WorkStealingDeque(capacity: 1024)
@@ -21,6 +22,7 @@ final class Worker: @unchecked Sendable {
     /// reference: reading a reference retains it, and that count is shared with other workers.
     var creditRun: UnsafeMutableRawPointer? = nil
     var credit = 0
+    private let pad1 = CacheLinePad()   // keep the next object's fields off our last line
 
     init(index: Int, pool: Pool) {
         self.index = index
