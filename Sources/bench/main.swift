@@ -3,8 +3,12 @@ import Foundation
 /// `bench`: throughput runs and profiling for the scheduler, the kernels and the tensor engine.
 /// Each subcommand lives in its own `*Command.swift` file and is listed here.
 let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
+    ("scheduler", "task-graph throughput: chain, tree, wavefront, traversal, flat", SchedulerCommand.run),
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
+    ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
+    ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
+    ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
 ]
 
 @MainActor func usage() -> String {

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""JAX (jit) peer of `bench backprop`: one jitted step = forward + backward (+ SGD update with --update).
+
+The models are those of torch_backprop.py (see there). The step is `jax.jit(jax.value_and_grad(loss))`,
+or with --update a jitted function returning the loss and the updated parameters (donated, so XLA may
+update them in place). Every step ends with block_until_ready. Threads: the process is pinned to T CPUs;
+with one thread XLA's multi-threaded Eigen is off and intra_op_parallelism_threads=1. The first
+--warmup steps (compilation included) are not timed.
+"""
+import time
+
+import peer_common as pc
+
+a = pc.backprop_args(__doc__)
+pc.limit_threads(a.threads, jax=True)
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+LR = 0.01
+key = jax.random.PRNGKey(0)
+
+
+def split():
+    global key
+    key, sub = jax.random.split(key)
+    return sub
+
+
+def he(rows, cols):
+    return jax.random.normal(split(), (rows, cols), jnp.float32) * (2.0 / rows) ** 0.5
+
+
+def build(model, batch):
+    """Returns (trainable parameters, constant inputs, loss(params, inputs))."""
+    if model == "mlp":
+        widths = [784, 1024, 1024, 10]
+        params = []
+        for i in range(3):
+            params += [he(widths[i], widths[i + 1]), jnp.zeros(widths[i + 1], jnp.float32)]
+        inputs = (jax.random.normal(split(), (batch, 784), jnp.float32),
+                  jax.random.randint(split(), (batch,), 0, 10))
+
+        def loss(p, inp):
+            x, y = inp
+            h = x
+            for i in range(3):
+                h = h @ p[2 * i] + p[2 * i + 1]
+                if i < 2:
+                    h = jax.nn.relu(h)
+            logp = jax.nn.log_softmax(h)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+        return params, inputs, loss
+    if model == "wide":
+        K = a.branches
+        params = [he(1024, 1024) for _ in range(2 * K)]
+        inputs = tuple(jax.random.normal(split(), (batch, 1024), jnp.float32) for _ in range(K))
+
+        def loss(p, xs):
+            return sum(jnp.sum(jax.nn.relu(xs[k] @ p[2 * k]) @ p[2 * k + 1]) for k in range(K))
+        return params, inputs, loss
+    if model == "deep":
+        params = []
+        for _ in range(100):
+            params += [he(64, 64), jnp.zeros(64, jnp.float32)]
+        inputs = jax.random.normal(split(), (batch, 64), jnp.float32)
+
+        def loss(p, x):
+            h = x
+            for i in range(100):
+                h = jax.nn.relu(h @ p[2 * i] + p[2 * i + 1])
+            return jnp.sum(h)
+        return params, inputs, loss
+    # small-ops: the x_b are differentiated too, so they are "parameters" here
+    B, OPS = 50, 40
+    xs = [jax.random.normal(split(), (64,), jnp.float32) for _ in range(B)]
+    ws = [jax.random.uniform(split(), (64,), jnp.float32) * 0.5 + 0.75 for _ in range(B)]
+
+    def loss(p, _):
+        total = 0.0
+        for b in range(B):
+            x, w = p[b], p[B + b]
+            h = x
+            for i in range(OPS):
+                if i % 3 == 0:
+                    h = jnp.tanh(h)
+                elif i % 3 == 1:
+                    h = h * w
+                else:
+                    h = h + x
+            total = total + jnp.sum(h)
+        return total
+    return xs + ws, (), loss
+
+
+params, inputs, loss_fn = build(a.model, a.batch)
+grad_fn = jax.value_and_grad(loss_fn)
+
+if a.update:
+    def train_step(p, inp):
+        value, grads = grad_fn(p, inp)
+        return value, [w - LR * g for w, g in zip(p, grads)]
+    step_fn = jax.jit(train_step, donate_argnums=0)
+
+    def step():
+        global params
+        value, params = step_fn(params, inputs)
+        jax.block_until_ready(params)
+        return value
+else:
+    step_fn = jax.jit(grad_fn)
+
+    def step():
+        value, grads = step_fn(params, inputs)
+        jax.block_until_ready(grads)
+        return value
+
+t0 = time.perf_counter()
+step()
+compile_s = time.perf_counter() - t0
+for _ in range(max(0, a.warmup - 1)):
+    step()
+times = []
+for _ in range(a.repeat):
+    t0 = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t0)
+pc.report("jax", a, times, {"version": jax.__version__, "first_step_s": compile_s,
+                            "xla_flags": __import__("os").environ.get("XLA_FLAGS", "")})

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Executor {
+    /// How many pieces of a `parallelFor` can usefully run at once: the worker count, or 1 on a
+    /// thread that is already running a `parallelFor` piece (nested loops then run inline).
+    public var concurrency: Int { currentLoopDepth() > 0 ? 1 : pool.count }
+
+    /// Calls `body` on disjoint subranges that together cover `range`, each at least `grain` long
+    /// (except the last), on this executor's workers and the calling thread; returns when all
+    /// calls have returned.
+    ///
+    /// Callable from any thread, from inside a task (the pieces go to the worker's own deque and
+    /// idle workers steal them; the caller runs pieces too and then helps with other work rather
+    /// than block, so it works with one worker) and from inside a piece (then it runs inline).
+    /// At most `concurrency` threads work on one call: no oversubscription.
+    ///
+    /// ```swift
+    /// executor.parallelFor(0..<rows, grain: 16) { rows in
+    ///     for r in rows { scale(row: r) }
+    /// }
+    /// ```
+    public func parallelFor(_ range: Range<Int>, grain: Int, _ body: (Range<Int>) -> Void) {
+        let n = range.count
+        guard n > 0 else { return }
+        let grain = max(1, grain)
+        let width = concurrency
+        let maxPieces = (n - 1) / grain + 1
+        if width <= 1 || maxPieces <= 1 {
+            runInline(range, body)
+            return
+        }
+        // A few pieces per thread balance uneven pieces without paying a claim per grain.
+        let pieceSize = max(grain, (n - 1) / min(maxPieces, width * 4) + 1)
+        let worker = pool.currentWorker()
+        withoutActuallyEscaping(body) { escapable in
+            let job = ParallelForJob(range: range, pieceSize: pieceSize, body: escapable,
+                                     trace: worker?.traceRecorder, parent: worker?.currentTask ?? -1)
+            let tokens = min(job.pieces, width) - 1
+            // Note [parallelFor lifetime]: every token holds a retain of the job.
+            let bits = Int(bitPattern: Unmanaged.passUnretained(job).toOpaque()) | WorkItem.loopKind
+            for _ in 0..<tokens { _ = Unmanaged.passRetained(job) }
+            if let worker {
+                for _ in 0..<tokens { worker.deque.push(bits) }
+            } else {
+                pool.injection.push(bits, times: tokens)
+            }
+            for _ in 0..<tokens { pool.wakeOne() }
+            job.work(worker: worker)
+            if let worker {
+                pool.help(worker) { job.isDone }
+            } else {
+                job.block()
+            }
+            job.body = nil   // before withoutActuallyEscaping checks that nothing kept it
+        }
+    }
+
+    /// The whole range as one piece on the calling thread (recorded as a piece when traced).
+    private func runInline(_ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+        let depth = currentLoopDepth()
+        pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth + 1))
+        defer { pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth)) }
+        if let worker = pool.currentWorker(), let recorder = worker.traceRecorder {
+            let cpu = Affinity.currentCPU()
+            let begin = TraceRecorder.now()
+            body(range)
+            recorder.record(worker: worker.index, task: -1, parent: worker.currentTask, cpu: cpu,
+                            begin: begin, end: TraceRecorder.now())
+        } else {
+            body(range)
+        }
+    }
+}

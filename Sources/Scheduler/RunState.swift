@@ -1,0 +1,136 @@
+import Dispatch
+import Synchronization
+
+/// The state of one run of a compiled graph: join counters, the count of live work units, the
+/// first error, the cancel flag and the waiter. The graph itself stays immutable, so the same
+/// compiled graph can run again, or concurrently, each run with its own `RunState`.
+///
+/// Note [Counting live units]
+/// A *unit* is one work item being executed: a task popped or stolen (it then runs a strand:
+/// the task, then inline the last successor it made ready, and so on) or a claim of roots.
+/// `outstanding` counts units not yet finished: items in deques and queues plus units running.
+/// A unit that makes k more successors ready pushes them and adds k to `outstanding` *before*
+/// pushing (so a thief can never finish one and see the count reach zero early); a unit that
+/// ends subtracts one. Chains never touch it; fan-outs touch it once per fan-out, not per task.
+/// The subtraction that reaches zero is the end of the run: it is acquire-release, so the
+/// finisher has seen every task's writes, and it publishes the result with a release store of
+/// `finished` (and a semaphore signal) to the waiter.
+///
+/// Note [Unit credit]
+/// Touching `outstanding` for every push and every unit end would make it a hot shared counter
+/// (tree and wavefront graphs push about once per two tasks). Instead a worker keeps the ends of
+/// its units for one run as local *credit* and spends that credit on its next pushes for the same
+/// run; only a shortfall is added to `outstanding`, and leftover credit is subtracted when the
+/// worker runs out of work or turns to another run or loop. So `outstanding` = live units +
+/// unspent credit >= live units, and it reaches zero only when both are zero: never early, and
+/// at the latest when the last worker holding credit goes idle. See `Worker.endUnit`.
+final class RunState: @unchecked Sendable {
+    // @unchecked Sendable: shared fields are atomics or behind Locks; `slot`, `onFinish` and the
+    // pointers are written before the run is published (its first item pushed) and only read
+    // afterwards; the join counters are atomics.
+    static let running = 0, failed = 1, cancelled = 2, completed = 3
+
+    let graph: CompiledGraph
+    let joins: UnsafeMutablePointer<Atomic<Int32>>
+    // The graph's arrays, copied here so the hot loop reads them through this (unretained) run
+    // instead of retaining the shared CompiledGraph per strand: that reference count would be a
+    // contended cache line between workers.
+    let succOffsets: UnsafePointer<Int32>
+    let successors: UnsafePointer<Int32>
+    let successorJoin: UnsafePointer<Int32>
+    let bodies: UnsafePointer<TaskBody>
+    let roots: UnsafePointer<Int32>
+    let rootTotal: Int
+    let maxOutDegree: Int
+    let trace: TraceRecorder?
+    let pool: Pool
+    var slot = -1
+    var onFinish: (@Sendable (Result<Void, any Error>) -> Void)? = nil
+
+    let status = Atomic<Int>(RunState.running)
+    private let pad0: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)   // keep counters off status's line
+    let outstanding = Atomic<Int>(1)   // the first claim-roots unit
+    private let pad1: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    let rootNext = Atomic<Int>(0)
+    private let pad2: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    let finished = Atomic<Bool>(false)
+    private let error = Lock<(any Error)?>(nil)
+    private let outcome = Lock<Result<Void, any Error>?>(nil)
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
+        self.graph = graph
+        succOffsets = UnsafePointer(graph.succOffsets)
+        successors = UnsafePointer(graph.successorList)
+        successorJoin = UnsafePointer(graph.successorJoin)
+        bodies = graph.bodies
+        roots = UnsafePointer(graph.roots)
+        rootTotal = graph.rootTotal
+        maxOutDegree = graph.maxOutDegree
+        self.trace = trace
+        self.pool = pool
+        let n = graph.joinTotal
+        joins = .allocate(capacity: max(n, 1))
+        let initial = graph.joinInit
+        for i in 0..<n { (joins + i).initialize(to: Atomic(initial[i])) }
+    }
+
+    deinit {
+        joins.deinitialize(count: graph.joinTotal)
+        joins.deallocate()
+    }
+
+    /// Records the first error and stops the run from starting more tasks.
+    func fail(_ e: any Error) {
+        // The CAS decides the one first error; later errors (and a later cancel) are dropped.
+        if status.compareExchange(expected: RunState.running, desired: RunState.failed,
+                                  ordering: .acquiringAndReleasing).exchanged {
+            error.withLock { $0 = e }
+        }
+    }
+
+    /// Asks the run to stop: tasks not yet started are skipped. No effect once finished or failed.
+    func cancel() {
+        _ = status.compareExchange(expected: RunState.running, desired: RunState.cancelled,
+                                   ordering: .acquiringAndReleasing)
+    }
+
+    /// Ends `count` units (see Note [Counting live units]).
+    @inline(__always)
+    func endUnits(_ count: Int) {
+        // wrappingSubtract compiles to one `lock xadd`; the checked `subtract` is a CAS loop.
+        if outstanding.wrappingSubtract(count, ordering: .acquiringAndReleasing).oldValue == count { complete() }
+    }
+
+    private func complete() {
+        let previous = status.compareExchange(expected: RunState.running, desired: RunState.completed,
+                                              ordering: .acquiringAndReleasing).original
+        let result: Result<Void, any Error>
+        switch previous {
+        case RunState.running: result = .success(())
+        case RunState.failed: result = .failure(error.withLock { $0 } ?? SchedulerError.cancelled)
+        default: result = .failure(SchedulerError.cancelled)
+        }
+        outcome.withLock { $0 = result }
+        finished.store(true, ordering: .releasing)   // pairs with the waiter's acquire
+        semaphore.signal()
+        onFinish?(result)
+        // Last: the table's reference may be the one keeping `self` alive. No item of this run
+        // exists any more, so nobody can look the slot up again.
+        RunTable.shared.unregister(slot)
+    }
+
+    /// The result; only after `finished`.
+    var result: Result<Void, any Error> { outcome.withLock { $0 } ?? .failure(SchedulerError.cancelled) }
+
+    /// Blocks the calling (non-worker) thread until the run finished: spins briefly (short runs
+    /// end within microseconds), then sleeps on the semaphore.
+    func block() {
+        for _ in 0..<2000 {
+            if finished.load(ordering: .acquiring) { return }
+            Pool.cpuRelax()
+        }
+        semaphore.wait()
+        semaphore.signal()   // let any other waiter through too
+    }
+}

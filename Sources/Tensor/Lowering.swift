@@ -1,0 +1,424 @@
+import Foundation
+import Kernels
+
+/// Each operation's forward computation as a call into the kernels: one task body per node.
+///
+/// Bodies capture raw addresses (fixed at plan time) and the loop large kernels split over; they
+/// allocate nothing when they run, except where noted (softmax over a non-last axis uses scratch
+/// buffers allocated once, at plan time). Kernel entry points are specialized for Float and Double
+/// (`@_specialize` in Kernels), so calling them from this generic code reaches concrete loops.
+enum Lowering<Scalar: TensorScalar> {
+    typealias Body = PlanProgram.Body
+
+    struct Lowered {
+        let body: Body
+        /// Estimated floating-point operations of one execution.
+        let flops: Double
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func lower(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>,
+                      location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
+        let out = output.pointer
+        let n = output.count
+        let shape = output.shape
+        let inputShapes = inputs.map(\.shape)
+        let failure: @Sendable (any Error) -> GraphError = { error in
+            GraphError(operation: op.name, shapes: inputShapes, location: location, message: "\(error)")
+        }
+
+        switch op {
+        case .placeholder, .parameter, .constant, .reshape:
+            return Lowered(body: {}, flops: 0)
+
+        case .add, .sub, .mul, .div:
+            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+            let a = inputs[0], b = inputs[1]
+            let pa = a.pointer, pb = b.pointer
+            if a.shape == shape && b.shape == shape {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pa.pointer, pb.pointer, into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            if a.shape == shape && b.count == 1 {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pa.pointer, scalar: pb.pointer[0], into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            if b.shape == shape && a.count == 1 {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pb.pointer, scalar: pa.pointer[0], scalarFirst: true,
+                                       into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            let sa = try Broadcast.strides(of: a.shape, to: shape)
+            let sb = try Broadcast.strides(of: b.shape, to: shape)
+            return Lowered(body: {
+                do {
+                    try Elementwise.binary(kernelOp, shape: shape, pa.pointer, strides: sa, pb.pointer, strides: sb,
+                                           into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow:
+            let kernelOp: UnaryOp = switch op {
+            case .neg: .neg
+            case .exp: .exp
+            case .log: .log
+            case .sqrt: .sqrt
+            case .tanh: .tanh
+            case .sigmoid: .sigmoid
+            case .relu: .relu
+            case .gelu: .gelu
+            case let .pow(p): .pow(p)
+            default: .neg
+            }
+            let x = inputs[0].pointer
+            let perElement: Double = switch op { case .neg, .relu: 1; case .sqrt: 4; default: 15 }
+            return Lowered(body: {
+                Elementwise.unary(kernelOp, x.pointer, into: out.pointer, count: n, loop: loop)
+            }, flops: perElement * Double(n))
+
+        case let .scale(c), let .shift(c):
+            let kernelOp: BinaryOp
+            if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
+            let x = inputs[0].pointer
+            let s = Scalar(c)
+            return Lowered(body: {
+                Elementwise.binary(kernelOp, x.pointer, scalar: s, into: out.pointer, count: n, loop: loop)
+            }, flops: Double(n))
+
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+            let kernelOp: UnaryGradient = switch op {
+            case .reluBackward: .relu
+            case .tanhBackward: .tanh
+            case .sigmoidBackward: .sigmoid
+            default: .gelu
+            }
+            let v = inputs[0].pointer, g = inputs[1].pointer
+            return Lowered(body: {
+                Elementwise.unaryGradient(kernelOp, value: v.pointer, gradient: g.pointer, into: out.pointer,
+                                          count: n, loop: loop)
+            }, flops: 3 * Double(n))
+
+        case let .matmul(ta, tb):
+            let a = inputs[0], b = inputs[1]
+            let ra = a.shape.count, rb = b.shape.count
+            let m = shape[shape.count - 2], cols = shape[shape.count - 1]
+            let k = ta ? a.shape[ra - 2] : a.shape[ra - 1]
+            let lda = a.shape[ra - 1], ldb = b.shape[rb - 1]
+            let batch = shape.dropLast(2).reduce(1, *)
+            let strideA = ra == 2 ? 0 : a.shape[ra - 2] * lda
+            let strideB = rb == 2 ? 0 : b.shape[rb - 2] * ldb
+            let pa = a.pointer, pb = b.pointer
+            let flops = 2 * Double(batch) * Double(m) * Double(cols) * Double(k)
+            if batch == 1 {
+                return Lowered(body: {
+                    do {
+                        try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
+                                          a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
+                                          c: out.pointer, ldc: cols, loop: loop)
+                    } catch { throw failure(error) }
+                }, flops: flops)
+            }
+            return Lowered(body: {
+                do {
+                    try GEMM.multiplyBatched(batch: batch, transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
+                                             a: pa.pointer, lda: lda, strideA: strideA,
+                                             b: pb.pointer, ldb: ldb, strideB: strideB,
+                                             c: out.pointer, ldc: cols, strideC: m * cols, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: flops)
+
+        case let .transpose(p):
+            let x = inputs[0]
+            let own = Broadcast.contiguousStrides(x.shape)
+            let strides = p.map { own[$0] }
+            return copy(shape: shape, from: x.pointer, strides: strides, to: out, failure: failure, loop: loop)
+
+        case .broadcastTo:
+            let x = inputs[0]
+            let strides = try Broadcast.strides(of: x.shape, to: shape)
+            return copy(shape: shape, from: x.pointer, strides: strides, to: out, failure: failure, loop: loop)
+
+        case let .slice(axis, range):
+            let x = inputs[0]
+            let strides = Broadcast.contiguousStrides(x.shape)
+            let start = Address(x.address + range.lowerBound * strides[axis])
+            return copy(shape: shape, from: start, strides: strides, to: out, failure: failure, loop: loop)
+
+        case let .pad(axis, range, _):
+            let x = inputs[0]
+            let outStrides = Broadcast.contiguousStrides(shape)
+            let own = Broadcast.contiguousStrides(x.shape)
+            let px = x.pointer, xShape = x.shape
+            let at = range.lowerBound * outStrides[axis]
+            return Lowered(body: {
+                Elementwise.fill(out.pointer, value: 0, count: n)
+                do {
+                    try StridedCopy.copy(shape: xShape, from: px.pointer, strides: own, to: out.pointer + at,
+                                         strides: outStrides, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: 0)
+
+        case let .concat(axis):
+            let outStrides = Broadcast.contiguousStrides(shape)
+            var list: [(Address<Scalar>, [Int], [Int], Int)] = []
+            var start = 0
+            for x in inputs {
+                list.append((x.pointer, x.shape, Broadcast.contiguousStrides(x.shape), start * outStrides[axis]))
+                start += x.shape[axis]
+            }
+            let pieces = list
+            return Lowered(body: {
+                do {
+                    for (px, s, own, at) in pieces {
+                        try StridedCopy.copy(shape: s, from: px.pointer, strides: own, to: out.pointer + at,
+                                             strides: outStrides, loop: loop)
+                    }
+                } catch { throw failure(error) }
+            }, flops: 0)
+
+        case let .sum(axes, _), let .mean(axes, _), let .max(axes, _):
+            let kernelOp: ReduceOp = switch op { case .sum: .sum; case .mean: .mean; default: .max }
+            let x = inputs[0]
+            let px = x.pointer, xs = x.shape
+            return Lowered(body: {
+                do {
+                    try Reduction.reduce(kernelOp, px.pointer, shape: xs, axes: axes, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(x.count))
+
+        case let .softmax(axis), let .logSoftmax(axis):
+            let isLog: Bool
+            if case .logSoftmax = op { isLog = true } else { isLog = false }
+            return softmax(input: inputs[0], axis: axis, log: isLog, out: out, loop: loop, failure: failure)
+
+        case .softmaxCrossEntropy, .softmaxCrossEntropyBackward:
+            let z = inputs[0], labels = inputs[1]
+            let rows = z.shape[0], cols = z.shape[1]
+            let scratch = Scratch<Int32>(count: rows)
+            let pz = z.pointer, pl = labels.pointer
+            let g = inputs.count > 2 ? inputs[2].pointer : nil
+            let convert: @Sendable () throws -> Void = {
+                for r in 0..<rows {
+                    let v = pl.pointer[r]
+                    guard v >= 0, v < Scalar(cols), v == v.rounded() else {
+                        throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                         message: "label \(v) of row \(r) is not a class index in 0..<\(cols)")
+                    }
+                    scratch.pointer[r] = Int32(v)
+                }
+            }
+            if let g {
+                return Lowered(body: {
+                    try convert()
+                    do {
+                        try Softmax.crossEntropyGradient(logits: pz.pointer, labels: scratch.pointer, rows: rows, cols: cols,
+                                                         scale: g.pointer[0], into: out.pointer, loop: loop)
+                    } catch { throw failure(error) }
+                }, flops: 20 * Double(z.count))
+            }
+            return Lowered(body: {
+                try convert()
+                do {
+                    out.pointer[0] = try Softmax.crossEntropy(logits: pz.pointer, labels: scratch.pointer,
+                                                              rows: rows, cols: cols, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: 20 * Double(z.count))
+
+        case .meanSquaredError, .binaryCrossEntropyWithLogits:
+            // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
+            let a = inputs[0].pointer, b = inputs[1].pointer
+            let count = inputs[0].count
+            let isMSE: Bool
+            if case .meanSquaredError = op { isMSE = true } else { isMSE = false }
+            return Lowered(body: {
+                var total: Scalar = 0
+                let x = a.pointer, t = b.pointer
+                if isMSE {
+                    for i in 0..<count { let d = x[i] - t[i]; total += d * d }
+                } else {
+                    for i in 0..<count {
+                        let z = x[i]
+                        let softplus = Scalar(Foundation.log1p(Foundation.exp(-Swift.abs(Double(z)))))
+                        total += Swift.max(z, 0) - z * t[i] + softplus
+                    }
+                }
+                out.pointer[0] = total / Scalar(count)
+            }, flops: (isMSE ? 3 : 20) * Double(count))
+
+        case let .maxBackward(axes):
+            // dx = g where x equals the (broadcast) maximum, else 0.
+            let x = inputs[0]
+            let ys = try Broadcast.strides(of: inputs[1].shape, to: x.shape)
+            let maskScratch = Scratch<Scalar>(count: n)
+            let px = x.pointer, py = inputs[1].pointer, pg = inputs[2].pointer
+            let xs = x.shape, contiguous = Broadcast.contiguousStrides(x.shape)
+            _ = axes
+            return Lowered(body: {
+                do {
+                    // mask = (x >= y) as 0/1: max(x - y, -1)... computed exactly: x - y is 0 at the max.
+                    try Elementwise.binary(.sub, shape: xs, px.pointer, strides: contiguous,
+                                           py.pointer, strides: ys, into: maskScratch.pointer, loop: loop)
+                    for i in 0..<n { maskScratch.pointer[i] = maskScratch.pointer[i] == 0 ? 1 : 0 }
+                    try Elementwise.binary(.mul, shape: xs, UnsafePointer(maskScratch.pointer),
+                                           strides: contiguous,
+                                           pg.pointer, strides: ys, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: 3 * Double(n))
+        }
+    }
+
+    /// Computes elements `start ..< start + count` of one elementwise node (see Note [Fusion]).
+    typealias Chunk = @Sendable (_ start: Int, _ count: Int) -> Void
+
+    /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
+    static var chunkSize: Int { 4096 }
+
+    /// The chunk function of a fusible node (`PlanBuilder.isFusible`) and its flops.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    static func elementwise(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (Chunk, Double) {
+        let out = output.pointer
+        let n = Double(output.count)
+        let serial = SerialLoop()
+        switch op {
+        case .add, .sub, .mul, .div:
+            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+            let a = inputs[0].pointer, b = inputs[1].pointer
+            let aScalar = inputs[0].count == 1 && output.count != 1, bScalar = inputs[1].count == 1 && output.count != 1
+            if aScalar && bScalar {
+                return ({ s, c in
+                    Elementwise.fill(out.pointer + s, value: a.pointer[0], count: c)
+                    Elementwise.binary(kernelOp, out.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            if bScalar {
+                return ({ s, c in
+                    Elementwise.binary(kernelOp, a.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            if aScalar {
+                return ({ s, c in
+                    Elementwise.binary(kernelOp, b.pointer + s, scalar: a.pointer[0], scalarFirst: true,
+                                       into: out.pointer + s, count: c, loop: serial)
+                }, n)
+            }
+            return ({ s, c in
+                Elementwise.binary(kernelOp, a.pointer + s, b.pointer + s, into: out.pointer + s, count: c, loop: serial)
+            }, n)
+        case .scale(let v), .shift(let v):
+            let kernelOp: BinaryOp
+            if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
+            let x = inputs[0].pointer, k = Scalar(v)
+            return ({ s, c in
+                Elementwise.binary(kernelOp, x.pointer + s, scalar: k, into: out.pointer + s, count: c, loop: serial)
+            }, n)
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+            let kernelOp: UnaryGradient = switch op {
+            case .reluBackward: .relu
+            case .tanhBackward: .tanh
+            case .sigmoidBackward: .sigmoid
+            default: .gelu
+            }
+            let v = inputs[0].pointer, g = inputs[1].pointer
+            return ({ s, c in
+                Elementwise.unaryGradient(kernelOp, value: v.pointer + s, gradient: g.pointer + s,
+                                          into: out.pointer + s, count: c, loop: serial)
+            }, 3 * n)
+        case .broadcastTo:
+            let x = inputs[0].pointer
+            return ({ s, c in Elementwise.fill(out.pointer + s, value: x.pointer[0], count: c) }, 0)
+        default:
+            let kernelOp: UnaryOp = switch op {
+            case .exp: .exp
+            case .log: .log
+            case .sqrt: .sqrt
+            case .tanh: .tanh
+            case .sigmoid: .sigmoid
+            case .relu: .relu
+            case .gelu: .gelu
+            case let .pow(p): .pow(p)
+            default: .neg
+            }
+            let x = inputs[0].pointer
+            return ({ s, c in
+                Elementwise.unary(kernelOp, x.pointer + s, into: out.pointer + s, count: c, loop: serial)
+            }, 15 * n)
+        }
+    }
+
+    /// One task running a group's chunk functions chunk by chunk; large groups split their chunks over
+    /// `loop` (elementwise, so the split never changes a result).
+    static func fused(_ chunks: [Chunk], count: Int, loop: any ParallelLoop) -> Body {
+        let size = chunkSize
+        if chunks.count == 1, let only = chunks.first {
+            if count <= 8 * size { return { only(0, count) } }
+        }
+        let pieces = (count + size - 1) / size
+        return {
+            let run: (Range<Int>) -> Void = { range in
+                for p in range {
+                    let s = p * size, c = Swift.min(size, count - s)
+                    for chunk in chunks { chunk(s, c) }
+                }
+            }
+            if pieces <= 1 || loop.concurrency <= 1 { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
+        }
+    }
+
+    static func copy(shape: [Int], from x: Address<Scalar>, strides: [Int], to out: Address<Scalar>,
+                     failure: @escaping @Sendable (any Error) -> GraphError, loop: any ParallelLoop) -> Lowered {
+        Lowered(body: {
+            do {
+                try StridedCopy.copy(shape: shape, from: x.pointer, strides: strides, to: out.pointer, loop: loop)
+            } catch { throw failure(error) }
+        }, flops: 0)
+    }
+
+    /// Softmax kernels work on the last axis; another axis is moved last into scratch and back.
+    static func softmax(input x: Operand<Scalar>, axis: Int, log: Bool, out: Address<Scalar>, loop: any ParallelLoop,
+                        failure: @escaping @Sendable (any Error) -> GraphError) -> Lowered {
+        let shape = x.shape
+        let cols = shape[axis]
+        let count = x.count
+        let rows = cols == 0 ? 0 : count / cols
+        let px = x.pointer
+        let flops = 20 * Double(count)
+        if axis == shape.count - 1 {
+            return Lowered(body: {
+                if log { Softmax.logForward(px.pointer, into: out.pointer, rows: rows, cols: cols, loop: loop) }
+                else { Softmax.forward(px.pointer, into: out.pointer, rows: rows, cols: cols, loop: loop) }
+            }, flops: flops)
+        }
+        var perm = Array(0..<shape.count)
+        perm.remove(at: axis)
+        perm.append(axis)
+        let own = Broadcast.contiguousStrides(shape)
+        let movedShape = perm.map { shape[$0] }
+        let movedStrides = perm.map { own[$0] }
+        let scratch = Scratch<Scalar>(count: count)
+        // Writing back: moved index i maps to original position with strides `own` permuted.
+        return Lowered(body: {
+            do {
+                try StridedCopy.copy(shape: movedShape, from: px.pointer, strides: movedStrides, to: scratch.pointer, loop: loop)
+                if log { Softmax.logForward(scratch.pointer, into: scratch.pointer, rows: rows, cols: cols, loop: loop) }
+                else { Softmax.forward(scratch.pointer, into: scratch.pointer, rows: rows, cols: cols, loop: loop) }
+                try StridedCopy.copy(shape: movedShape, from: scratch.pointer, strides: Broadcast.contiguousStrides(movedShape),
+                                     to: out.pointer, strides: movedStrides, loop: loop)
+            } catch { throw failure(error) }
+        }, flops: flops)
+    }
+}
+
+/// A buffer owned by one task body (allocated at plan time, freed with the plan).
+///
+/// - Note: `@unchecked Sendable` because only the one task that owns it touches it, and a plan runs
+///   one run at a time.
+final class Scratch<Element>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Element>
+    init(count: Int) { pointer = .allocate(capacity: Swift.max(count, 1)) }
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,182 @@
+/// A handle on one node of a `Graph`: a placeholder, parameter, constant or operation result.
+///
+/// Handles are cheap values; operations on them add nodes to their graph and check shapes at once.
+///
+/// ```swift
+/// let h = try relu(x.matmul(w1) + b1)
+/// let y = try h.matmul(w2).sum(axes: [1])
+/// ```
+///
+/// Swift operators cannot take `#fileID`/`#line` default arguments, so a node built by an operator
+/// (`+`, `*`, ...) records the source location of its most recently built operand, which is usually
+/// the same expression; the named functions (`relu`, `matmul`, ...) record their caller's line.
+public struct Node<Scalar: TensorScalar>: Hashable, CustomStringConvertible {
+    /// The graph this node belongs to.
+    public let graph: Graph<Scalar>
+    /// Position in the graph; inputs always have smaller ids.
+    public let id: Int
+
+    init(graph: Graph<Scalar>, id: Int) {
+        self.graph = graph
+        self.id = id
+    }
+
+    public static func == (a: Node, b: Node) -> Bool { a.id == b.id && a.graph === b.graph }
+    public func hash(into h: inout Hasher) { h.combine(id); h.combine(ObjectIdentifier(graph)) }
+
+    /// The inferred shape of the node's value.
+    public var shape: [Int] { graph.records[id].shape }
+    /// The operation that produces it.
+    public var operation: Operation { graph.records[id].operation }
+    /// The nodes it reads, in argument order.
+    public var inputs: [Node] { graph.records[id].inputs.map { Node(graph: graph, id: $0) } }
+    /// The source line that built it.
+    public var location: SourceLocation { graph.records[id].location }
+    /// Whether `gradients(of:wrt:)` added it (part of the backward graph).
+    public var isGradient: Bool { graph.records[id].isGradient }
+    /// The number of elements of its value.
+    public var count: Int { shape.reduce(1, *) }
+
+    public var description: String { "%\(id) = \(operation.name) \(shape) (\(location))" }
+}
+
+// MARK: - Building nodes
+
+extension Node {
+    @inline(__always) static func here(_ file: StaticString, _ line: UInt) -> SourceLocation { SourceLocation(file, line) }
+
+    /// Location for operator-built nodes: that of the most recently built operand.
+    static func operandLocation(_ a: Node, _ b: Node? = nil) -> SourceLocation {
+        guard let b, b.id > a.id, b.graph === a.graph else { return a.location }
+        return b.location
+    }
+
+    /// `op(self) · op(other)` over the last two dimensions (batched over leading ones).
+    public func matmul(_ other: Node, transposeSelf: Bool = false, transposeOther: Bool = false,
+                       file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.matmul(transposeA: transposeSelf, transposeB: transposeOther), [self, other], Node.here(file, line))
+    }
+
+    /// Dimensions permuted (`permutation[i]` is the source of dimension `i`); by default the last two swap.
+    public func transposed(_ permutation: [Int]? = nil, file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        var p = Array(0..<shape.count)
+        if let permutation { p = permutation } else if p.count >= 2 { p.swapAt(p.count - 1, p.count - 2) }
+        return try graph.apply(.transpose(permutation: p), [self], Node.here(file, line))
+    }
+
+    /// The same elements in a new shape (a view: no copy at run time).
+    public func reshaped(_ shape: [Int], file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.reshape(shape: shape), [self], Node.here(file, line))
+    }
+
+    /// Stretched to `shape` by NumPy broadcasting.
+    public func broadcast(to shape: [Int], file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.broadcastTo(shape: shape), [self], Node.here(file, line))
+    }
+
+    /// Sum over `axes` (all when nil).
+    public func sum(axes: [Int]? = nil, keepDims: Bool = false, file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.sum(axes: axes ?? Array(0..<shape.count), keepDims: keepDims), [self], Node.here(file, line))
+    }
+
+    /// Mean over `axes` (all when nil).
+    public func mean(axes: [Int]? = nil, keepDims: Bool = false, file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.mean(axes: axes ?? Array(0..<shape.count), keepDims: keepDims), [self], Node.here(file, line))
+    }
+
+    /// Maximum over `axes` (all when nil). Its gradient goes to every element equal to the maximum.
+    public func max(axes: [Int]? = nil, keepDims: Bool = false, file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.max(axes: axes ?? Array(0..<shape.count), keepDims: keepDims), [self], Node.here(file, line))
+    }
+
+    /// The entries `range` along `axis`.
+    public func slice(axis: Int, _ range: Range<Int>, file: StaticString = #fileID, line: UInt = #line) throws -> Node {
+        try graph.apply(.slice(axis: axis, range: range), [self], Node.here(file, line))
+    }
+
+    /// Consecutive slices of the given sizes along `axis` (they must add up to the dimension).
+    public func split(axis: Int, sizes: [Int], file: StaticString = #fileID, line: UInt = #line) throws -> [Node] {
+        let loc = Node.here(file, line)
+        guard axis >= 0, axis < shape.count, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[axis] else {
+            throw GraphError(operation: "split", shapes: [shape], location: loc,
+                             message: "sizes \(sizes) do not add up to dimension \(axis)")
+        }
+        var start = 0
+        var parts: [Node] = []
+        for s in sizes {
+            parts.append(try graph.apply(.slice(axis: axis, range: start..<(start + s)), [self], loc))
+            start += s
+        }
+        return parts
+    }
+}
+
+// MARK: - Functions
+
+@inline(__always) private func unary<S>(_ op: Operation, _ x: Node<S>, _ file: StaticString, _ line: UInt) throws -> Node<S> {
+    try x.graph.apply(op, [x], SourceLocation(file, line))
+}
+
+/// `e^x` elementwise.
+public func exp<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.exp, x, file, line) }
+/// Natural logarithm elementwise.
+public func log<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.log, x, file, line) }
+/// Square root elementwise.
+public func sqrt<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.sqrt, x, file, line) }
+/// Hyperbolic tangent elementwise.
+public func tanh<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.tanh, x, file, line) }
+/// Logistic function elementwise.
+public func sigmoid<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.sigmoid, x, file, line) }
+/// `max(x, 0)` elementwise.
+public func relu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.relu, x, file, line) }
+/// GELU (tanh form) elementwise.
+public func gelu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.gelu, x, file, line) }
+/// `x^p` elementwise.
+public func pow<S>(_ x: Node<S>, _ p: Double, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.pow(p), x, file, line) }
+/// Softmax along `axis` (default: the last).
+public func softmax<S>(_ x: Node<S>, axis: Int? = nil, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try unary(.softmax(axis: axis ?? x.shape.count - 1), x, file, line)
+}
+/// Log-softmax along `axis` (default: the last).
+public func logSoftmax<S>(_ x: Node<S>, axis: Int? = nil, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try unary(.logSoftmax(axis: axis ?? x.shape.count - 1), x, file, line)
+}
+/// The inputs joined along `axis`.
+public func concat<S>(_ xs: [Node<S>], axis: Int, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    guard let first = xs.first else {
+        throw GraphError(operation: "concat", shapes: [], location: SourceLocation(file, line), message: "needs at least one input")
+    }
+    return try first.graph.apply(.concat(axis: axis), xs, SourceLocation(file, line))
+}
+/// Mean squared error `mean((prediction - target)^2)` (a scalar).
+public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try prediction.graph.apply(.meanSquaredError, [prediction, target], SourceLocation(file, line))
+}
+/// Binary cross-entropy of `sigmoid(logits)` against targets in [0, 1], averaged (a scalar); stable for large logits.
+public func binaryCrossEntropyWithLogits<S>(_ logits: Node<S>, _ targets: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try logits.graph.apply(.binaryCrossEntropyWithLogits, [logits, targets], SourceLocation(file, line))
+}
+/// Softmax cross-entropy of logits `[N, C]` against integer class labels `[N]` (stored as
+/// scalars 0..<C), averaged over rows (a scalar). A label out of range fails the run.
+public func softmaxCrossEntropy<S>(logits: Node<S>, labels: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try logits.graph.apply(.softmaxCrossEntropy, [logits, labels], SourceLocation(file, line))
+}
+
+// MARK: - Operators
+
+extension Node {
+    public static func + (a: Node, b: Node) throws -> Node { try a.graph.apply(.add, [a, b], operandLocation(a, b)) }
+    public static func - (a: Node, b: Node) throws -> Node { try a.graph.apply(.sub, [a, b], operandLocation(a, b)) }
+    public static func * (a: Node, b: Node) throws -> Node { try a.graph.apply(.mul, [a, b], operandLocation(a, b)) }
+    public static func / (a: Node, b: Node) throws -> Node { try a.graph.apply(.div, [a, b], operandLocation(a, b)) }
+    public static prefix func - (a: Node) throws -> Node { try a.graph.apply(.neg, [a], a.location) }
+
+    public static func + (a: Node, c: Scalar) throws -> Node { try a.graph.apply(.shift(Double(c)), [a], a.location) }
+    public static func + (c: Scalar, a: Node) throws -> Node { try a + c }
+    public static func - (a: Node, c: Scalar) throws -> Node { try a.graph.apply(.shift(-Double(c)), [a], a.location) }
+    public static func - (c: Scalar, a: Node) throws -> Node { try (-a) + c }
+    public static func * (a: Node, c: Scalar) throws -> Node { try a.graph.apply(.scale(Double(c)), [a], a.location) }
+    public static func * (c: Scalar, a: Node) throws -> Node { try a * c }
+    public static func / (a: Node, c: Scalar) throws -> Node { try a.graph.apply(.scale(1 / Double(c)), [a], a.location) }
+    public static func / (c: Scalar, a: Node) throws -> Node { try a.graph.apply(.pow(-1), [a], a.location) * c }
+}

@@ -1,0 +1,148 @@
+/// Shape inference: every operation's result shape from its input shapes, or a message saying why
+/// the inputs do not fit (the graph wraps it into a `GraphError` with the op, shapes and location).
+extension Operation {
+    /// The NumPy broadcast of two shapes (aligned at the right; a 1 stretches), or nil.
+    static func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let r = Swift.max(a.count, b.count)
+        var out = [Int](repeating: 1, count: r)
+        for i in 0..<r {
+            let x = i < r - a.count ? 1 : a[i - (r - a.count)]
+            let y = i < r - b.count ? 1 : b[i - (r - b.count)]
+            if x == y || y == 1 { out[i] = x } else if x == 1 { out[i] = y } else { return nil }
+        }
+        return out
+    }
+
+    static func checkAxes(_ axes: [Int], rank: Int) -> String? {
+        if axes != axes.sorted() || Set(axes).count != axes.count { return "axes \(axes) must be sorted and distinct" }
+        if let bad = axes.first(where: { $0 < 0 || $0 >= rank }) { return "axis \(bad) out of range for rank \(rank)" }
+        return nil
+    }
+
+    static func reduced(_ shape: [Int], axes: [Int], keepDims: Bool) -> [Int] {
+        var out: [Int] = []
+        for d in 0..<shape.count {
+            if axes.contains(d) { if keepDims { out.append(1) } } else { out.append(shape[d]) }
+        }
+        return out
+    }
+
+    /// The result shape for these input shapes; throws a message naming what does not fit.
+    func inferShape(_ s: [[Int]]) throws(ShapeMessage) -> [Int] {
+        func need(_ n: Int) throws(ShapeMessage) {
+            if s.count != n { throw ShapeMessage("expects \(n) input(s), got \(s.count)") }
+        }
+        switch self {
+        case .placeholder, .parameter, .constant:
+            throw ShapeMessage("leaves have no inputs")
+        case .add, .sub, .mul, .div:
+            try need(2)
+            guard let r = Operation.broadcast(s[0], s[1]) else {
+                throw ShapeMessage("shapes \(s[0]) and \(s[1]) do not broadcast")
+            }
+            return r
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift:
+            try need(1)
+            return s[0]
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+            try need(2)
+            guard s[0] == s[1] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
+            return s[0]
+        case let .matmul(ta, tb):
+            try need(2)
+            let a = s[0], b = s[1]
+            guard a.count >= 2, b.count >= 2 else { throw ShapeMessage("both operands need rank >= 2") }
+            let (m, ka) = ta ? (a[a.count - 1], a[a.count - 2]) : (a[a.count - 2], a[a.count - 1])
+            let (kb, n) = tb ? (b[b.count - 1], b[b.count - 2]) : (b[b.count - 2], b[b.count - 1])
+            guard ka == kb else { throw ShapeMessage("inner dimensions differ: \(ka) vs \(kb)") }
+            let batchA = Array(a.dropLast(2)), batchB = Array(b.dropLast(2))
+            guard batchA == batchB || batchA.isEmpty || batchB.isEmpty else {
+                throw ShapeMessage("batch dimensions differ: \(batchA) vs \(batchB)")
+            }
+            return (batchA.isEmpty ? batchB : batchA) + [m, n]
+        case let .transpose(p):
+            try need(1)
+            guard p.sorted() == Array(0..<s[0].count) else {
+                throw ShapeMessage("\(p) is not a permutation of \(s[0].count) dimensions")
+            }
+            return p.map { s[0][$0] }
+        case let .reshape(shape):
+            try need(1)
+            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == s[0].reduce(1, *) else {
+                throw ShapeMessage("cannot reshape \(s[0].reduce(1, *)) elements to \(shape)")
+            }
+            return shape
+        case let .broadcastTo(shape):
+            try need(1)
+            guard shape.count >= s[0].count, Operation.broadcast(s[0], shape) == shape else {
+                throw ShapeMessage("cannot broadcast to \(shape)")
+            }
+            return shape
+        case let .concat(axis):
+            guard !s.isEmpty else { throw ShapeMessage("needs at least one input") }
+            let r = s[0].count
+            guard axis >= 0 && axis < r else { throw ShapeMessage("axis \(axis) out of range for rank \(r)") }
+            var out = s[0]
+            for t in s.dropFirst() {
+                guard t.count == r, (0..<r).allSatisfy({ $0 == axis || t[$0] == s[0][$0] }) else {
+                    throw ShapeMessage("shapes differ outside axis \(axis)")
+                }
+                out[axis] += t[axis]
+            }
+            return out
+        case let .slice(axis, range):
+            try need(1)
+            guard axis >= 0 && axis < s[0].count else { throw ShapeMessage("axis \(axis) out of range for rank \(s[0].count)") }
+            guard range.lowerBound >= 0 && range.upperBound <= s[0][axis] else {
+                throw ShapeMessage("range \(range) outside 0..<\(s[0][axis]) on axis \(axis)")
+            }
+            var out = s[0]
+            out[axis] = range.count
+            return out
+        case let .pad(axis, range, size):
+            try need(1)
+            guard axis >= 0 && axis < s[0].count, s[0][axis] == range.count,
+                  range.lowerBound >= 0, range.upperBound <= size else {
+                throw ShapeMessage("cannot place range \(range) of axis \(axis) into size \(size)")
+            }
+            var out = s[0]
+            out[axis] = size
+            return out
+        case let .sum(axes, keep), let .mean(axes, keep), let .max(axes, keep):
+            try need(1)
+            if let m = Operation.checkAxes(axes, rank: s[0].count) { throw ShapeMessage(m) }
+            return Operation.reduced(s[0], axes: axes, keepDims: keep)
+        case let .softmax(axis), let .logSoftmax(axis):
+            try need(1)
+            guard axis >= 0 && axis < s[0].count else { throw ShapeMessage("axis \(axis) out of range for rank \(s[0].count)") }
+            return s[0]
+        case .meanSquaredError, .binaryCrossEntropyWithLogits:
+            try need(2)
+            guard s[0] == s[1] else { throw ShapeMessage("prediction \(s[0]) and target \(s[1]) differ") }
+            return []
+        case .softmaxCrossEntropy:
+            try need(2)
+            guard s[0].count == 2, s[1] == [s[0][0]] else {
+                throw ShapeMessage("expects logits [N, C] and labels [N]")
+            }
+            return []
+        case let .maxBackward(axes):
+            try need(3)
+            let keep = Operation.reduced(s[0], axes: axes, keepDims: true)
+            guard s[1] == keep, s[2] == keep else { throw ShapeMessage("max and gradient must have shape \(keep)") }
+            return s[0]
+        case .softmaxCrossEntropyBackward:
+            try need(3)
+            guard s[0].count == 2, s[1] == [s[0][0]], s[2] == [] else {
+                throw ShapeMessage("expects logits [N, C], labels [N] and a scalar gradient")
+            }
+            return s[0]
+        }
+    }
+}
+
+/// Why inputs do not fit an operation (wrapped into `GraphError` by the graph).
+struct ShapeMessage: Error {
+    let text: String
+    init(_ text: String) { self.text = text }
+}

@@ -1,0 +1,138 @@
+/// Every operation a graph node can hold: the fixed set a model is built from, plus the derivative
+/// helpers that gradient rules emit. Each case has a shape rule (`Operation+Shapes.swift`), a gradient
+/// rule (`GradientRules.swift`) and a kernel lowering (`Plan+Lowering.swift`).
+///
+/// Scalar attributes are stored as `Double` so one graph description serves `Float` and `Double`.
+public enum Operation: Hashable, Sendable {
+    // MARK: Leaves
+    /// A value fed at each run (`Plan.run(feeds:)`).
+    case placeholder(name: String)
+    /// A value that persists across runs and is updated by training.
+    case parameter(name: String)
+    /// A fixed value.
+    case constant
+
+    // MARK: Elementwise, broadcasting NumPy-style (shapes aligned at the right, 1 stretches)
+    case add, sub, mul, div
+    case neg, exp, log, sqrt, tanh, sigmoid, relu, gelu
+    /// `x^p`.
+    case pow(Double)
+    /// `x * c`.
+    case scale(Double)
+    /// `x + c`.
+    case shift(Double)
+
+    // MARK: Linear algebra
+    /// `op(A) · op(B)` over the last two dimensions, where `op` transposes when asked; leading
+    /// (batch) dimensions must be equal, or one operand is a plain matrix shared by every batch.
+    case matmul(transposeA: Bool, transposeB: Bool)
+
+    // MARK: Shapes
+    /// Result dimension `i` is input dimension `permutation[i]`.
+    case transpose(permutation: [Int])
+    case reshape(shape: [Int])
+    case broadcastTo(shape: [Int])
+    case concat(axis: Int)
+    case slice(axis: Int, range: Range<Int>)
+    /// Derivative helper (gradient of `slice`): places the input at `range` along `axis` of a zero
+    /// tensor whose `axis` has `size` entries.
+    case pad(axis: Int, range: Range<Int>, size: Int)
+
+    // MARK: Reductions (axes sorted and distinct; no axes is a copy)
+    case sum(axes: [Int], keepDims: Bool)
+    case mean(axes: [Int], keepDims: Bool)
+    case max(axes: [Int], keepDims: Bool)
+    case softmax(axis: Int)
+    case logSoftmax(axis: Int)
+
+    // MARK: Losses (scalar results, means over elements or rows)
+    /// `mean((a - b)^2)`.
+    case meanSquaredError
+    /// `mean(max(z, 0) - z t + log(1 + e^-|z|))` for logits `z` and targets `t` in [0, 1].
+    case binaryCrossEntropyWithLogits
+    /// `mean_i(-log softmax(z_i)[label_i])` for logits `[N, C]` and labels `[N]` holding class indices.
+    case softmaxCrossEntropy
+
+    // MARK: Derivative helpers (emitted by gradient rules)
+    /// `(x, g) -> g * (x > 0)`.
+    case reluBackward
+    /// `(y, g) -> g * (1 - y^2)` where `y = tanh(x)`.
+    case tanhBackward
+    /// `(y, g) -> g * y * (1 - y)` where `y = sigmoid(x)`.
+    case sigmoidBackward
+    /// `(x, g) -> g * gelu'(x)`.
+    case geluBackward
+    /// `(x, y, g) -> g` where `x` equals its maximum `y` (both `y` and `g` in keep-dims shape), else 0.
+    case maxBackward(axes: [Int])
+    /// `(z, labels, g) -> g * (softmax(z) - onehot(labels)) / N`.
+    case softmaxCrossEntropyBackward
+
+    /// The operation's name as errors, traces and profiles show it.
+    public var name: String {
+        switch self {
+        case .placeholder: "placeholder"
+        case .parameter: "parameter"
+        case .constant: "constant"
+        case .add: "add"
+        case .sub: "sub"
+        case .mul: "mul"
+        case .div: "div"
+        case .neg: "neg"
+        case .exp: "exp"
+        case .log: "log"
+        case .sqrt: "sqrt"
+        case .tanh: "tanh"
+        case .sigmoid: "sigmoid"
+        case .relu: "relu"
+        case .gelu: "gelu"
+        case .pow: "pow"
+        case .scale: "scale"
+        case .shift: "shift"
+        case .matmul: "matmul"
+        case .transpose: "transpose"
+        case .reshape: "reshape"
+        case .broadcastTo: "broadcast_to"
+        case .concat: "concat"
+        case .slice: "slice"
+        case .pad: "pad"
+        case .sum: "sum"
+        case .mean: "mean"
+        case .max: "max"
+        case .softmax: "softmax"
+        case .logSoftmax: "log_softmax"
+        case .meanSquaredError: "mse"
+        case .binaryCrossEntropyWithLogits: "bce_with_logits"
+        case .softmaxCrossEntropy: "softmax_cross_entropy"
+        case .reluBackward: "relu_backward"
+        case .tanhBackward: "tanh_backward"
+        case .sigmoidBackward: "sigmoid_backward"
+        case .geluBackward: "gelu_backward"
+        case .maxBackward: "max_backward"
+        case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
+        }
+    }
+
+    /// Whether the node is a leaf (no inputs, no work to run).
+    public var isLeaf: Bool {
+        switch self {
+        case .placeholder, .parameter, .constant: true
+        default: false
+        }
+    }
+
+    /// Whether the operation maps each output element from the same-position elements of inputs of
+    /// the output's shape (no broadcasting involved), so chains of them can fuse into one loop.
+    var isUnaryElementwise: Bool {
+        switch self {
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift: true
+        default: false
+        }
+    }
+
+    var isBinaryBroadcasting: Bool {
+        switch self {
+        case .add, .sub, .mul, .div: true
+        default: false
+        }
+    }
+}

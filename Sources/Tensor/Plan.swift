@@ -1,0 +1,219 @@
+import Kernels
+import Scheduler
+import Synchronization
+
+/// A graph lowered to tasks: the nodes that the requested outputs, gradients and parameter updates
+/// need, one task per operation (reshapes are free views), with buffers planned by liveness.
+/// Build it once, run it many times with new feeds; parameters persist in the graph between runs.
+///
+/// ```swift
+/// let plan = try Plan(outputs: [loss] + grads, updates: sgdSteps, executor: executor)
+/// for batch in batches {
+///     try plan.run(feeds: [x: batch.features, y: batch.labels])
+///     print(try plan.value(of: loss).scalar)
+/// }
+/// ```
+///
+/// - Note: One plan runs one run at a time (a second concurrent `run` throws); different plans may
+///   run concurrently on one executor. Their only shared state is the graph's parameter storage: do
+///   not run a plan that updates a parameter concurrently with another that reads it.
+public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
+    // `@unchecked Sendable`: everything is immutable after init except the buffer contents (written by
+    // tasks in an order the task graph fixes, and by `run`/`withFeed` only while `running` is held)
+    // and `unfed` (touched only while `running` is held).
+
+    /// What each task does (task `i` of the compiled scheduler graph), for profilers.
+    public let taskInfo: [TaskInfo]
+    /// Bytes of the plan's own buffers (intermediates, feeds, outputs) after liveness reuse: the
+    /// plan's peak memory besides the graph's parameters and constants, which it reads in place.
+    public let peakBytes: Int
+    /// Bytes the same values would take with one buffer each (what liveness planning saved from).
+    public let unplannedBytes: Int
+    /// The forward and backward nodes the plan runs, and their data edges (for DOT writers).
+    public let structure: PlanStructure
+
+    let graphID: ObjectIdentifier
+    /// The graph's parameter and constant storage this plan reads (kept alive by the plan).
+    let boxes: [ValueBox<Scalar>]
+    let arena: UnsafeMutableRawPointer
+    /// Where each needed node's value lives.
+    /// Where each node's value lives, by node id (nil: not needed by this plan).
+    let storage: [UnsafeMutablePointer<Scalar>?]
+    let outputs: Set<Int>
+    let placeholders: [Int: String]
+    let program: PlanProgram
+    let running = Atomic<Bool>(false)
+    /// Placeholders not fed yet (none after the first full feed: then checking costs nothing).
+    var unfed: Set<Int>
+
+    /// Lowers what `outputs` and `updates` need to one task graph.
+    ///
+    /// - Parameters:
+    ///   - outputs: nodes whose values are read after a run (`value(of:)`); all from one graph.
+    ///   - updates: parameter updates to run inside the plan (see `ParameterUpdate`).
+    ///   - executor: the worker pool that runs the tasks (and the pieces large operations split into);
+    ///     nil runs every task in order on the calling thread.
+    ///   - fusion: fuse chains of elementwise operations into single tasks (on by default; off to
+    ///     compare, or to see every operation as its own task in a profile).
+    public init(outputs: [Node<Scalar>], updates: [ParameterUpdate<Scalar>] = [],
+                executor: Executor? = nil, fusion: Bool = true) throws {
+        guard let graph = outputs.first?.graph ?? updates.first?.parameter.graph else {
+            throw GraphError(operation: "plan", shapes: [], message: "nothing to compute: no outputs and no updates")
+        }
+        for n in outputs + updates.flatMap({ [$0.parameter, $0.gradient] }) where n.graph !== graph || n.id >= graph.nodeCount {
+            throw GraphError(operation: "plan", shapes: [], message: "node \(n.id) belongs to another graph")
+        }
+        for u in updates {
+            guard case .parameter = u.parameter.operation else {
+                throw GraphError(operation: "plan", shapes: [u.parameter.shape], location: u.parameter.location,
+                                 message: "update target %\(u.parameter.id) is a \(u.parameter.operation.name), not a parameter")
+            }
+            guard u.gradient.shape == u.parameter.shape else {
+                throw GraphError(operation: "plan", shapes: [u.parameter.shape, u.gradient.shape], location: u.gradient.location,
+                                 message: "gradient shape differs from the parameter's")
+            }
+        }
+        graphID = ObjectIdentifier(graph)
+        let built = try PlanBuilder(graph: graph, outputs: outputs.map(\.id),
+                                    updates: updates, loop: executor ?? SerialLoop(), fusion: fusion).build()
+        taskInfo = built.program.info
+        peakBytes = built.arenaBytes
+        unplannedBytes = built.unplannedBytes
+        structure = built.structure
+        boxes = built.boxes
+        arena = built.arena
+        storage = built.storage
+        self.outputs = Set(outputs.map(\.id))
+        placeholders = built.placeholders
+        unfed = Set(built.placeholders.keys)
+        program = built.program
+        self.executor = executor
+        if let executor {
+            let tasks = TaskGraph()
+            let program = built.program
+            tasks.reserve(tasks: program.bodies.count, edges: program.dependencies.reduce(0) { $0 + $1.count })
+            var handles: [TaskHandle] = []
+            handles.reserveCapacity(program.bodies.count)
+            for t in program.bodies.indices {
+                handles.append(tasks.addTask(program.info[t].name, cost: program.costs[t],
+                                             priority: program.priorities[t], program.bodies[t]))
+                for d in program.dependencies[t] { handles[d].precede(handles[t]) }
+            }
+            _ = executor
+            compiled = try tasks.compile()
+        } else {
+            compiled = nil
+        }
+    }
+
+    /// The executor the plan runs on (nil: runs on the calling thread).
+    public let executor: Executor?
+    /// The scheduler graph a run executes (task `i` is `taskInfo[i]`); nil without an executor.
+    public let compiled: CompiledGraph?
+
+    deinit { arena.deallocate() }
+
+    /// Number of tasks in one run.
+    public var taskCount: Int { program.info.count }
+
+    /// Runs every task once. `feeds` gives placeholders their values for this run (a placeholder not
+    /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
+    /// throws (the first error); the plan stays usable.
+    /// With `trace`, the executor records each task's (and each intra-op piece's) begin and end.
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) throws {
+        try exclusive {
+            for (node, value) in feeds {
+                let target = try feedTarget(node, shape: value.shape)
+                value.withUnsafeBufferPointer { src in
+                    target.baseAddress!.update(from: src.baseAddress!, count: src.count)
+                }
+                unfed.remove(node.id)
+            }
+            if !unfed.isEmpty, let missing = unfed.min() {
+                throw GraphError(operation: "feed", shapes: [],
+                                 message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
+            }
+            if let executor, let compiled {
+                try executor.run(compiled, trace: trace)
+            } else {
+                try program.run()
+            }
+        }
+    }
+
+    /// Writes a placeholder's value in place (no allocation), for loaders that fill batches directly;
+    /// the value is used by the following runs.
+    public func withFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
+        try exclusive {
+            let target = try feedTarget(node, shape: nil)
+            unfed.remove(node.id)
+            return try body(target)
+        }
+    }
+
+    /// The value an output node had at the end of the last run (a copy).
+    public func value(of node: Node<Scalar>) throws -> Tensor<Scalar> {
+        try withValue(of: node) { Tensor(shape: node.shape, scalars: Array($0)) }
+    }
+
+    /// Calls `body` with an output's value in place (valid only inside `body`; no run may be in flight).
+    public func withValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
+        guard ObjectIdentifier(node.graph) == graphID, node.id < storage.count, let p = storage[node.id] else {
+            throw GraphError(operation: "value", shapes: [node.shape], message: "node %\(node.id) is not part of this plan")
+        }
+        guard outputs.contains(node.id) || node.operation.isLeaf else {
+            throw GraphError(operation: "value", shapes: [node.shape], location: node.location,
+                             message: "node %\(node.id) (\(node.operation.name)) is not an output of this plan; its buffer is reused")
+        }
+        return try body(UnsafeBufferPointer(start: p, count: node.count))
+    }
+
+    private func feedTarget(_ node: Node<Scalar>, shape: [Int]?) throws -> UnsafeMutableBufferPointer<Scalar> {
+        guard ObjectIdentifier(node.graph) == graphID, node.id < node.graph.nodeCount else {
+            throw GraphError(operation: "feed", shapes: shape.map { [$0] } ?? [], message: "node %\(node.id) belongs to another graph")
+        }
+        guard case let .placeholder(name) = node.operation else {
+            throw GraphError(operation: "feed", shapes: [node.shape], location: node.location,
+                             message: "node %\(node.id) is a \(node.operation.name), not a placeholder")
+        }
+        if let shape, shape != node.shape {
+            throw GraphError(operation: "feed", shapes: [node.shape, shape], location: node.location,
+                             message: "placeholder '\(name)' expects shape \(node.shape), was fed \(shape)")
+        }
+        guard node.id < storage.count, let p = storage[node.id], placeholders[node.id] != nil else {
+            // Not needed by this plan: accept and ignore, so one feed dictionary serves several plans.
+            return UnsafeMutableBufferPointer(start: nil, count: 0)
+        }
+        return UnsafeMutableBufferPointer(start: p, count: node.count)
+    }
+
+    private func exclusive<R>(_ body: () throws -> R) throws -> R {
+        // Acquiring on success pairs with the releasing store below: the previous run's feeds and
+        // bookkeeping (`unfed`) happen-before this one's; a failed exchange means a run is in flight.
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw GraphError(operation: "run", shapes: [], message: "this plan is already running (use one plan per concurrent run)")
+        }
+        defer { running.store(false, ordering: .releasing) }
+        return try body()
+    }
+}
+
+/// The nodes and data edges a plan runs, for drawing (`graph.dot`): each node with its operation,
+/// shape, whether it belongs to the backward graph, and the task computing it (nil for leaves, views
+/// and fused-away nodes are mapped to their task).
+public struct PlanStructure: Sendable {
+    public struct Node: Sendable, Hashable {
+        public let id: Int
+        public let operation: String
+        public let shape: [Int]
+        public let isGradient: Bool
+        /// Index of the task that computes this node, if any.
+        public let task: Int?
+    }
+    public struct Edge: Sendable, Hashable {
+        public let from: Int
+        public let to: Int
+    }
+    public let nodes: [Node]
+    public let edges: [Edge]
+}

@@ -1,6 +1,0 @@
-import Testing
-import Scheduler
-
-@Test func SchedulerModuleLinks() {
-    #expect(Bool(true))
-}

@@ -1,6 +1,0 @@
-import Testing
-import Tensor
-
-@Test func TensorModuleLinks() {
-    #expect(Bool(true))
-}
