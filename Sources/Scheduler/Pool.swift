@@ -73,6 +73,7 @@ final class Pool: @unchecked Sendable {
 
     private func main(_ w: Worker, cpu: Int?) {
         pthread_setspecific(workerKey, Unmanaged.passUnretained(w).toOpaque())
+        w.originalCPUs = Affinity.currentCPUs()
         var saved: hwloc_cpuset_t? = nil
         if let cpu {
             if let hw = Hwloc.shared {

@@ -36,12 +36,17 @@ import Synchronization
 public final class WorkStealingDeque: @unchecked Sendable {
     // @unchecked Sendable: all shared state is in atomics, ordered as explained in the note above;
     // `retired` is touched by the owner only (in push) and in deinit.
+    // Layout: thieves write `top`, the owner writes `bottom`; padding keeps them (and the owner's
+    // private fields) on separate cache lines, so a steal does not evict the owner's line.
+    private let pad0: CacheLinePad = CacheLinePad()
     private let top = Atomic<Int>(0)
+    private let pad1: CacheLinePad = CacheLinePad()
     private let bottom = Atomic<Int>(0)
-    private let buffer: Atomic<UnsafeMutablePointer<Atomic<Int>>>   // [mask, slot 0, slot 1, ...]
-    private var retired: [(UnsafeMutablePointer<Atomic<Int>>, Int)] = []
     private var ownerBuffer: UnsafeMutablePointer<Atomic<Int>>   // owner's cached copy of `buffer`
     private var ownerMask: Int
+    private let buffer: Atomic<UnsafeMutablePointer<Atomic<Int>>>   // [mask, slot 0, slot 1, ...]
+    private var retired: [(UnsafeMutablePointer<Atomic<Int>>, Int)] = []
+    private let pad2: CacheLinePad = CacheLinePad()
 
     /// Creates an empty deque with room for `capacity` items before it first grows (rounded up
     /// to a power of two).
@@ -154,4 +159,9 @@ public final class WorkStealingDeque: @unchecked Sendable {
         ownerMask = newCap - 1
         buffer.store(newBuf, ordering: .releasing)   // the copied slots before the pointer
     }
+}
+
+/// 64 bytes of nothing, to keep fields written by different threads on different cache lines.
+struct CacheLinePad {
+    private let words: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

@@ -4,6 +4,7 @@ import Synchronization
 final class Worker: @unchecked Sendable {
     // @unchecked Sendable: `deque` is thread-safe; every other var is touched only by this
     // worker's thread (after `start` hands the object to it).
+    private let pad0 = CacheLinePad()   // the fields below are written by this worker's thread
     let index: Int
     unowned(unsafe) let pool: Pool   // the pool owns its workers and outlives their threads
     let deque = WorkStealingDeque(capacity: 1024)
@@ -13,11 +14,15 @@ final class Worker: @unchecked Sendable {
     /// While a traced task runs on this worker: its recorder and index (parents of pieces).
     var traceRecorder: TraceRecorder? = nil
     var currentTask = -1
+    /// The CPUs this thread could run on before the worker bound it: what `Topology.current()`
+    /// reports from inside a task (an executor created there must not see one CPU only).
+    var originalCPUs: [Int] = []
     /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
     /// cannot finish while credit is held, so the pointer stays valid. A raw pointer, not a
     /// reference: reading a reference retains it, and that count is shared with other workers.
     var creditRun: UnsafeMutableRawPointer? = nil
     var credit = 0
+    private let pad1 = CacheLinePad()   // keep the next object's fields off our last line
 
     init(index: Int, pool: Pool) {
         self.index = index
