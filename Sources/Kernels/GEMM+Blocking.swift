@@ -57,7 +57,7 @@ extension GEMM {
                 }
             }
             let workers = loop.concurrency
-            if workers <= 1 || m * n * k < 1 << 17 || tiles < 2 {
+            if workers <= 1 || m * n * k <= 1 << 18 || tiles < 2 {  // ≤ 64³: threading costs more than it saves
                 body(0..<tiles)
             } else {
                 loop.parallelFor(0..<tiles, grain: (tiles + workers - 1) / workers, body)

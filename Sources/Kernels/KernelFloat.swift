@@ -50,6 +50,8 @@ where Vector.Scalar == Self {
     static func absGradient(_ x: Vector, _ dy: Vector) -> Vector
 }
 
+// The members below implement the requirements documented on `KernelFloat`.
+
 extension Float: KernelFloat {
     public typealias Vector = SIMD8<Float>
     public static func exp(_ x: Vector) -> Vector { VectorMath.exp(x) }
@@ -78,7 +80,7 @@ extension Float: KernelFloat {
     @inline(__always) public static func magnitude(_ x: Vector) -> Vector {
         x.replacing(with: -x, where: x .< Vector())
     }
-    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { x.squareRoot() }
+    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { VectorMath.sqrt(x) }
     @inline(__always) public static func reluGradient(_ x: Vector, _ dy: Vector) -> Vector {
         Vector().replacing(with: dy, where: x .> Vector()).replacing(with: x, where: x .!= x)
     }
@@ -88,6 +90,8 @@ extension Float: KernelFloat {
     }
 }
 
+/// `Double` favours accuracy: transcendental functions call the C library per lane.
+/// The lane selections repeat `Float`'s on the concrete `SIMD4<Double>` (see the protocol for why).
 extension Double: KernelFloat {
     public typealias Vector = SIMD4<Double>
     @inline(__always) static func perLane(_ x: Vector, _ f: (Double) -> Double) -> Vector {

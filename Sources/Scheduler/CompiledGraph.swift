@@ -105,7 +105,7 @@ public final class CompiledGraph: @unchecked Sendable {
         // runs inline, the others are pushed so that they pop in row order; roots are claimed
         // in order).
         let info = graph.info
-        let hasPriorities = info.contains { $0.priority != 0 }
+        let hasPriorities = graph.hasPriorities
         if hasPriorities {
             for i in 0..<n {
                 let row = UnsafeMutableBufferPointer(start: succ + Int(offsets[i]),
@@ -113,33 +113,38 @@ public final class CompiledGraph: @unchecked Sendable {
                 if row.count > 1 { CompiledGraph.stableSort(row) { info[Int($0)].priority > info[Int($1)].priority } }
             }
         }
-        // Join slots: only tasks with two or more predecessors need a counter per run.
-        var rootIndexes: [Int32] = []
+        // Join slots: only tasks with two or more predecessors need a counter per run. Two
+        // passes over raw memory (count, then fill): no per-task array appends.
+        var rootTotal = 0
         var slots = 0
-        var slotOf = [Int32](repeating: -1, count: n)
-        var joinInitial: [Int32] = []
+        for d in inDegree {
+            if d == 0 { rootTotal += 1 } else if d >= 2 { slots += 1 }
+        }
+        let roots = UnsafeMutablePointer<Int32>.allocate(capacity: max(rootTotal, 1))
+        let joinInit = UnsafeMutablePointer<Int32>.allocate(capacity: max(slots, 1))
+        let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        defer { slotOf.deallocate() }
+        var r = 0, j: Int32 = 0
         for i in 0..<n {
             let d = inDegree[i]
-            if d == 0 { rootIndexes.append(Int32(i)) }
+            if d == 0 { roots[r] = Int32(i); r += 1 }
             if d >= 2 {
-                slotOf[i] = Int32(slots)
-                joinInitial.append(d)
-                slots += 1
+                joinInit[Int(j)] = d
+                slotOf[i] = j
+                j += 1
+            } else {
+                slotOf[i] = -1
             }
         }
         let successorJoin = UnsafeMutablePointer<Int32>.allocate(capacity: max(e, 1))
         for k in 0..<e { successorJoin[k] = slotOf[Int(succ[k])] }
-        let joinInit = UnsafeMutablePointer<Int32>.allocate(capacity: max(slots, 1))
-        joinInit.initialize(from: joinInitial, count: slots)
         if hasPriorities {
-            rootIndexes.withUnsafeMutableBufferPointer { buf in
-                CompiledGraph.stableSort(buf) { info[Int($0)].priority > info[Int($1)].priority }
+            CompiledGraph.stableSort(UnsafeMutableBufferPointer(start: roots, count: rootTotal)) {
+                info[Int($0)].priority > info[Int($1)].priority
             }
         }
-        let roots = UnsafeMutablePointer<Int32>.allocate(capacity: max(rootIndexes.count, 1))
-        roots.initialize(from: rootIndexes, count: rootIndexes.count)
         self.roots = roots
-        self.rootTotal = rootIndexes.count
+        self.rootTotal = rootTotal
         self.successorJoin = successorJoin
         self.joinInit = joinInit
         self.joinTotal = slots

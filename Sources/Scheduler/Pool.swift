@@ -5,98 +5,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// One worker of a pool: its deque and the state only its own thread touches.
-final class Worker: @unchecked Sendable {
-    // @unchecked Sendable: `deque` is thread-safe; every other var is touched only by this
-    // worker's thread (after `start` hands the object to it).
-    let index: Int
-    unowned(unsafe) let pool: Pool   // the pool owns its workers and outlives their threads
-    let deque = WorkStealingDeque(capacity: 1024)
-    var rng: UInt64
-    var scratch: UnsafeMutablePointer<Int32>
-    var scratchCapacity = 64
-    /// While a traced task runs on this worker: its recorder and index (parents of pieces).
-    var traceRecorder: TraceRecorder? = nil
-    var currentTask = -1
-    /// Ended units not yet subtracted from `creditRun.outstanding` (Note [Unit credit]). The run
-    /// cannot finish while credit is held, so the pointer stays valid. A raw pointer, not a
-    /// reference: reading a reference retains it, and that count is shared with other workers.
-    var creditRun: UnsafeMutableRawPointer? = nil
-    var credit = 0
-
-    init(index: Int, pool: Pool) {
-        self.index = index
-        self.pool = pool
-        rng = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
-        scratch = .allocate(capacity: scratchCapacity)
-    }
-
-    deinit { scratch.deallocate() }
-
-    @inline(__always)
-    func ensureScratch(_ n: Int) {
-        if n > scratchCapacity {
-            scratch.deallocate()
-            scratchCapacity = max(n, scratchCapacity * 2)
-            scratch = .allocate(capacity: scratchCapacity)
-        }
-    }
-
-    /// One unit of `run` ended on this worker: keep it as credit (Note [Unit credit]).
-    @inline(__always)
-    func endUnit(_ run: RunState) {
-        let id = Worker.identity(run)
-        if creditRun != id {
-            settleCredit()
-            creditRun = id
-        }
-        credit += 1
-    }
-
-    @inline(__always)
-    static func identity(_ run: RunState) -> UnsafeMutableRawPointer {
-        Unmanaged.passUnretained(run).toOpaque()
-    }
-
-    /// Whether this worker holds credit for a run other than `run`.
-    @inline(__always)
-    func holdsCredit(otherThan run: RunState) -> Bool {
-        creditRun != nil && creditRun != Worker.identity(run)
-    }
-
-    /// About to push `count` items of `run`: pay with credit, add only the shortfall. The add
-    /// comes before the pushes, so no thief can end these units first.
-    @inline(__always)
-    func reserveUnits(_ count: Int, of run: RunState) {
-        var missing = count
-        if creditRun == Worker.identity(run) {
-            let paid = min(credit, count)
-            credit -= paid
-            missing -= paid
-        }
-        // Relaxed is enough: the add is sequenced before the pushes that let other workers end
-        // these units, so it precedes their subtractions in the counter's modification order.
-        if missing > 0 { run.outstanding.wrappingAdd(missing, ordering: .relaxed) }
-    }
-
-    /// Gives back unspent credit; may finish the run. Called when this worker runs out of work
-    /// and before it turns to another run or loop.
-    @inline(__always)
-    func settleCredit() {
-        guard let id = creditRun else { return }
-        let c = credit
-        creditRun = nil
-        credit = 0
-        if c > 0 { Unmanaged<RunState>.fromOpaque(id)._withUnsafeGuaranteedRef { $0.endUnits(c) } }
-    }
-
-    @inline(__always)
-    func nextRandom() -> Int {
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-        return Int(truncatingIfNeeded: rng >> 1)
-    }
-}
-
 /// The worker threads of an `Executor` and everything they share.
 final class Pool: @unchecked Sendable {
     // @unchecked Sendable: all shared mutable state is in atomics or thread-safe types;
@@ -108,6 +16,8 @@ final class Pool: @unchecked Sendable {
     let injection = InjectionQueue()
     let idle = EventCount()
     let stopping = Atomic<Bool>(false)
+    /// Worker threads inside their loop (bound, running or parked); 0 once shut down.
+    let running = Atomic<Int>(0)
     let boundCPUs: UnsafeMutablePointer<Atomic<Int>>   // per worker: the CPU it is bound to, or -1
     private let exited = DispatchGroup()
     private let started = DispatchGroup()
@@ -163,6 +73,7 @@ final class Pool: @unchecked Sendable {
 
     private func main(_ w: Worker, cpu: Int?) {
         pthread_setspecific(workerKey, Unmanaged.passUnretained(w).toOpaque())
+        w.originalCPUs = Affinity.currentCPUs()
         var saved: hwloc_cpuset_t? = nil
         if let cpu {
             if let hw = Hwloc.shared {
@@ -176,8 +87,10 @@ final class Pool: @unchecked Sendable {
                 Pool.warnUnpinned("hwloc could not load the topology")
             }
         }
-        started.leave()   // orders the boundCPUs store before init returns
+        running.wrappingAdd(1, ordering: .relaxed)
+        started.leave()   // orders the boundCPUs store and the count before init returns
         loop(w)
+        running.wrappingSubtract(1, ordering: .releasing)
         // Give the thread back to libdispatch as we found it.
         if let saved, let hw = Hwloc.shared { hw.restoreThreadBinding(saved) }
         pthread_setspecific(workerKey, nil)
@@ -242,12 +155,23 @@ final class Pool: @unchecked Sendable {
         for k in 0..<n {
             let v = (start + k) % n
             if v == w.index { continue }
-            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) { return item }
+            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) {
+                // Note [Waking thieves]: more left behind, so wake one more helper.
+                if !deques[v]._withUnsafeGuaranteedRef({ $0.ownerSeesEmpty }) { wakeOne() }
+                return item
+            }
         }
         return nil
     }
 
     /// Wakes a sleeping worker if any, after work was made visible.
+    ///
+    /// Note [Waking thieves]
+    /// A notify costs a seq_cst fence, so a worker does not notify for every push: only when its
+    /// deque goes from empty to non-empty, and a thief that stole an item and saw more behind it
+    /// wakes one more. Sleepers therefore wake in a cascade while there is stealable work. Nothing
+    /// is lost: a worker parks only after its re-check found every queue empty, so while a deque
+    /// is non-empty the thieves woken for it stay awake, and the owner runs its own items anyway.
     @inline(__always)
     func wakeOne() {
         if count > 1 { idle.notify() }
@@ -369,9 +293,10 @@ final class Pool: @unchecked Sendable {
             if ready > 0 {
                 w.reserveUnits(ready, of: run)   // before the pushes: Note [Unit credit]
                 let slot = run.slot
+                let wasEmpty = w.deque.ownerSeesEmpty
                 var i = ready
                 while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
-                wakeOne()
+                if wasEmpty { wakeOne() }   // Note [Waking thieves]
             }
             if next < 0 { return }
             t = next

@@ -48,11 +48,11 @@ final class RunState: @unchecked Sendable {
     var onFinish: (@Sendable (Result<Void, any Error>) -> Void)? = nil
 
     let status = Atomic<Int>(RunState.running)
-    private let pad0: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)   // keep counters off status's line
+    private let pad0 = CacheLinePad()   // keep the counters off the line of status and pointers
     let outstanding = Atomic<Int>(1)   // the first claim-roots unit
-    private let pad1: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    private let pad1 = CacheLinePad()
     let rootNext = Atomic<Int>(0)
-    private let pad2: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    private let pad2 = CacheLinePad()
     let finished = Atomic<Bool>(false)
     private let error = Lock<(any Error)?>(nil)
     private let outcome = Lock<Result<Void, any Error>?>(nil)

@@ -24,6 +24,7 @@ public final class TaskGraph {
     @exclusivity(unchecked) var bodies: [TaskBody] = []
     @exclusivity(unchecked) var info: [TaskInfo] = []
     @exclusivity(unchecked) var edges: [Edge] = []
+    var hasPriorities = false   // any task with a priority other than 0
     var foreignEdge: SchedulerError? = nil   // the first bad edge, thrown by compile()
 
     public init() {}
@@ -34,13 +35,16 @@ public final class TaskGraph {
     public var edgeCount: Int { edges.count }
 
     /// Adds a task. `cost` is an estimate in arbitrary units (profilers and planners read it);
-    /// `priority` orders tasks that are ready at the same time (higher first).
+    /// `priority` orders tasks that are ready at the same time (higher first): the roots, and
+    /// the successors one task releases together. It is a hint between workers, not a global
+    /// order: a worker that steals takes the oldest ready task of its victim.
     @discardableResult
     public func addTask(_ name: String, cost: Double = 1, priority: Int = 0,
                         _ body: @escaping Body) -> TaskHandle {
         precondition(bodies.count < Int(Int32.max), "TaskGraph: more than \(Int32.max) tasks")
         bodies.append(TaskBody(call: body))
         info.append(TaskInfo(name: name, cost: cost, priority: priority))
+        if priority != 0 { hasPriorities = true }
         return TaskHandle(graph: self, index: bodies.count - 1)
     }
 

@@ -7,7 +7,7 @@ import Glibc
 /// read once through hwloc, plus the CPUs this process may run on.
 ///
 /// The usable CPUs come from the calling thread's affinity mask (which reflects `taskset` and the
-/// cgroup cpuset), not from the host's total: a container limited to two CPUs gets two workers.
+/// cgroup cpuset; inside a task, the worker's mask before it was pinned), not from the host's total: a container limited to two CPUs gets two workers.
 /// When hwloc cannot load the topology, the counts fall back to the usable CPUs and the cache sizes
 /// to what glibc reports (or common defaults), and `hwlocLoaded` is false.
 ///
@@ -38,9 +38,10 @@ public struct Topology: Sendable, CustomStringConvertible {
     /// the remaining usable CPUs (second hardware threads). Worker `i` gets entry `i % count`.
     public let workerCPUs: [Int]
 
-    /// Reads the topology now, with the calling thread's affinity as the usable set.
+    /// Reads the topology now, with the calling thread's affinity as the usable set (on a worker
+    /// thread: the affinity it had before the worker bound it to one CPU).
     public static func current() -> Topology {
-        let usable = Affinity.currentCPUs()
+        let usable = Pool.currentThreadWorker()?.originalCPUs ?? Affinity.currentCPUs()
         guard let hw = Hwloc.shared else { return Topology(fallbackUsable: usable) }
         return Topology(hwloc: hw, usable: usable)
     }

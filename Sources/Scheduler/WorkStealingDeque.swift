@@ -36,12 +36,17 @@ import Synchronization
 public final class WorkStealingDeque: @unchecked Sendable {
     // @unchecked Sendable: all shared state is in atomics, ordered as explained in the note above;
     // `retired` is touched by the owner only (in push) and in deinit.
+    // Layout: thieves write `top`, the owner writes `bottom`; padding keeps them (and the owner's
+    // private fields) on separate cache lines, so a steal does not evict the owner's line.
+    private let pad0: CacheLinePad = CacheLinePad()
     private let top = Atomic<Int>(0)
+    private let pad1: CacheLinePad = CacheLinePad()
     private let bottom = Atomic<Int>(0)
-    private let buffer: Atomic<UnsafeMutablePointer<Atomic<Int>>>   // [mask, slot 0, slot 1, ...]
-    private var retired: [(UnsafeMutablePointer<Atomic<Int>>, Int)] = []
     private var ownerBuffer: UnsafeMutablePointer<Atomic<Int>>   // owner's cached copy of `buffer`
     private var ownerMask: Int
+    private let buffer: Atomic<UnsafeMutablePointer<Atomic<Int>>>   // [mask, slot 0, slot 1, ...]
+    private var retired: [(UnsafeMutablePointer<Atomic<Int>>, Int)] = []
+    private let pad2: CacheLinePad = CacheLinePad()
 
     /// Creates an empty deque with room for `capacity` items before it first grows (rounded up
     /// to a power of two).
@@ -77,6 +82,13 @@ public final class WorkStealingDeque: @unchecked Sendable {
     /// Number of items, approximately (exact when no other thread is using the deque).
     public var count: Int {
         max(0, bottom.load(ordering: .relaxed) - top.load(ordering: .relaxed))
+    }
+
+    /// Whether the deque is empty, as its owner sees it (exact for the owner up to concurrent
+    /// steals, which only make it emptier). Owner only; cheap.
+    @inline(__always)
+    var ownerSeesEmpty: Bool {
+        bottom.load(ordering: .relaxed) <= top.load(ordering: .relaxed)
     }
 
     /// Whether the deque looked empty; seq_cst so the parking protocol can rely on it
@@ -147,4 +159,9 @@ public final class WorkStealingDeque: @unchecked Sendable {
         ownerMask = newCap - 1
         buffer.store(newBuf, ordering: .releasing)   // the copied slots before the pointer
     }
+}
+
+/// 64 bytes of nothing, to keep fields written by different threads on different cache lines.
+struct CacheLinePad {
+    private let words: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

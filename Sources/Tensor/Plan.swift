@@ -20,7 +20,7 @@ import Synchronization
 public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     // `@unchecked Sendable`: everything is immutable after init except the buffer contents (written by
     // tasks in an order the task graph fixes, and by `run`/`withFeed` only while `running` is held)
-    // and `fed` (touched only while `running` is held).
+    // and `unfed` (touched only while `running` is held).
 
     /// What each task does (task `i` of the compiled scheduler graph), for profilers.
     public let taskInfo: [TaskInfo]
@@ -43,7 +43,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     let placeholders: [Int: String]
     let program: PlanProgram
     let running = Atomic<Bool>(false)
-    var fed: Set<Int> = []
+    /// Placeholders not fed yet (none after the first full feed: then checking costs nothing).
+    var unfed: Set<Int>
 
     /// Lowers what `outputs` and `updates` need to one task graph.
     ///
@@ -84,6 +85,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         storage = built.storage
         self.outputs = Set(outputs.map(\.id))
         placeholders = built.placeholders
+        unfed = Set(built.placeholders.keys)
         program = built.program
         self.executor = executor
         if let executor {
@@ -125,9 +127,9 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
                 value.withUnsafeBufferPointer { src in
                     target.baseAddress!.update(from: src.baseAddress!, count: src.count)
                 }
-                fed.insert(node.id)
+                unfed.remove(node.id)
             }
-            if let missing = placeholders.keys.sorted().first(where: { !fed.contains($0) }) {
+            if !unfed.isEmpty, let missing = unfed.min() {
                 throw GraphError(operation: "feed", shapes: [],
                                  message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
             }
@@ -144,7 +146,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     public func withFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
         try exclusive {
             let target = try feedTarget(node, shape: nil)
-            fed.insert(node.id)
+            unfed.remove(node.id)
             return try body(target)
         }
     }
@@ -187,7 +189,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
 
     private func exclusive<R>(_ body: () throws -> R) throws -> R {
         // Acquiring on success pairs with the releasing store below: the previous run's feeds and
-        // bookkeeping (`fed`) happen-before this one's; a failed exchange means a run is in flight.
+        // bookkeeping (`unfed`) happen-before this one's; a failed exchange means a run is in flight.
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw GraphError(operation: "run", shapes: [], message: "this plan is already running (use one plan per concurrent run)")
         }

@@ -15,11 +15,12 @@ import Tensor
 /// - `deep`: 100 layers of width 64, h = relu(h W_i + b_i), batch 64; loss = sum(h);
 /// - `small-ops`: 50 branches on 64 floats, 40 ops each (tanh, * w_b, + x_b in turn); loss = sum of sums;
 ///   gradients with respect to every x_b and w_b.
-/// `--no-fusion` runs every operation as its own task. With `--json` the last line is one object with
+/// `--no-fusion` runs every operation as its own task; `--parallelism` traces one more step and prints
+/// the workers' busy time over its makespan. With `--json` the last line is one object with
 /// `model`, `threads`, `batch`, `median_ms`, `min_ms`, `tasks`, `peak_bytes` and more.
 enum BackpropCommand {
     static func run(_ words: [String]) throws {
-        var args = try Arguments(words, flags: ["update", "json", "no-fusion"])
+        var args = try Arguments(words, flags: ["update", "json", "no-fusion", "parallelism"])
         let model = args.string("model", default: "mlp")
         let threads = try args.int("threads", default: 1)
         let defaults = ["mlp": 256, "wide": 256, "deep": 64, "small-ops": 1]
@@ -32,6 +33,7 @@ enum BackpropCommand {
         let repeats = try args.int("repeat", default: 20)
         let warmup = try args.int("warmup", default: 5)
         let update = args.flag("update"), json = args.flag("json"), fusion = !args.flag("no-fusion")
+        let parallelism = args.flag("parallelism")
         try args.finish()
         guard threads > 0, repeats > 0, warmup >= 0, batch > 0, branches > 0 else {
             throw ArgumentError("--threads, --repeat, --batch and --branches must be positive")
@@ -63,6 +65,26 @@ enum BackpropCommand {
         print(String(format: "backprop %@ batch %d%@, %d threads: median %.3f ms (min %.3f) over %d steps; %d tasks, peak %.1f MB (%.1f MB without reuse), loss %.4f",
                      model, batch, update ? " +update" : "", threads, median, best, repeats, plan.taskCount,
                      Double(plan.peakBytes) / 1e6, Double(plan.unplannedBytes) / 1e6, Double(loss)))
+        var averageParallelism = 0.0
+        if parallelism {
+            // One traced step: busy time of each worker (union of its events) over the makespan.
+            let recorder = TraceRecorder()
+            try plan.run(trace: recorder)
+            let events = recorder.events
+            let begin = events.map(\.beginNanos).min() ?? 0, end = events.map(\.endNanos).max() ?? 0
+            var busy: UInt64 = 0
+            for w in Set(events.map(\.worker)) {
+                var last: UInt64 = 0
+                for e in events where e.worker == w {
+                    let b = Swift.max(e.beginNanos, last)
+                    if e.endNanos > b { busy += e.endNanos - b }
+                    last = Swift.max(last, e.endNanos)
+                }
+            }
+            averageParallelism = end > begin ? Double(busy) / Double(end - begin) : 0
+            print(String(format: "traced step: makespan %.3f ms, busy %.3f ms, average parallelism %.2f of %d workers",
+                         Double(end - begin) / 1e6, Double(busy) / 1e6, averageParallelism, threads))
+        }
         if json {
             var line = JSONLine()
             line.add("system", "ours")
@@ -72,6 +94,7 @@ enum BackpropCommand {
             line.add("tasks", plan.taskCount); line.add("peak_bytes", plan.peakBytes)
             line.add("unplanned_bytes", plan.unplannedBytes); line.add("fusion", fusion)
             line.add("loss", Double(loss))
+            if parallelism { line.add("average_parallelism", averageParallelism) }
             print(line.text)
         }
     }

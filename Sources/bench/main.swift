@@ -8,6 +8,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
     ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
     ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
+    ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
 ]
 
 @MainActor func usage() -> String {

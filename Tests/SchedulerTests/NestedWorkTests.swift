@@ -31,6 +31,23 @@ extension SchedulerTests {
             }
         }
 
+        @Test func executorCreatedInsideATaskSeesAllUsableCPUs() throws {
+            let outer = Executor(workers: 2)
+            let expected = Topology.current().usableCPUs
+            let seen = Locked<[Int]>([])
+            let innerWorkers = Locked(0)
+            let graph = TaskGraph()
+            graph.addTask("make an executor") {
+                seen.withLock { $0 = Topology.current().usableCPUs }
+                let inner = Executor()
+                innerWorkers.withLock { $0 = inner.workerCount }
+                try inner.run(try TaskGraph().compile())
+            }
+            try outer.run(try graph.compile())
+            #expect(seen.withLock { $0 } == expected)
+            #expect(innerWorkers.withLock { $0 } == Topology.current().usableCores)
+        }
+
         @Test(arguments: workerCounts)
         func parallelForCoversTheRangeOnceFromAnyThread(workers: Int) {
             withTimeLimit(30, "parallelFor on \(workers) workers") {

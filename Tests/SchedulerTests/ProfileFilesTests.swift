@@ -162,16 +162,20 @@ private func executable(_ name: String) -> String? {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("profile-dot-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let dotFile = directory.appendingPathComponent("graph.dot"), svgFile = directory.appendingPathComponent("graph.svg")
-        try Data(profile.graphviz().utf8).write(to: dotFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable("dot")!)
-        process.arguments = ["-Tsvg", dotFile.path, "-o", svgFile.path]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        let svg = try String(contentsOf: svgFile, encoding: .utf8)
+        func render(_ p: Profile) throws -> String {
+            let dotFile = directory.appendingPathComponent("graph.dot"), svgFile = directory.appendingPathComponent("graph.svg")
+            try Data(p.graphviz().utf8).write(to: dotFile)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable("dot")!)
+            process.arguments = ["-Tsvg", dotFile.path, "-o", svgFile.path]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            return try String(contentsOf: svgFile, encoding: .utf8)
+        }
+        let svg = try render(profile)
         #expect(svg.contains("<svg") && svg.contains("matmul_grad") && svg.contains("#d62728"))
+        #expect(try render(Self.oddlyNamed()).contains("{next}"))
     }
 
     @Test func graphIsBoundedAndKeepsTheCriticalPath() throws {
@@ -205,6 +209,32 @@ private func executable(_ name: String) -> String? {
         #expect(big.utf8.count < 5_000_000)
         #expect(big.contains("are summed into"))
         #expect(long.chromeTrace().utf8.count < 30_000_000)
+    }
+
+    static let oddName = "a\"b\\c\nd\te\u{1}é→<x>&"
+    static func oddlyNamed() throws -> Profile {
+        try Profile(tasks: [ProfileTask(name: oddName, category: ProfileCategory("my \"cat\""), shape: "2x\"3",
+                                        arguments: ["k\"ey": "v\\al\u{7f}"]), ProfileTask(name: "{next}")],
+                    edges: [(0, 1)],
+                    events: [ProfileEvent(task: 0, worker: 0, beginNanos: 5, endNanos: 1_234_567),
+                             ProfileEvent(task: 1, worker: 0, beginNanos: 1_234_567, endNanos: 1_300_000)],
+                    workerLabels: [0: "worker \"0\""])
+    }
+
+    @Test func namesWithSpecialCharactersSurviveEveryFormat() throws {
+        let name = Self.oddName
+        let profile = try Self.oddlyNamed()
+        let (meta, complete, _) = try parseTrace(profile.chromeTrace())
+        #expect(complete.first?["name"] as? String == name)
+        #expect(complete.first?["cat"] as? String == "my \"cat\"")
+        #expect((complete.first?["args"] as? [String: Any])?["k\"ey"] as? String == "v\\al\u{7f}")
+        #expect(nanos(complete.first?["dur"]) == 1_234_562)
+        #expect(meta.contains { ($0["args"] as? [String: Any])?["name"] as? String == "worker \"0\"" })
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(profile.summaryJSON().utf8)) as? [String: Any])
+        #expect(((summary["operations"] as? [[String: Any]])?.first?["operation"] as? String) == name)
+        let html = profile.htmlReport()
+        #expect(html.contains("a&quot;b\\c") && html.contains("&lt;x&gt;&amp;") && !html.contains("<x>"))
+        #expect(profile.graphviz().contains("a\\\"b\\\\c\\nd"))
     }
 
     @Test func emptyProfileStillWritesValidFiles() throws {

@@ -81,4 +81,53 @@ import Scheduler
             try check(profile.criticalPath.steps.first?.task == a.index, "critical path does not start at a")
         }
     }
+
+    static func compiledGraphs() throws -> (a: CompiledGraph, b: CompiledGraph) {
+        let a = TaskGraph()
+        let root = a.addTask("root") {}, left = a.addTask("left") {}, right = a.addTask("right") {}
+        root.precede(left, right)
+        let b = TaskGraph()
+        b.addTask("x") {}.precede(b.addTask("y") {})
+        return (try a.compile(), try b.compile())
+    }
+
+    static func event(_ task: Int, parent: Int = -1, worker: Int = 0, _ begin: UInt64, _ end: UInt64) -> TaskEvent {
+        TaskEvent(task: task, parent: parent, worker: worker, cpu: worker, beginNanos: begin, endNanos: end)
+    }
+
+    @Test func sessionCombinesRunsOfSeveralGraphs() throws {
+        let (a, b) = try Self.compiledGraphs()
+        var session = ProfileSession()
+        let described = [ProfileTask(name: "load", category: .forward), ProfileTask(name: "mm", category: .backward),
+                         ProfileTask(name: "mm", category: .backward)]
+        session.add(run: [Self.event(0, 0, 10), Self.event(1, 10, 40), Self.event(2, worker: 1, 12, 20),
+                          Self.event(-1, parent: 1, 15, 25)], of: a, tasks: described)
+        session.add(run: [Self.event(0, 100, 105), Self.event(1, 105, 106)], of: b)
+        session.add(run: [Self.event(0, 200, 210), Self.event(1, worker: 1, 210, 250), Self.event(2, 211, 212),
+                          Self.event(-1, parent: -1, 300, 301)], of: a, tasks: [])
+        let p = try session.profile()
+        #expect(session.runCount == 3)
+        #expect(p.tasks.map(\.name) == ["load", "mm", "mm", "x", "y", "parallelFor outside tasks"])
+        #expect(Array(p.successors(of: 3)) == [4] && Array(p.successors(of: 0)).sorted() == [1, 2])
+        #expect(p.runs.map(\.criticalPathNanos) == [40, 6, 50])
+        #expect(p.criticalPathNanos == 96)
+        #expect(p.runs.map(\.pieces) == [1, 0, 1])
+        #expect(p.operations.first { $0.name == "mm" && !$0.isPiece }?.calls == 4)
+        #expect(p.makespanNanos == 40 + 6 + 101)
+    }
+
+    @Test func sequentialRunsAreInferredFromOneRecorder() throws {
+        let (a, _) = try Self.compiledGraphs()
+        // Two runs back to back; the second run's pieces of task 1 run on worker 1.
+        let events = [Self.event(0, 0, 10), Self.event(1, 10, 40), Self.event(-1, parent: 1, 12, 30),
+                      Self.event(2, worker: 1, 11, 30),
+                      Self.event(0, 50, 60), Self.event(2, 60, 61), Self.event(1, worker: 1, 60, 90),
+                      Self.event(-1, parent: 1, worker: 1, 65, 70), Self.event(-1, parent: 1, worker: 0, 66, 80)]
+        let p = try Profile(graph: a, events: events.reversed())
+        #expect(p.runs.map(\.tasks) == [3, 3])
+        #expect(p.runs.map(\.pieces) == [1, 2])
+        #expect(p.runs.map(\.criticalPathNanos) == [40, 40])
+        #expect(p.runs.map(\.beginNanos) == [0, 50])
+        #expect(throws: ProfileError.self) { try Profile(graph: a, events: events, tasks: [ProfileTask(name: "one")]) }
+    }
 }

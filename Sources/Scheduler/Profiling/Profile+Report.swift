@@ -170,6 +170,11 @@ extension Profile {
             if let note = detail.note { allNotes.append("Timeline of run \(run.run): " + note + ".") }
         }
         sections += "<h2>Parallelism over time</h2>\n" + parallelismSVG(limits: limits)
+        if runs.count > 1 {
+            sections += "<p>Busy workers averaged over slices of the whole profile; the dashed line is the average over the "
+                + "time inside runs. Gaps between runs (work outside the graph) show as 0 here but count neither in the "
+                + "makespan nor in the table below.</p>\n"
+        }
         sections += "<table><tr><th>busy workers</th><th>time</th><th>share</th></tr>" + parallelismHistogram.enumerated().map { k, t in
             "<tr><td>\(k)</td><td>\(h(ProfileText.duration(t)))</td><td>\(ProfileText.percent(makespanNanos == 0 ? 0 : Double(t) / Double(makespanNanos)))</td></tr>"
         }.joined() + "</table>\n"

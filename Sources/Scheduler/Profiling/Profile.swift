@@ -18,7 +18,7 @@
 ///     try profile.write(to: URL(fileURLWithPath: "profile"))   // trace.json, summary.*, graph.dot, report.html
 ///
 /// Several runs of the same graph (a training loop) go in one profile: give each event its run
-/// index. Tables aggregate all runs; the critical path is computed per run, and the one shown is
+/// index (or collect runs of one or more graphs with a `ProfileSession`). Tables aggregate all runs; the critical path is computed per run, and the one shown is
 /// the median run's. Writers bound their output (see `ProfileOutputLimits`) and say so when they
 /// sample or aggregate.
 ///

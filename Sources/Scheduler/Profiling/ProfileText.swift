@@ -60,6 +60,7 @@ enum ProfileText {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
+            case _ where c.isASCII && c.asciiValue! < 0x20 && c != "\n" && c != "\t": out += "\u{FFFD}"
             default: out.append(c)
             }
         }
@@ -74,6 +75,7 @@ enum ProfileText {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case _ where c.isASCII && c.asciiValue! < 0x20: out += " "
             default: out.append(c)
             }
         }
