@@ -124,8 +124,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         try exclusive {
             for (node, value) in feeds {
                 let target = try feedTarget(node, shape: value.shape)
-                value.withUnsafeBufferPointer { src in
-                    target.baseAddress!.update(from: src.baseAddress!, count: src.count)
+                if let dst = target.baseAddress, target.count > 0 {
+                    value.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
                 }
                 unfed.remove(node.id)
             }

@@ -8,6 +8,7 @@ import Tensor
 /// bench backprop --model mlp --threads 2 --batch 256 --update --json
 /// bench backprop --model small-ops --threads 1
 /// bench backprop --model wide --branches 4 --threads 2
+/// bench backprop --model mlp --threads 2 --profile /tmp/mlp-profile
 /// ```
 /// Models (the same as the peers in Benchmarks/backprop):
 /// - `mlp`: 784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 256 by default;
@@ -15,7 +16,8 @@ import Tensor
 /// - `deep`: 100 layers of width 64, h = relu(h W_i + b_i), batch 64; loss = sum(h);
 /// - `small-ops`: 50 branches on 64 floats, 40 ops each (tanh, * w_b, + x_b in turn); loss = sum of sums;
 ///   gradients with respect to every x_b and w_b.
-/// `--no-fusion` runs every operation as its own task; `--parallelism` traces one more step and prints
+/// `--profile DIR` traces the timed steps and writes trace.json, summary.txt/json, graph.dot and
+/// report.html there. `--no-fusion` runs every operation as its own task; `--parallelism` traces one more step and prints
 /// the workers' busy time over its makespan. With `--json` the last line is one object with
 /// `model`, `threads`, `batch`, `median_ms`, `min_ms`, `tasks`, `peak_bytes` and more.
 enum BackpropCommand {
@@ -34,6 +36,7 @@ enum BackpropCommand {
         let warmup = try args.int("warmup", default: 5)
         let update = args.flag("update"), json = args.flag("json"), fusion = !args.flag("no-fusion")
         let parallelism = args.flag("parallelism")
+        let profileDirectory = args.string("profile")
         try args.finish()
         guard threads > 0, repeats > 0, warmup >= 0, batch > 0, branches > 0 else {
             throw ArgumentError("--threads, --repeat, --batch and --branches must be positive")
@@ -59,12 +62,20 @@ enum BackpropCommand {
         let plan = try Plan(outputs: [built.loss] + (update ? [] : grads), updates: updates,
                             executor: executor, fusion: fusion)
         try plan.run(feeds: built.feeds)
-        let times = try Clock.measure(repeat: repeats, warmup: warmup) { try plan.run() }
+        // With --profile the timed steps themselves are traced (so the time shows profiling's cost).
+        let recorder = profileDirectory.map { _ in TraceRecorder() }
+        for _ in 0..<warmup { try plan.run() }
+        let times = try Clock.measure(repeat: repeats, warmup: 0) { try plan.run(trace: recorder) }
         let median = times.median * 1e3, best = (times.min() ?? 0) * 1e3
         let loss = try plan.value(of: built.loss).scalar
         print(String(format: "backprop %@ batch %d%@, %d threads: median %.3f ms (min %.3f) over %d steps; %d tasks, peak %.1f MB (%.1f MB without reuse), loss %.4f",
                      model, batch, update ? " +update" : "", threads, median, best, repeats, plan.taskCount,
                      Double(plan.peakBytes) / 1e6, Double(plan.unplannedBytes) / 1e6, Double(loss)))
+        if let profileDirectory, let recorder {
+            let files = try plan.profile(recorder).write(to: URL(fileURLWithPath: profileDirectory),
+                                                         title: "bench backprop --model \(model) --threads \(threads)")
+            print("profile of \(repeats) steps: " + files.map(\.path).joined(separator: ", "))
+        }
         var averageParallelism = 0.0
         if parallelism {
             // One traced step: busy time of each worker (union of its events) over the makespan.
