@@ -6,6 +6,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("scheduler", "task-graph throughput: chain, tree, wavefront, traversal, flat", SchedulerCommand.run),
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
+    ("graph", "run a graph file forward (and backward) and print outputs and gradients", GraphCommand.run),
 ]
 
 @MainActor func usage() -> String {
