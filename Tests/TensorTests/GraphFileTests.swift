@@ -120,7 +120,7 @@ import Tensor
         ("unknown attribute", document("{\"id\": \"y\", \"kind\": \"op\", \"op\": \"sum\", \"inputs\": [\"x\"], \"attributes\": {\"axis\": [1]}}"),
          ["nodes[2] (id \"y\")", "unknown field \"attributes.axis\" (expected: axes, keep_dims)"]),
         ("dangling input", document("{\"id\": \"y\", \"kind\": \"op\", \"op\": \"matmul\", \"inputs\": [\"x\", \"w2\"]}"),
-         ["5:55", "nodes[2] (id \"y\"), field \"inputs\"", "no node has id \"w2\""]),
+         ["5:59", "nodes[2] (id \"y\"), field \"inputs\"", "no node has id \"w2\""]),
         ("cycle", document("""
             {"id": "y", "kind": "op", "op": "add", "inputs": ["x", "b"]},
             {"id": "a", "kind": "op", "op": "relu", "inputs": ["y"]},
