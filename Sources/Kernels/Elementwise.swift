@@ -85,6 +85,29 @@ public enum Elementwise {
         }
     }
 
+    /// `y[i] = y[i] + s · x[i]` (one fused multiply-add per element), contiguous: SGD steps,
+    /// gradient accumulation with a weight, momentum updates.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func multiplyAdd<T: KernelFloat>(
+        _ x: UnsafePointer<T>, scale s: T, into y: UnsafeMutablePointer<T>, count: Int,
+        loop: any ParallelLoop = SerialLoop()
+    ) {
+        forChunks(count: count, loop: loop) { r in
+            let x = x + r.lowerBound, y = y + r.lowerBound, n = r.count
+            let w = T.Vector.scalarCount, vs = T.Vector(repeating: s)
+            var i = 0
+            while i + w <= n {
+                storeVector(loadVector(UnsafePointer(y + i)).addingProduct(vs, loadVector(x + i)), y + i)
+                i += w
+            }
+            if i < n {
+                let v = loadPartial(UnsafePointer(y + i), n - i).addingProduct(vs, loadPartial(x + i, n - i))
+                for j in 0..<(n - i) { y[i + j] = v[j] }
+            }
+        }
+    }
+
     // MARK: - Unary
 
     /// `out[i] = op(x[i])` for `i < count`, contiguous.
@@ -200,19 +223,19 @@ public enum Elementwise {
         var i = 0
         if sa == 1 && sb == 1 {
             while i + w <= n {
-                storeVector(F.apply(loadVector(a + i), loadVector(b + i)), out + i)
+                storeVector(F.apply(T.self, loadVector(a + i), loadVector(b + i)), out + i)
                 i += w
             }
         } else if sa == 1 && sb == 0 {
             let vb = T.Vector(repeating: b[0])
             while i + w <= n {
-                storeVector(F.apply(loadVector(a + i), vb), out + i)
+                storeVector(F.apply(T.self, loadVector(a + i), vb), out + i)
                 i += w
             }
         } else if sa == 0 && sb == 1 {
             let va = T.Vector(repeating: a[0])
             while i + w <= n {
-                storeVector(F.apply(va, loadVector(b + i)), out + i)
+                storeVector(F.apply(T.self, va, loadVector(b + i)), out + i)
                 i += w
             }
         }
@@ -223,7 +246,7 @@ public enum Elementwise {
                 va[j] = a[(i + j) * sa]
                 vb[j] = b[(i + j) * sb]
             }
-            let r = F.apply(va, vb)
+            let r = F.apply(T.self, va, vb)
             for j in 0..<m { out[i + j] = r[j] }
             i += m
         }

@@ -39,26 +39,19 @@ public enum UnaryGradient: Sendable, Hashable {
 }
 
 // MARK: - Functors: one specialized loop per operation, no switch inside loops
+//
+// Functors that compare lanes call `KernelFloat`'s concrete selections (see there why).
 
 protocol BinaryFunctor {
-    static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat
+    static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector
 }
 
-enum AddOp: BinaryFunctor { @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat { a + b } }
-enum SubOp: BinaryFunctor { @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat { a - b } }
-enum MulOp: BinaryFunctor { @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat { a * b } }
-enum DivOp: BinaryFunctor { @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat { a / b } }
-enum MaxOp: BinaryFunctor {
-    /// `a` where `a > b` or `a` is NaN, else `b` (so a NaN in either input wins).
-    @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat {
-        b.replacing(with: a, where: (a .> b) .| (a .!= a))
-    }
-}
-enum MinOp: BinaryFunctor {
-    @inline(__always) static func apply<V: SIMD>(_ a: V, _ b: V) -> V where V.Scalar: KernelFloat {
-        b.replacing(with: a, where: (a .< b) .| (a .!= a))
-    }
-}
+enum AddOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a + b } }
+enum SubOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a - b } }
+enum MulOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a * b } }
+enum DivOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a / b } }
+enum MaxOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.maximum(a, b) } }
+enum MinOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.minimum(a, b) } }
 
 /// A unary map on whole vectors; `p` is the operation's constant (the exponent of `pow`).
 protocol UnaryFunctor {
@@ -66,12 +59,8 @@ protocol UnaryFunctor {
 }
 
 enum NegOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { -x } }
-enum AbsOp: UnaryFunctor {
-    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector {
-        x.replacing(with: -x, where: x .< T.Vector())
-    }
-}
-enum SqrtOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { x.squareRoot() } }
+enum AbsOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.magnitude(x) } }
+enum SqrtOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.squareRoot(x) } }
 enum SquareOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { x * x } }
 enum ExpOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.exp(x) } }
 enum LogOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.log(x) } }
@@ -79,12 +68,7 @@ enum TanhOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(
 enum SigmoidOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.sigmoid(x) } }
 enum GeluOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.gelu(x) } }
 enum PowOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.pow(x, p) } }
-enum ReluOp: UnaryFunctor {
-    /// `x` where `x > 0` or NaN, else 0.
-    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector {
-        T.Vector().replacing(with: x, where: (x .> T.Vector()) .| (x .!= x))
-    }
-}
+enum ReluOp: UnaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ p: T) -> T.Vector { T.relu(x) } }
 
 /// `dx = f(value, dy)`; `p` is the operation's constant.
 protocol GradientFunctor {
@@ -92,15 +76,10 @@ protocol GradientFunctor {
 }
 
 enum ReluGrad: GradientFunctor {
-    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {
-        T.Vector().replacing(with: dy, where: x .> T.Vector()).replacing(with: x, where: x .!= x)
-    }
+    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector { T.reluGradient(x, dy) }
 }
 enum AbsGrad: GradientFunctor {
-    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {
-        T.Vector().replacing(with: dy, where: x .> T.Vector()).replacing(with: -dy, where: x .< T.Vector())
-            .replacing(with: x, where: x .!= x)
-    }
+    @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector { T.absGradient(x, dy) }
 }
 enum SqrtGrad: GradientFunctor {
     @inline(__always) static func apply<T: KernelFloat>(_ y: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {

@@ -20,35 +20,48 @@ extension GEMM {
         }
     }
 
-    /// Small products: op(B) (padded to whole panels) is packed once and fits in half of L2, op(A) is
-    /// read in place, k is not blocked; row tiles of 6 are split over workers.
+    /// Small products: no k blocking and no packing of op(A) (read in place); op(B) is read in
+    /// place too when it is not transposed, except a last partial panel, which is packed with zero
+    /// padding (as are all panels of a transposed B). Packed op(B) fits in half of L2. Row tiles
+    /// of 6 are split over workers.
     static func directProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop
     ) {
         let nr = 2 * T.Vector.scalarCount
         let panels = (n + nr - 1) / nr
-        let bPack = allocateAligned(T.self, count: panels * k * nr)
-        defer { bPack.deallocate() }
-        packB(b, row: 0, rows: k, col: 0, cols: n, panels: 0..<panels, into: bPack)
-        let tiles = (m + mr - 1) / mr
-        let body = { (range: Range<Int>) in
-            for t in range {
-                let i = t * mr
-                let rows = Swift.min(mr, m - i)
-                let ai = a.pointer(row: i, col: 0)
-                for q in 0..<panels {
-                    tile(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows, b: bPack + q * k * nr,
-                         alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
-                         rows: rows, cols: Swift.min(nr, n - q * nr))
+        let inPlace = b.transposed ? 0 : n / nr
+        let packed = panels - inPlace
+        withUnsafeTemporaryAllocation(of: T.self, capacity: Swift.max(1, packed * k * nr)) { buffer in
+            let bPack = buffer.baseAddress!
+            if packed > 0 {
+                packB(b, row: 0, rows: k, col: inPlace * nr, cols: n - inPlace * nr, panels: 0..<packed, into: bPack)
+            }
+            let tiles = (m + mr - 1) / mr
+            let body = { (range: Range<Int>) in
+                for t in range {
+                    let i = t * mr
+                    let rows = Swift.min(mr, m - i)
+                    let ai = a.pointer(row: i, col: 0)
+                    for q in 0..<inPlace {
+                        tile(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
+                             b: b.base + q * nr, bStride: b.ld,
+                             alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc, rows: rows, cols: nr)
+                    }
+                    for q in inPlace..<panels {
+                        tile(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
+                             b: bPack + (q - inPlace) * k * nr, bStride: nr,
+                             alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
+                             rows: rows, cols: Swift.min(nr, n - q * nr))
+                    }
                 }
             }
-        }
-        let workers = loop.concurrency
-        if workers <= 1 || m * n * k < 1 << 17 || tiles < 2 {
-            body(0..<tiles)
-        } else {
-            loop.parallelFor(0..<tiles, grain: (tiles + workers - 1) / workers, body)
+            let workers = loop.concurrency
+            if workers <= 1 || m * n * k <= 1 << 18 || tiles < 2 {  // ≤ 64³: threading costs more than it saves
+                body(0..<tiles)
+            } else {
+                loop.parallelFor(0..<tiles, grain: (tiles + workers - 1) / workers, body)
+            }
         }
     }
 
@@ -121,7 +134,7 @@ extension GEMM {
                         let tileCols = Swift.min(nr, ncCur - q * nr)
                         var ir = 0
                         while ir < mcCur {
-                            tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq,
+                            tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq, bStride: nr,
                                  alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
                                  rows: Swift.min(mr, mcCur - ir), cols: tileCols)
                             ir += mr

@@ -4,12 +4,13 @@ extension GEMM {
     ///
     /// op(A)'s row r, column p is read at `a + r·ars + p·acs` (a packed panel has ars = 1, acs = 6;
     /// the direct path reads A in place); rows at or beyond `aRows` reuse row `aRows - 1`, whose
-    /// results are then dropped. `b` is a packed panel: `k` groups of NR = 2 vectors.
+    /// results are then dropped. `b` holds `k` rows of NR = 2 vectors, `bStride` elements apart
+    /// (NR for a packed panel, ldb when B is read in place).
     /// The 12 accumulators, 2 B vectors and 1 broadcast A value fill 15 of AVX2's 16 registers;
     /// each k step is 2 loads, 6 broadcasts and 12 FMAs (`vfmadd231ps ymm` for Float).
     @inline(__always)
     static func tile<T: KernelFloat>(
-        k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int, b: UnsafePointer<T>,
+        k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int, b: UnsafePointer<T>, bStride: Int,
         alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int
     ) {
         typealias V = T.Vector
@@ -23,7 +24,7 @@ extension GEMM {
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         var bp = UnsafeRawPointer(b)
-        let bStep = 2 * w * MemoryLayout<T>.stride
+        let bStep = bStride * MemoryLayout<T>.stride
         let vStep = w * MemoryLayout<T>.stride
         var off = 0
         for _ in 0..<k {

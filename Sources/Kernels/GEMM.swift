@@ -9,9 +9,11 @@
 /// derived from `CacheSizes`; each block of op(B) is packed into `kc × NR` column panels, each
 /// block of op(A) into `MR × kc` row panels (zero-padded at the edges, so edges use the same
 /// micro-kernel), and a register-tiled micro-kernel (`MR = 6` rows by `NR = 2` SIMD vectors:
-/// 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds. Products whose packed
-/// op(B) fits in half of L2 take a lighter path: op(B) is packed once, op(A) is read in place,
-/// and k is not blocked.
+/// 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds (`vfmadd231ps ymm`).
+/// Each worker computes its own rectangle of C with private buffers (no synchronization inside
+/// a product). Products whose op(B) fits in half of L2 take a path without packing overhead:
+/// op(A) and (when not transposed) op(B) are read in place, k is not blocked, and products up to
+/// 64³ run on the calling thread.
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
 /// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block, and the blocks are

@@ -29,25 +29,69 @@ where Vector.Scalar == Self {
     static func gelu(_ x: Vector) -> Vector
     /// `x^p` per lane (C library `pow` semantics).
     static func pow(_ x: Vector, _ p: Self) -> Vector
+
+    // Lane selections. They are requirements, implemented on the concrete vector types, because
+    // the standard library's generic SIMD comparisons compile to scalar lane loops while the
+    // concrete types' compile to single vector instructions (vcmpps, vblendvps).
+
+    /// Per-lane maximum; NaN if either lane is NaN.
+    static func maximum(_ a: Vector, _ b: Vector) -> Vector
+    /// Per-lane minimum; NaN if either lane is NaN.
+    static func minimum(_ a: Vector, _ b: Vector) -> Vector
+    /// `x > 0 ? x : 0` per lane; NaN stays NaN.
+    static func relu(_ x: Vector) -> Vector
+    /// `|x|` per lane.
+    static func magnitude(_ x: Vector) -> Vector
+    /// `√x` per lane (IEEE square root: NaN for x < 0).
+    static func squareRoot(_ x: Vector) -> Vector
+    /// `x > 0 ? dy : 0` per lane; NaN where x is NaN.
+    static func reluGradient(_ x: Vector, _ dy: Vector) -> Vector
+    /// `dy · sign(x)` per lane (0 at x = 0); NaN where x is NaN.
+    static func absGradient(_ x: Vector, _ dy: Vector) -> Vector
 }
+
+// The members below implement the requirements documented on `KernelFloat`.
 
 extension Float: KernelFloat {
     public typealias Vector = SIMD8<Float>
-    @inline(__always) public static func exp(_ x: Vector) -> Vector { VectorMath.exp(x) }
-    @inline(__always) public static func log(_ x: Vector) -> Vector { VectorMath.log(x) }
-    @inline(__always) public static func tanh(_ x: Vector) -> Vector { VectorMath.tanh(x) }
-    @inline(__always) public static func sigmoid(_ x: Vector) -> Vector { VectorMath.sigmoid(x) }
-    @inline(__always) public static func gelu(_ x: Vector) -> Vector { VectorMath.gelu(x) }
+    public static func exp(_ x: Vector) -> Vector { VectorMath.exp(x) }
+    public static func log(_ x: Vector) -> Vector { VectorMath.log(x) }
+    public static func tanh(_ x: Vector) -> Vector { VectorMath.tanh(x) }
+    public static func sigmoid(_ x: Vector) -> Vector { VectorMath.sigmoid(x) }
+    public static func gelu(_ x: Vector) -> Vector { VectorMath.gelu(x) }
     public static func pow(_ x: Vector, _ p: Float) -> Vector {
         if p == 2 { return x * x }
         if p == 1 { return x }
-        if p == 0.5 { return x.squareRoot() }
+        if p == 0.5 { return squareRoot(x) }
         var r = Vector()
         for i in 0..<Vector.scalarCount { r[i] = Foundation.powf(x[i], p) }
         return r
     }
+
+    @inline(__always) public static func maximum(_ a: Vector, _ b: Vector) -> Vector {
+        b.replacing(with: a, where: (a .> b) .| (a .!= a))
+    }
+    @inline(__always) public static func minimum(_ a: Vector, _ b: Vector) -> Vector {
+        b.replacing(with: a, where: (a .< b) .| (a .!= a))
+    }
+    @inline(__always) public static func relu(_ x: Vector) -> Vector {
+        Vector().replacing(with: x, where: (x .> Vector()) .| (x .!= x))
+    }
+    @inline(__always) public static func magnitude(_ x: Vector) -> Vector {
+        x.replacing(with: -x, where: x .< Vector())
+    }
+    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { VectorMath.sqrt(x) }
+    @inline(__always) public static func reluGradient(_ x: Vector, _ dy: Vector) -> Vector {
+        Vector().replacing(with: dy, where: x .> Vector()).replacing(with: x, where: x .!= x)
+    }
+    @inline(__always) public static func absGradient(_ x: Vector, _ dy: Vector) -> Vector {
+        Vector().replacing(with: dy, where: x .> Vector()).replacing(with: -dy, where: x .< Vector())
+            .replacing(with: x, where: x .!= x)
+    }
 }
 
+/// `Double` favours accuracy: transcendental functions call the C library per lane.
+/// The lane selections repeat `Float`'s on the concrete `SIMD4<Double>` (see the protocol for why).
 extension Double: KernelFloat {
     public typealias Vector = SIMD4<Double>
     @inline(__always) static func perLane(_ x: Vector, _ f: (Double) -> Double) -> Vector {
@@ -61,6 +105,27 @@ extension Double: KernelFloat {
     public static func pow(_ x: Vector, _ p: Double) -> Vector {
         if p == 2 { return x * x }
         return perLane(x) { Foundation.pow($0, p) }
+    }
+
+    @inline(__always) public static func maximum(_ a: Vector, _ b: Vector) -> Vector {
+        b.replacing(with: a, where: (a .> b) .| (a .!= a))
+    }
+    @inline(__always) public static func minimum(_ a: Vector, _ b: Vector) -> Vector {
+        b.replacing(with: a, where: (a .< b) .| (a .!= a))
+    }
+    @inline(__always) public static func relu(_ x: Vector) -> Vector {
+        Vector().replacing(with: x, where: (x .> Vector()) .| (x .!= x))
+    }
+    @inline(__always) public static func magnitude(_ x: Vector) -> Vector {
+        x.replacing(with: -x, where: x .< Vector())
+    }
+    @inline(__always) public static func squareRoot(_ x: Vector) -> Vector { x.squareRoot() }
+    @inline(__always) public static func reluGradient(_ x: Vector, _ dy: Vector) -> Vector {
+        Vector().replacing(with: dy, where: x .> Vector()).replacing(with: x, where: x .!= x)
+    }
+    @inline(__always) public static func absGradient(_ x: Vector, _ dy: Vector) -> Vector {
+        Vector().replacing(with: dy, where: x .> Vector()).replacing(with: -dy, where: x .< Vector())
+            .replacing(with: x, where: x .!= x)
     }
 }
 

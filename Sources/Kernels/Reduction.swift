@@ -135,27 +135,22 @@ public enum Reduction {
             for g in outerReduced.reversed() { off += (r % groups[g].size) * strides[g]; r /= groups[g].size }
             return off
         }
-        let w = T.Vector.scalarCount
         if innerKept {
             // out[o][i] = fold over r of x[offset(o, r) + i], vectorized across i.
             let outerCount = outCount / inner
-            let piece = Swift.min(inner, 1024)
+            let piece = Swift.min(inner, 2048)
             let piecesPerRow = (inner + piece - 1) / piece
+            // The output piece is the accumulator: rows are added to it one after another, so
+            // each element still sees the reduced positions in order, while memory is read in
+            // contiguous rows (a column-by-column walk would miss the cache on every row).
             let body = { (range: Range<Int>) in
                 for item in range {
                     let o = item / piecesPerRow
                     let lo = (item % piecesPerRow) * piece, hi = Swift.min(inner, lo + piece)
-                    let dst = out + o * inner
-                    var i = lo
-                    while i < hi {
-                        let m = Swift.min(w, hi - i)
-                        var acc = m == w ? loadVector(x + offset(o, 0) + i) : loadPartial(x + offset(o, 0) + i, m)
-                        for r in 1..<Swift.max(1, reducedPositions) {
-                            let p = x + offset(o, r) + i
-                            acc = F.apply(acc, m == w ? loadVector(p) : loadPartial(p, m))
-                        }
-                        if m == w { storeVector(acc, dst + i) } else { for j in 0..<m { dst[i + j] = acc[j] } }
-                        i += m
+                    let dst = out + o * inner + lo
+                    dst.update(from: x + offset(o, 0) + lo, count: hi - lo)
+                    for r in 1..<Swift.max(1, reducedPositions) {
+                        Elementwise.binaryRun(F.self, UnsafePointer(dst), 1, x + offset(o, r) + lo, 1, dst, hi - lo)
                     }
                 }
             }
@@ -172,7 +167,7 @@ public enum Reduction {
                     var acc = foldRun(F.self, x + offset(o, 0), inner)
                     for r in 1..<Swift.max(1, reducedPositions) {
                         let v = foldRun(F.self, x + offset(o, r), inner)
-                        acc = F.apply(T.Vector(repeating: acc), T.Vector(repeating: v))[0]
+                        acc = F.apply(T.self, T.Vector(repeating: acc), T.Vector(repeating: v))[0]
                     }
                     out[o] = acc
                 }
@@ -195,20 +190,20 @@ public enum Reduction {
             var a0 = loadVector(x), a1 = loadVector(x + w), a2 = loadVector(x + 2 * w), a3 = loadVector(x + 3 * w)
             i = 4 * w
             while i + 4 * w <= n {
-                a0 = F.apply(a0, loadVector(x + i))
-                a1 = F.apply(a1, loadVector(x + i + w))
-                a2 = F.apply(a2, loadVector(x + i + 2 * w))
-                a3 = F.apply(a3, loadVector(x + i + 3 * w))
+                a0 = F.apply(T.self, a0, loadVector(x + i))
+                a1 = F.apply(T.self, a1, loadVector(x + i + w))
+                a2 = F.apply(T.self, a2, loadVector(x + i + 2 * w))
+                a3 = F.apply(T.self, a3, loadVector(x + i + 3 * w))
                 i += 4 * w
             }
-            let v = F.apply(F.apply(a0, a1), F.apply(a2, a3))
-            result = horizontal(F.self, v)
+            let v = F.apply(T.self, F.apply(T.self, a0, a1), F.apply(T.self, a2, a3))
+            result = horizontal(F.self, T.self, v)
         } else {
             result = x[0]
             i = 1
         }
         while i < n {
-            result = F.apply(T.Vector(repeating: result), T.Vector(repeating: x[i]))[0]
+            result = F.apply(T.self, T.Vector(repeating: result), T.Vector(repeating: x[i]))[0]
             i += 1
         }
         return result
@@ -216,13 +211,13 @@ public enum Reduction {
 
     /// Lanes folded pairwise: lane l with lane l + w/2, halving until one lane is left.
     @inline(__always)
-    static func horizontal<F: BinaryFunctor, V: SIMD>(_ f: F.Type, _ v: V) -> V.Scalar where V.Scalar: KernelFloat {
+    static func horizontal<F: BinaryFunctor, T: KernelFloat>(_ f: F.Type, _ t: T.Type, _ v: T.Vector) -> T {
         var lanes = v
-        var half = V.scalarCount / 2
+        var half = T.Vector.scalarCount / 2
         while half >= 1 {
-            var hi = V()
+            var hi = T.Vector()
             for l in 0..<half { hi[l] = lanes[l + half] }
-            lanes = F.apply(lanes, hi)
+            lanes = F.apply(T.self, lanes, hi)
             half /= 2
         }
         return lanes[0]

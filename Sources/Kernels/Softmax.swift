@@ -20,7 +20,7 @@ public enum Softmax {
         _ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
         loop: any ParallelLoop = SerialLoop()
     ) {
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = x + r * cols, yr = y + r * cols
             let s = expShifted(xr, yr, cols)
             divide(yr, by: s, cols)
@@ -34,10 +34,10 @@ public enum Softmax {
         _ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
         loop: any ParallelLoop = SerialLoop()
     ) {
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = x + r * cols, yr = y + r * cols
             let m = rowMax(xr, cols)
-            let (_, logSum) = logSumExp(xr, m, cols)
+            let (_, logSum) = logSumExp(xr, m, cols, scratch: tmp)
             let shift = m + logSum
             withUnsafePointer(to: shift) { sp in Elementwise.binaryRun(SubOp.self, xr, 1, sp, 0, yr, cols) }
         }
@@ -50,9 +50,9 @@ public enum Softmax {
         output y: UnsafePointer<T>, gradient dy: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>,
         rows: Int, cols: Int, loop: any ParallelLoop = SerialLoop()
     ) {
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let yr = y + r * cols, gr = dy + r * cols, dr = dx + r * cols
-            let dot = rowDot(yr, gr, cols)
+            let dot = rowDot(yr, gr, cols, scratch: tmp)
             let w = T.Vector.scalarCount
             var j = 0
             let vd = T.Vector(repeating: dot)
@@ -73,7 +73,7 @@ public enum Softmax {
         output y: UnsafePointer<T>, gradient dy: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>,
         rows: Int, cols: Int, loop: any ParallelLoop = SerialLoop()
     ) {
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let yr = y + r * cols, gr = dy + r * cols, dr = dx + r * cols
             let total = Reduction.foldRun(AddOp.self, gr, cols)
             let w = T.Vector.scalarCount
@@ -102,10 +102,10 @@ public enum Softmax {
         try validate(labels, rows, cols)
         let losses = UnsafeMutablePointer<T>.allocate(capacity: rows)
         defer { losses.deallocate() }
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = logits + r * cols
             let m = rowMax(xr, cols)
-            let (sum, logSum) = logSumExp(xr, m, cols)
+            let (sum, logSum) = logSumExp(xr, m, cols, scratch: tmp)
             losses[r] = -(xr[Int(labels[r])] - m - logSum)
             if let p = probabilities {
                 let pr = p + r * cols
@@ -128,7 +128,7 @@ public enum Softmax {
     ) throws {
         try validate(labels, rows, cols)
         let factor = scale / T(rows)
-        forRows(rows, cols, loop) { r in
+        forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = logits + r * cols, gr = grad + r * cols
             let s = expShifted(xr, gr, cols)
             divide(gr, by: s, cols)
@@ -149,10 +149,17 @@ public enum Softmax {
         }
     }
 
+    /// Calls `body(row, scratch)` for every row, split over `loop`; `scratch` holds `cols`
+    /// elements, allocated once per piece of work (not per row).
     @inline(__always)
-    static func forRows(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ body: (Int) -> Void) {
+    static func forRows<T: KernelFloat>(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ type: T.Type,
+                                        _ body: (Int, UnsafeMutablePointer<T>) -> Void) {
         if rows <= 0 || cols <= 0 { return }
-        func work(_ range: Range<Int>) { for r in range { body(r) } }
+        func work(_ range: Range<Int>) {
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: cols)
+            defer { scratch.deallocate() }
+            for r in range { body(r, scratch) }
+        }
         if loop.concurrency > 1 && rows > 1 && rows * cols > 1 << 14 {
             loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols), work)
         } else {
@@ -165,9 +172,8 @@ public enum Softmax {
     }
 
     /// Σ x·y over a row, in the fixed `Reduction` order (products rounded, then summed).
-    @inline(__always) static func rowDot<T: KernelFloat>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ n: Int) -> T {
-        let tmp = UnsafeMutablePointer<T>.allocate(capacity: n)
-        defer { tmp.deallocate() }
+    @inline(__always) static func rowDot<T: KernelFloat>(_ x: UnsafePointer<T>, _ y: UnsafePointer<T>, _ n: Int,
+                                                         scratch tmp: UnsafeMutablePointer<T>) -> T {
         Elementwise.binaryRun(MulOp.self, x, 1, y, 1, tmp, n)
         return Reduction.foldRun(AddOp.self, tmp, n)
     }
@@ -189,10 +195,9 @@ public enum Softmax {
         return Reduction.foldRun(AddOp.self, UnsafePointer(out), n)
     }
 
-    /// `(Σ exp(x - m), log Σ exp(x - m))` for one row, without writing anything.
-    @inline(__always) static func logSumExp<T: KernelFloat>(_ x: UnsafePointer<T>, _ m: T, _ n: Int) -> (T, T) {
-        let tmp = UnsafeMutablePointer<T>.allocate(capacity: n)
-        defer { tmp.deallocate() }
+    /// `(Σ exp(x - m), log Σ exp(x - m))` for one row (`scratch` receives the exponentials).
+    @inline(__always) static func logSumExp<T: KernelFloat>(_ x: UnsafePointer<T>, _ m: T, _ n: Int,
+                                                            scratch tmp: UnsafeMutablePointer<T>) -> (T, T) {
         let s = expShifted(x, tmp, n, max: m)
         return (s, T.log(T.Vector(repeating: s))[0])
     }

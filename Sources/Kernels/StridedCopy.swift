@@ -32,6 +32,34 @@ public enum StridedCopy {
         if total == 0 { return }
         let inner = dims.innerCount, rows = total / inner
         let ss = dims.innerStride(0), ds = dims.innerStride(1)
+        // A transpose-like layout (the source is contiguous along the last outer dimension, not
+        // along the inner one) is copied in 32×32 tiles so both sides stay in cache.
+        if ss != 1, let sr = dims.outerStrides0.last, sr == 1, inner >= 32, dims.outerSizes.last! >= 32 {
+            let r = dims.outerSizes.last!, dr = dims.outerStrides1.last!
+            let prefixes = rows / r, rowTiles = (r + 31) / 32
+            let body = { (range: Range<Int>) in
+                for unit in range {
+                    let p = unit / rowTiles, r0 = (unit % rowTiles) * 32, r1 = Swift.min(r, r0 + 32)
+                    let (os, od) = dims.outerOffsets(p * r)
+                    var i0 = 0
+                    while i0 < inner {
+                        let i1 = Swift.min(inner, i0 + 32)
+                        for row in r0..<r1 {
+                            let s = source + os + row, d = destination + od + row * dr
+                            for i in i0..<i1 { d[i * ds] = s[i * ss] }
+                        }
+                        i0 = i1
+                    }
+                }
+            }
+            let units = prefixes * rowTiles
+            if units > 1 && loop.concurrency > 1 && total > 1 << 16 {
+                loop.parallelFor(0..<units, grain: Swift.max(1, units / (4 * loop.concurrency)), body)
+            } else {
+                body(0..<units)
+            }
+            return
+        }
         let body = { (range: Range<Int>) in
             for row in range {
                 let (os, od) = dims.outerOffsets(row)

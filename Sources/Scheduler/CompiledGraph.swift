@@ -12,7 +12,6 @@
 public final class CompiledGraph: @unchecked Sendable {
     // @unchecked Sendable: everything is written once in `init` and only read afterwards; the
     // unsafe buffers are owned by this object and freed in deinit.
-    typealias Body = TaskGraph.Body
 
     /// Number of tasks.
     public let taskCount: Int
@@ -22,40 +21,37 @@ public final class CompiledGraph: @unchecked Sendable {
     public var rootCount: Int { rootTotal }
 
     let succOffsets: UnsafeMutablePointer<Int32>   // taskCount + 1
-    let successorList: UnsafeMutablePointer<Int32> // edgeCount; per task descending priority
-    let joinSlot: UnsafeMutablePointer<Int32>      // taskCount; -1 when in-degree <= 1
+    let successorList: UnsafeMutablePointer<Int32> // edgeCount; each row by descending priority
+    let successorJoin: UnsafeMutablePointer<Int32> // edgeCount; the join slot of that successor, or -1
     let joinInit: UnsafeMutablePointer<Int32>      // joinTotal; the in-degree of each join
     let roots: UnsafeMutablePointer<Int32>         // rootTotal; descending priority
-    let bodies: UnsafeMutablePointer<Body>         // taskCount
+    let bodies: UnsafePointer<TaskBody>            // taskCount; points into `bodyStorage`
     let joinTotal: Int
     let rootTotal: Int
     let maxOutDegree: Int
-    private let names: [String]
-    private let costs: [Double]
-    private let priorities: [Int]
+    /// The graph's bodies array, shared copy-on-write with the TaskGraph (no per-task copy). A
+    /// `let` array is never mutated, so its buffer never moves and `bodies` stays valid.
+    private let bodyStorage: [TaskBody]
+    private let info: [TaskInfo]
+    private let inDegree: [Int32]
 
     /// The name given to task `index`.
-    public func name(of index: Int) -> String { names[index] }
+    public func name(of index: Int) -> String { info[index].name }
     /// The cost estimate given to task `index`.
-    public func cost(of index: Int) -> Double { costs[index] }
+    public func cost(of index: Int) -> Double { info[index].cost }
     /// The priority given to task `index`.
-    public func priority(of index: Int) -> Int { priorities[index] }
+    public func priority(of index: Int) -> Int { info[index].priority }
     /// Indexes of the tasks that wait for task `index`.
     public func successors(of index: Int) -> [Int] {
         (Int(succOffsets[index])..<Int(succOffsets[index + 1])).map { Int(successorList[$0]) }
     }
     /// Number of predecessors of task `index`.
-    public func predecessorCount(of index: Int) -> Int {
-        let slot = joinSlot[index]
-        if slot >= 0 { return Int(joinInit[Int(slot)]) }
-        return inDegreeOne[index] ? 1 : 0
-    }
-    private let inDegreeOne: [Bool]
+    public func predecessorCount(of index: Int) -> Int { Int(inDegree[index]) }
 
     init(_ graph: TaskGraph) throws {
         if let error = graph.foreignEdge { throw error }
         let n = graph.bodies.count
-        let e = graph.edgeFrom.count
+        let e = graph.edges.count
         precondition(e < Int(Int32.max), "TaskGraph: more than \(Int32.max) edges")
         taskCount = n
         edgeCount = e
@@ -63,102 +59,112 @@ public final class CompiledGraph: @unchecked Sendable {
         // Compressed rows: count, prefix-sum, scatter (keeps insertion order within a row).
         let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
         offsets.initialize(repeating: 0, count: n + 1)
-        let inDegree = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
-        inDegree.initialize(repeating: 0, count: max(n, 1))
-        defer { inDegree.deallocate() }
+        var inDegree = [Int32](repeating: 0, count: n)
         let succ = UnsafeMutablePointer<Int32>.allocate(capacity: max(e, 1))
         var maxOut: Int32 = 0
-        graph.edgeFrom.withUnsafeBufferPointer { from in
-            graph.edgeTo.withUnsafeBufferPointer { to in
-                for k in 0..<e {
-                    offsets[Int(from[k]) + 1] += 1
-                    inDegree[Int(to[k])] += 1
+        var allForward = true   // every edge from a lower to a higher index: acyclic for sure
+        graph.edges.withUnsafeBufferPointer { edges in
+            inDegree.withUnsafeMutableBufferPointer { inDegree in
+                for edge in edges {
+                    offsets[Int(edge.from) + 1] += 1
+                    inDegree[Int(edge.to)] += 1
+                    allForward = allForward && edge.from < edge.to
                 }
-                for i in 0..<n {
-                    maxOut = max(maxOut, offsets[i + 1])
-                    offsets[i + 1] += offsets[i]
-                }
-                let cursor = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
-                defer { cursor.deallocate() }
-                cursor.initialize(from: offsets, count: n)
-                for k in 0..<e {
-                    let f = Int(from[k])
-                    succ[Int(cursor[f])] = to[k]
-                    cursor[f] += 1
-                }
+            }
+            for i in 0..<n {
+                maxOut = max(maxOut, offsets[i + 1])
+                offsets[i + 1] += offsets[i]
+            }
+            let cursor = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+            defer { cursor.deallocate() }
+            cursor.initialize(from: offsets, count: n)
+            for edge in edges {
+                let f = Int(edge.from)
+                succ[Int(cursor[f])] = edge.to
+                cursor[f] += 1
             }
         }
         succOffsets = offsets
         successorList = succ
         maxOutDegree = Int(maxOut)
 
-        // Kahn's algorithm, iteratively: every task must be reachable in topological order.
-        do {
-            try CompiledGraph.checkAcyclic(n: n, offsets: offsets, succ: succ, inDegree: inDegree, names: graph.names)
+        // Graphs built in dependency order (the common case) have only forward edges and need
+        // no check; otherwise Kahn's algorithm, iteratively, must order every task.
+        if !allForward { do {
+            try inDegree.withUnsafeBufferPointer { inDegree in
+                try CompiledGraph.checkAcyclic(n: n, offsets: offsets, succ: succ, inDegree: inDegree.baseAddress!,
+                                               names: graph.info)
+            }
         } catch {
             offsets.deallocate()
             succ.deallocate()
             throw error
-        }
+        } }
 
         // Priorities: successor rows and roots by descending priority (the first ready successor
         // runs inline, the others are pushed so that they pop in row order; roots are claimed
         // in order).
-        let prios = graph.priorities
-        let hasPriorities = prios.contains { $0 != 0 }
+        let info = graph.info
+        let hasPriorities = graph.hasPriorities
         if hasPriorities {
             for i in 0..<n {
                 let row = UnsafeMutableBufferPointer(start: succ + Int(offsets[i]),
                                                      count: Int(offsets[i + 1] - offsets[i]))
-                if row.count > 1 { CompiledGraph.stableSort(row) { prios[Int($0)] > prios[Int($1)] } }
+                if row.count > 1 { CompiledGraph.stableSort(row) { info[Int($0)].priority > info[Int($1)].priority } }
             }
         }
-        var rootIndexes: [Int32] = []
+        // Join slots: only tasks with two or more predecessors need a counter per run. Two
+        // passes over raw memory (count, then fill): no per-task array appends.
+        var rootTotal = 0
         var slots = 0
-        let joinSlot = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
-        var ones = [Bool](repeating: false, count: n)
+        for d in inDegree {
+            if d == 0 { rootTotal += 1 } else if d >= 2 { slots += 1 }
+        }
+        let roots = UnsafeMutablePointer<Int32>.allocate(capacity: max(rootTotal, 1))
+        let joinInit = UnsafeMutablePointer<Int32>.allocate(capacity: max(slots, 1))
+        let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
+        defer { slotOf.deallocate() }
+        var r = 0, j: Int32 = 0
         for i in 0..<n {
             let d = inDegree[i]
-            if d == 0 { rootIndexes.append(Int32(i)) }
-            if d >= 2 { joinSlot[i] = Int32(slots); slots += 1 } else { joinSlot[i] = -1 }
-            ones[i] = d == 1
-        }
-        let joinInit = UnsafeMutablePointer<Int32>.allocate(capacity: max(slots, 1))
-        for i in 0..<n where joinSlot[i] >= 0 { joinInit[Int(joinSlot[i])] = inDegree[i] }
-        if hasPriorities {
-            rootIndexes.withUnsafeMutableBufferPointer { buf in
-                CompiledGraph.stableSort(buf) { prios[Int($0)] > prios[Int($1)] }
+            if d == 0 { roots[r] = Int32(i); r += 1 }
+            if d >= 2 {
+                joinInit[Int(j)] = d
+                slotOf[i] = j
+                j += 1
+            } else {
+                slotOf[i] = -1
             }
         }
-        let roots = UnsafeMutablePointer<Int32>.allocate(capacity: max(rootIndexes.count, 1))
-        roots.initialize(from: rootIndexes, count: rootIndexes.count)
+        let successorJoin = UnsafeMutablePointer<Int32>.allocate(capacity: max(e, 1))
+        for k in 0..<e { successorJoin[k] = slotOf[Int(succ[k])] }
+        if hasPriorities {
+            CompiledGraph.stableSort(UnsafeMutableBufferPointer(start: roots, count: rootTotal)) {
+                info[Int($0)].priority > info[Int($1)].priority
+            }
+        }
         self.roots = roots
-        self.rootTotal = rootIndexes.count
-        self.joinSlot = joinSlot
+        self.rootTotal = rootTotal
+        self.successorJoin = successorJoin
         self.joinInit = joinInit
         self.joinTotal = slots
-        self.inDegreeOne = ones
-        let bodies = UnsafeMutablePointer<Body>.allocate(capacity: max(n, 1))
-        bodies.initialize(from: graph.bodies, count: n)
-        self.bodies = bodies
-        names = graph.names
-        costs = graph.costs
-        priorities = prios
+        self.inDegree = inDegree
+        self.info = info
+        bodyStorage = graph.bodies
+        bodies = bodyStorage.withUnsafeBufferPointer { $0.baseAddress ?? UnsafePointer(bitPattern: 16)! }
     }
 
     deinit {
-        bodies.deinitialize(count: taskCount)
-        bodies.deallocate()
         succOffsets.deallocate()
         successorList.deallocate()
-        joinSlot.deallocate()
+        successorJoin.deallocate()
         joinInit.deallocate()
         roots.deallocate()
     }
 
     /// Throws `SchedulerError.cycle` naming a task on a cycle if not every task can be ordered.
     private static func checkAcyclic(n: Int, offsets: UnsafePointer<Int32>, succ: UnsafePointer<Int32>,
-                                     inDegree: UnsafePointer<Int32>, names: [String]) throws {
+                                     inDegree: UnsafePointer<Int32>, names: [TaskInfo]) throws {
         guard n > 0 else { return }
         let remaining = UnsafeMutablePointer<Int32>.allocate(capacity: n)
         defer { remaining.deallocate() }
@@ -187,7 +193,7 @@ public final class CompiledGraph: @unchecked Sendable {
         }
         var node = (0..<n).first { remaining[$0] > 0 }!
         for _ in 0..<n { node = Int(pred[node]) }
-        throw SchedulerError.cycle(task: names[node], index: node)
+        throw SchedulerError.cycle(task: names[node].name, index: node)
     }
 
     /// Insertion sort for short rows, merge sort otherwise; stable, so equal priorities keep the

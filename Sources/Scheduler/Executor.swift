@@ -47,6 +47,9 @@ public final class Executor: Sendable {
     /// Stops the workers once they have drained what is queued, and waits for their threads to
     /// return to the system (unless called from one of them). Later runs fail with
     /// `SchedulerError.shutDown`. Called by deinit; calling it twice is harmless.
+    /// - Note: Don't race `shutdown()` against a `run` or `start` on another thread: a run that
+    ///   slips in while the last worker leaves would never start. (Deinit cannot race: a call in
+    ///   progress holds a reference.)
     public func shutdown() { pool.shutdown() }
 
     /// The CPU each worker is bound to, or nil for a worker that runs unpinned.
@@ -57,6 +60,10 @@ public final class Executor: Sendable {
             return cpu >= 0 ? cpu : nil
         }
     }
+
+    /// Worker threads currently alive in this executor: `workerCount` until `shutdown()`, then 0
+    /// (their threads have gone back to libdispatch with their CPU binding restored).
+    public var runningWorkerCount: Int { pool.running.load(ordering: .acquiring) }
 
     /// Whether every worker is bound to a CPU.
     public var isPinned: Bool { workerCPUs.allSatisfy { $0 != nil } }
@@ -98,7 +105,7 @@ public final class Executor: Sendable {
         run.slot = RunTable.shared.register(run)
         if pool.stopping.load(ordering: .acquiring) {
             run.fail(SchedulerError.shutDown)
-            run.endUnit()   // the run's only unit: finishes it with the error
+            run.endUnits(1)   // the run's only unit: finishes it with the error
             return
         }
         pool.submit(run)

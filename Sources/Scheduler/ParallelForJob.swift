@@ -18,7 +18,8 @@ import Glibc
 final class ParallelForJob: @unchecked Sendable {
     // @unchecked Sendable: `body` is set before the job is published and cleared after all pieces
     // are done (Note [parallelFor lifetime]); the closure itself is called concurrently by design
-    // (the `ParallelLoop` contract: bodies touch disjoint data); the rest is atomics or immutable.
+    // (the `ParallelLoop` contract: bodies touch disjoint data); `semaphore` is published by the
+    // waiter's CAS and read by the finisher after its exchange; the rest is atomics or immutable.
     let lower: Int
     let upper: Int
     let pieceSize: Int
@@ -29,7 +30,9 @@ final class ParallelForJob: @unchecked Sendable {
     private let next = Atomic<Int>(0)
     private let done = Atomic<Int>(0)
     private let waiter = Atomic<Int>(0)   // 0 running, 1 the caller sleeps, 2 all pieces done
-    private let semaphore = DispatchSemaphore(value: 0)
+    /// Created only by a caller that is about to sleep (workers never do: they help instead),
+    /// before its CAS to 1 publishes it; the finisher reads it after its exchange sees 1.
+    private var semaphore: DispatchSemaphore? = nil
 
     init(range: Range<Int>, pieceSize: Int, body: @escaping (Range<Int>) -> Void,
          trace: TraceRecorder?, parent: Int) {
@@ -67,7 +70,7 @@ final class ParallelForJob: @unchecked Sendable {
             }
             // Acquire-release: the caller's acquire load of `done` sees every piece's writes.
             if done.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == pieces {
-                if waiter.exchange(2, ordering: .acquiringAndReleasing) == 1 { semaphore.signal() }
+                if waiter.exchange(2, ordering: .acquiringAndReleasing) == 1 { semaphore.unsafelyUnwrapped.signal() }
             }
         }
     }
@@ -79,8 +82,10 @@ final class ParallelForJob: @unchecked Sendable {
             if isDone { return }
             Pool.cpuRelax()
         }
+        let sleeper = DispatchSemaphore(value: 0)
+        semaphore = sleeper
         if waiter.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged {
-            semaphore.wait()
+            sleeper.wait()
         }
         _ = isDone   // acquire the pieces' writes (the semaphore orders them too)
     }

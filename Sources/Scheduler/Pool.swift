@@ -5,53 +5,19 @@ import Synchronization
 import Glibc
 #endif
 
-/// One worker of a pool: its deque and the state only its own thread touches.
-final class Worker: @unchecked Sendable {
-    // @unchecked Sendable: `deque` is thread-safe; every other var is touched only by this
-    // worker's thread (after `start` hands the object to it).
-    let index: Int
-    unowned(unsafe) let pool: Pool   // the pool owns its workers and outlives their threads
-    let deque = WorkStealingDeque(capacity: 1024)
-    var rng: UInt64
-    var scratch: UnsafeMutablePointer<Int32>
-    var scratchCapacity = 64
-    /// While a traced task runs on this worker: its recorder and index (parents of pieces).
-    var traceRecorder: TraceRecorder? = nil
-    var currentTask = -1
-
-    init(index: Int, pool: Pool) {
-        self.index = index
-        self.pool = pool
-        rng = 0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)
-        scratch = .allocate(capacity: scratchCapacity)
-    }
-
-    deinit { scratch.deallocate() }
-
-    @inline(__always)
-    func ensureScratch(_ n: Int) {
-        if n > scratchCapacity {
-            scratch.deallocate()
-            scratchCapacity = max(n, scratchCapacity * 2)
-            scratch = .allocate(capacity: scratchCapacity)
-        }
-    }
-
-    @inline(__always)
-    func nextRandom() -> Int {
-        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-        return Int(truncatingIfNeeded: rng >> 1)
-    }
-}
-
 /// The worker threads of an `Executor` and everything they share.
 final class Pool: @unchecked Sendable {
     // @unchecked Sendable: all shared mutable state is in atomics or thread-safe types;
     // `workers` is written once in init before any thread starts.
     private(set) var workers: [Worker] = []
+    /// The workers' deques, unretained, for thieves: loading a reference from `workers` would
+    /// retain it, a reference count shared by every thief.
+    private var deques: [Unmanaged<WorkStealingDeque>] = []
     let injection = InjectionQueue()
     let idle = EventCount()
     let stopping = Atomic<Bool>(false)
+    /// Worker threads inside their loop (bound, running or parked); 0 once shut down.
+    let running = Atomic<Int>(0)
     let boundCPUs: UnsafeMutablePointer<Atomic<Int>>   // per worker: the CPU it is bound to, or -1
     private let exited = DispatchGroup()
     private let started = DispatchGroup()
@@ -65,6 +31,7 @@ final class Pool: @unchecked Sendable {
         boundCPUs = .allocate(capacity: n)
         for i in 0..<n { (boundCPUs + i).initialize(to: Atomic(-1)) }
         workers = (0..<n).map { Worker(index: $0, pool: self) }
+        deques = workers.map { Unmanaged.passUnretained($0.deque) }
         for w in workers {
             exited.enter()
             started.enter()
@@ -119,8 +86,10 @@ final class Pool: @unchecked Sendable {
                 Pool.warnUnpinned("hwloc could not load the topology")
             }
         }
-        started.leave()   // orders the boundCPUs store before init returns
+        running.wrappingAdd(1, ordering: .relaxed)
+        started.leave()   // orders the boundCPUs store and the count before init returns
         loop(w)
+        running.wrappingSubtract(1, ordering: .releasing)
         // Give the thread back to libdispatch as we found it.
         if let saved, let hw = Hwloc.shared { hw.restoreThreadBinding(saved) }
         pthread_setspecific(workerKey, nil)
@@ -147,6 +116,7 @@ final class Pool: @unchecked Sendable {
     private func loop(_ w: Worker) {
         while true {
             if let item = findWork(w) { execute(item, on: w); continue }
+            w.settleCredit()   // out of work: a run may be waiting for our credit
             var item: Int? = nil
             for round in 0..<Pool.spinRounds {
                 item = findWork(w)
@@ -165,7 +135,7 @@ final class Pool: @unchecked Sendable {
     /// seq_cst look at every queue, for the parking re-check.
     private func hasVisibleWork() -> Bool {
         if !injection.isEmpty { return true }
-        for v in workers where !v.deque.isEmpty { return true }
+        for d in deques where !d._withUnsafeGuaranteedRef({ $0.isEmpty }) { return true }
         return false
     }
 
@@ -184,12 +154,23 @@ final class Pool: @unchecked Sendable {
         for k in 0..<n {
             let v = (start + k) % n
             if v == w.index { continue }
-            if let item = workers[v].deque.steal() { return item }
+            if let item = deques[v]._withUnsafeGuaranteedRef({ $0.steal() }) {
+                // Note [Waking thieves]: more left behind, so wake one more helper.
+                if !deques[v]._withUnsafeGuaranteedRef({ $0.ownerSeesEmpty }) { wakeOne() }
+                return item
+            }
         }
         return nil
     }
 
     /// Wakes a sleeping worker if any, after work was made visible.
+    ///
+    /// Note [Waking thieves]
+    /// A notify costs a seq_cst fence, so a worker does not notify for every push: only when its
+    /// deque goes from empty to non-empty, and a thief that stole an item and saw more behind it
+    /// wakes one more. Sleepers therefore wake in a cascade while there is stealable work. Nothing
+    /// is lost: a worker parks only after its re-check found every queue empty, so while a deque
+    /// is non-empty the thieves woken for it stay awake, and the owner runs its own items anyway.
     @inline(__always)
     func wakeOne() {
         if count > 1 { idle.notify() }
@@ -204,6 +185,7 @@ final class Pool: @unchecked Sendable {
                 execute(item, on: w)
                 misses = 0
             } else {
+                w.settleCredit()   // the awaited run may be held up by our own credit
                 misses += 1
                 if misses > 64 { sched_yield() } else { Pool.cpuRelax() }
             }
@@ -227,15 +209,18 @@ final class Pool: @unchecked Sendable {
         switch item & WorkItem.kindMask {
         case WorkItem.taskKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
-                w.ensureScratch(run.graph.maxOutDegree)
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }   // don't hold another run up
+                w.ensureScratch(run.maxOutDegree)
                 runStrand(run, from: WorkItem.taskIndex(item), on: w)
-                run.endUnit()
+                w.endUnit(run)
             }
         case WorkItem.rootsKind:
             RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+                if w.holdsCredit(otherThan: run) { w.settleCredit() }
                 claimRoots(run, on: w)
             }
         default:
+            w.settleCredit()
             let job = Unmanaged<ParallelForJob>.fromOpaque(UnsafeRawPointer(bitPattern: item & ~WorkItem.kindMask)!)
                 .takeRetainedValue()   // balances the retain of the pushed token
             job.work(worker: w)
@@ -245,9 +230,9 @@ final class Pool: @unchecked Sendable {
     /// Claims batches of roots until none are left; the first claim leaves another claim item
     /// behind so idle workers can join in (they then do the same).
     private func claimRoots(_ run: RunState, on w: Worker) {
-        let g = run.graph
-        w.ensureScratch(g.maxOutDegree)
-        let total = g.rootTotal
+        w.ensureScratch(run.maxOutDegree)
+        let total = run.rootTotal
+        let roots = run.roots
         let batch = max(1, min(64, total / (count * 16)))
         var leftClaim = false
         while run.status.load(ordering: .relaxed) == RunState.running {
@@ -256,15 +241,15 @@ final class Pool: @unchecked Sendable {
             if start >= total { break }
             if !leftClaim && count > 1 && start + batch < total {
                 leftClaim = true
-                run.outstanding.wrappingAdd(1, ordering: .relaxed)   // before the push: Note [Counting live units]
+                w.reserveUnits(1, of: run)   // before the push: Note [Counting live units]
                 w.deque.push(WorkItem.roots(slot: run.slot))
                 idle.notify()
             }
             for r in start..<min(start + batch, total) {
-                runStrand(run, from: Int(g.roots[r]), on: w)
+                runStrand(run, from: Int(roots[r]), on: w)
             }
         }
-        run.endUnit()
+        w.endUnit(run)
     }
 
     /// Runs task `first`, then inline the first successor each task makes ready (no queue round
@@ -273,11 +258,10 @@ final class Pool: @unchecked Sendable {
     /// highest priority first, since `compile` sorts each list by descending priority.
     @inline(__always)
     private func runStrand(_ run: RunState, from first: Int, on w: Worker) {
-        let g = run.graph
-        let offsets = g.succOffsets
-        let successors = g.successorList
-        let joinSlot = g.joinSlot
-        let bodies = g.bodies
+        let offsets = run.succOffsets
+        let successors = run.successors
+        let successorJoin = run.successorJoin
+        let bodies = run.bodies
         let joins = run.joins
         let scratch = w.scratch
         var t = first
@@ -288,7 +272,7 @@ final class Pool: @unchecked Sendable {
             if let recorder = run.trace {
                 if !runTraced(run, task: t, recorder: recorder, on: w) { return }
             } else {
-                do { try bodies[t]() } catch {
+                do { try bodies[t].call() } catch {
                     run.fail(error)
                     return   // successors of a failed task never start
                 }
@@ -297,7 +281,7 @@ final class Pool: @unchecked Sendable {
             var ready = 0
             for k in Int(offsets[t])..<Int(offsets[t + 1]) {
                 let s = Int(successors[k])
-                let j = Int(joinSlot[s])
+                let j = Int(successorJoin[k])
                 // A task with one predecessor has no counter: only that predecessor releases it.
                 // Acquire-release: the last predecessor to finish sees the others' writes and
                 // passes them on to the successor it runs or pushes. (wrappingSubtract is one
@@ -306,13 +290,12 @@ final class Pool: @unchecked Sendable {
                 if next < 0 { next = s } else { scratch[ready] = Int32(truncatingIfNeeded: s); ready += 1 }
             }
             if ready > 0 {
-                // Relaxed is enough: the add is sequenced before the pushes that let other workers
-                // end these units, so it precedes their subtractions (Note [Counting live units]).
-                run.outstanding.wrappingAdd(ready, ordering: .relaxed)
+                w.reserveUnits(ready, of: run)   // before the pushes: Note [Unit credit]
                 let slot = run.slot
+                let wasEmpty = w.deque.ownerSeesEmpty
                 var i = ready
                 while i > 0 { i -= 1; w.deque.push(WorkItem.task(Int(scratch[i]), slot: slot)) }
-                wakeOne()
+                if wasEmpty { wakeOne() }   // Note [Waking thieves]
             }
             if next < 0 { return }
             t = next
@@ -329,7 +312,7 @@ final class Pool: @unchecked Sendable {
         let cpu = Affinity.currentCPU()
         let begin = TraceRecorder.now()
         var ok = true
-        do { try run.graph.bodies[t]() } catch {
+        do { try run.bodies[t].call() } catch {
             run.fail(error)
             ok = false
         }

@@ -15,6 +15,15 @@ import Synchronization
 /// The subtraction that reaches zero is the end of the run: it is acquire-release, so the
 /// finisher has seen every task's writes, and it publishes the result with a release store of
 /// `finished` (and a semaphore signal) to the waiter.
+///
+/// Note [Unit credit]
+/// Touching `outstanding` for every push and every unit end would make it a hot shared counter
+/// (tree and wavefront graphs push about once per two tasks). Instead a worker keeps the ends of
+/// its units for one run as local *credit* and spends that credit on its next pushes for the same
+/// run; only a shortfall is added to `outstanding`, and leftover credit is subtracted when the
+/// worker runs out of work or turns to another run or loop. So `outstanding` = live units +
+/// unspent credit >= live units, and it reaches zero only when both are zero: never early, and
+/// at the latest when the last worker holding credit goes idle. See `Worker.endUnit`.
 final class RunState: @unchecked Sendable {
     // @unchecked Sendable: shared fields are atomics or behind Locks; `slot`, `onFinish` and the
     // pointers are written before the run is published (its first item pushed) and only read
@@ -23,6 +32,16 @@ final class RunState: @unchecked Sendable {
 
     let graph: CompiledGraph
     let joins: UnsafeMutablePointer<Atomic<Int32>>
+    // The graph's arrays, copied here so the hot loop reads them through this (unretained) run
+    // instead of retaining the shared CompiledGraph per strand: that reference count would be a
+    // contended cache line between workers.
+    let succOffsets: UnsafePointer<Int32>
+    let successors: UnsafePointer<Int32>
+    let successorJoin: UnsafePointer<Int32>
+    let bodies: UnsafePointer<TaskBody>
+    let roots: UnsafePointer<Int32>
+    let rootTotal: Int
+    let maxOutDegree: Int
     let trace: TraceRecorder?
     let pool: Pool
     var slot = -1
@@ -41,6 +60,13 @@ final class RunState: @unchecked Sendable {
 
     init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
         self.graph = graph
+        succOffsets = UnsafePointer(graph.succOffsets)
+        successors = UnsafePointer(graph.successorList)
+        successorJoin = UnsafePointer(graph.successorJoin)
+        bodies = graph.bodies
+        roots = UnsafePointer(graph.roots)
+        rootTotal = graph.rootTotal
+        maxOutDegree = graph.maxOutDegree
         self.trace = trace
         self.pool = pool
         let n = graph.joinTotal
@@ -69,11 +95,11 @@ final class RunState: @unchecked Sendable {
                                    ordering: .acquiringAndReleasing)
     }
 
-    /// Ends one unit (see Note [Counting live units]).
+    /// Ends `count` units (see Note [Counting live units]).
     @inline(__always)
-    func endUnit() {
+    func endUnits(_ count: Int) {
         // wrappingSubtract compiles to one `lock xadd`; the checked `subtract` is a CAS loop.
-        if outstanding.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 { complete() }
+        if outstanding.wrappingSubtract(count, ordering: .acquiringAndReleasing).oldValue == count { complete() }
     }
 
     private func complete() {

@@ -20,12 +20,11 @@ public final class TaskGraph {
 
     // Unchecked exclusivity: a TaskGraph is used from one thread at a time (documented), and the
     // dynamic checks on these class properties cost more than the appends themselves.
-    @exclusivity(unchecked) var bodies: [Body] = []
-    @exclusivity(unchecked) var names: [String] = []
-    @exclusivity(unchecked) var costs: [Double] = []
-    @exclusivity(unchecked) var priorities: [Int] = []
-    @exclusivity(unchecked) var edgeFrom: [Int32] = []
-    @exclusivity(unchecked) var edgeTo: [Int32] = []
+    // Bodies (hot when running) are apart from names, costs and priorities (cold).
+    @exclusivity(unchecked) var bodies: [TaskBody] = []
+    @exclusivity(unchecked) var info: [TaskInfo] = []
+    @exclusivity(unchecked) var edges: [Edge] = []
+    var hasPriorities = false   // any task with a priority other than 0
     var foreignEdge: SchedulerError? = nil   // the first bad edge, thrown by compile()
 
     public init() {}
@@ -33,26 +32,27 @@ public final class TaskGraph {
     /// Number of tasks added so far.
     public var taskCount: Int { bodies.count }
     /// Number of edges added so far (duplicates count).
-    public var edgeCount: Int { edgeFrom.count }
+    public var edgeCount: Int { edges.count }
 
     /// Adds a task. `cost` is an estimate in arbitrary units (profilers and planners read it);
-    /// `priority` orders tasks that are ready at the same time (higher first).
+    /// `priority` orders tasks that are ready at the same time (higher first): the roots, and
+    /// the successors one task releases together. It is a hint between workers, not a global
+    /// order: a worker that steals takes the oldest ready task of its victim.
     @discardableResult
     public func addTask(_ name: String, cost: Double = 1, priority: Int = 0,
                         _ body: @escaping Body) -> TaskHandle {
         precondition(bodies.count < Int(Int32.max), "TaskGraph: more than \(Int32.max) tasks")
-        bodies.append(body)
-        names.append(name)
-        costs.append(cost)
-        priorities.append(priority)
+        bodies.append(TaskBody(call: body))
+        info.append(TaskInfo(name: name, cost: cost, priority: priority))
+        if priority != 0 { hasPriorities = true }
         return TaskHandle(graph: self, index: bodies.count - 1)
     }
 
     /// Reserves room for `tasks` tasks and `edges` edges (avoids regrowth when building big graphs).
     public func reserve(tasks: Int, edges: Int) {
-        bodies.reserveCapacity(tasks); names.reserveCapacity(tasks)
-        costs.reserveCapacity(tasks); priorities.reserveCapacity(tasks)
-        edgeFrom.reserveCapacity(edges); edgeTo.reserveCapacity(edges)
+        bodies.reserveCapacity(tasks)
+        info.reserveCapacity(tasks)
+        self.edges.reserveCapacity(edges)
     }
 
     /// Makes task `to` run after task `from`, by index (as `TaskHandle.index` and `addTask`
@@ -66,8 +66,7 @@ public final class TaskGraph {
             }
             return
         }
-        edgeFrom.append(Int32(truncatingIfNeeded: from))
-        edgeTo.append(Int32(truncatingIfNeeded: to))
+        edges.append(Edge(from: Int32(truncatingIfNeeded: from), to: Int32(truncatingIfNeeded: to)))
     }
 
     @inline(__always)
@@ -75,23 +74,25 @@ public final class TaskGraph {
         guard from.graph === self, to.graph === self else {
             if foreignEdge == nil {
                 let other = from.graph === self ? to : from
-                foreignEdge = .foreignTask(operation: "precede", task: other.graph.names[other.index])
+                foreignEdge = .foreignTask(operation: "precede", task: other.graph.info[other.index].name)
             }
             return
         }
-        edgeFrom.append(Int32(truncatingIfNeeded: from.index))
-        edgeTo.append(Int32(truncatingIfNeeded: to.index))
+        edges.append(Edge(from: Int32(truncatingIfNeeded: from.index), to: Int32(truncatingIfNeeded: to.index)))
     }
 }
 
 /// A task in a `TaskGraph`, used to add dependencies.
+///
+/// - Note: A handle does not keep its graph alive (that would cost two atomic reference-count
+///   operations per task while building); use it only while the graph exists, as you would an index.
 public struct TaskHandle {
-    let graph: TaskGraph
+    unowned(unsafe) let graph: TaskGraph
     /// The task's index in its graph (and in the compiled graph).
     public let index: Int
 
     /// The task's name.
-    public var name: String { graph.names[index] }
+    public var name: String { graph.info[index].name }
 
     /// Makes `other` run after this task.
     @inline(__always)
@@ -106,4 +107,28 @@ public struct TaskHandle {
 
     /// Makes this task run after every task in `others`.
     public func succeed(_ others: TaskHandle...) { for o in others { graph.addEdge(from: o, to: self) } }
+}
+
+/// A task's closure in a struct field.
+///
+/// Stored directly in an `Array` (or any generic container) a closure is reabstracted to the
+/// generic calling convention: every element becomes a thunk with its own heap context, which
+/// costs an allocation per task when building and a cache miss per task when running. A struct
+/// field keeps the closure as it is.
+struct TaskBody {
+    let call: TaskGraph.Body
+}
+
+/// What a task is called and how it is ranked: read by `compile` and by profilers, never by the
+/// executor's hot loop.
+struct TaskInfo {
+    var name: String
+    var cost: Double
+    var priority: Int
+}
+
+/// One dependency: `to` waits for `from`.
+struct Edge {
+    var from: Int32
+    var to: Int32
 }

@@ -79,6 +79,13 @@ public final class WorkStealingDeque: @unchecked Sendable {
         max(0, bottom.load(ordering: .relaxed) - top.load(ordering: .relaxed))
     }
 
+    /// Whether the deque is empty, as its owner sees it (exact for the owner up to concurrent
+    /// steals, which only make it emptier). Owner only; cheap.
+    @inline(__always)
+    var ownerSeesEmpty: Bool {
+        bottom.load(ordering: .relaxed) <= top.load(ordering: .relaxed)
+    }
+
     /// Whether the deque looked empty; seq_cst so the parking protocol can rely on it
     /// (see Note [Parking without lost wake-ups] in `EventCount`).
     public var isEmpty: Bool {

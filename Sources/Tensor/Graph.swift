@@ -28,7 +28,7 @@ public final class Graph<Scalar: TensorScalar> {
         var isGradient: Bool
     }
 
-    private(set) var records: [Record] = []
+    var records: [Record] = []
     /// Storage of parameters and constants, by node id.
     private(set) var boxes: [Int: ValueBox<Scalar>] = [:]
     /// True while `gradients(of:wrt:)` adds nodes.

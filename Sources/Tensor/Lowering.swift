@@ -271,51 +271,24 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
-    /// Computes elements `start ..< start + count` of one elementwise node (see Note [Fusion]).
-    typealias Chunk = @Sendable (_ start: Int, _ count: Int) -> Void
-
     /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
     static var chunkSize: Int { 4096 }
 
-    /// The chunk function of a fusible node (`PlanBuilder.isFusible`) and its flops.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    static func elementwise(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (Chunk, Double) {
-        let out = output.pointer
+    /// The micro-op of a fusible node (`PlanBuilder.isFusible`) and its flops.
+    static func elementwise(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (MicroOp<Scalar>, Double) {
+        let out = output.address
         let n = Double(output.count)
-        let serial = SerialLoop()
         switch op {
         case .add, .sub, .mul, .div:
             let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
-            let a = inputs[0].pointer, b = inputs[1].pointer
-            let aScalar = inputs[0].count == 1 && output.count != 1, bScalar = inputs[1].count == 1 && output.count != 1
-            if aScalar && bScalar {
-                return ({ s, c in
-                    Elementwise.fill(out.pointer + s, value: a.pointer[0], count: c)
-                    Elementwise.binary(kernelOp, out.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
-                }, n)
-            }
-            if bScalar {
-                return ({ s, c in
-                    Elementwise.binary(kernelOp, a.pointer + s, scalar: b.pointer[0], into: out.pointer + s, count: c, loop: serial)
-                }, n)
-            }
-            if aScalar {
-                return ({ s, c in
-                    Elementwise.binary(kernelOp, b.pointer + s, scalar: a.pointer[0], scalarFirst: true,
-                                       into: out.pointer + s, count: c, loop: serial)
-                }, n)
-            }
-            return ({ s, c in
-                Elementwise.binary(kernelOp, a.pointer + s, b.pointer + s, into: out.pointer + s, count: c, loop: serial)
-            }, n)
+            let a = inputs[0], b = inputs[1]
+            let aScalar = a.count == 1 && output.count != 1, bScalar = b.count == 1 && output.count != 1
+            let kind: MicroOp<Scalar>.Kind = aScalar && bScalar ? .scalarScalar : bScalar ? .arrayScalar : aScalar ? .scalarArray : .arrayArray
+            return (MicroOp(code: .binary(kernelOp, kind), a: a.address, b: b.address, out: out, constant: 0), n)
         case .scale(let v), .shift(let v):
             let kernelOp: BinaryOp
             if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
-            let x = inputs[0].pointer, k = Scalar(v)
-            return ({ s, c in
-                Elementwise.binary(kernelOp, x.pointer + s, scalar: k, into: out.pointer + s, count: c, loop: serial)
-            }, n)
+            return (MicroOp(code: .binary(kernelOp, .arrayConstant), a: inputs[0].address, b: out, out: out, constant: Scalar(v)), n)
         case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
             let kernelOp: UnaryGradient = switch op {
             case .reluBackward: .relu
@@ -323,14 +296,9 @@ enum Lowering<Scalar: TensorScalar> {
             case .sigmoidBackward: .sigmoid
             default: .gelu
             }
-            let v = inputs[0].pointer, g = inputs[1].pointer
-            return ({ s, c in
-                Elementwise.unaryGradient(kernelOp, value: v.pointer + s, gradient: g.pointer + s,
-                                          into: out.pointer + s, count: c, loop: serial)
-            }, 3 * n)
+            return (MicroOp(code: .gradient(kernelOp), a: inputs[0].address, b: inputs[1].address, out: out, constant: 0), 3 * n)
         case .broadcastTo:
-            let x = inputs[0].pointer
-            return ({ s, c in Elementwise.fill(out.pointer + s, value: x.pointer[0], count: c) }, 0)
+            return (MicroOp(code: .fill, a: inputs[0].address, b: out, out: out, constant: 0), 0)
         default:
             let kernelOp: UnaryOp = switch op {
             case .exp: .exp
@@ -343,29 +311,25 @@ enum Lowering<Scalar: TensorScalar> {
             case let .pow(p): .pow(p)
             default: .neg
             }
-            let x = inputs[0].pointer
-            return ({ s, c in
-                Elementwise.unary(kernelOp, x.pointer + s, into: out.pointer + s, count: c, loop: serial)
-            }, 15 * n)
+            return (MicroOp(code: .unary(kernelOp), a: inputs[0].address, b: out, out: out, constant: 0), 15 * n)
         }
     }
 
-    /// One task running a group's chunk functions chunk by chunk; large groups split their chunks over
+    /// One task running a group's micro-ops chunk by chunk; large groups split their chunks over
     /// `loop` (elementwise, so the split never changes a result).
-    static func fused(_ chunks: [Chunk], count: Int, loop: any ParallelLoop) -> Body {
+    static func fused(_ ops: [MicroOp<Scalar>], count: Int, loop: any ParallelLoop) -> Body {
         let size = chunkSize
-        if chunks.count == 1, let only = chunks.first {
-            if count <= 8 * size { return { only(0, count) } }
-        }
+        let program = MicroProgram(ops)
         let pieces = (count + size - 1) / size
+        if pieces <= 1 { return { program.run(0, count) } }
         return {
             let run: (Range<Int>) -> Void = { range in
                 for p in range {
-                    let s = p * size, c = Swift.min(size, count - s)
-                    for chunk in chunks { chunk(s, c) }
+                    let s = p * size
+                    program.run(s, Swift.min(size, count - s))
                 }
             }
-            if pieces <= 1 || loop.concurrency <= 1 { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
+            if loop.concurrency <= 1 { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
         }
     }
 
@@ -410,6 +374,69 @@ enum Lowering<Scalar: TensorScalar> {
                                      to: out.pointer, strides: movedStrides, loop: loop)
             } catch { throw failure(error) }
         }, flops: flops)
+    }
+}
+
+/// One elementwise operation of a fused group, as plain data (pointers and kernel enums, nothing
+/// reference-counted), so running a group costs no retain/release per operation and chunk.
+struct MicroOp<Scalar: TensorScalar> {
+    enum Kind { case arrayArray, arrayScalar, scalarArray, scalarScalar, arrayConstant }
+    enum Code {
+        case binary(BinaryOp, Kind)
+        case unary(UnaryOp)
+        case gradient(UnaryGradient)
+        /// `out = a[0]` (broadcast of a one-element value).
+        case fill
+    }
+    let code: Code
+    let a: UnsafeMutablePointer<Scalar>
+    let b: UnsafeMutablePointer<Scalar>
+    let out: UnsafeMutablePointer<Scalar>
+    let constant: Scalar
+
+    /// Elements `s ..< s + c` of this operation's output.
+    @inline(__always)
+    func run(_ s: Int, _ c: Int) {
+        let serial = SerialLoop()
+        switch code {
+        case let .binary(op, kind):
+            switch kind {
+            case .arrayArray: Elementwise.binary(op, a + s, b + s, into: out + s, count: c, loop: serial)
+            case .arrayScalar: Elementwise.binary(op, a + s, scalar: b[0], into: out + s, count: c, loop: serial)
+            case .scalarArray: Elementwise.binary(op, b + s, scalar: a[0], scalarFirst: true, into: out + s, count: c, loop: serial)
+            case .arrayConstant: Elementwise.binary(op, a + s, scalar: constant, into: out + s, count: c, loop: serial)
+            case .scalarScalar:
+                Elementwise.fill(out + s, value: a[0], count: c)
+                Elementwise.binary(op, out + s, scalar: b[0], into: out + s, count: c, loop: serial)
+            }
+        case let .unary(op): Elementwise.unary(op, a + s, into: out + s, count: c, loop: serial)
+        case let .gradient(op): Elementwise.unaryGradient(op, value: a + s, gradient: b + s, into: out + s, count: c, loop: serial)
+        case .fill: Elementwise.fill(out + s, value: a[0], count: c)
+        }
+    }
+}
+
+/// A fused group's micro-ops in one buffer.
+///
+/// - Note: `@unchecked Sendable`: immutable after init; the memory the ops point to is ordered by
+///   the task graph like every other task's (see PlanBuilder).
+final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
+    private let ops: UnsafeMutableBufferPointer<MicroOp<Scalar>>
+
+    init(_ list: [MicroOp<Scalar>]) {
+        ops = .allocate(capacity: list.count)
+        _ = ops.initialize(from: list)
+    }
+
+    deinit {
+        ops.deinitialize()
+        ops.deallocate()
+    }
+
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func run(_ start: Int, _ count: Int) {
+        for i in 0..<ops.count { ops[i].run(start, count) }
     }
 }
 

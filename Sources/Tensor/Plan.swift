@@ -1,4 +1,5 @@
 import Kernels
+import Scheduler
 import Synchronization
 
 /// A graph lowered to tasks: the nodes that the requested outputs, gradients and parameter updates
@@ -19,7 +20,7 @@ import Synchronization
 public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     // `@unchecked Sendable`: everything is immutable after init except the buffer contents (written by
     // tasks in an order the task graph fixes, and by `run`/`withFeed` only while `running` is held)
-    // and `fed` (touched only while `running` is held).
+    // and `unfed` (touched only while `running` is held).
 
     /// What each task does (task `i` of the compiled scheduler graph), for profilers.
     public let taskInfo: [TaskInfo]
@@ -42,18 +43,20 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     let placeholders: [Int: String]
     let program: PlanProgram
     let running = Atomic<Bool>(false)
-    var fed: Set<Int> = []
+    /// Placeholders not fed yet (none after the first full feed: then checking costs nothing).
+    var unfed: Set<Int>
 
     /// Lowers what `outputs` and `updates` need to one task graph.
     ///
     /// - Parameters:
     ///   - outputs: nodes whose values are read after a run (`value(of:)`); all from one graph.
     ///   - updates: parameter updates to run inside the plan (see `ParameterUpdate`).
-    ///   - loop: how large operations split (intra-op); the executor the plan runs on.
+    ///   - executor: the worker pool that runs the tasks (and the pieces large operations split into);
+    ///     nil runs every task in order on the calling thread.
     ///   - fusion: fuse chains of elementwise operations into single tasks (on by default; off to
     ///     compare, or to see every operation as its own task in a profile).
     public init(outputs: [Node<Scalar>], updates: [ParameterUpdate<Scalar>] = [],
-                loop: any ParallelLoop = SerialLoop(), fusion: Bool = true) throws {
+                executor: Executor? = nil, fusion: Bool = true) throws {
         guard let graph = outputs.first?.graph ?? updates.first?.parameter.graph else {
             throw GraphError(operation: "plan", shapes: [], message: "nothing to compute: no outputs and no updates")
         }
@@ -72,7 +75,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         }
         graphID = ObjectIdentifier(graph)
         let built = try PlanBuilder(graph: graph, outputs: outputs.map(\.id),
-                                    updates: updates, loop: loop, fusion: fusion).build()
+                                    updates: updates, loop: executor ?? SerialLoop(), fusion: fusion).build()
         taskInfo = built.program.info
         peakBytes = built.arenaBytes
         unplannedBytes = built.unplannedBytes
@@ -82,8 +85,31 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         storage = built.storage
         self.outputs = Set(outputs.map(\.id))
         placeholders = built.placeholders
+        unfed = Set(built.placeholders.keys)
         program = built.program
+        self.executor = executor
+        if let executor {
+            let tasks = TaskGraph()
+            let program = built.program
+            tasks.reserve(tasks: program.bodies.count, edges: program.dependencies.reduce(0) { $0 + $1.count })
+            var handles: [TaskHandle] = []
+            handles.reserveCapacity(program.bodies.count)
+            for t in program.bodies.indices {
+                handles.append(tasks.addTask(program.info[t].name, cost: program.costs[t],
+                                             priority: program.priorities[t], program.bodies[t]))
+                for d in program.dependencies[t] { handles[d].precede(handles[t]) }
+            }
+            _ = executor
+            compiled = try tasks.compile()
+        } else {
+            compiled = nil
+        }
     }
+
+    /// The executor the plan runs on (nil: runs on the calling thread).
+    public let executor: Executor?
+    /// The scheduler graph a run executes (task `i` is `taskInfo[i]`); nil without an executor.
+    public let compiled: CompiledGraph?
 
     deinit { arena.deallocate() }
 
@@ -93,20 +119,25 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// Runs every task once. `feeds` gives placeholders their values for this run (a placeholder not
     /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
     /// throws (the first error); the plan stays usable.
-    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:]) throws {
+    /// With `trace`, the executor records each task's (and each intra-op piece's) begin and end.
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) throws {
         try exclusive {
             for (node, value) in feeds {
                 let target = try feedTarget(node, shape: value.shape)
-                value.withUnsafeBufferPointer { src in
-                    target.baseAddress!.update(from: src.baseAddress!, count: src.count)
+                if let dst = target.baseAddress, target.count > 0 {
+                    value.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
                 }
-                fed.insert(node.id)
+                unfed.remove(node.id)
             }
-            if let missing = placeholders.keys.sorted().first(where: { !fed.contains($0) }) {
+            if !unfed.isEmpty, let missing = unfed.min() {
                 throw GraphError(operation: "feed", shapes: [],
                                  message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
             }
-            try program.run()
+            if let executor, let compiled {
+                try executor.run(compiled, trace: trace)
+            } else {
+                try program.run()
+            }
         }
     }
 
@@ -115,7 +146,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     public func withFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
         try exclusive {
             let target = try feedTarget(node, shape: nil)
-            fed.insert(node.id)
+            unfed.remove(node.id)
             return try body(target)
         }
     }
@@ -158,7 +189,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
 
     private func exclusive<R>(_ body: () throws -> R) throws -> R {
         // Acquiring on success pairs with the releasing store below: the previous run's feeds and
-        // bookkeeping (`fed`) happen-before this one's; a failed exchange means a run is in flight.
+        // bookkeeping (`unfed`) happen-before this one's; a failed exchange means a run is in flight.
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw GraphError(operation: "run", shapes: [], message: "this plan is already running (use one plan per concurrent run)")
         }

@@ -219,7 +219,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
         info.reserveCapacity(stepCount)
         for s in 0..<m {
             var flops = 0.0, moved = 0.0
-            var chunks: [Lowering<Scalar>.Chunk] = []
+            var micro: [MicroOp<Scalar>] = []
             var body: PlanProgram.Body? = nil
             for i in members[s] {
                 let r = records[i]
@@ -227,8 +227,8 @@ struct PlanBuilder<Scalar: TensorScalar> {
                 let output = Operand<Scalar>(address: storage[i]!, shape: r.shape)
                 moved += Double((inputs.reduce(0) { $0 + $1.count } + output.count) * stride)
                 if fusible[s] {
-                    let (chunk, f) = Lowering<Scalar>.elementwise(r.operation, inputs: inputs, output: output)
-                    chunks.append(chunk)
+                    let (op, f) = Lowering<Scalar>.elementwise(r.operation, inputs: inputs, output: output)
+                    micro.append(op)
                     flops += f
                 } else {
                     let lowered = try Lowering<Scalar>.lower(r.operation, inputs: inputs, output: output,
@@ -237,7 +237,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
                     flops += lowered.flops
                 }
             }
-            if fusible[s] { body = Lowering<Scalar>.fused(chunks, count: records[members[s][0]].shape.reduce(1, *), loop: loop) }
+            if fusible[s] { body = Lowering<Scalar>.fused(micro, count: records[members[s][0]].shape.reduce(1, *), loop: loop) }
             let first = records[members[s][0]]
             let name: String
             if members[s].count == 1 {

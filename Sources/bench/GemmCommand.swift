@@ -39,9 +39,9 @@ enum GemmCommand {
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         let gflops = flops / median / 1e9
         let ops = (transA ? "T" : "N") + (transB ? "T" : "N")
-        print(String(format: "%@gemm %@ m=%d n=%d k=%d threads=%d: median %.3f ms, %.1f GFLOP/s (best %.1f; %.1f per CPU-second per thread)",
+        print(String(format: "%@gemm %@ m=%d n=%d k=%d threads=%d: median %.3f ms, %.1f GFLOP/s (best %.1f; %.1f per CPU-second)",
                      double ? "d" : "s", ops, m, n, k, threads, median * 1e3, gflops, flops / best / 1e9,
-                     flops / cpuPerRun / 1e9 / Double(threads)))
+                     flops / cpuPerRun / 1e9))
         if json {
             var line = JSONLine()
             line.add("m", m); line.add("n", n); line.add("k", k); line.add("threads", threads)

@@ -1,4 +1,5 @@
 import Foundation
+import Scheduler
 import Tensor
 
 /// `bench graph`: runs a graph file (docs/graph-format.md) forward, and with `--grad` backward too,
@@ -8,27 +9,36 @@ import Tensor
 /// bench graph --file docs/examples/mlp.json --inputs docs/examples/mlp-inputs.json --grad --threads 2
 /// ```
 ///
+/// The plan runs on `--threads` workers; `--double` runs in Double instead of Float; `--profile DIR`
+/// traces the run and writes the profile files (trace.json, summary, graph.dot) into DIR.
+///
 /// Gradients are of the output marked `"loss"` (or the single output) with respect to every parameter
 /// and placeholder, keyed by node id. Without `--json` the result is printed as indented JSON; with it,
 /// as one line that also holds the file, thread count, task count and peak bytes.
 enum GraphCommand {
     static func run(_ words: [String]) throws {
-        var args = try Arguments(words, flags: ["grad", "json"])
+        var args = try Arguments(words, flags: ["grad", "json", "double"])
         guard let path = args.string("file") else { throw ArgumentError("--file g.json is required") }
-        let inputs = args.string("inputs")
-        let grad = args.flag("grad"), json = args.flag("json")
-        let threads = try args.int("threads", default: 1)
-        let profile = args.string("profile")
+        let options = Options(path: path, inputs: args.string("inputs"), grad: args.flag("grad"), json: args.flag("json"),
+                              threads: try args.int("threads", default: 1), profile: args.string("profile"))
+        let double = args.flag("double")
         try args.finish()
-        guard threads > 0 else { throw ArgumentError("--threads must be positive") }
+        guard options.threads > 0 else { throw ArgumentError("--threads must be positive") }
+        if double { try execute(Double.self, options) } else { try execute(Float.self, options) }
+    }
 
-        let file = try GraphFile<Float>(contentsOf: URL(fileURLWithPath: path))
-        let feeds = try inputs.map { try file.feeds(contentsOf: URL(fileURLWithPath: $0)) } ?? [:]
+    struct Options {
+        let path: String, inputs: String?, grad: Bool, json: Bool, threads: Int, profile: String?
+    }
+
+    static func execute<S: TensorScalar>(_: S.Type, _ o: Options) throws {
+        let file = try GraphFile<S>(contentsOf: URL(fileURLWithPath: o.path))
+        let feeds = try o.inputs.map { try file.feeds(contentsOf: URL(fileURLWithPath: $0)) } ?? [:]
         let idOf = Dictionary(file.nodes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
 
-        var wrt: [Node<Float>] = []
-        var gradients: [Node<Float>] = []
-        if grad {
+        var wrt: [Node<S>] = []
+        var gradients: [Node<S>] = []
+        if o.grad {
             guard let loss = file.loss ?? (file.outputs.count == 1 ? file.outputs[0].node : nil) else {
                 throw ArgumentError("--grad needs a loss: mark an output with \"loss\" in the file, or have a single output")
             }
@@ -38,23 +48,24 @@ enum GraphCommand {
             gradients = try file.graph.gradients(of: loss, wrt: wrt)
         }
 
-        // The plan runs on `threads` workers once `Plan(outputs:executor:)` lands from the tensor
-        // branch; until then it runs its tasks in order on this thread, and --threads only checks.
-        let plan = try Plan(outputs: file.outputs.map(\.node) + gradients)
-        if let profile {
-            // Profile spot (for the profiling engineer): run with a trace recorder and write the
-            // profile files into `profile` once the profile writer has landed.
-            throw ArgumentError("--profile \(profile): the profile writer has not landed on this branch yet")
+        let executor = Executor(workers: o.threads)
+        defer { executor.shutdown() }
+        let plan = try Plan(outputs: file.outputs.map(\.node) + gradients, executor: executor)
+        let recorder = o.profile.map { _ in TraceRecorder() }
+        try plan.run(feeds: feeds, trace: recorder)
+        if let directory = o.profile, let recorder {
+            let files = try plan.profile(recorder).write(to: URL(fileURLWithPath: directory),
+                                                         title: "bench graph --file \(o.path) --threads \(o.threads)")
+            FileHandle.standardError.write(Data(("profile: " + files.map(\.path).joined(separator: ", ") + "\n").utf8))
         }
-        try plan.run(feeds: feeds)
 
         var sections = [("outputs", try file.outputs.map { ($0.name, tensorJSON(try plan.value(of: $0.node))) })]
-        if grad { sections.append(("gradients", try zip(wrt, gradients).map { (idOf[$0]!, tensorJSON(try plan.value(of: $1))) })) }
+        if o.grad { sections.append(("gradients", try zip(wrt, gradients).map { (idOf[$0]!, tensorJSON(try plan.value(of: $1))) })) }
         let quote = JSONLine.quote
-        if json {
+        if o.json {
             var line = JSONLine()
-            line.add("file", path)
-            line.add("threads", threads)
+            line.add("file", o.path)
+            line.add("threads", o.threads)
             line.add("tasks", plan.taskCount)
             line.add("peak_bytes", plan.peakBytes)
             for (name, items) in sections {
@@ -70,9 +81,8 @@ enum GraphCommand {
     }
 
     /// `{"shape": [...], "values": [...]}`; NaN and infinities as the strings "nan", "inf", "-inf".
-    static func tensorJSON(_ t: Tensor<Float>) -> String {
+    static func tensorJSON<S: TensorScalar>(_ t: Tensor<S>) -> String {
         let values = t.scalars.map { x in x.isNaN ? "\"nan\"" : x.isInfinite ? (x < 0 ? "\"-inf\"" : "\"inf\"") : "\(x)" }
         return "{\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"values\":[\(values.joined(separator: ","))]}"
     }
-
 }

@@ -27,8 +27,8 @@ enum KernelsCommand {
         print("op                     ms      Gelem/s   GB/s")
         for r in rows {
             let s = r.median
-            print(String(format: "%-20@ %8.3f %9.3f %7.2f", r.name, s * 1e3, Double(r.elements) / s / 1e9,
-                         Double(r.bytes) / s / 1e9))
+            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + String(format: " %8.3f %9.3f %7.2f", s * 1e3, Double(r.elements) / s / 1e9, Double(r.bytes) / s / 1e9))
         }
         if json {
             var line = JSONLine()

@@ -1,12 +1,14 @@
 import Foundation
 import Scheduler
+import Synchronization
 
 /// `bench scheduler`: task-graph throughput of the Scheduler on five graph shapes.
 ///
 /// ```
 /// bench scheduler --graph chain|tree|wavefront|traversal|flat [--size N] [--threads T]
 ///                 [--rerun] [--repeat R] [--work-ns W] [--json]
-/// bench scheduler [--repeat R] [--json]      # the suite: all shapes, 1 worker and all workers
+/// bench scheduler [--size N] [--repeat R] [--json]   # the suite: all shapes, 1 worker and all
+///                                                   # workers (N tasks each; default about 1M)
 /// ```
 /// Without `--rerun` each timed repetition builds, compiles and runs the graph; with `--rerun`
 /// the graph is built once and only runs are timed. Tasks are empty unless `--work-ns` asks for
@@ -29,6 +31,7 @@ enum SchedulerCommand {
         guard workNs >= 0 else { throw ArgumentError("--work-ns must not be negative") }
         if let threads, threads < 1 { throw ArgumentError("--threads must be at least 1") }
         let work = TaskWork(nanoseconds: workNs)
+        keepFreedMemory()
 
         guard let graph else {
             try suite(size: size, repeats: repeats, work: work, json: json, seed: seed)
@@ -167,7 +170,9 @@ enum SchedulerCommand {
         print(row(header))
         var results: [String] = []
         for shape in shapes {
-            let n = size ?? defaultSize(shape)
+            // In the suite `--size` is a task count for every shape (the wavefront's side is its root).
+            var n = size ?? defaultSize(shape)
+            if shape == "wavefront", let size { n = max(1, Int(Double(size).squareRoot())) }
             for executor in executors {
                 let built = try measure(shape, size: n, executor: executor, rerun: false, repeats: repeats, work: work, seed: seed)
                 let rerun = try measure(shape, size: n, executor: executor, rerun: true, repeats: repeats, work: work, seed: seed)
@@ -196,6 +201,19 @@ enum SchedulerCommand {
         }
     }
 
+    /// Asks glibc to keep freed memory instead of returning it to the kernel, so repeated
+    /// builds measure building, not page faults on fresh pages (like a long-running program
+    /// whose heap has reached its working size). The first, untimed repetition warms it up.
+    static func keepFreedMemory() {
+        // glibc's mallopt (malloc.h is not in Swift's Glibc module): M_TRIM_THRESHOLD = -1,
+        // M_MMAP_THRESHOLD = -3.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "mallopt") else { return }
+        let mallopt = unsafeBitCast(sym, to: Mallopt.self)
+        _ = mallopt(-3, 32 << 20)   // the largest threshold glibc accepts on 64-bit
+        _ = mallopt(-1, Int32.max)
+    }
+
     static func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
 }
 
@@ -216,12 +234,17 @@ struct TaskWork {
         iterations = max(1, Int(Double(nanoseconds) * Double(probe) / (seconds * 1e9)))
     }
 
-    /// The task body: one shared closure (so building a graph allocates no closure contexts).
+    /// The task body: a closure without captured context (the iteration count is a global), so
+    /// building a graph allocates nothing per task and running it retains nothing shared.
     func body() -> TaskGraph.Body {
-        let n = iterations
-        if n == 0 { return {} }
-        return { TaskWork.sink(TaskWork.spin(n)) }
+        TaskWork.iterationsPerTask.store(iterations, ordering: .relaxed)
+        if iterations == 0 { return TaskWork.empty }
+        return TaskWork.busy
     }
+
+    static let iterationsPerTask = Atomic<Int>(0)
+    static let empty: TaskGraph.Body = {}
+    static let busy: TaskGraph.Body = { TaskWork.sink(TaskWork.spin(TaskWork.iterationsPerTask.load(ordering: .relaxed))) }
 
     /// A dependent chain of multiply-adds the compiler cannot fold.
     @inline(never)

@@ -6,7 +6,9 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("scheduler", "task-graph throughput: chain, tree, wavefront, traversal, flat", SchedulerCommand.run),
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
-    ("graph", "run a graph file forward (and backward) and print outputs and gradients", GraphCommand.run),
+    ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
+    ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
+    ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
 ]
 
 @MainActor func usage() -> String {

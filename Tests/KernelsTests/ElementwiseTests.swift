@@ -172,6 +172,15 @@ struct ElementwiseTests {
         check(.pow(3), value: x, { 3 * x[$0] * x[$0] })
     }
 
+    @Test(arguments: [1, 7, 17, 63, 255, 257, 1000])
+    func multiplyAddIsOneFusedOperation(count: Int) {
+        var rng = TestRandom(seed: UInt64(count) + 7)
+        let x: [Float] = rng.floats(count), y0: [Float] = rng.floats(count)
+        var y = y0
+        Elementwise.multiplyAdd(x, scale: -0.3, into: &y, count: count)
+        #expect(zip(y, zip(x, y0)).allSatisfy { $0 == $1.1.addingProduct(-0.3, $1.0) })
+    }
+
     @Test func reluAndMaxKeepNaN() {
         var y: [Float] = [0, 0]
         Elementwise.unary(.relu, [Float.nan, -1], into: &y, count: 2)

@@ -97,6 +97,15 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// Widths that are whole panels (B read in place on the direct path), with padded rows.
+    @Test func wholePanelWidths() throws {
+        for cs in [GEMMCase(m: 64, n: 64, k: 64), GEMMCase(m: 7, n: 32, k: 17, beta: 1, pad: 3),
+                   GEMMCase(m: 33, n: 256, k: 100, alpha: -1, beta: 0.5, pad: 1), GEMMCase(m: 5, n: 48, k: 9, ta: true)] {
+            try checkGEMM(Float.self, cs)
+            try checkGEMM(Double.self, cs)
+        }
+    }
+
     @Test func doublePrecision() throws {
         for cs in [GEMMCase(m: 7, n: 9, k: 5), GEMMCase(m: 63, n: 17, k: 255, ta: true),
                    GEMMCase(m: 130, n: 257, k: 300, tb: true), GEMMCase(m: 257, n: 255, k: 257, ta: true, tb: true)] {

@@ -73,6 +73,20 @@ struct VectorMathTests {
         }
     }
 
+    /// The vectorized square root is correctly rounded: bitwise equal to `Float.squareRoot()`
+    /// (including ±0, denormals, inf, NaN and negative inputs).
+    @Test func sqrtIsCorrectlyRounded() {
+        let xs = Self.inputs(dense: 0...1e6)
+        var ys = [Float](repeating: 0, count: xs.count)
+        Elementwise.unary(.sqrt, xs, into: &ys, count: xs.count)
+        var bad: [Float] = []
+        for (x, y) in zip(xs, ys) {
+            let want = x.squareRoot()
+            if !(y.bitPattern == want.bitPattern || (y.isNaN && want.isNaN)) { bad.append(x) }
+        }
+        #expect(bad.isEmpty, "sqrt differs for \(bad.prefix(5))")
+    }
+
     /// NaN in, NaN out for every operation; relu and max keep NaN.
     @Test func nanPropagates() {
         let ops: [UnaryOp] = [.neg, .abs, .sqrt, .square, .exp, .log, .tanh, .sigmoid, .relu, .gelu, .pow(3)]

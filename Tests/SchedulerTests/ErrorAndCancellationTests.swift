@@ -176,6 +176,29 @@ extension SchedulerTests {
             #expect(throws: SchedulerError.foreignTask(operation: "precede", task: "b")) { try g1.compile() }
         }
 
+        @Test func badArgumentsAreErrorsNotCrashes() throws {
+            #expect(Executor(workers: 0).workerCount == 1)
+            #expect(Executor(workers: -3, pinning: false).workerCount == 1)
+            let graph = TaskGraph()
+            graph.addTask("only") {}
+            graph.addEdge(from: 0, to: 5)
+            #expect(throws: SchedulerError.self) { try graph.compile() }
+            let ok = TaskGraph()
+            let a = ok.addTask("a") {}
+            let b = ok.addTask("b") {}
+            ok.addEdge(from: a.index, to: b.index)
+            let compiled = try ok.compile()
+            #expect(compiled.successors(of: 0) == [1])
+            #expect(compiled.predecessorCount(of: 1) == 1)
+            #expect(compiled.name(of: 1) == "b")
+            // An empty range and a silly grain are fine.
+            let executor = Executor(workers: 2)
+            executor.parallelFor(5..<5, grain: 0) { _ in Issue.record("called on an empty range") }
+            let sum = Locked(0)
+            executor.parallelFor(0..<10, grain: -4) { r in sum.withLock { $0 += r.count } }
+            #expect(sum.withLock { $0 } == 10)
+        }
+
         @Test func runsAfterShutdownFail() throws {
             let executor = Executor(workers: 2)
             executor.shutdown()

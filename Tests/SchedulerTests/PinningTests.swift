@@ -92,18 +92,36 @@ extension SchedulerTests {
         @Test func executorsShutDownWithoutLeakingThreads() {
             withTimeLimit(60, "executor churn") {
                 let graph = try Shape.diamonds(10).build(Ledger(31)).compile()
-                // Warm up libdispatch's pool so its own idle threads do not count as leaks.
-                for _ in 0..<3 { try Executor(workers: 8).run(graph) }
-                let before = processThreadCount()
                 for round in 0..<40 {
-                    let executor = Executor(workers: 1 + round % 8)
+                    let workers = 1 + round % 8
+                    let executor = Executor(workers: workers)
+                    try check(executor.runningWorkerCount == workers, "\(executor.runningWorkerCount) of \(workers) workers running")
                     try executor.run(graph)
-                    if round % 2 == 0 { executor.shutdown() }
+                    executor.parallelFor(0..<100, grain: 1) { _ in }
+                    executor.shutdown()
+                    try check(executor.runningWorkerCount == 0, "\(executor.runningWorkerCount) workers still running after shutdown")
+                    executor.shutdown()   // twice is harmless
                 }
+                // Workers restore their thread's binding before giving it back: libdispatch's
+                // idle threads (former workers among them) must not stay pinned to one CPU.
+                let expected = Topology.current().usableCPUs
+                let group = DispatchGroup()
+                let pinned = Locked<[[Int]]>([])
+                for i in 0..<16 {
+                    DispatchQueue(label: "probe.\(i)").async(group: group) {
+                        let cpus = Topology.current().usableCPUs
+                        if cpus != expected { pinned.withLock { $0.append(cpus) } }
+                    }
+                }
+                group.wait()
+                try check(pinned.withLock { $0 }.isEmpty, "dispatch threads left pinned: \(pinned.withLock { $0 })")
+                // Deinit shuts down too (and waits): churn without explicit shutdown must not
+                // pile up threads. Only a loose check on the process, since other test targets
+                // may run at the same time.
+                let before = processThreadCount()
+                for round in 0..<40 { try Executor(workers: 1 + round % 8).run(graph) }
                 let after = processThreadCount()
-                // libdispatch may keep a few idle threads around for a while; 40 executors with up to
-                // 8 workers each would leak far more than this.
-                try check(after <= before + 8, "threads before \(before), after \(after)")
+                try check(after <= before + 40, "threads before \(before), after \(after)")
             }
         }
     }

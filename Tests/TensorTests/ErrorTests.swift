@@ -49,7 +49,9 @@ import Tensor
         #expect(message { _ = try plan.value(of: stranger) }.contains("not part of this plan"))
         #expect(message { _ = try x + stranger }.contains("another graph"))
         #expect(message { _ = try g.gradients(of: y, wrt: [w]) }.contains("one element"))
-        try plan.run(feeds: [x: .ones(shape: [2, 2])])
+        // A placeholder of the same graph that this plan does not need is accepted and ignored.
+        let unused = g.placeholder("unused", shape: [3])
+        try plan.run(feeds: [x: .ones(shape: [2, 2]), unused: .zeros(shape: [3])])
         #expect(try plan.value(of: y).scalars == [2, 2, 2, 2])
     }
 

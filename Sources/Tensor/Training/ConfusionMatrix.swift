@@ -1,0 +1,70 @@
+/// Counts of (true class, predicted class) pairs, with accuracy and a printable table.
+///
+/// ```swift
+/// var cm = ConfusionMatrix(classCount: 3)
+/// cm.add(actual: 2, predicted: 1)
+/// print(cm)          // rows: true class, columns: predicted class
+/// ```
+public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
+    public let classCount: Int
+    /// `counts[actual * classCount + predicted]`.
+    public private(set) var counts: [Int]
+
+    public init(classCount: Int) {
+        precondition(classCount > 0, "ConfusionMatrix: class count must be positive, got \(classCount)")
+        self.classCount = classCount
+        counts = [Int](repeating: 0, count: classCount * classCount)
+    }
+
+    public mutating func add(actual: Int, predicted: Int) {
+        precondition(actual >= 0 && actual < classCount && predicted >= 0 && predicted < classCount,
+                     "ConfusionMatrix.add: classes \(actual), \(predicted) outside 0..<\(classCount)")
+        counts[actual * classCount + predicted] += 1
+    }
+
+    /// Adds the argmax of each row of `logits` (`labels.count` rows of `classCount`) against `labels`.
+    /// Ties go to the lowest class.
+    public mutating func add(logits: UnsafeBufferPointer<Float>, labels: some Collection<Int32>) {
+        precondition(logits.count == labels.count * classCount,
+                     "ConfusionMatrix.add: \(logits.count) logits for \(labels.count) rows of \(classCount) classes")
+        for (row, label) in labels.enumerated() {
+            add(actual: Int(label), predicted: ConfusionMatrix.argmax(logits, row: row, width: classCount))
+        }
+    }
+
+    /// The index of the largest of `values[row * width ..< (row + 1) * width]` (first on ties; NaN never wins).
+    public static func argmax(_ values: UnsafeBufferPointer<Float>, row: Int, width: Int) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for c in 0..<width where values[row * width + c] > bestValue {
+            bestValue = values[row * width + c]
+            best = c
+        }
+        return best
+    }
+
+    public subscript(actual: Int, predicted: Int) -> Int { counts[actual * classCount + predicted] }
+
+    /// Number of samples counted.
+    public var total: Int { counts.reduce(0, +) }
+
+    /// Share of samples on the diagonal (0 when empty).
+    public var accuracy: Double {
+        let t = total
+        guard t > 0 else { return 0 }
+        return Double((0..<classCount).reduce(0) { $0 + counts[$1 * classCount + $1] }) / Double(t)
+    }
+
+    /// A table: one row per true class, one column per predicted class.
+    public var description: String {
+        let width = max(3, String(counts.max() ?? 0).count, String(classCount - 1).count) + 1
+        func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+        var text = "true\\pred" + (0..<classCount).map { pad(String($0)) }.joined() + "\n"
+        for a in 0..<classCount {
+            let rowLabel = String(a)
+            text += rowLabel + String(repeating: " ", count: max(1, 9 - rowLabel.count))
+            text += (0..<classCount).map { pad(String(counts[a * classCount + $0])) }.joined() + "\n"
+        }
+        return text
+    }
+}

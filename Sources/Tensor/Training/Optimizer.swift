@@ -1,0 +1,107 @@
+import Kernels
+
+/// An optimizer's rule and hyperparameters: which update `OptimizerSteps` applies to each parameter.
+///
+/// ```swift
+/// let adam = Optimizer.adam(learningRate: .constant(1e-3))
+/// let sgd = Optimizer.sgd(learningRate: .cosine(base: 0.1, totalSteps: 500, minimum: 0))
+/// ```
+public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
+    /// The update rule.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// `p -= lr * g`
+        case sgd
+        /// Heavy-ball momentum.
+        case momentum
+        /// Nesterov momentum.
+        case nesterov
+        /// Adam (weight decay as an L2 term in the gradient).
+        case adam
+        /// AdamW (decoupled weight decay).
+        case adamw
+    }
+
+    public var kind: Kind
+    public var learningRate: LearningRateSchedule
+    /// Momentum coefficient (momentum and Nesterov).
+    public var momentum: Float = 0.9
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float = 0
+
+    public init(kind: Kind, learningRate: LearningRateSchedule, momentum: Float = 0.9, beta1: Float = 0.9,
+                beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    public static func sgd(learningRate: LearningRateSchedule, weightDecay: Float = 0) -> Optimizer {
+        Optimizer(kind: .sgd, learningRate: learningRate, weightDecay: weightDecay)
+    }
+
+    public static func momentum(learningRate: LearningRateSchedule, momentum: Float = 0.9, nesterov: Bool = false,
+                                weightDecay: Float = 0) -> Optimizer {
+        Optimizer(kind: nesterov ? .nesterov : .momentum, learningRate: learningRate, momentum: momentum,
+                  weightDecay: weightDecay)
+    }
+
+    public static func adam(learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
+                            epsilon: Float = 1e-8, weightDecay: Float = 0, decoupled: Bool = false) -> Optimizer {
+        Optimizer(kind: decoupled ? .adamw : .adam, learningRate: learningRate, beta1: beta1, beta2: beta2,
+                  epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    /// State arrays kept per parameter, each as long as the parameter: none for SGD, the velocity
+    /// for momentum, the first and second moments for Adam.
+    public var slotNames: [String] {
+        switch kind {
+        case .sgd: []
+        case .momentum, .nesterov: ["velocity"]
+        case .adam, .adamw: ["m", "v"]
+        }
+    }
+
+    /// Applies update number `step` (counted from 0) to one parameter; `slots` holds
+    /// `slotNames.count` arrays of the parameter's length, back to back.
+    public func update(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
+                       slots: UnsafeMutableBufferPointer<Float>, step: Int) {
+        let n = p.count
+        precondition(slots.count == slotNames.count * n,
+                     "Optimizer.update: \(kind) needs \(slotNames.count * n) state floats, got \(slots.count)")
+        let first = UnsafeMutableBufferPointer(rebasing: slots[0..<min(n, slots.count)])
+        let second = UnsafeMutableBufferPointer(rebasing: slots[min(n, slots.count)..<min(2 * n, slots.count)])
+        update(parameters: p, gradients: g, first: first, second: second, step: step)
+    }
+
+    /// The update with the slots given separately (`first`: velocity or m; `second`: v), each as long
+    /// as `p` (or empty when the rule has no such slot). Elements are independent, so any range of a
+    /// parameter can be updated on its own with the same result.
+    func update(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
+                first: UnsafeMutableBufferPointer<Float>, second: UnsafeMutableBufferPointer<Float>, step: Int) {
+        let lr = learningRate.rate(atStep: step)
+        switch kind {
+        case .sgd:
+            OptimizerSteps.sgd(parameters: p, gradients: g, learningRate: lr, weightDecay: weightDecay)
+        case .momentum, .nesterov:
+            OptimizerSteps.momentum(parameters: p, gradients: g, velocity: first, learningRate: lr,
+                                    momentum: momentum, nesterov: kind == .nesterov, weightDecay: weightDecay)
+        case .adam, .adamw:
+            OptimizerSteps.adam(parameters: p, gradients: g, firstMoment: first, secondMoment: second,
+                                step: step + 1, learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                weightDecay: weightDecay, decoupledWeightDecay: kind == .adamw)
+        }
+    }
+
+    public var description: String {
+        var text = "\(kind.rawValue) lr \(learningRate)"
+        if kind == .momentum || kind == .nesterov { text += " momentum \(momentum)" }
+        if weightDecay != 0 { text += " weight decay \(weightDecay)" }
+        return text
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Tensor
+
+extension TrainCommand {
+    /// Human-readable lines (and a progress bar on a terminal); with `--json` the JSON object stays
+    /// the last line of stdout.
+    struct Output {
+        let json: Bool
+        /// Progress bars only make sense on a terminal (not in logs or pipes).
+        let isTerminal = isatty(STDOUT_FILENO) == 1
+
+        func line(_ text: String, terminator: String = "\n") {
+            print(text, terminator: terminator)
+        }
+
+        func progress(_ done: Int, _ total: Int) {
+            guard isTerminal, total > 1 else { return }
+            // Redraw about 50 times per epoch at most: printing is not free.
+            let step = max(1, total / 50)
+            guard done % step == 0 || done == total else { return }
+            let width = 30
+            let filled = width * done / total
+            print("\r  [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total)",
+                  terminator: "")
+            fflush(nil)   // all output streams (naming `stdout` is not concurrency-safe in Swift 6)
+        }
+
+        func epochLine(_ r: Trainer.EpochResult, test: Trainer.Evaluation, of epochs: Int) {
+            if isTerminal { print("\r\u{1B}[K", terminator: "") }
+            let digits = String(epochs).count
+            let n = String(r.epoch + 1)
+            print("epoch \(String(repeating: " ", count: max(0, digits - n.count)))\(n)/\(epochs)  " +
+                  "loss \(String(format: "%.4f", r.loss))  train \(percent(r.accuracy))  " +
+                  "test \(percent(test.accuracy)) (loss \(String(format: "%.4f", test.loss)))  " +
+                  "\(Int(r.samplesPerSecond.rounded())) samples/s  \(String(format: "%.3f", r.seconds)) s")
+        }
+    }
+}

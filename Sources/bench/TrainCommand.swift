@@ -1,0 +1,219 @@
+import Foundation
+import Scheduler
+import Tensor
+
+/// `bench train`: trains an MLP classifier and reports loss, accuracy and throughput per epoch.
+///
+/// ```
+/// bench train                                   # MLP 64,256,10 on the bundled digits, Adam, 2 workers
+/// bench train --data iris --epochs 50
+/// bench train --data synthetic --model 784,1024,1024,10 --batch 256 --epochs 3 --json
+/// bench train --data my.csv --label-column 0 --standardize --checkpoint run.ckpt --resume
+/// ```
+enum TrainCommand {
+    static let usage = """
+        usage: bench train [--data digits|iris|synthetic|PATH.csv] [--label-column I] [--standardize | --no-standardize]
+                           [--model 64,128,10] [--activation relu|tanh|sigmoid|gelu] [--optimizer sgd|momentum|nesterov|adam|adamw]
+                           [--lr X] [--schedule constant|cosine|step] [--weight-decay X] [--epochs E] [--batch B] [--threads T]
+                           [--seed S] [--test-fraction F] [--samples N] [--checkpoint PATH] [--resume] [--profile DIR] [--json]
+
+        defaults: --data digits, 20% test split, --model <features>,256,<classes>, --epochs 30, --batch 32, --threads 2,
+        --seed 42; adam at 0.001 (sgd 0.1, momentum/nesterov 0.02); the bundled digits and iris are standardized
+        (a CSV file only with --standardize). --data synthetic: --samples 8192 rows as wide as --model, and plain
+        sgd at 0.01 like the peer scripts in Benchmarks/. --checkpoint saves after every epoch (atomically);
+        --resume continues from it when it exists. --json prints one JSON object as the last line.
+        """
+
+    static func run(_ words: [String]) throws {
+        if words.contains("--help") || words.contains("-h") { print(usage); return }
+        var args = try Arguments(words, flags: ["standardize", "no-standardize", "resume", "json"])
+        let options = try Options(&args)
+        try args.finish()
+        try train(options)
+    }
+
+    /// Everything the command line sets.
+    struct Options {
+        var data: String
+        var labelColumn: Int?
+        var standardize: Bool?
+        var model: [Int]?
+        var activation: Activation
+        var optimizer: Optimizer.Kind?
+        var learningRate: Float?
+        var schedule: String
+        var weightDecay: Float
+        var epochs: Int
+        var batch: Int
+        var threads: Int
+        var seed: UInt64
+        var testFraction: Double
+        var samples: Int
+        var checkpoint: String?
+        var resume: Bool
+        var profile: String?
+        var json: Bool
+
+        init(_ args: inout Arguments) throws {
+            data = args.string("data", default: "digits")
+            labelColumn = try args.int("label-column")
+            let on = args.flag("standardize"), off = args.flag("no-standardize")
+            guard !(on && off) else { throw ArgumentError("--standardize and --no-standardize contradict each other") }
+            standardize = on ? true : off ? false : nil
+            model = try args.string("model").map { text in
+                do { return try MLP<Float>.parseWidths(text) } catch { throw ArgumentError("--model: \(error)") }
+            }
+            let activationName = args.string("activation", default: "relu")
+            guard let a = Activation(rawValue: activationName), a != .identity else {
+                throw ArgumentError("--activation expects relu, tanh, sigmoid or gelu, got '\(activationName)'")
+            }
+            activation = a
+            optimizer = try args.string("optimizer").map { name in
+                guard let kind = Optimizer.Kind(rawValue: name) else {
+                    throw ArgumentError("--optimizer expects one of \(Optimizer.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+                }
+                return kind
+            }
+            learningRate = try args.string("lr").map { text in
+                guard let v = Float(text), v > 0, v.isFinite else { throw ArgumentError("--lr expects a positive number, got '\(text)'") }
+                return v
+            }
+            schedule = args.string("schedule", default: "constant")
+            guard ["constant", "cosine", "step"].contains(schedule) else {
+                throw ArgumentError("--schedule expects constant, cosine or step, got '\(schedule)'")
+            }
+            weightDecay = Float(try args.double("weight-decay", default: 0))
+            epochs = try args.int("epochs", default: 30)
+            batch = try args.int("batch", default: 32)
+            threads = try args.int("threads", default: 2)
+            let seedValue = try args.int("seed", default: 42)
+            guard seedValue >= 0 else { throw ArgumentError("--seed expects a non-negative integer, got \(seedValue)") }
+            seed = UInt64(seedValue)
+            testFraction = try args.double("test-fraction", default: 0.2)
+            samples = try args.int("samples", default: 8192)
+            checkpoint = args.string("checkpoint")
+            resume = args.flag("resume")
+            profile = args.string("profile")
+            json = args.flag("json")
+            guard epochs >= 0 else { throw ArgumentError("--epochs expects a non-negative integer, got \(epochs)") }
+            guard batch > 0 else { throw ArgumentError("--batch expects a positive integer, got \(batch)") }
+            guard threads > 0 else { throw ArgumentError("--threads expects a positive integer, got \(threads)") }
+            guard samples > 1 else { throw ArgumentError("--samples expects at least 2, got \(samples)") }
+            guard testFraction > 0 && testFraction < 1 else {
+                throw ArgumentError("--test-fraction expects a number strictly between 0 and 1, got \(testFraction)")
+            }
+            guard !resume || checkpoint != nil else { throw ArgumentError("--resume needs --checkpoint PATH") }
+            if let c = labelColumn, c < 0 { throw ArgumentError("--label-column counts from 0, got \(c)") }
+        }
+    }
+
+    static func train(_ o: Options) throws {
+        let out = Output(json: o.json)
+        let prepared = try PreparedData.load(o)
+        let widths = o.model ?? [prepared.train.featureCount, 256, prepared.classCount]
+        guard widths.first == prepared.train.featureCount else {
+            throw ArgumentError("--model \(widths.map(String.init).joined(separator: ",")): the input width must be the data's \(prepared.train.featureCount) features")
+        }
+        guard widths.last! >= prepared.classCount else {
+            throw ArgumentError("--model \(widths.map(String.init).joined(separator: ",")): the output width must be at least the data's \(prepared.classCount) classes")
+        }
+        let stepsPerEpoch = (prepared.train.count + o.batch - 1) / o.batch
+        // Synthetic runs measure throughput against the peer scripts, which train with plain SGD at 0.01.
+        let synthetic = o.data == "synthetic"
+        let kind = o.optimizer ?? (synthetic ? .sgd : .adam)
+        let lr = o.learningRate ?? (synthetic && kind == .sgd ? 0.01 : defaultLearningRate(kind))
+        let schedule: LearningRateSchedule = switch o.schedule {
+        case "cosine": .cosine(base: lr, totalSteps: max(1, o.epochs * stepsPerEpoch), minimum: lr / 100)
+        case "step": .step(base: lr, every: max(1, o.epochs * stepsPerEpoch / 3), factor: 0.1)
+        default: .constant(lr)
+        }
+        let optimizer = Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay)
+
+        // MARK: Profiling hook
+        // `--profile DIR` is wired by the profiling work: pass a `TraceRecorder` as
+        // `trainEpoch(on:trace:afterBatch:)`'s `trace`, collect `recorder.events` with `info.plan.compiled`
+        // (and `taskInfo`) in `afterBatch`, reset the recorder, and write the profile into DIR.
+        if let dir = o.profile {
+            throw ArgumentError("--profile \(dir): profiling is not available in this build yet")
+        }
+
+        let executor = Executor(workers: o.threads)
+        defer { executor.shutdown() }
+        let trainer = try Trainer(widths: widths, activation: o.activation, optimizer: optimizer,
+                                  batchSize: o.batch, seed: o.seed, executor: executor)
+        let metadata = [
+            "data": prepared.name, "model": widths.map(String.init).joined(separator: ","),
+            "batch": String(o.batch), "standardize": String(prepared.standardized), "activation": o.activation.rawValue,
+        ]
+        if o.resume, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
+            let checkpoint = try Checkpoint(contentsOf: path)
+            for key in ["data", "batch", "standardize"] where checkpoint.metadata[key] != metadata[key] {
+                throw CheckpointError.mismatch("\(path) was saved by a run with \(key) \(checkpoint.metadata[key] ?? "unknown"), this run has \(metadata[key]!)")
+            }
+            try trainer.restore(from: checkpoint)
+            out.line("resumed from \(path) after epoch \(checkpoint.epoch) (step \(checkpoint.step))")
+        }
+
+        out.line("""
+            train: \(prepared.name), \(prepared.train.count) training / \(prepared.test.count) test samples, \
+            \(prepared.train.featureCount) features, \(prepared.classCount) classes\(prepared.standardized ? ", standardized" : "")
+            model: MLP \(metadata["model"]!) (\(o.activation.rawValue)), \(optimizer), batch \(o.batch), \
+            \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)
+            """)
+
+        var trainSeconds = 0.0, trainedSamples = 0
+        var steadySeconds = 0.0, steadySamples = 0      // epochs after the first one of this process
+        var lastLoss = Double.nan
+        let wallStart = Clock.now()
+        while trainer.epoch < o.epochs {
+            let result = try trainer.trainEpoch(on: prepared.train) { out.progress($0.index + 1, $0.count) }
+            let test = try trainer.evaluate(prepared.test)
+            if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }
+            trainSeconds += result.seconds
+            trainedSamples += result.samples
+            lastLoss = result.loss
+            out.epochLine(result, test: test, of: o.epochs)
+            if let path = o.checkpoint {
+                try trainer.checkpoint(metadata: metadata).write(to: path)
+            }
+        }
+        let final = try trainer.evaluate(prepared.test)
+        if lastLoss.isNaN { lastLoss = try trainer.evaluate(prepared.train).loss }
+        out.line("\ntest confusion matrix (\(prepared.test.count) samples, accuracy \(percent(final.accuracy))):")
+        out.line(final.confusion.description, terminator: "")
+        out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
+                 "(\(Int((Double(trainedSamples) / max(trainSeconds, 1e-9)).rounded())) samples/s)")
+
+        if o.json {
+            var j = JSONLine()
+            j.add("data", prepared.name)
+            j.add("model", metadata["model"]!)
+            j.add("optimizer", kind.rawValue)
+            j.add("batch", o.batch)
+            j.add("epochs", o.epochs)
+            j.add("threads", executor.workerCount)
+            j.add("seed", Int(o.seed))
+            j.add("final_loss", lastLoss)
+            j.add("test_loss", final.loss)
+            j.add("test_accuracy", final.accuracy)
+            // Like the peer scripts (one untimed warm-up epoch), throughput leaves out the first epoch
+            // when later ones ran: it pays for first-touch page faults and cold caches.
+            let (n, s) = steadySamples > 0 ? (steadySamples, steadySeconds) : (trainedSamples, trainSeconds)
+            j.add("samples_per_s", s > 0 ? Double(n) / s : 0)
+            j.add("samples_per_s_all_epochs", trainSeconds > 0 ? Double(trainedSamples) / trainSeconds : 0)
+            j.add("seconds", trainSeconds)
+            j.add("wall_seconds", Clock.now() - wallStart)
+            print(j.text)
+        }
+    }
+
+    static func defaultLearningRate(_ kind: Optimizer.Kind) -> Float {
+        switch kind {
+        case .sgd: 0.1
+        case .momentum, .nesterov: 0.02
+        case .adam, .adamw: 0.001
+        }
+    }
+
+    static func percent(_ x: Double) -> String { String(format: "%.2f%%", 100 * x) }
+}
