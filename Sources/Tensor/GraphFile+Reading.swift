@@ -311,12 +311,6 @@ struct GraphFileReader<Scalar: TensorScalar> {
 /// Where a node stands in the topological walk.
 private enum VisitState { case new, onPath, done }
 
-/// The format's identity, written at the top of every graph file.
-enum GraphFileFormat {
-    static let name = "graph-engine/graph"
-    static let version = 1
-}
-
 extension JSONValue {
     /// " of N items" for arrays, for shape messages.
     fileprivate var arrayCount: String {

@@ -70,6 +70,12 @@ public struct GraphFile<Scalar: TensorScalar> {
     }
 }
 
+/// The format's identity, written at the top of every graph file.
+enum GraphFileFormat {
+    static let name = "graph-engine/graph"
+    static let version = 1
+}
+
 /// A graph file (or inputs file) that cannot be read or written, with its place: the file, the
 /// line and column, and the node and field concerned. When the graph builder rejected a node (a
 /// shape mismatch), `graphError` holds its error.

@@ -217,6 +217,13 @@ import Tensor
         #expect(try plan.value(of: file.nodes["probabilities"]!).shape == [4, 2])
     }
 
+    @Test(arguments: ["mlp", "regression"]) func exampleSurvivesARoundTrip(_ name: String) throws {
+        let file = try GraphFile<Float>(contentsOf: Self.examples.appendingPathComponent("\(name).json"))
+        let again = try GraphFile<Float>(json: Data(try file.json().json.utf8))
+        let inputs = Self.examples.appendingPathComponent("\(name)-inputs.json")
+        #expect(try Self.run(again, again.feeds(contentsOf: inputs), workers: 2) == Self.run(file, file.feeds(contentsOf: inputs)))
+    }
+
     @Test func regressionExampleReadsItsSidecar() throws {
         let file = try GraphFile<Float>(contentsOf: Self.examples.appendingPathComponent("regression.json"))
         #expect(try file.graph.value(of: file.nodes["w"]!).scalars == [0.75, -0.5])
