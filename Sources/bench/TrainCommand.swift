@@ -54,14 +54,6 @@ enum TrainCommand {
         }
         let optimizer = Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay)
 
-        // MARK: Profiling hook
-        // `--profile DIR` is wired by the profiling work: pass a `TraceRecorder` as
-        // `trainEpoch(on:trace:afterBatch:)`'s `trace`, collect `recorder.events` with `info.plan.compiled`
-        // (and `taskInfo`) in `afterBatch`, reset the recorder, and write the profile into DIR.
-        if let dir = o.profile {
-            throw ArgumentError("--profile \(dir): profiling is not available in this build yet")
-        }
-
         let executor = Executor(workers: o.threads)
         defer { executor.shutdown() }
         let trainer = try Trainer(widths: widths, activation: o.activation, optimizer: optimizer,
@@ -86,12 +78,23 @@ enum TrainCommand {
             \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)
             """)
 
+        // `--profile DIR`: every training batch is traced (evaluation is not) and profiled at the end.
+        let recorder = o.profile.map { _ in TraceRecorder() }
+        var session = ProfileSession()
+
         var trainSeconds = 0.0, trainedSamples = 0
         var steadySeconds = 0.0, steadySamples = 0      // epochs after the first one of this process
         var lastLoss = Double.nan
         let wallStart = Clock.now()
         while trainer.epoch < o.epochs {
-            let result = try trainer.trainEpoch(on: prepared.train) { out.progress($0.index + 1, $0.count) }
+            let result = try trainer.trainEpoch(on: prepared.train, trace: recorder) { batch in
+                out.progress(batch.index + 1, batch.count)
+                // Every batch's run goes into the profile, labelled with its plan's operations.
+                if let recorder, let compiled = batch.plan.compiled {
+                    session.add(run: recorder.events, of: compiled, tasks: batch.plan.profileTasks)
+                    recorder.reset()
+                }
+            }
             let test = try trainer.evaluate(prepared.test)
             if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }
             trainSeconds += result.seconds
@@ -103,6 +106,12 @@ enum TrainCommand {
             }
         }
         let final = try trainer.evaluate(prepared.test)
+        if let dir = o.profile {
+            let profile = try session.profile()
+            try profile.write(to: URL(fileURLWithPath: dir), title: "bench train: \(prepared.name), MLP \(metadata["model"]!)")
+            out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot); " +
+                     "critical path \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms per step, average parallelism \(String(format: "%.2f", profile.averageParallelism))")
+        }
         if lastLoss.isNaN { lastLoss = try trainer.evaluate(prepared.train).loss }
         out.line("\ntest confusion matrix (\(prepared.test.count) samples, accuracy \(percent(final.accuracy))):")
         out.line(final.confusion.description, terminator: "")
