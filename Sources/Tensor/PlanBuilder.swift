@@ -294,7 +294,8 @@ struct PlanBuilder<Scalar: TensorScalar> {
     }
 
     // Note [Fusion]: elementwise operations whose inputs are element-aligned with their output (same
-    // element count) or scalars join the group (task) of one of their inputs, and the group runs each
+    // element count), scalars, or row vectors broadcast over the output's rows (a bias; the group then
+    // runs in chunks of whole rows) join the group (task) of one of their inputs, and the group runs each
     // member over a chunk of elements before moving to the next chunk, so a chain of small operations
     // costs one task and its intermediates stay in cache. Every member still writes its value (the
     // backward pass reads them). A node may join group G only if each of its inputs is a leaf, in G,
