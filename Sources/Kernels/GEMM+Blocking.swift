@@ -111,7 +111,10 @@ extension GEMM {
     ) {
         if rows.isEmpty || cols.isEmpty { return }
         let nr = 2 * T.Vector.scalarCount
-        let kc = Swift.min(blocking.kc, k), nc = Swift.min(blocking.nc, roundUp(cols.count, nr))
+        // k is cut into ⌈k/kc⌉ nearly equal blocks (784 → 4 × 196, not 3 × 256 + 16), which
+        // depends on k and the cache sizes only, never on the rectangle or the worker count.
+        let kBlocks = (k + blocking.kc - 1) / blocking.kc
+        let kc = (k + kBlocks - 1) / kBlocks, nc = Swift.min(blocking.nc, roundUp(cols.count, nr))
         let mc = Swift.min(blocking.mc, roundUp(rows.count, mr))
         let bPack = allocateAligned(T.self, count: kc * nc)
         let aPack = allocateAligned(T.self, count: mc * kc)

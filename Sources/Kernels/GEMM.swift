@@ -5,21 +5,22 @@
 /// distances in elements between consecutive stored rows. When `beta == 0`, C is only written,
 /// never read (NaN in the old C does not leak through), as in BLAS.
 ///
-/// Structure (BLIS): the k dimension is cut into blocks of `kc`, n into `nc`, m into `mc`, all
-/// derived from `CacheSizes`; each block of op(B) is packed into `kc × NR` column panels, each
-/// block of op(A) into `MR × kc` row panels (zero-padded at the edges, so edges use the same
-/// micro-kernel), and a register-tiled micro-kernel (`MR = 6` rows by `NR = 2` SIMD vectors:
-/// 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds (`vfmadd231ps ymm`).
-/// Each worker computes its own rectangle of C with private buffers (no synchronization inside
-/// a product). Products whose op(B) fits in half of L2 take a path without packing overhead:
-/// op(A) and (when not transposed) op(B) are read in place, k is not blocked, and products up to
-/// 64³ run on the calling thread.
+/// Structure (BLIS): k is cut into ⌈k/kc⌉ nearly equal blocks, n into blocks of `nc`, m into
+/// blocks of `mc`, all derived from `CacheSizes`; each block of op(B) is packed into `kc × NR`
+/// column panels, each block of op(A) into `MR × kc` row panels (zero-padded at the edges, so
+/// edges use the same micro-kernel), and a register-tiled micro-kernel (`MR = 6` rows by
+/// `NR = 2` SIMD vectors: 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds
+/// (`vfmadd231ps ymm`). Each worker computes its own rectangle of C with private buffers (no
+/// synchronization inside a product). Products whose op(B) fits in half of L2 take a path
+/// without packing overhead: op(A) and (when not transposed) op(B) are read in place, k is not
+/// blocked, and products up to 64³ run on the calling thread.
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
-/// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block, and the blocks are
-/// added to C in order (`C = alpha·acc₀ + beta·C`, then `C = C + alpha·acc₁`, ...). The split
-/// depends only on `m, n, k`, the transposes and `cache`, never on the thread count: work is
-/// divided over blocks of C, never over k, so 1 and N workers give bitwise-equal results.
+/// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block (all of k on the
+/// small-product path), and the blocks are added to C in order (`C = alpha·acc₀ + beta·C`, then
+/// `C = C + alpha·acc₁`, ...). The blocking depends only on `m, n, k`, the transposes and
+/// `cache`, never on the thread count: work is divided over blocks of C, never over k, so 1 and
+/// N workers give bitwise-equal results.
 ///
 /// ```swift
 /// // C (2×2) = A (2×3) · B (3×2)

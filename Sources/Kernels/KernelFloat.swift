@@ -12,7 +12,7 @@ import Foundation
 /// let v = Float.Vector(repeating: 1)
 /// let e = Float.exp(v)          // SIMD8<Float>, each lane ≈ 2.7182817
 /// ```
-public protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Sendable
+public protocol KernelFloat: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Vector.Scalar == Self {
     /// One SIMD register of this type (256 bits on AVX2).
     associatedtype Vector: SIMD

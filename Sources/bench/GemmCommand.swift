@@ -1,5 +1,7 @@
 import Foundation
 import Kernels
+import Scheduler
+import Tensor
 
 /// `bench gemm`: throughput of `GEMM.multiply` (single precision unless `--double`).
 ///
@@ -7,7 +9,10 @@ import Kernels
 /// bench gemm --size 1024 --threads 1 --repeat 10 --json
 /// bench gemm --m 256 --n 1024 --k 784 --trans-b --threads 2
 /// bench gemm --size 512 --l1-kib 32 --l2-kib 512 --l3-kib 32768   # cache sizes for the blocking
+/// bench gemm --size 1024 --threads 2 --loop dispatch                # concurrentPerform, not the executor
 /// ```
+/// Threads come from the Scheduler's `Executor` (pinned workers) unless `--loop dispatch`; the
+/// cache sizes default to those the topology (hwloc) reports.
 /// With `--json` the last line is `{"m":…,"n":…,"k":…,"threads":…,"median_s":…,"gflops":…,…}`.
 enum GemmCommand {
     static func run(_ words: [String]) throws {
@@ -20,18 +25,22 @@ enum GemmCommand {
         let threads = try args.int("threads", default: 1)
         let repeats = try args.int("repeat", default: 10)
         let json = args.flag("json"), double = args.flag("double")
-        let defaults = CacheSizes.default
+        let loopKind = args.string("loop", default: "executor")
+        let topology = Topology.current()
+        let defaults = CacheSizes(l1: topology.l1dBytes, l2: topology.l2Bytes, l3: topology.l3Bytes)
         let cache = CacheSizes(l1: try args.int("l1-kib").map { $0 << 10 } ?? defaults.l1,
                                l2: try args.int("l2-kib").map { $0 << 10 } ?? defaults.l2,
                                l3: try args.int("l3-kib").map { $0 << 10 } ?? defaults.l3)
         try args.finish()
         guard m > 0, n > 0, k > 0 else { throw ArgumentError("sizes must be positive (m=\(m) n=\(n) k=\(k))") }
         guard threads > 0, repeats > 0 else { throw ArgumentError("--threads and --repeat must be positive") }
+        let (loop, finish) = try makeLoop(threads: threads, kind: loopKind)
+        defer { finish() }
 
         let cpu0 = processCPUSeconds()
         let times = double
-            ? try measure(Double.self, m: m, n: n, k: k, transA: transA, transB: transB, threads: threads, repeats: repeats, cache: cache)
-            : try measure(Float.self, m: m, n: n, k: k, transA: transA, transB: transB, threads: threads, repeats: repeats, cache: cache)
+            ? try measure(Double.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats, cache: cache)
+            : try measure(Float.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats, cache: cache)
         // CPU seconds per run (all threads, including the untimed warm-up run): on a machine shared
         // with other work, GFLOP per CPU-second shows the kernel's own speed when wall time cannot.
         let cpuPerRun = (processCPUSeconds() - cpu0) / Double(repeats + 1)
@@ -50,7 +59,24 @@ enum GemmCommand {
             line.add("trans_a", transA); line.add("trans_b", transB)
             line.add("type", double ? "f64" : "f32")
             line.add("cpu_s_per_run", cpuPerRun)
+            line.add("loop", threads == 1 ? "serial" : loopKind)
+            line.add("l1", cache.l1); line.add("l2", cache.l2); line.add("l3", cache.l3)
             print(line.text)
+        }
+    }
+
+    /// The loop for `--threads` (inline for 1) and what to call when done: the Scheduler's executor
+    /// with `threads` pinned workers, or `concurrentPerform` for `--loop dispatch`.
+    static func makeLoop(threads: Int, kind: String) throws -> (any ParallelLoop, () -> Void) {
+        if threads == 1 { return (SerialLoop(), {}) }
+        switch kind {
+        case "executor":
+            let executor = Executor(workers: threads)
+            return (executor, { executor.shutdown() })
+        case "dispatch":
+            return (DispatchParallelLoop(workers: threads), {})
+        default:
+            throw ArgumentError("--loop must be executor or dispatch, got '\(kind)'")
         }
     }
 
@@ -62,7 +88,7 @@ enum GemmCommand {
     }
 
     static func measure<T: KernelFloat>(_ type: T.Type, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
-                                        threads: Int, repeats: Int, cache: CacheSizes) throws -> [Double] {
+                                        loop: any ParallelLoop, repeats: Int, cache: CacheSizes) throws -> [Double] {
         var state: UInt64 = 42
         func next() -> T {
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -70,7 +96,6 @@ enum GemmCommand {
         }
         let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }
         var c = [T](repeating: 0, count: m * n)
-        let loop: any ParallelLoop = threads == 1 ? SerialLoop() : DispatchParallelLoop(workers: threads)
         return try a.withUnsafeBufferPointer { ap in
             try b.withUnsafeBufferPointer { bp in
                 try c.withUnsafeMutableBufferPointer { cp in

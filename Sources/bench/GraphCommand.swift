@@ -2,90 +2,87 @@ import Foundation
 import Scheduler
 import Tensor
 
-/// `bench graph`: runs a graph file (format in `GraphFile`) forward, and backward with `--grad`,
-/// and prints its outputs and gradients.
+/// `bench graph`: runs a graph file (docs/graph-format.md) forward, and with `--grad` backward too,
+/// and prints its outputs and gradients as JSON.
 ///
 /// ```
-/// bench graph --file model.json --inputs inputs.json --grad --threads 2 --json
+/// bench graph --file docs/examples/mlp.json --inputs docs/examples/mlp-inputs.json --grad --threads 2
 /// ```
-/// `--inputs` maps placeholder names to values (`{"x": [[1, 2], [3, 4]]}`). Outputs are the file's
-/// `outputs` (default: its last node); `--grad` differentiates the file's `loss` (default: the last
-/// node) with respect to its `wrt` (default: every parameter). With `--json` the last line is
-/// `{"outputs": [{"id":…,"op":…,"shape":[…],"values":[…]}…], "gradients": [{"wrt":…,"name":…,…}…], …}`.
+///
+/// The plan runs on `--threads` workers; `--double` runs in Double instead of Float; `--profile DIR`
+/// traces the run and writes the profile files (trace.json, summary, graph.dot) into DIR.
+///
+/// Gradients are of the output marked `"loss"` (or the single output) with respect to every parameter
+/// and placeholder, keyed by node id. Without `--json` the result is printed as indented JSON; with it,
+/// as one line that also holds the file, thread count, task count and peak bytes.
 enum GraphCommand {
     static func run(_ words: [String]) throws {
         var args = try Arguments(words, flags: ["grad", "json", "double"])
-        guard let path = args.string("file") else { throw ArgumentError("--file is required") }
-        let inputs = args.string("inputs")
-        let threads = try args.int("threads", default: 1)
-        let grad = args.flag("grad"), json = args.flag("json"), double = args.flag("double")
+        guard let path = args.string("file") else { throw ArgumentError("--file g.json is required") }
+        let options = Options(path: path, inputs: args.string("inputs"), grad: args.flag("grad"), json: args.flag("json"),
+                              threads: try args.int("threads", default: 1), profile: args.string("profile"))
+        let double = args.flag("double")
         try args.finish()
-        guard threads > 0 else { throw ArgumentError("--threads must be positive") }
-        if double {
-            try execute(Double.self, path: path, inputs: inputs, threads: threads, grad: grad, json: json)
-        } else {
-            try execute(Float.self, path: path, inputs: inputs, threads: threads, grad: grad, json: json)
-        }
+        guard options.threads > 0 else { throw ArgumentError("--threads must be positive") }
+        if double { try execute(Double.self, options) } else { try execute(Float.self, options) }
     }
 
-    static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ArgumentError("cannot read \(path)") }
-        return data
+    struct Options {
+        let path: String, inputs: String?, grad: Bool, json: Bool, threads: Int, profile: String?
     }
 
-    static func execute<S: TensorScalar>(_: S.Type, path: String, inputs: String?, threads: Int, grad: Bool, json: Bool) throws {
-        let file: GraphFile<S>
-        do { file = try GraphFile<S>(data: read(path)) } catch let e as GraphFileError {
-            throw ArgumentError("\(path): \(e)")
-        }
-        guard let last = file.nodes.last else { throw ArgumentError("\(path): the graph has no nodes") }
-        let outputs = file.outputs.isEmpty ? [last] : file.outputs
-        var gradients: [Node<S>] = []
+    static func execute<S: TensorScalar>(_: S.Type, _ o: Options) throws {
+        let file = try GraphFile<S>(contentsOf: URL(fileURLWithPath: o.path))
+        let feeds = try o.inputs.map { try file.feeds(contentsOf: URL(fileURLWithPath: $0)) } ?? [:]
+        let idOf = Dictionary(file.nodes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+
         var wrt: [Node<S>] = []
-        if grad {
-            let loss = file.loss ?? last
-            wrt = file.wrt
+        var gradients: [Node<S>] = []
+        if o.grad {
+            guard let loss = file.loss ?? (file.outputs.count == 1 ? file.outputs[0].node : nil) else {
+                throw ArgumentError("--grad needs a loss: mark an output with \"loss\" in the file, or have a single output")
+            }
+            wrt = file.nodes.values.filter {
+                switch $0.operation { case .parameter, .placeholder: true; default: false }
+            }.sorted { $0.id < $1.id }
             gradients = try file.graph.gradients(of: loss, wrt: wrt)
         }
-        var feeds: [Node<S>: Tensor<S>] = [:]
-        if let inputs {
-            do { feeds = try file.feeds(json: read(inputs)) } catch let e as GraphFileError { throw ArgumentError("\(inputs): \(e)") }
-        }
-        let executor = Executor(workers: threads)
-        let plan = try Plan(outputs: outputs + gradients, executor: executor)
-        let t0 = Clock.now()
-        try plan.run(feeds: feeds)
-        let seconds = Clock.now() - t0
 
-        func name(_ n: Node<S>) -> String {
-            switch n.operation {
-            case let .placeholder(name), let .parameter(name): name
-            default: "%\(n.id) \(n.operation.name)"
-            }
+        let executor = Executor(workers: o.threads)
+        defer { executor.shutdown() }
+        let plan = try Plan(outputs: file.outputs.map(\.node) + gradients, executor: executor)
+        let recorder = o.profile.map { _ in TraceRecorder() }
+        try plan.run(feeds: feeds, trace: recorder)
+        if let directory = o.profile, let recorder {
+            let files = try plan.profile(recorder).write(to: URL(fileURLWithPath: directory),
+                                                         title: "bench graph --file \(o.path) --threads \(o.threads)")
+            FileHandle.standardError.write(Data(("profile: " + files.map(\.path).joined(separator: ", ") + "\n").utf8))
         }
-        func numbers(_ t: Tensor<S>) -> String {
-            "[" + t.scalars.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
-        }
-        func list(_ v: [Int]) -> String { "[" + v.map(String.init).joined(separator: ",") + "]" }
-        var outputJSON: [String] = [], gradientJSON: [String] = []
-        for n in outputs {
-            let t = try plan.value(of: n)
-            print("output \(name(n)) \(t)")
-            outputJSON.append("{\"id\":\(n.id),\"op\":\(JSONLine.quote(n.operation.name)),\"shape\":\(list(t.shape)),\"values\":\(numbers(t))}")
-        }
-        for (w, d) in zip(wrt, gradients) {
-            let t = try plan.value(of: d)
-            print("gradient wrt \(name(w)) \(t)")
-            gradientJSON.append("{\"wrt\":\(w.id),\"name\":\(JSONLine.quote(name(w))),\"shape\":\(list(t.shape)),\"values\":\(numbers(t))}")
-        }
-        print(String(format: "%d tasks, %.3f ms, peak %d bytes", plan.taskCount, seconds * 1e3, plan.peakBytes))
-        if json {
+
+        var sections = [("outputs", try file.outputs.map { ($0.name, tensorJSON(try plan.value(of: $0.node))) })]
+        if o.grad { sections.append(("gradients", try zip(wrt, gradients).map { (idOf[$0]!, tensorJSON(try plan.value(of: $1))) })) }
+        let quote = JSONLine.quote
+        if o.json {
             var line = JSONLine()
-            line.add("file", path); line.add("threads", threads)
-            line.addRaw("outputs", "[" + outputJSON.joined(separator: ",") + "]")
-            line.addRaw("gradients", "[" + gradientJSON.joined(separator: ",") + "]")
-            line.add("tasks", plan.taskCount); line.add("peak_bytes", plan.peakBytes); line.add("seconds", seconds)
+            line.add("file", o.path)
+            line.add("threads", o.threads)
+            line.add("tasks", plan.taskCount)
+            line.add("peak_bytes", plan.peakBytes)
+            for (name, items) in sections {
+                line.addRaw(name, "{" + items.map { quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}")
+            }
             print(line.text)
+        } else {
+            let body = sections.map { name, items in
+                "  \(quote(name)): {\n" + items.map { "    \(quote($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n  }"
+            }
+            print("{\n" + body.joined(separator: ",\n") + "\n}")
         }
+    }
+
+    /// `{"shape": [...], "values": [...]}`; NaN and infinities as the strings "nan", "inf", "-inf".
+    static func tensorJSON<S: TensorScalar>(_ t: Tensor<S>) -> String {
+        let values = t.scalars.map { x in x.isNaN ? "\"nan\"" : x.isInfinite ? (x < 0 ? "\"-inf\"" : "\"inf\"") : "\(x)" }
+        return "{\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"values\":[\(values.joined(separator: ","))]}"
     }
 }

@@ -6,7 +6,7 @@ import Kernels
 /// reference.
 ///
 /// ```
-/// bench kernels --count 10000000 --threads 1 --repeat 5 [--json]
+/// bench kernels --count 10000000 --threads 1 --repeat 5 [--json] [--loop executor|dispatch]
 /// ```
 enum KernelsCommand {
     struct Row { let name: String; let elements: Int; let bytes: Int; let median: Double }
@@ -17,11 +17,13 @@ enum KernelsCommand {
         let threads = try args.int("threads", default: 1)
         let repeats = try args.int("repeat", default: 5)
         let json = args.flag("json")
+        let loopKind = args.string("loop", default: "executor")
         try args.finish()
         guard count >= 1000, threads > 0, repeats > 0 else {
             throw ArgumentError("--count must be at least 1000, --threads and --repeat positive")
         }
-        let loop: any ParallelLoop = threads == 1 ? SerialLoop() : DispatchParallelLoop(workers: threads)
+        let (loop, finish) = try GemmCommand.makeLoop(threads: threads, kind: loopKind)
+        defer { finish() }
         let rows = try measureAll(count: count, loop: loop, repeats: repeats)
         print("kernels on \(count) floats, threads=\(threads) (median of \(repeats))")
         print("op                     ms      Gelem/s   GB/s")

@@ -136,6 +136,27 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// Random shapes, transposes, scalars, paddings, cache sizes and worker counts.
+    @Test func randomCases() throws {
+        var rng = TestRandom(seed: 2026)
+        let caches = [CacheSizes.default, CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10),
+                      CacheSizes(l1: 48 << 10, l2: 1 << 20, l3: 8 << 20)]
+        for i in 0..<40 {
+            var cs = GEMMCase(m: Int.random(in: 1...300, using: &rng), n: Int.random(in: 1...300, using: &rng),
+                              k: Int.random(in: 1...400, using: &rng))
+            cs.ta = Bool.random(using: &rng); cs.tb = Bool.random(using: &rng)
+            cs.alpha = [1, -1, 0.5, 3][i % 4]; cs.beta = [0, 1, -2, 0.25][(i / 4) % 4]
+            cs.pad = Int.random(in: 0...3, using: &rng)
+            let cache = caches[i % caches.count]
+            let loop: any ParallelLoop = i % 2 == 0 ? SerialLoop() : DispatchLoop(workers: 1 + i % 4)
+            if i % 5 == 0 {
+                try checkGEMM(Double.self, cs, loop: loop, cache: cache, seed: UInt64(i))
+            } else {
+                try checkGEMM(Float.self, cs, loop: loop, cache: cache, seed: UInt64(i))
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInC() throws {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .nan, .nan, .nan]

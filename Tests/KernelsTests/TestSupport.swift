@@ -1,5 +1,6 @@
 import Dispatch
 import Kernels
+import Scheduler
 
 /// A `ParallelLoop` over `DispatchQueue.concurrentPerform`, for tests with several workers
 /// (the Scheduler's executor is adapted to `ParallelLoop` by the Tensor layer, not here).
@@ -45,5 +46,20 @@ struct TestRandom: RandomNumberGenerator {
     }
 }
 
+/// The Scheduler's executor as a `ParallelLoop` (forwarding, since the Tensor module owns the
+/// conformance of `Executor` itself and tests share one binary).
+struct ExecutorLoop: ParallelLoop {
+    let executor: Executor
+    var concurrency: Int { executor.concurrency }
+    func parallelFor(_ range: Range<Int>, grain: Int, _ body: (Range<Int>) -> Void) {
+        executor.parallelFor(range, grain: grain, body)
+    }
+}
+
+/// One executor for the whole test run (its workers park when idle).
+let sharedExecutor = Executor(workers: 3)
+
 /// Loops used by the "same bits for 1 and N workers" tests.
-let workerLoops: [any ParallelLoop] = [DispatchLoop(workers: 2), DispatchLoop(workers: 3), DispatchLoop(workers: 8)]
+let workerLoops: [any ParallelLoop] = [
+    DispatchLoop(workers: 2), DispatchLoop(workers: 3), DispatchLoop(workers: 8), ExecutorLoop(executor: sharedExecutor),
+]

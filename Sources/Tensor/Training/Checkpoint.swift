@@ -11,10 +11,14 @@
 public struct Checkpoint: Sendable, Equatable {
     /// One named array: a parameter, or an optimizer slot of one.
     public struct NamedArray: Sendable, Equatable {
+        /// `dense0.weight`, or `dense0.weight/m` for an optimizer slot.
         public var name: String
+        /// Dimensions; their product is `values.count`.
         public var shape: [Int]
+        /// Row-major values.
         public var values: [Float]
 
+        /// A named array; traps if `shape` does not hold `values.count` values (a programming error).
         public init(name: String, shape: [Int], values: [Float]) {
             precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
                          "Checkpoint.NamedArray '\(name)': shape \(shape) does not hold \(values.count) values")
@@ -42,6 +46,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// Free-form facts about the run (data set, model widths, ...), kept in key order.
     public var metadata: [String: String]
 
+    /// A snapshot from its parts (see `Trainer.checkpoint` for the usual way to take one).
     public init(parameters: [NamedArray], optimizer: String, optimizerSlots: [NamedArray] = [], step: Int,
                 epoch: Int, seed: UInt64, metadata: [String: String] = [:]) {
         self.parameters = parameters

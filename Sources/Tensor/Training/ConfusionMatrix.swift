@@ -6,16 +6,19 @@
 /// print(cm)          // rows: true class, columns: predicted class
 /// ```
 public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
+    /// Rows and columns.
     public let classCount: Int
     /// `counts[actual * classCount + predicted]`.
     public private(set) var counts: [Int]
 
+    /// An empty matrix.
     public init(classCount: Int) {
         precondition(classCount > 0, "ConfusionMatrix: class count must be positive, got \(classCount)")
         self.classCount = classCount
         counts = [Int](repeating: 0, count: classCount * classCount)
     }
 
+    /// Counts one sample of class `actual` predicted as `predicted`.
     public mutating func add(actual: Int, predicted: Int) {
         precondition(actual >= 0 && actual < classCount && predicted >= 0 && predicted < classCount,
                      "ConfusionMatrix.add: classes \(actual), \(predicted) outside 0..<\(classCount)")
@@ -43,6 +46,7 @@ public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
         return best
     }
 
+    /// Samples of class `actual` predicted as `predicted`.
     public subscript(actual: Int, predicted: Int) -> Int { counts[actual * classCount + predicted] }
 
     /// Number of samples counted.

@@ -17,6 +17,7 @@ public struct CSVOptions: Sendable, Equatable {
         case absent
     }
 
+    /// Whether the first line is a header.
     public var header: Header
     /// The label column, counted from 0; `nil` means the last column.
     public var labelColumn: Int?
@@ -29,6 +30,7 @@ public struct CSVOptions: Sendable, Equatable {
     /// otherwise make a huge output layer or confusion matrix).
     public static let maxInferredClasses = 65_536
 
+    /// Options; the defaults read a headerless or headed table with the label in the last column.
     public init(header: Header = .automatic, labelColumn: Int? = nil, classCount: Int? = nil, separator: Character = ",") {
         self.header = header
         self.labelColumn = labelColumn

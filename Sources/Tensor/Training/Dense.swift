@@ -10,8 +10,11 @@
 /// let h = try layer(g.placeholder("x", shape: [32, 64]))     // [32, 128]
 /// ```
 public struct Dense<Scalar: TensorScalar> {
+    /// The `[inputs, outputs]` weight parameter.
     public let weight: Node<Scalar>
+    /// The `[outputs]` bias parameter.
     public let bias: Node<Scalar>
+    /// Applied after the affine map (`.identity` for a linear layer).
     public let activation: Activation
 
     /// Creates the parameters `<name>.weight` (initialized by `initialization`, by default the one
@@ -30,7 +33,8 @@ public struct Dense<Scalar: TensorScalar> {
         try activation(x.matmul(weight, file: file, line: line) + bias, file: file, line: line)
     }
 
-    /// Input and output widths.
+    /// Input width.
     public var inputs: Int { weight.shape[0] }
+    /// Output width.
     public var outputs: Int { weight.shape[1] }
 }

@@ -10,6 +10,7 @@
 public struct MLP<Scalar: TensorScalar> {
     /// Input width, hidden widths, output width.
     public let widths: [Int]
+    /// The dense layers in order (`widths.count - 1` of them).
     public let layers: [Dense<Scalar>]
 
     /// Layers `dense0`, `dense1`, ... initialized in order from `generator` (He for ReLU, Glorot otherwise).

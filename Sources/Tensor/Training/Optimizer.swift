@@ -21,15 +21,22 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
         case adamw
     }
 
+    /// The update rule.
     public var kind: Kind
+    /// The learning rate at each step.
     public var learningRate: LearningRateSchedule
     /// Momentum coefficient (momentum and Nesterov).
     public var momentum: Float = 0.9
+    /// Adam's decay rate of the first moment.
     public var beta1: Float = 0.9
+    /// Adam's decay rate of the second moment.
     public var beta2: Float = 0.999
+    /// Adam's term that keeps the denominator away from zero.
     public var epsilon: Float = 1e-8
+    /// L2 penalty (SGD, momentum, Adam) or decoupled decay (AdamW) per unit of learning rate.
     public var weightDecay: Float = 0
 
+    /// An optimizer with every hyperparameter spelled out (the static constructors pick the usual ones).
     public init(kind: Kind, learningRate: LearningRateSchedule, momentum: Float = 0.9, beta1: Float = 0.9,
                 beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
         self.kind = kind
@@ -41,16 +48,19 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
         self.weightDecay = weightDecay
     }
 
+    /// Plain SGD.
     public static func sgd(learningRate: LearningRateSchedule, weightDecay: Float = 0) -> Optimizer {
         Optimizer(kind: .sgd, learningRate: learningRate, weightDecay: weightDecay)
     }
 
+    /// SGD with heavy-ball or Nesterov momentum.
     public static func momentum(learningRate: LearningRateSchedule, momentum: Float = 0.9, nesterov: Bool = false,
                                 weightDecay: Float = 0) -> Optimizer {
         Optimizer(kind: nesterov ? .nesterov : .momentum, learningRate: learningRate, momentum: momentum,
                   weightDecay: weightDecay)
     }
 
+    /// Adam, or AdamW with `decoupled: true`.
     public static func adam(learningRate: LearningRateSchedule, beta1: Float = 0.9, beta2: Float = 0.999,
                             epsilon: Float = 1e-8, weightDecay: Float = 0, decoupled: Bool = false) -> Optimizer {
         Optimizer(kind: decoupled ? .adamw : .adam, learningRate: learningRate, beta1: beta1, beta2: beta2,

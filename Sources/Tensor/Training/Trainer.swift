@@ -27,6 +27,7 @@ import Glibc
 public final class Trainer {
     /// The graph holding the model's parameters and every plan's nodes.
     public let graph: Graph<Float>
+    /// The model being trained (its parameters live in `graph`).
     public let model: MLP<Float>
     /// The optimizer's moments and step count.
     public let optimizerState: OptimizerState
@@ -74,8 +75,9 @@ public final class Trainer {
         self.executor = executor
     }
 
-    /// The input width and the number of classes.
+    /// The model's input width (features per sample).
     public var featureCount: Int { model.widths.first! }
+    /// The model's output width.
     public var classCount: Int { model.widths.last! }
 
     // MARK: - Training
@@ -88,9 +90,11 @@ public final class Trainer {
         public let loss: Double
         /// Share of training samples the model classified right when their batch was run (before its update).
         public let accuracy: Double
+        /// Training samples seen (the whole training set).
         public let samples: Int
         /// Wall-clock seconds of the epoch's plan runs and batch loading.
         public let seconds: Double
+        /// Training throughput of the epoch.
         public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
     }
 
@@ -98,6 +102,7 @@ public final class Trainer {
     public struct BatchInfo {
         /// The batch's index in the epoch and the epoch's number of batches.
         public let index: Int
+        /// Batches in the epoch.
         public let count: Int
         /// Rows in this batch (the last one may be shorter).
         public let rows: Int
@@ -142,8 +147,11 @@ public final class Trainer {
 
     /// Loss, accuracy and confusion matrix of the current model on a dataset.
     public struct Evaluation: Sendable {
+        /// Mean loss over the samples.
         public let loss: Double
+        /// Share of samples classified right.
         public var accuracy: Double { confusion.accuracy }
+        /// Counts of (true class, predicted class).
         public let confusion: ConfusionMatrix
     }
 

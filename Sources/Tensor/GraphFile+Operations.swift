@@ -1,0 +1,91 @@
+/// The operations a graph file can hold, in one place: for each, its name in the file, its number of
+/// inputs and attributes, how the reader builds it (the public builder calls, so shapes are checked
+/// as for a Swift-built graph) and how the writer describes it. The derivative helpers that
+/// `gradients(of:wrt:)` emits (`relu_backward`, `pad`, ...) are not part of the format: a file holds a
+/// forward graph, and gradients are taken after reading it.
+enum GraphFileOperations {
+    /// Name -> (inputs, attribute names); `inputs == 0` means "one or more" (concat).
+    static let table: [String: (inputs: Int, attributes: [String])] = [
+        "add": (2, []), "sub": (2, []), "mul": (2, []), "div": (2, []),
+        "neg": (1, []), "exp": (1, []), "log": (1, []), "sqrt": (1, []),
+        "tanh": (1, []), "sigmoid": (1, []), "relu": (1, []), "gelu": (1, []),
+        "pow": (1, ["exponent"]), "scale": (1, ["factor"]), "shift": (1, ["offset"]),
+        "matmul": (2, ["transpose_a", "transpose_b"]),
+        "transpose": (1, ["permutation"]), "reshape": (1, ["shape"]), "broadcast_to": (1, ["shape"]),
+        "concat": (0, ["axis"]), "slice": (1, ["axis", "start", "end"]),
+        "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
+        "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
+        "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
+    ]
+
+    /// Builds operation `name` on `xs` with the builder calls; `a` holds the node's attributes.
+    /// The caller has checked the name and the number of inputs.
+    static func build<S: TensorScalar>(_ name: String, _ xs: [Node<S>], _ a: GraphFileFields) throws -> Node<S> {
+        func req<T>(_ key: String, _ get: (String) throws(GraphFileError) -> T?) throws -> T {
+            guard let v = try get(key) else { throw a.error(nil, "missing field \"attributes.\(key)\"") }
+            return v
+        }
+        let x = xs[0]
+        switch name {
+        case "add": return try xs[0] + xs[1]
+        case "sub": return try xs[0] - xs[1]
+        case "mul": return try xs[0] * xs[1]
+        case "div": return try xs[0] / xs[1]
+        case "neg": return try -x
+        case "exp": return try exp(x)
+        case "log": return try log(x)
+        case "sqrt": return try sqrt(x)
+        case "tanh": return try tanh(x)
+        case "sigmoid": return try sigmoid(x)
+        case "relu": return try relu(x)
+        case "gelu": return try gelu(x)
+        case "pow": return try pow(x, try req("exponent", a.double))
+        case "scale": return try x * S(try req("factor", a.double))
+        case "shift": return try x + S(try req("offset", a.double))
+        case "matmul":
+            return try xs[0].matmul(xs[1], transposeSelf: try a.bool("transpose_a") ?? false,
+                                    transposeOther: try a.bool("transpose_b") ?? false)
+        case "transpose": return try x.transposed(try a.ints("permutation"))
+        case "reshape": return try x.reshaped(try req("shape", a.shape))
+        case "broadcast_to": return try x.broadcast(to: try req("shape", a.shape))
+        case "concat": return try concat(xs, axis: try req("axis", a.int))
+        case "slice":
+            let start = try req("start", a.int), end = try req("end", a.int)
+            guard start <= end else { throw a.error("end", "end \(end) is before start \(start)") }
+            return try x.slice(axis: try req("axis", a.int), start..<end)
+        case "sum", "mean", "max":
+            let axes = try a.ints("axes"), keep = try a.bool("keep_dims") ?? false
+            return try name == "sum" ? x.sum(axes: axes, keepDims: keep)
+                : name == "mean" ? x.mean(axes: axes, keepDims: keep) : x.max(axes: axes, keepDims: keep)
+        case "softmax": return try softmax(x, axis: try a.int("axis"))
+        case "log_softmax": return try logSoftmax(x, axis: try a.int("axis"))
+        case "mse": return try meanSquaredError(xs[0], xs[1])
+        case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
+        case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
+        default: preconditionFailure("GraphFileOperations.build: \(name) is not in the table")
+        }
+    }
+
+    /// The attributes of `op` as JSON members (name, encoded value), or nil if the format cannot
+    /// describe `op` (a derivative helper or a leaf).
+    static func attributes(of op: Operation) -> [(String, String)]? {
+        switch op {
+        case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
+             .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
+            return nil
+        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu,
+             .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
+            return []
+        case let .pow(p): return [("exponent", JSONText.number(p))]
+        case let .scale(c): return [("factor", JSONText.number(c))]
+        case let .shift(c): return [("offset", JSONText.number(c))]
+        case let .matmul(ta, tb): return [("transpose_a", "\(ta)"), ("transpose_b", "\(tb)")]
+        case let .transpose(p): return [("permutation", JSONText.ints(p))]
+        case let .reshape(s), let .broadcastTo(s): return [("shape", JSONText.ints(s))]
+        case let .concat(axis), let .softmax(axis), let .logSoftmax(axis): return [("axis", "\(axis)")]
+        case let .slice(axis, r): return [("axis", "\(axis)"), ("start", "\(r.lowerBound)"), ("end", "\(r.upperBound)")]
+        case let .sum(axes, keep), let .mean(axes, keep), let .max(axes, keep):
+            return [("axes", JSONText.ints(axes)), ("keep_dims", "\(keep)")]
+        }
+    }
+}
