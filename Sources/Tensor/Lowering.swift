@@ -283,8 +283,11 @@ enum Lowering<Scalar: TensorScalar> {
             let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
             let a = inputs[0], b = inputs[1]
             let aScalar = a.count == 1 && output.count != 1, bScalar = b.count == 1 && output.count != 1
-            let kind: MicroOp<Scalar>.Kind = aScalar && bScalar ? .scalarScalar : bScalar ? .arrayScalar : aScalar ? .scalarArray : .arrayArray
-            return (MicroOp(code: .binary(kernelOp, kind), a: a.address, b: b.address, out: out, constant: 0), n)
+            let cols = output.shape.last ?? 1
+            let aRow = !aScalar && a.count != output.count, bRow = !bScalar && b.count != output.count
+            let kind: MicroOp<Scalar>.Kind = aScalar && bScalar ? .scalarScalar : bScalar ? .arrayScalar : aScalar ? .scalarArray
+                : aRow && bRow ? .rowRow : bRow ? .arrayRow : aRow ? .rowArray : .arrayArray
+            return (MicroOp(code: .binary(kernelOp, kind), a: a.address, b: b.address, out: out, constant: 0, rowLength: cols), n)
         case .scale(let v), .shift(let v):
             let kernelOp: BinaryOp
             if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
@@ -317,8 +320,9 @@ enum Lowering<Scalar: TensorScalar> {
 
     /// One task running a group's micro-ops chunk by chunk; large groups split their chunks over
     /// `loop` (elementwise, so the split never changes a result).
-    static func fused(_ ops: [MicroOp<Scalar>], count: Int, loop: any ParallelLoop) -> Body {
-        let size = chunkSize
+    static func fused(_ ops: [MicroOp<Scalar>], count: Int, rowLength: Int, loop: any ParallelLoop) -> Body {
+        // Chunks hold whole rows when a member broadcasts a row vector over them.
+        let size = rowLength > 0 ? rowLength * Swift.max(1, chunkSize / rowLength) : chunkSize
         let program = MicroProgram(ops)
         let pieces = (count + size - 1) / size
         if pieces <= 1 { return { program.run(0, count) } }
@@ -380,7 +384,7 @@ enum Lowering<Scalar: TensorScalar> {
 /// One elementwise operation of a fused group, as plain data (pointers and kernel enums, nothing
 /// reference-counted), so running a group costs no retain/release per operation and chunk.
 struct MicroOp<Scalar: TensorScalar> {
-    enum Kind { case arrayArray, arrayScalar, scalarArray, scalarScalar, arrayConstant }
+    enum Kind { case arrayArray, arrayScalar, scalarArray, scalarScalar, arrayConstant, arrayRow, rowArray, rowRow }
     enum Code {
         case binary(BinaryOp, Kind)
         case unary(UnaryOp)
@@ -393,6 +397,8 @@ struct MicroOp<Scalar: TensorScalar> {
     let b: UnsafeMutablePointer<Scalar>
     let out: UnsafeMutablePointer<Scalar>
     let constant: Scalar
+    /// Row length for the row-broadcast kinds (chunks then start and end on row boundaries).
+    var rowLength: Int = 0
 
     /// Elements `s ..< s + c` of this operation's output.
     @inline(__always)
@@ -408,6 +414,14 @@ struct MicroOp<Scalar: TensorScalar> {
             case .scalarScalar:
                 Elementwise.fill(out + s, value: a[0], count: c)
                 Elementwise.binary(op, out + s, scalar: b[0], into: out + s, count: c, loop: serial)
+            case .arrayRow, .rowArray, .rowRow:
+                let n = rowLength
+                var r = s
+                while r < s + c {
+                    let pa = kind == .arrayRow ? a + r : a, pb = kind == .rowArray ? b + r : b
+                    Elementwise.binary(op, pa, pb, into: out + r, count: n, loop: serial)
+                    r += n
+                }
             }
         case let .unary(op): Elementwise.unary(op, a + s, into: out + s, count: c, loop: serial)
         case let .gradient(op): Elementwise.unaryGradient(op, value: a + s, gradient: b + s, into: out + s, count: c, loop: serial)

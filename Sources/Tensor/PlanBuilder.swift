@@ -55,19 +55,24 @@ struct PlanBuilder<Scalar: TensorScalar> {
         var stepOf = [Int](repeating: -1, count: n)
         var members: [[Int]] = []
         var fusible: [Bool] = []          // per step: a group of elementwise nodes
+        var rowLength: [Int] = []         // per step: the row length its row-broadcast members need (0: none)
         for i in 0..<n where needed[i] {
             let r = records[i]
             if case .reshape = r.operation { root[i] = root[r.inputs[0]]; continue }
             if r.operation.isLeaf { continue }
             let canFuse = fusion && Self.isFusible(r, records)
-            if canFuse, let s = Self.fusionTarget(i, records, root: root, stepOf: stepOf, members: members, fusible: fusible) {
+            let row = canFuse ? Self.rowLength(r, records) : 0
+            if canFuse, let s = Self.fusionTarget(i, records, root: root, stepOf: stepOf, members: members,
+                                                  fusible: fusible, rowLength: rowLength, row: row) {
                 stepOf[i] = s
                 members[s].append(i)
+                if row > 0 { rowLength[s] = row }
                 continue
             }
             stepOf[i] = members.count
             members.append([i])
             fusible.append(canFuse)
+            rowLength.append(row)
         }
         let m = members.count
         let stepCount = m + updates.count
@@ -237,7 +242,10 @@ struct PlanBuilder<Scalar: TensorScalar> {
                     flops += lowered.flops
                 }
             }
-            if fusible[s] { body = Lowering<Scalar>.fused(micro, count: records[members[s][0]].shape.reduce(1, *), loop: loop) }
+            if fusible[s] {
+                body = Lowering<Scalar>.fused(micro, count: records[members[s][0]].shape.reduce(1, *),
+                                              rowLength: rowLength[s], loop: loop)
+            }
             let first = records[members[s][0]]
             let name: String
             if members[s].count == 1 {
@@ -286,7 +294,8 @@ struct PlanBuilder<Scalar: TensorScalar> {
     }
 
     // Note [Fusion]: elementwise operations whose inputs are element-aligned with their output (same
-    // element count) or scalars join the group (task) of one of their inputs, and the group runs each
+    // element count), scalars, or row vectors broadcast over the output's rows (a bias; the group then
+    // runs in chunks of whole rows) join the group (task) of one of their inputs, and the group runs each
     // member over a chunk of elements before moving to the next chunk, so a chain of small operations
     // costs one task and its intermediates stay in cache. Every member still writes its value (the
     // backward pass reads them). A node may join group G only if each of its inputs is a leaf, in G,
@@ -297,7 +306,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
         let n = r.shape.reduce(1, *)
         switch r.operation {
         case .add, .sub, .mul, .div:
-            return r.inputs.allSatisfy { let c = records[$0].shape.reduce(1, *); return c == n || c == 1 }
+            return r.inputs.allSatisfy { let c = records[$0].shape.reduce(1, *); return c == n || c == 1 } || rowLength(r, records) > 0
         case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift,
              .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
             return true
@@ -308,15 +317,33 @@ struct PlanBuilder<Scalar: TensorScalar> {
         }
     }
 
+    /// For a binary op adding a row vector to a matrix (a bias: one input `[C]` or `[1, ..., C]`, the
+    /// other of the output's shape `[..., C]`), the row length C; else 0. Groups holding one run in
+    /// chunks of whole rows.
+    static func rowLength(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Int {
+        guard r.operation.isBinaryBroadcasting, r.shape.count >= 2, let cols = r.shape.last, cols > 1 else { return 0 }
+        let n = r.shape.reduce(1, *)
+        guard n > cols else { return 0 }
+        var sawRow = false
+        for j in r.inputs {
+            let s = records[j].shape, c = s.reduce(1, *)
+            if c == n { continue }
+            guard c == cols, s.last == cols else { return 0 }
+            sawRow = true
+        }
+        return sawRow ? cols : 0
+    }
+
     /// The group node `i` can join (the most recent one among its inputs' groups that is allowed).
     static func fusionTarget(_ i: Int, _ records: [Graph<Scalar>.Record], root: [Int], stepOf: [Int],
-                             members: [[Int]], fusible: [Bool]) -> Int? {
+                             members: [[Int]], fusible: [Bool], rowLength: [Int], row: Int) -> Int? {
         let r = records[i]
         let count = r.shape.reduce(1, *)
         var best: Int? = nil
         for j in r.inputs {
             let s = stepOf[root[j]]
             guard s >= 0, fusible[s], s != best, records[members[s][0]].isGradient == r.isGradient,
+                  row == 0 || rowLength[s] == 0 || rowLength[s] == row,
                   records[members[s][0]].shape.reduce(1, *) == count else { continue }
             let low = members[s][0]
             let ok = r.inputs.allSatisfy { k in

@@ -16,7 +16,8 @@ import Tensor
         }
         let m = g.parameter("m", .randomUniform(shape: [40, 40], in: -0.2..<0.2, using: &rng))
         let s = g.parameter("s", .randomUniform(shape: [1], in: 0.5..<1, using: &rng))
-        params += [m, s]
+        let row = g.parameter("row", .randomUniform(shape: [40], in: -1..<1, using: &rng))
+        params += [m, s, row]
         for _ in 0..<160 {
             // Prefer recent nodes (chains) but reach back sometimes (fan-out, long-lived values).
             func pick() -> Node<Double> {
@@ -26,7 +27,9 @@ import Tensor
             }
             let a = pick(), b = pick()
             let node: Node<Double>
-            switch Int.random(in: 0..<12, using: &rng) {
+            switch Int.random(in: 0..<14, using: &rng) {
+            case 12: node = try relu(a + row)            // a bias: fuses as a row broadcast
+            case 13: node = try (a - row) * b
             case 0: node = try a + b
             case 1: node = try a * b
             case 2: node = try a - b * s
