@@ -1,3 +1,4 @@
+import Scheduler
 /// A small JSON reader for graph files: every value remembers its line and column so that errors
 /// can point into the file, and numbers keep their text so that `Float` values are parsed straight
 /// from the decimal (parsing through `Double` first could round twice and break bitwise round trips).
@@ -238,23 +239,7 @@ struct JSONParser {
 /// Writing JSON text.
 enum JSONText {
     /// `s` as a JSON string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONString.quoted(s) }
 
     /// A scalar as the shortest decimal that reads back to the same value; non-finite values, which
     /// JSON numbers cannot hold, as the strings "nan", "inf" and "-inf".

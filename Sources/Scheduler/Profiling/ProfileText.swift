@@ -3,23 +3,7 @@ import Foundation
 /// Small formatting and escaping helpers shared by the profile writers.
 enum ProfileText {
     /// A JSON string literal, quotes included (RFC 8259 escapes).
-    static func json(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func json(_ s: String) -> String { JSONString.quoted(s) }
 
     /// A JSON number, or null when not finite.
     static func json(_ x: Double) -> String {
