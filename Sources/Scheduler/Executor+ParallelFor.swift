@@ -16,6 +16,16 @@ extension Executor {
     /// than block, so it works with one worker) and from inside a piece (then it runs inline).
     /// At most `concurrency` threads work on one call: no oversubscription.
     ///
+    /// Note [Spreading pieces]: from inside a task, the `concurrency - 1` tokens go to the
+    /// worker's own deque and each wakes one parked worker; a woken worker steals a token and
+    /// claims pieces from the same counter as the caller, so it takes every piece it arrives in
+    /// time for. An idle worker wakes in tens of microseconds, well within a large operation's
+    /// piece (milliseconds); but on a machine busy with other processes a woken worker may wait
+    /// a whole time slice (several ms) for its CPU, and by then the caller has claimed the rest.
+    /// Pieces then stay on the caller although nothing in the pool holds them back (the test
+    /// `parallelForInsideATaskSpreadsOverIdleWorkers` checks the spreading itself). More pieces
+    /// than workers let a late worker still take a share.
+    ///
     /// ```swift
     /// executor.parallelFor(0..<rows, grain: 16) { rows in
     ///     for r in rows { scale(row: r) }

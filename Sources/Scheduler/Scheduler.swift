@@ -30,7 +30,7 @@
 /// - Note [Chase-Lev memory orders] (`WorkStealingDeque`)
 /// - Note [Parking without lost wake-ups] (`EventCount`)
 /// - Note [Counting live units] and Note [Unit credit] (`RunState`)
-/// - Note [parallelFor lifetime] (`ParallelForJob`)
+/// - Note [parallelFor lifetime] (`ParallelForJob`), Note [Spreading pieces] (`Executor+ParallelFor`)
 ///
 /// Costs on the hot path (per task): one load of the run's status, the closure call, and for each
 /// successor with several predecessors one `lock xadd` on its join counter. A chain runs entirely

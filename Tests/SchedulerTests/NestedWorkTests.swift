@@ -100,6 +100,43 @@ extension SchedulerTests {
             }
         }
 
+        /// A `parallelFor` issued from inside a task must spread its pieces over idle workers, not
+        /// stay on the calling worker: pieces of real work (2 ms of spinning each, long enough for
+        /// a parked worker to wake even on a loaded machine) are recorded by worker, and more than
+        /// one worker must have run some. A chain of such tasks, so the other workers are idle
+        /// (parked or spinning) each time a loop starts, the way a plan's large operations run.
+        @Test(arguments: [2, 3, 4])
+        func parallelForInsideATaskSpreadsOverIdleWorkers(workers: Int) {
+            withTimeLimit(60, "spreading parallelFor pieces on \(workers) workers") {
+                let executor = Executor(workers: workers)
+                let graph = TaskGraph()
+                let loops = 6, piecesPerLoop = 4 * workers
+                var previous: TaskHandle? = nil
+                for t in 0..<loops {
+                    let task = graph.addTask("loop\(t)") {
+                        executor.parallelFor(0..<piecesPerLoop, grain: 1) { r in
+                            for _ in r { spin(nanoseconds: 2_000_000) }
+                        }
+                    }
+                    previous?.precede(task)
+                    previous = task
+                }
+                let compiled = try graph.compile()
+                // Up to three traced runs: one in which another worker joined in is enough (a
+                // run on a machine busy with other processes may find every CPU taken).
+                var perWorker: [Int: Int] = [:]
+                for _ in 0..<3 {
+                    let recorder = TraceRecorder()
+                    try executor.run(compiled, trace: recorder)
+                    let pieces = recorder.events.filter { $0.task == -1 }
+                    try check(pieces.count == loops * piecesPerLoop, "\(pieces.count) pieces recorded")
+                    perWorker = Dictionary(grouping: pieces, by: \.worker).mapValues(\.count)
+                    if perWorker.count > 1 { break }
+                }
+                try check(perWorker.count > 1, "every piece ran on one worker: \(perWorker)")
+            }
+        }
+
         @Test(arguments: workerCounts)
         func parallelForFromSeveralOutsideThreads(workers: Int) {
             withTimeLimit(30, "parallelFor from threads on \(workers) workers") {

@@ -223,3 +223,15 @@ final class Locked<State>: @unchecked Sendable {
         return try body(&state)
     }
 }
+
+/// Busy work for about `nanoseconds` of wall time (floating-point work checked against the
+/// monotonic clock, so it occupies its thread the whole time).
+@inline(never)
+func spin(nanoseconds: UInt64) {
+    let start = TraceRecorder.now()
+    var x = 1.0
+    while TraceRecorder.now() &- start < nanoseconds {
+        for _ in 0..<100 { x = x * 1.000001 + 1e-9 }
+    }
+    if x.isNaN { print(x) }   // keeps the work from being optimized away
+}
