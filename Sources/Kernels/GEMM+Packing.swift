@@ -56,6 +56,10 @@ extension GEMM {
                         for j in cols..<nr { dp[j] = 0 }
                     }
                 }
+            } else if T.self == Float.self && cols == nr {
+                // Full Float panel: 8×8 blocks transposed in registers (contiguous loads and stores).
+                let src = UnsafeRawPointer(b.pointer(row: p0, col: j0 + q * nr)).assumingMemoryBound(to: Float.self)
+                packTransposedPanel(src, ld: b.ld, kc: kc, into: UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self))
             } else {
                 for j in 0..<nr {
                     if j < cols {
@@ -66,6 +70,53 @@ extension GEMM {
                     }
                 }
             }
+        }
+    }
+}
+
+extension GEMM {
+    /// Packs one full 16-column Float panel of a transposed B: `d[p·16 + j] = src[j·ld + p]` for
+    /// `p < kc`, `j < 16`. Each 8×8 block is loaded as 8 contiguous row vectors and transposed in
+    /// registers in three rounds of two-source shuffles (the AVX unpack / shuffle / permute2f128
+    /// pattern; each `SIMD8` built from lanes of two vectors lowers to one shuffle), instead of a
+    /// scalar gather. Values are only moved, so results are bitwise those of the scalar path.
+    @inline(__always)
+    static func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, kc: Int, into d: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        @inline(__always) func unpackLo(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
+        @inline(__always) func unpackHi(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
+        @inline(__always) func pairLo(_ a: V, _ b: V) -> V { V(a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]) }
+        @inline(__always) func pairHi(_ a: V, _ b: V) -> V { V(a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]) }
+        @inline(__always) func lowHalves(_ a: V, _ b: V) -> V { V(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]) }
+        @inline(__always) func highHalves(_ a: V, _ b: V) -> V { V(a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]) }
+        let out = UnsafeMutableRawPointer(d)
+        let rowBytes = 16 * MemoryLayout<Float>.stride
+        var p = 0
+        while p + 8 <= kc {
+            for h in 0..<2 {
+                let s = src + h * 8 * ld + p
+                @inline(__always) func row(_ j: Int) -> V { UnsafeRawPointer(s + j * ld).loadUnaligned(as: V.self) }
+                let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+                let r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+                let t0 = unpackLo(r0, r1), t1 = unpackHi(r0, r1), t2 = unpackLo(r2, r3), t3 = unpackHi(r2, r3)
+                let t4 = unpackLo(r4, r5), t5 = unpackHi(r4, r5), t6 = unpackLo(r6, r7), t7 = unpackHi(r6, r7)
+                let s0 = pairLo(t0, t2), s1 = pairHi(t0, t2), s2 = pairLo(t1, t3), s3 = pairHi(t1, t3)
+                let s4 = pairLo(t4, t6), s5 = pairHi(t4, t6), s6 = pairLo(t5, t7), s7 = pairHi(t5, t7)
+                let o = out + p * rowBytes + h * 8 * MemoryLayout<Float>.stride
+                o.storeBytes(of: lowHalves(s0, s4), as: V.self)
+                o.storeBytes(of: lowHalves(s1, s5), toByteOffset: rowBytes, as: V.self)
+                o.storeBytes(of: lowHalves(s2, s6), toByteOffset: 2 * rowBytes, as: V.self)
+                o.storeBytes(of: lowHalves(s3, s7), toByteOffset: 3 * rowBytes, as: V.self)
+                o.storeBytes(of: highHalves(s0, s4), toByteOffset: 4 * rowBytes, as: V.self)
+                o.storeBytes(of: highHalves(s1, s5), toByteOffset: 5 * rowBytes, as: V.self)
+                o.storeBytes(of: highHalves(s2, s6), toByteOffset: 6 * rowBytes, as: V.self)
+                o.storeBytes(of: highHalves(s3, s7), toByteOffset: 7 * rowBytes, as: V.self)
+            }
+            p += 8
+        }
+        while p < kc {
+            for j in 0..<16 { d[p * 16 + j] = src[j * ld + p] }
+            p += 1
         }
     }
 }

@@ -157,6 +157,34 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// A transposed B is packed by 8×8 register transposes (Float, whole panels) or a scalar gather
+    /// (edges, Double); either way the packed panels hold the same values as when Bᵀ is stored, so
+    /// op(A)·Bᵀ must give exactly the bits of op(A)·(Bᵀ materialized), on the direct and packed paths,
+    /// with k not a multiple of 8, n not a multiple of 16 and padded rows.
+    @Test func transposedBSameBitsAsMaterialized() throws {
+        let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
+        var rng = TestRandom(seed: 77)
+        let loops: [any ParallelLoop] = [SerialLoop()] + workerLoops
+        let cases: [(Int, Int, Int, Bool, CacheSizes)] = [
+            (20, 100, 203, false, .default), (70, 300, 777, false, .default), (33, 64, 64, true, .default),
+            (61, 157, 130, true, tiny), (64, 784, 1024, false, .default)]
+        for (m, n, k, ta, cache) in cases {
+            let ldb = k + 3
+            let (aRows, aCols) = ta ? (k, m) : (m, k)
+            let a: [Float] = rng.floats(aRows * aCols), b: [Float] = rng.floats(n * ldb)
+            var bt = [Float](repeating: 0, count: k * n)
+            for j in 0..<n { for p in 0..<k { bt[p * n + j] = b[j * ldb + p] } }
+            for loop in loops {
+                var c1 = [Float](repeating: 0, count: m * n), c2 = c1
+                try GEMM.multiply(transposeA: ta, transposeB: true, m: m, n: n, k: k, a: a, lda: aCols, b: b, ldb: ldb,
+                                  c: &c1, ldc: n, loop: loop, cache: cache)
+                try GEMM.multiply(transposeA: ta, m: m, n: n, k: k, a: a, lda: aCols, b: bt, ldb: n,
+                                  c: &c2, ldc: n, loop: loop, cache: cache)
+                #expect(c1 == c2, "m\(m) n\(n) k\(k) ta\(ta) with \(loop.concurrency) workers")
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInC() throws {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .nan, .nan, .nan]
