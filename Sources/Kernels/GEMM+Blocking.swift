@@ -38,7 +38,10 @@ extension GEMM {
                 packB(b, row: 0, rows: k, col: inPlace * nr, cols: n - inPlace * nr, panels: 0..<packed, into: bPack)
             }
             let tiles = (m + mr - 1) / mr
-            let body = { (range: Range<Int>) in
+            let workers = loop.concurrency
+            // ≤ 64³: threading costs more than it saves
+            let split = !(workers <= 1 || m * n * k <= 1 << 18 || tiles < 2)
+            splitting(loop, 0..<tiles, when: split, grain: (tiles + workers - 1) / workers) { range in
                 for t in range {
                     let i = t * mr
                     let rows = Swift.min(mr, m - i)
@@ -55,12 +58,6 @@ extension GEMM {
                              rows: rows, cols: Swift.min(nr, n - q * nr))
                     }
                 }
-            }
-            let workers = loop.concurrency
-            if workers <= 1 || m * n * k <= 1 << 18 || tiles < 2 {  // ≤ 64³: threading costs more than it saves
-                body(0..<tiles)
-            } else {
-                loop.parallelFor(0..<tiles, grain: (tiles + workers - 1) / workers, body)
             }
         }
     }
@@ -81,7 +78,7 @@ extension GEMM {
         let tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr
         let alongN = panels >= tiles
         let units = Swift.min(workers, alongN ? panels : tiles)
-        let body = { (range: Range<Int>) in
+        splitting(loop, 0..<Swift.max(1, units), when: units > 1, grain: 1) { range in
             for u in range {
                 if alongN {
                     let q0 = u * panels / units, q1 = (u + 1) * panels / units
@@ -93,11 +90,6 @@ extension GEMM {
                                      a: a, b: b, beta: beta, c: c, ldc: ldc, blocking: blocking)
                 }
             }
-        }
-        if units > 1 {
-            loop.parallelFor(0..<units, grain: 1, body)
-        } else {
-            body(0..<1)
         }
     }
 
