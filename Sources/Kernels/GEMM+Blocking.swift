@@ -32,8 +32,7 @@ extension GEMM {
         let panels = (n + nr - 1) / nr
         let inPlace = b.transposed ? 0 : n / nr
         let packed = panels - inPlace
-        withUnsafeTemporaryAllocation(of: T.self, capacity: Swift.max(1, packed * k * nr)) { buffer in
-            let bPack = buffer.baseAddress!
+        withScratch(T.self, count: packed * k * nr) { bPack in
             if packed > 0 {
                 packB(b, row: 0, rows: k, col: inPlace * nr, cols: n - inPlace * nr, panels: 0..<packed, into: bPack)
             }
@@ -108,38 +107,38 @@ extension GEMM {
         let kBlocks = (k + blocking.kc - 1) / blocking.kc
         let kc = (k + kBlocks - 1) / kBlocks, nc = Swift.min(blocking.nc, roundUp(cols.count, nr))
         let mc = Swift.min(blocking.mc, roundUp(rows.count, mr))
-        let bPack = allocateAligned(T.self, count: kc * nc)
-        let aPack = allocateAligned(T.self, count: mc * kc)
-        defer { bPack.deallocate(); aPack.deallocate() }
-        var jc = cols.lowerBound
-        while jc < cols.upperBound {
-            let ncCur = Swift.min(nc, cols.upperBound - jc)
-            let panels = (ncCur + nr - 1) / nr
-            var pc = 0
-            while pc < k {
-                let kcCur = Swift.min(kc, k - pc)
-                let betaBlock: T = pc == 0 ? beta : 1
-                packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, into: bPack)
-                var ic = rows.lowerBound
-                while ic < rows.upperBound {
-                    let mcCur = Swift.min(mc, rows.upperBound - ic)
-                    packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, into: aPack)
-                    for q in 0..<panels {
-                        let bq = bPack + q * kcCur * nr
-                        let tileCols = Swift.min(nr, ncCur - q * nr)
-                        var ir = 0
-                        while ir < mcCur {
-                            tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq, bStride: nr,
-                                 alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
-                                 rows: Swift.min(mr, mcCur - ir), cols: tileCols)
-                            ir += mr
+        // Pooled packing buffers: a product allocates nothing once the pool has warmed up.
+        withPackingBuffers(T.self, mc * kc, kc * nc) { aPack, bPack in
+            var jc = cols.lowerBound
+            while jc < cols.upperBound {
+                let ncCur = Swift.min(nc, cols.upperBound - jc)
+                let panels = (ncCur + nr - 1) / nr
+                var pc = 0
+                while pc < k {
+                    let kcCur = Swift.min(kc, k - pc)
+                    let betaBlock: T = pc == 0 ? beta : 1
+                    packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, into: bPack)
+                    var ic = rows.lowerBound
+                    while ic < rows.upperBound {
+                        let mcCur = Swift.min(mc, rows.upperBound - ic)
+                        packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, into: aPack)
+                        for q in 0..<panels {
+                            let bq = bPack + q * kcCur * nr
+                            let tileCols = Swift.min(nr, ncCur - q * nr)
+                            var ir = 0
+                            while ir < mcCur {
+                                tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq, bStride: nr,
+                                     alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
+                                     rows: Swift.min(mr, mcCur - ir), cols: tileCols)
+                                ir += mr
+                            }
                         }
+                        ic += mc
                     }
-                    ic += mc
+                    pc += kc
                 }
-                pc += kc
+                jc += nc
             }
-            jc += nc
         }
     }
 }

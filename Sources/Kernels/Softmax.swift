@@ -100,10 +100,9 @@ public enum Softmax {
         probabilities: UnsafeMutablePointer<T>? = nil, loop: any ParallelLoop = SerialLoop()
     ) throws -> T {
         try validate(labels, rows, cols)
-        // Row losses are kept (in temporary storage, on the stack for up to 1 KiB of them) and
+        // Row losses are kept (in scratch storage: stack up to 1 KiB, pooled beyond) and
         // added in row order afterwards, so the total does not depend on how rows were split.
-        return withUnsafeTemporaryAllocation(of: T.self, capacity: rows) { buffer in
-            let losses = buffer.baseAddress!
+        return withScratch(T.self, count: rows) { losses in
             forRows(rows, cols, loop, T.self) { r, tmp in
                 let xr = logits + r * cols
                 let m = rowMax(xr, cols)
@@ -153,21 +152,21 @@ public enum Softmax {
     }
 
     /// Calls `body(row, scratch)` for every row, split over `loop`; `scratch` holds `cols`
-    /// elements, temporary storage of each piece of work (on the stack up to 1 KiB: no heap
-    /// allocation for rows of up to 256 floats).
+    /// elements, scratch of each piece of work (stack up to 1 KiB, pooled beyond: no heap
+    /// allocation in steady state).
     @inline(__always)
     static func forRows<T: KernelFloat>(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ type: T.Type,
                                         _ body: (Int, UnsafeMutablePointer<T>) -> Void) {
         if rows <= 0 || cols <= 0 { return }
         if loop.concurrency > 1 && rows > 1 && rows * cols > 1 << 14 {
             loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols)) { range in
-                withUnsafeTemporaryAllocation(of: T.self, capacity: cols) { scratch in
-                    for r in range { body(r, scratch.baseAddress!) }
+                withScratch(T.self, count: cols) { scratch in
+                    for r in range { body(r, scratch) }
                 }
             }
         } else {
-            withUnsafeTemporaryAllocation(of: T.self, capacity: cols) { scratch in
-                for r in 0..<rows { body(r, scratch.baseAddress!) }
+            withScratch(T.self, count: cols) { scratch in
+                for r in 0..<rows { body(r, scratch) }
             }
         }
     }

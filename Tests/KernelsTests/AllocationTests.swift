@@ -91,11 +91,11 @@ struct AllocationTests {
         let x = UnsafeMutablePointer<Float>.allocate(capacity: n)
         let y = UnsafeMutablePointer<Float>.allocate(capacity: n)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: n)
-        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: 1000)
         defer { x.deallocate(); y.deallocate(); out.deallocate(); labels.deallocate() }
         var random = TestRandom(seed: 7)
         for i in 0..<n { x[i] = Float.random(in: -2...2, using: &random); y[i] = Float.random(in: -2...2, using: &random) }
-        for r in 0..<64 { labels[r] = Int32(r % 10) }
+        for r in 0..<1000 { labels[r] = Int32(r % 4) }
 
         let shape3 = [4, 8, 16], contiguous3 = [128, 16, 1], rowBroadcast3 = [0, 16, 1], transposed3 = [1, 4, 32]
         let shape2 = [64, 64], contiguous2 = [64, 1], transposed2 = [1, 64], rowStrides = [0, 1], colStrides = [1, 0]
@@ -103,6 +103,12 @@ struct AllocationTests {
         let flat = [64], axis0 = [0]
         let loop = SerialLoop()
         let px = UnsafePointer(x), py = UnsafePointer(y)
+        // Operands for the packed GEMM path (B of 256×512 does not fit the direct path's budget).
+        let big = UnsafeMutablePointer<Float>.allocate(capacity: 256 * 512)
+        let bigOut = UnsafeMutablePointer<Float>.allocate(capacity: 8 * 512)
+        defer { big.deallocate(); bigOut.deallocate() }
+        for i in 0..<(256 * 512) { big[i] = Float(i % 13) - 6 }
+        let pbig = UnsafePointer(big)
 
         let kernels: [(String, () throws -> Void)] = [
             ("binary contiguous", { Elementwise.binary(.mul, px, py, into: out, count: 64, loop: loop) }),
@@ -130,7 +136,7 @@ struct AllocationTests {
             ("reduce max rows", { try Reduction.reduce(.max, px, shape: shape2, axes: last, into: out, loop: loop) }),
             ("argmax", {
                 try Reduction.argmax(px, shape: shape2, axis: 1, into: UnsafeMutablePointer(mutating: labels), loop: loop)
-                for r in 0..<64 { labels[r] = Int32(r % 10) }
+                for r in 0..<1000 { labels[r] = Int32(r % 4) }
             }),
             ("softmax", { Softmax.forward(px, into: out, rows: 64, cols: 64, loop: loop) }),
             ("log-softmax", { Softmax.logForward(px, into: out, rows: 64, cols: 64, loop: loop) }),
@@ -141,6 +147,16 @@ struct AllocationTests {
             }),
             ("cross-entropy gradient", {
                 try Softmax.crossEntropyGradient(logits: px, labels: labels, rows: 64, cols: 10, into: out, loop: loop)
+            }),
+            ("gemm direct, B panel packed", {
+                try GEMM.multiply(m: 8, n: 20, k: 64, a: px, lda: 64, b: py, ldb: 20, c: out, ldc: 20, loop: loop)
+            }),
+            ("gemm packed (pooled buffers)", {
+                try GEMM.multiply(m: 8, n: 512, k: 256, a: px, lda: 256, b: pbig, ldb: 512, c: bigOut, ldc: 512, loop: loop)
+            }),
+            ("softmax, wide rows (pooled scratch)", { Softmax.logForward(px, into: out, rows: 8, cols: 512, loop: loop) }),
+            ("cross-entropy, 1000 rows (pooled losses)", {
+                _ = try Softmax.crossEntropy(logits: px, labels: labels, rows: 1000, cols: 4, loop: loop)
             }),
             ("small gemm", {
                 try GEMM.multiply(m: 8, n: 8, k: 8, a: px, lda: 8, b: py, ldb: 8, c: out, ldc: 8, loop: loop)
