@@ -72,19 +72,12 @@ extension GEMM {
     }
 }
 
-/// A 64-byte aligned scratch buffer of `count` elements, freed by `deallocate`.
-@inline(__always)
-func allocateAligned<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-    UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, count) * MemoryLayout<T>.stride, alignment: 64)
-        .bindMemory(to: T.self, capacity: count)
-}
-
 /// Packing buffers kept between GEMM calls, so that steady-state products allocate nothing.
 ///
-/// A worker takes a buffer at least as large as it needs (allocating, or growing the smallest
-/// free one, only while the pool warms up) and gives it back when its share is done. The pool
-/// holds as many buffers as products ever ran at once (two per worker share: a few MB at most)
-/// and keeps them for the life of the process.
+/// A worker takes a buffer at least as large as it needs (allocating, or replacing the largest
+/// free one by a bigger one, only while the pool warms up) and gives it back when its share is
+/// done. The pool holds as many buffers as were ever in use at once (two per worker share of a
+/// product: a few MB at most) and keeps them for the life of the process.
 struct PackingPool: ~Copyable {
     /// One buffer. `@unchecked Sendable`: a buffer is used by one thread at a time, the one that
     /// took it from the pool (under its lock) until it gives it back (under the lock again).
