@@ -32,7 +32,14 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"], swiftSettings: vectorFlags),
+        // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
+        // allocators, which must be in the dynamic symbol table to take the C library's place.
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"], swiftSettings: vectorFlags,
+                    linkerSettings: [.unsafeFlags([
+                        "-Xlinker", "--export-dynamic-symbol=malloc",
+                        "-Xlinker", "--export-dynamic-symbol=posix_memalign",
+                        "-Xlinker", "--export-dynamic-symbol=aligned_alloc",
+                    ], .when(platforms: [.linux]))]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
     ],
     swiftLanguageModes: [.v6]

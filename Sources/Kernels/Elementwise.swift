@@ -66,20 +66,21 @@ public enum Elementwise {
             throw KernelError("binary \(op)", "shape \(shape) has rank \(shape.count) but strides \(aStrides) and \(bStrides)")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("binary \(op)", "negative size in shape \(shape)") }
-        let dims = StridedDims(shape: shape, strides: [aStrides, bStrides])
-        let total = dims.count
-        if total == 0 { return }
-        let inner = dims.innerCount, rows = total / inner
-        let sa = dims.innerStride(0), sb = dims.innerStride(1)
-        if rows == 1 {
-            forChunks(count: inner, loop: loop) { r in
-                binaryRun(op, a + r.lowerBound * sa, sa, b + r.lowerBound * sb, sb, out + r.lowerBound, r.count)
-            }
-        } else {
-            forRows(rows, rowLength: inner, loop: loop) { range in
-                for row in range {
-                    let (oa, ob) = dims.outerOffsets(row)
-                    binaryRun(op, a + oa, sa, b + ob, sb, out + row * inner, inner)
+        try StridedDims.with(shape: shape, strides0: aStrides, strides1: bStrides) { dims in
+            let total = dims.count
+            if total == 0 { return }
+            let inner = dims.innerCount, rows = total / inner
+            let sa = dims.innerStride(0), sb = dims.innerStride(1)
+            if rows == 1 {
+                forChunks(count: inner, loop: loop) { r in
+                    binaryRun(op, a + r.lowerBound * sa, sa, b + r.lowerBound * sb, sb, out + r.lowerBound, r.count)
+                }
+            } else {
+                forRows(rows, rowLength: inner, loop: loop) { range in
+                    for row in range {
+                        let (oa, ob) = dims.outerOffsets(row)
+                        binaryRun(op, a + oa, sa, b + ob, sb, out + row * inner, inner)
+                    }
                 }
             }
         }

@@ -32,13 +32,15 @@ extension GEMM {
         let panels = (n + nr - 1) / nr
         let inPlace = b.transposed ? 0 : n / nr
         let packed = panels - inPlace
-        withUnsafeTemporaryAllocation(of: T.self, capacity: Swift.max(1, packed * k * nr)) { buffer in
-            let bPack = buffer.baseAddress!
+        withScratch(T.self, count: packed * k * nr) { bPack in
             if packed > 0 {
                 packB(b, row: 0, rows: k, col: inPlace * nr, cols: n - inPlace * nr, panels: 0..<packed, into: bPack)
             }
             let tiles = (m + mr - 1) / mr
-            let body = { (range: Range<Int>) in
+            let workers = loop.concurrency
+            // ≤ 64³: threading costs more than it saves
+            let split = !(workers <= 1 || m * n * k <= 1 << 18 || tiles < 2)
+            splitting(loop, 0..<tiles, when: split, grain: (tiles + workers - 1) / workers) { range in
                 for t in range {
                     let i = t * mr
                     let rows = Swift.min(mr, m - i)
@@ -55,12 +57,6 @@ extension GEMM {
                              rows: rows, cols: Swift.min(nr, n - q * nr))
                     }
                 }
-            }
-            let workers = loop.concurrency
-            if workers <= 1 || m * n * k <= 1 << 18 || tiles < 2 {  // ≤ 64³: threading costs more than it saves
-                body(0..<tiles)
-            } else {
-                loop.parallelFor(0..<tiles, grain: (tiles + workers - 1) / workers, body)
             }
         }
     }
@@ -81,7 +77,7 @@ extension GEMM {
         let tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr
         let alongN = panels >= tiles
         let units = Swift.min(workers, alongN ? panels : tiles)
-        let body = { (range: Range<Int>) in
+        splitting(loop, 0..<Swift.max(1, units), when: units > 1, grain: 1) { range in
             for u in range {
                 if alongN {
                     let q0 = u * panels / units, q1 = (u + 1) * panels / units
@@ -93,11 +89,6 @@ extension GEMM {
                                      a: a, b: b, beta: beta, c: c, ldc: ldc, blocking: blocking)
                 }
             }
-        }
-        if units > 1 {
-            loop.parallelFor(0..<units, grain: 1, body)
-        } else {
-            body(0..<1)
         }
     }
 
@@ -116,38 +107,38 @@ extension GEMM {
         let kBlocks = (k + blocking.kc - 1) / blocking.kc
         let kc = (k + kBlocks - 1) / kBlocks, nc = Swift.min(blocking.nc, roundUp(cols.count, nr))
         let mc = Swift.min(blocking.mc, roundUp(rows.count, mr))
-        let bPack = allocateAligned(T.self, count: kc * nc)
-        let aPack = allocateAligned(T.self, count: mc * kc)
-        defer { bPack.deallocate(); aPack.deallocate() }
-        var jc = cols.lowerBound
-        while jc < cols.upperBound {
-            let ncCur = Swift.min(nc, cols.upperBound - jc)
-            let panels = (ncCur + nr - 1) / nr
-            var pc = 0
-            while pc < k {
-                let kcCur = Swift.min(kc, k - pc)
-                let betaBlock: T = pc == 0 ? beta : 1
-                packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, into: bPack)
-                var ic = rows.lowerBound
-                while ic < rows.upperBound {
-                    let mcCur = Swift.min(mc, rows.upperBound - ic)
-                    packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, into: aPack)
-                    for q in 0..<panels {
-                        let bq = bPack + q * kcCur * nr
-                        let tileCols = Swift.min(nr, ncCur - q * nr)
-                        var ir = 0
-                        while ir < mcCur {
-                            tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq, bStride: nr,
-                                 alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
-                                 rows: Swift.min(mr, mcCur - ir), cols: tileCols)
-                            ir += mr
+        // Pooled packing buffers: a product allocates nothing once the pool has warmed up.
+        withPackingBuffers(T.self, mc * kc, kc * nc) { aPack, bPack in
+            var jc = cols.lowerBound
+            while jc < cols.upperBound {
+                let ncCur = Swift.min(nc, cols.upperBound - jc)
+                let panels = (ncCur + nr - 1) / nr
+                var pc = 0
+                while pc < k {
+                    let kcCur = Swift.min(kc, k - pc)
+                    let betaBlock: T = pc == 0 ? beta : 1
+                    packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, into: bPack)
+                    var ic = rows.lowerBound
+                    while ic < rows.upperBound {
+                        let mcCur = Swift.min(mc, rows.upperBound - ic)
+                        packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, into: aPack)
+                        for q in 0..<panels {
+                            let bq = bPack + q * kcCur * nr
+                            let tileCols = Swift.min(nr, ncCur - q * nr)
+                            var ir = 0
+                            while ir < mcCur {
+                                tile(k: kcCur, a: aPack + ir * kcCur, ars: 1, acs: mr, aRows: mr, b: bq, bStride: nr,
+                                     alpha: alpha, beta: betaBlock, c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
+                                     rows: Swift.min(mr, mcCur - ir), cols: tileCols)
+                                ir += mr
+                            }
                         }
+                        ic += mc
                     }
-                    ic += mc
+                    pc += kc
                 }
-                pc += kc
+                jc += nc
             }
-            jc += nc
         }
     }
 }

@@ -25,3 +25,14 @@ public struct SerialLoop: ParallelLoop {
         if !range.isEmpty { body(range) }
     }
 }
+
+/// Runs `body` on `range`: split over `loop` with `grain` when `split` is true, inline otherwise.
+///
+/// Kernels pass their loop bodies here as closure literals: a non-escaping argument keeps the
+/// closure's captures on the stack, where a closure stored in a local `let` (escaping by type)
+/// has its context allocated on the heap at every call.
+@inline(__always)
+func splitting(_ loop: any ParallelLoop, _ range: Range<Int>, when split: Bool, grain: @autoclosure () -> Int,
+               _ body: (Range<Int>) -> Void) {
+    if split { loop.parallelFor(range, grain: grain(), body) } else { body(range) }
+}

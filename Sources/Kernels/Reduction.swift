@@ -18,7 +18,11 @@ public enum ReduceOp: Sendable, Hashable, CaseIterable {
 ///   with 4 SIMD accumulators (element `i < L - L mod 4w` goes to accumulator `(i / w) mod 4`, lane
 ///   `i mod w`, in increasing i), combined as `(a₀ + a₁) + (a₂ + a₃)`, lanes summed pairwise
 ///   (lane l with lane l + w/2, halving), then the remaining `L mod 4w` elements added in order;
-///   runs of the outer reduced positions are then added in row-major order as above.
+///   runs of the outer reduced positions are then added in row-major order as above. A reduction
+///   over all axes or over trailing axes is one such run per output, taken by a direct path (same
+///   order, no offset arithmetic).
+///
+/// Nothing is allocated: the axis bookkeeping lives in temporary stack storage.
 ///
 /// ```swift
 /// // x: 2×3×4; sum over axes 0 and 2 → 3 values
@@ -34,46 +38,66 @@ public enum Reduction {
         _ op: ReduceOp, _ x: UnsafePointer<T>, shape: [Int], axes: [Int],
         into out: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
     ) throws {
-        let name = "reduce \(op)"
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError(name, "negative size in shape \(shape)") }
-        var reduced = [Bool](repeating: false, count: shape.count)
-        for a in axes {
-            guard a >= 0 && a < shape.count else { throw KernelError(name, "axis \(a) out of range for shape \(shape)") }
-            guard !reduced[a] else { throw KernelError(name, "axis \(a) repeated in \(axes)") }
-            reduced[a] = true
-        }
-        var reducedCount = 1, outCount = 1
-        for d in shape.indices { if reduced[d] { reducedCount *= shape[d] } else { outCount *= shape[d] } }
-        if outCount == 0 { return }
-        if reducedCount == 0 {
-            guard op == .sum || op == .mean else {
-                throw KernelError(name, "no elements to reduce over axes \(axes) of shape \(shape)")
+        let rank = shape.count
+        // Flags, simplified groups and their strides live in temporary (stack) storage: a
+        // reduction allocates nothing.
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * rank + 4) { buffer in
+            let reduced = buffer.baseAddress!, groupSize = reduced + (rank + 1)
+            let groupReduced = groupSize + (rank + 1), groupStride = groupReduced + (rank + 1)
+            for d in 0..<rank {
+                guard shape[d] >= 0 else { throw KernelError("reduce \(op)", "negative size in shape \(shape)") }
+                reduced[d] = 0
             }
-            out.update(repeating: op == .sum ? 0 : .nan, count: outCount)
-            return
-        }
-        // Simplified groups (size, reduced), outermost first.
-        var groups: [(size: Int, reduced: Bool)] = []
-        for d in shape.indices where shape[d] != 1 {
-            if let last = groups.last, last.reduced == reduced[d] {
-                groups[groups.count - 1].size *= shape[d]
-            } else {
-                groups.append((shape[d], reduced[d]))
+            for a in axes {
+                guard a >= 0 && a < rank else { throw KernelError("reduce \(op)", "axis \(a) out of range for shape \(shape)") }
+                guard reduced[a] == 0 else { throw KernelError("reduce \(op)", "axis \(a) repeated in \(axes)") }
+                reduced[a] = 1
+            }
+            var reducedCount = 1, outCount = 1
+            for d in 0..<rank { if reduced[d] != 0 { reducedCount *= shape[d] } else { outCount *= shape[d] } }
+            if outCount == 0 { return }
+            if reducedCount == 0 {
+                guard op == .sum || op == .mean else {
+                    throw KernelError("reduce \(op)", "no elements to reduce over axes \(axes) of shape \(shape)")
+                }
+                out.update(repeating: op == .sum ? 0 : .nan, count: outCount)
+                return
+            }
+            // Simplified groups (size, reduced), outermost first.
+            var groups = 0, anyReduced = false
+            for d in 0..<rank where shape[d] != 1 {
+                if groups > 0, groupReduced[groups - 1] == reduced[d] {
+                    groupSize[groups - 1] *= shape[d]
+                } else {
+                    groupSize[groups] = shape[d]; groupReduced[groups] = reduced[d]
+                    groups += 1
+                }
+                anyReduced = anyReduced || reduced[d] != 0
+            }
+            if !anyReduced {
+                out.update(from: x, count: outCount)
+                return
+            }
+            let g = Groups(size: groupSize, reduced: groupReduced, stride: groupStride, count: groups)
+            switch op {
+            case .sum: reduceGroups(AddOp.self, x, g, out, outCount, loop)
+            case .mean:
+                reduceGroups(AddOp.self, x, g, out, outCount, loop)
+                let scale = T(reducedCount)
+                Elementwise.binary(.div, out, scalar: scale, into: out, count: outCount, loop: loop)
+            case .max: reduceGroups(MaxOp.self, x, g, out, outCount, loop)
+            case .min: reduceGroups(MinOp.self, x, g, out, outCount, loop)
             }
         }
-        if !groups.contains(where: { $0.reduced }) {
-            out.update(from: x, count: outCount)
-            return
-        }
-        switch op {
-        case .sum: reduceGroups(AddOp.self, x, groups, out, outCount, loop)
-        case .mean:
-            reduceGroups(AddOp.self, x, groups, out, outCount, loop)
-            let scale = T(reducedCount)
-            Elementwise.binary(.div, out, scalar: scale, into: out, count: outCount, loop: loop)
-        case .max: reduceGroups(MaxOp.self, x, groups, out, outCount, loop)
-        case .min: reduceGroups(MinOp.self, x, groups, out, outCount, loop)
-        }
+    }
+
+    /// Simplified axis groups in temporary storage: `count` groups, outermost first, each with its
+    /// size, whether it is reduced (0/1), and room for its input stride.
+    struct Groups {
+        let size: UnsafeMutablePointer<Int>
+        let reduced: UnsafeMutablePointer<Int>
+        let stride: UnsafeMutablePointer<Int>
+        let count: Int
     }
 
     /// Index of the largest element along `axis` for every position of the other axes (`out` has
@@ -90,7 +114,8 @@ public enum Reduction {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("argmax", "negative size in shape \(shape)") }
         let n = shape[axis]
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
-        let body = { (range: Range<Int>) in
+        let split = loop.concurrency > 1 && outer > 1 && outer * n * inner > 1 << 16
+        splitting(loop, 0..<outer, when: split, grain: Swift.max(1, (1 << 15) / (n * inner))) { range in
             for o in range {
                 for i in 0..<inner {
                     let base = x + o * n * inner + i
@@ -106,33 +131,47 @@ public enum Reduction {
                 }
             }
         }
-        if loop.concurrency > 1 && outer > 1 && outer * n * inner > 1 << 16 {
-            loop.parallelFor(0..<outer, grain: Swift.max(1, (1 << 15) / (n * inner)), body)
-        } else {
-            body(0..<outer)
-        }
     }
 
     /// The reduction proper on simplified groups (see the type's documentation for the order).
+    @inline(__always)
     static func reduceGroups<F: BinaryFunctor, T: KernelFloat>(
-        _ f: F.Type, _ x: UnsafePointer<T>, _ groups: [(size: Int, reduced: Bool)],
+        _ f: F.Type, _ x: UnsafePointer<T>, _ groups: Groups,
         _ out: UnsafeMutablePointer<T>, _ outCount: Int, _ loop: any ParallelLoop
     ) {
+        let last = groups.count - 1
+        let innerKept = groups.reduced[last] == 0
+        let inner = groups.size[last]
+        // Fast path: the reduced positions are one contiguous run per output (a reduction over
+        // all axes, or over trailing axes). Same order as the general path with one outer position.
+        if !innerKept && (last == 0 || (last == 1 && groups.reduced[0] == 0)) {
+            if loop.concurrency > 1 && outCount > 1 && outCount * inner > 1 << 16 {
+                loop.parallelFor(0..<outCount, grain: Swift.max(1, (1 << 15) / inner)) { range in
+                    for o in range { out[o] = foldRun(F.self, x + o * inner, inner) }
+                }
+            } else {
+                for o in 0..<outCount { out[o] = foldRun(F.self, x + o * inner, inner) }
+            }
+            return
+        }
         // Input strides of each group (contiguous input).
-        var strides = [Int](repeating: 1, count: groups.count)
+        let size = groups.size, isReduced = groups.reduced, strides = groups.stride
         var s = 1
-        for g in groups.indices.reversed() { strides[g] = s; s *= groups[g].size }
-        let innerKept = !groups[groups.count - 1].reduced
-        let inner = groups[groups.count - 1].size
+        var g = last
+        while g >= 0 { strides[g] = s; s *= size[g]; g -= 1 }
         // Outer groups: all but the last; kept ones index outputs, reduced ones are iterated.
-        let outerKept = groups.indices.dropLast().filter { !groups[$0].reduced }
-        let outerReduced = groups.indices.dropLast().filter { groups[$0].reduced }
-        let reducedPositions = outerReduced.reduce(1) { $0 * groups[$1].size }
-        /// Input offset of outer-kept index `o` (row-major over outerKept) and reduced index `r`.
+        var reducedPositions = 1
+        for g in 0..<last where isReduced[g] != 0 { reducedPositions *= size[g] }
+        /// Input offset of outer-kept index `o` (row-major over the outer kept groups) and reduced
+        /// index `r` (row-major over the outer reduced groups).
         @inline(__always) func offset(_ o: Int, _ r: Int) -> Int {
             var o = o, r = r, off = 0
-            for g in outerKept.reversed() { off += (o % groups[g].size) * strides[g]; o /= groups[g].size }
-            for g in outerReduced.reversed() { off += (r % groups[g].size) * strides[g]; r /= groups[g].size }
+            var g = last - 1
+            while g >= 0 {
+                if isReduced[g] != 0 { off += (r % size[g]) * strides[g]; r /= size[g] }
+                else { off += (o % size[g]) * strides[g]; o /= size[g] }
+                g -= 1
+            }
             return off
         }
         if innerKept {
@@ -143,7 +182,9 @@ public enum Reduction {
             // The output piece is the accumulator: rows are added to it one after another, so
             // each element still sees the reduced positions in order, while memory is read in
             // contiguous rows (a column-by-column walk would miss the cache on every row).
-            let body = { (range: Range<Int>) in
+            let items = outerCount * piecesPerRow
+            let split = loop.concurrency > 1 && items > 1 && outCount * reducedPositions > 1 << 16
+            splitting(loop, 0..<items, when: split, grain: Swift.max(1, items / (4 * loop.concurrency))) { range in
                 for item in range {
                     let o = item / piecesPerRow
                     let lo = (item % piecesPerRow) * piece, hi = Swift.min(inner, lo + piece)
@@ -154,15 +195,10 @@ public enum Reduction {
                     }
                 }
             }
-            let items = outerCount * piecesPerRow
-            if loop.concurrency > 1 && items > 1 && outCount * reducedPositions > 1 << 16 {
-                loop.parallelFor(0..<items, grain: Swift.max(1, items / (4 * loop.concurrency)), body)
-            } else {
-                body(0..<items)
-            }
         } else {
             // out[o] = fold over r of run(x + offset(o, r), inner).
-            let body = { (range: Range<Int>) in
+            let split = loop.concurrency > 1 && outCount > 1 && outCount * reducedPositions * inner > 1 << 16
+            splitting(loop, 0..<outCount, when: split, grain: Swift.max(1, (1 << 15) / (reducedPositions * inner))) { range in
                 for o in range {
                     var acc = foldRun(F.self, x + offset(o, 0), inner)
                     for r in 1..<Swift.max(1, reducedPositions) {
@@ -171,11 +207,6 @@ public enum Reduction {
                     }
                     out[o] = acc
                 }
-            }
-            if loop.concurrency > 1 && outCount > 1 && outCount * reducedPositions * inner > 1 << 16 {
-                loop.parallelFor(0..<outCount, grain: Swift.max(1, (1 << 15) / (reducedPositions * inner)), body)
-            } else {
-                body(0..<outCount)
             }
         }
     }

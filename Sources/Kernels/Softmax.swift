@@ -100,22 +100,24 @@ public enum Softmax {
         probabilities: UnsafeMutablePointer<T>? = nil, loop: any ParallelLoop = SerialLoop()
     ) throws -> T {
         try validate(labels, rows, cols)
-        let losses = UnsafeMutablePointer<T>.allocate(capacity: rows)
-        defer { losses.deallocate() }
-        forRows(rows, cols, loop, T.self) { r, tmp in
-            let xr = logits + r * cols
-            let m = rowMax(xr, cols)
-            let (sum, logSum) = logSumExp(xr, m, cols, scratch: tmp)
-            losses[r] = -(xr[Int(labels[r])] - m - logSum)
-            if let p = probabilities {
-                let pr = p + r * cols
-                _ = expShifted(xr, pr, cols, max: m)
-                divide(pr, by: sum, cols)
+        // Row losses are kept (in scratch storage: stack up to 1 KiB, pooled beyond) and
+        // added in row order afterwards, so the total does not depend on how rows were split.
+        return withScratch(T.self, count: rows) { losses in
+            forRows(rows, cols, loop, T.self) { r, tmp in
+                let xr = logits + r * cols
+                let m = rowMax(xr, cols)
+                let (sum, logSum) = logSumExp(xr, m, cols, scratch: tmp)
+                losses[r] = -(xr[Int(labels[r])] - m - logSum)
+                if let p = probabilities {
+                    let pr = p + r * cols
+                    _ = expShifted(xr, pr, cols, max: m)
+                    divide(pr, by: sum, cols)
+                }
             }
+            var total: T = 0
+            for r in 0..<rows { total += losses[r] }
+            return total / T(rows)
         }
-        var total: T = 0
-        for r in 0..<rows { total += losses[r] }
-        return total / T(rows)
     }
 
     /// Gradient of `scale · crossEntropy` with respect to the logits:
@@ -150,20 +152,22 @@ public enum Softmax {
     }
 
     /// Calls `body(row, scratch)` for every row, split over `loop`; `scratch` holds `cols`
-    /// elements, allocated once per piece of work (not per row).
+    /// elements, scratch of each piece of work (stack up to 1 KiB, pooled beyond: no heap
+    /// allocation in steady state).
     @inline(__always)
     static func forRows<T: KernelFloat>(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ type: T.Type,
                                         _ body: (Int, UnsafeMutablePointer<T>) -> Void) {
         if rows <= 0 || cols <= 0 { return }
-        func work(_ range: Range<Int>) {
-            let scratch = UnsafeMutablePointer<T>.allocate(capacity: cols)
-            defer { scratch.deallocate() }
-            for r in range { body(r, scratch) }
-        }
         if loop.concurrency > 1 && rows > 1 && rows * cols > 1 << 14 {
-            loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols), work)
+            loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols)) { range in
+                withScratch(T.self, count: cols) { scratch in
+                    for r in range { body(r, scratch) }
+                }
+            }
         } else {
-            work(0..<rows)
+            withScratch(T.self, count: cols) { scratch in
+                for r in 0..<rows { body(r, scratch) }
+            }
         }
     }
 

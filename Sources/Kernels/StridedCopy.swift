@@ -22,22 +22,31 @@ public enum StridedCopy {
         to destination: UnsafeMutablePointer<T>, strides dstStrides: [Int]? = nil,
         loop: any ParallelLoop = SerialLoop()
     ) throws {
-        let dst = dstStrides ?? Broadcast.contiguousStrides(shape)
-        guard srcStrides.count == shape.count, dst.count == shape.count else {
-            throw KernelError("copy", "shape \(shape) with source strides \(srcStrides) and destination strides \(dst)")
+        guard srcStrides.count == shape.count, dstStrides == nil || dstStrides!.count == shape.count else {
+            throw KernelError("copy", "shape \(shape) with source strides \(srcStrides) and destination strides \(dstStrides ?? Broadcast.contiguousStrides(shape))")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("copy", "negative size in shape \(shape)") }
-        let dims = StridedDims(shape: shape, strides: [srcStrides, dst])
+        StridedDims.with(shape: shape, strides0: srcStrides, strides1: dstStrides) { dims in
+            copy(dims, source, destination, loop)
+        }
+    }
+
+    @inline(__always)
+    static func copy<T: BitwiseCopyable>(_ dims: StridedDims, _ source: UnsafePointer<T>,
+                                         _ destination: UnsafeMutablePointer<T>, _ loop: any ParallelLoop) {
         let total = dims.count
         if total == 0 { return }
         let inner = dims.innerCount, rows = total / inner
         let ss = dims.innerStride(0), ds = dims.innerStride(1)
         // A transpose-like layout (the source is contiguous along the last outer dimension, not
         // along the inner one) is copied in 32×32 tiles so both sides stay in cache.
-        if ss != 1, let sr = dims.outerStrides0.last, sr == 1, inner >= 32, dims.outerSizes.last! >= 32 {
-            let r = dims.outerSizes.last!, dr = dims.outerStrides1.last!
+        if ss != 1, dims.outerRank > 0, dims.outerStrides0[dims.outerRank - 1] == 1, inner >= 32,
+           dims.outerSizes[dims.outerRank - 1] >= 32 {
+            let r = dims.outerSizes[dims.outerRank - 1], dr = dims.outerStrides1[dims.outerRank - 1]
             let prefixes = rows / r, rowTiles = (r + 31) / 32
-            let body = { (range: Range<Int>) in
+            let units = prefixes * rowTiles
+            let split = units > 1 && loop.concurrency > 1 && total > 1 << 16
+            splitting(loop, 0..<units, when: split, grain: Swift.max(1, units / (4 * loop.concurrency))) { range in
                 for unit in range {
                     let p = unit / rowTiles, r0 = (unit % rowTiles) * 32, r1 = Swift.min(r, r0 + 32)
                     let (os, od) = dims.outerOffsets(p * r)
@@ -52,15 +61,10 @@ public enum StridedCopy {
                     }
                 }
             }
-            let units = prefixes * rowTiles
-            if units > 1 && loop.concurrency > 1 && total > 1 << 16 {
-                loop.parallelFor(0..<units, grain: Swift.max(1, units / (4 * loop.concurrency)), body)
-            } else {
-                body(0..<units)
-            }
             return
         }
-        let body = { (range: Range<Int>) in
+        let split = rows > 1 && loop.concurrency > 1 && total > 1 << 16
+        splitting(loop, 0..<rows, when: split, grain: Swift.max(1, (1 << 15) / inner)) { range in
             for row in range {
                 let (os, od) = dims.outerOffsets(row)
                 let s = source + os, d = destination + od
@@ -70,12 +74,6 @@ public enum StridedCopy {
                     for i in 0..<inner { d[i * ds] = s[i * ss] }
                 }
             }
-        }
-        if rows > 1 && loop.concurrency > 1 && total > 1 << 16 {
-            let grain = Swift.max(1, (1 << 15) / inner)
-            loop.parallelFor(0..<rows, grain: grain, body)
-        } else {
-            body(0..<rows)
         }
     }
 }

@@ -1,45 +1,76 @@
 /// A shape walked by two operands with their own strides, simplified for loops: size-1 dimensions
 /// are dropped and neighbours that both operands traverse as one run are merged, so a contiguous
 /// or simply broadcast layout becomes one long inner dimension.
+///
+/// It lives in temporary storage (`withUnsafeTemporaryAllocation`, on the stack for any
+/// reasonable rank) and only inside `StridedDims.with`, so building it allocates nothing.
 struct StridedDims {
-    /// Outer dimensions (outermost first), their strides per operand, and the inner dimension.
-    private(set) var outerSizes: [Int] = []
-    private(set) var outerStrides0: [Int] = []
-    private(set) var outerStrides1: [Int] = []
+    /// Outer dimensions (outermost first) and their strides per operand; `outerRank` of each.
+    let outerSizes: UnsafeMutablePointer<Int>
+    let outerStrides0: UnsafeMutablePointer<Int>
+    let outerStrides1: UnsafeMutablePointer<Int>
+    private(set) var outerRank = 0
+    /// Length of the inner (last, merged) dimension.
     private(set) var innerCount = 1
     private var inner0 = 0, inner1 = 0
 
-    init(shape: [Int], strides: [[Int]]) {
-        var sizes: [Int] = [], s0: [Int] = [], s1: [Int] = []
-        for d in shape.indices where shape[d] != 1 {
-            if let last = sizes.indices.last,
-               s0[last] == strides[0][d] * shape[d], s1[last] == strides[1][d] * shape[d] {
-                sizes[last] *= shape[d]
-                s0[last] = strides[0][d]
-                s1[last] = strides[1][d]
+    /// Calls `body` with the simplified dims of `shape` walked with `strides0` and `strides1`
+    /// (`strides1` nil: contiguous row-major). The ranks must already have been checked.
+    @inline(__always)
+    static func with<R>(shape: [Int], strides0: [Int], strides1: [Int]?,
+                        _ body: (StridedDims) throws -> R) rethrows -> R {
+        let rank = shape.count
+        return try withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * rank + 4) { buffer in
+            let base = buffer.baseAddress!
+            let dims = StridedDims(shape, strides0, strides1, base, rank)
+            return try body(dims)
+        }
+    }
+
+    private init(_ shape: [Int], _ strides0: [Int], _ strides1: [Int]?, _ base: UnsafeMutablePointer<Int>, _ rank: Int) {
+        outerSizes = base
+        outerStrides0 = base + (rank + 1)
+        outerStrides1 = base + 2 * (rank + 1)
+        let contiguous = base + 3 * (rank + 1)
+        if strides1 == nil {
+            var s = 1
+            var d = rank - 1
+            while d >= 0 { contiguous[d] = s; s *= Swift.max(shape[d], 1); d -= 1 }
+        }
+        var n = 0
+        for d in 0..<rank where shape[d] != 1 {
+            let a = strides0[d], b = strides1?[d] ?? contiguous[d]
+            if n > 0, outerStrides0[n - 1] == a * shape[d], outerStrides1[n - 1] == b * shape[d] {
+                outerSizes[n - 1] *= shape[d]
+                outerStrides0[n - 1] = a
+                outerStrides1[n - 1] = b
             } else {
-                sizes.append(shape[d]); s0.append(strides[0][d]); s1.append(strides[1][d])
+                outerSizes[n] = shape[d]; outerStrides0[n] = a; outerStrides1[n] = b
+                n += 1
             }
         }
-        if let n = sizes.popLast() {
-            innerCount = n
-            inner0 = s0.removeLast()
-            inner1 = s1.removeLast()
+        if n > 0 {
+            n -= 1
+            innerCount = outerSizes[n]
+            inner0 = outerStrides0[n]
+            inner1 = outerStrides1[n]
         }
-        outerSizes = sizes
-        outerStrides0 = s0
-        outerStrides1 = s1
+        outerRank = n
     }
 
     /// Total number of elements.
-    var count: Int { outerSizes.reduce(innerCount, *) }
+    var count: Int {
+        var c = innerCount
+        for d in 0..<outerRank { c *= outerSizes[d] }
+        return c
+    }
 
     func innerStride(_ operand: Int) -> Int { operand == 0 ? inner0 : inner1 }
 
     /// Offsets of both operands at the start of inner row `row` (row-major over the outer dims).
     @inline(__always) func outerOffsets(_ row: Int) -> (Int, Int) {
         var r = row, o0 = 0, o1 = 0
-        var d = outerSizes.count - 1
+        var d = outerRank - 1
         while d >= 0 {
             let n = outerSizes[d]
             let i = r % n

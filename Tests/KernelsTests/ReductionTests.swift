@@ -112,4 +112,48 @@ struct ReductionTests {
             }
         }
     }
+
+    /// The summation order documented on `Reduction`, written out in scalar code: 4 accumulators
+    /// of 8 lanes over whole 32-element blocks, `(a0 + a1) + (a2 + a3)`, lanes halved pairwise,
+    /// then the tail in order. Sums over all axes and over trailing axes (the direct path) match it
+    /// bitwise, for small and awkward lengths.
+    @Test(arguments: [1, 7, 31, 32, 33, 63, 64, 100, 257, 1000])
+    func sumOrderIsTheDocumentedOne(n: Int) throws {
+        var random = TestRandom(seed: UInt64(n))
+        let rows = 3
+        let x = (0..<(rows * n)).map { _ in Float.random(in: -1...1, using: &random) * 1000 }
+        func documented(_ v: ArraySlice<Float>) -> Float {
+            let v = Array(v)
+            var i = 0
+            var result: Float
+            if v.count >= 32 {
+                var acc = (0..<4).map { a in (0..<8).map { l in v[a * 8 + l] } }
+                i = 32
+                while i + 32 <= v.count {
+                    for a in 0..<4 { for l in 0..<8 { acc[a][l] += v[i + a * 8 + l] } }
+                    i += 32
+                }
+                var lanes = (0..<8).map { l in (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]) }
+                var half = 4
+                while half >= 1 {
+                    for l in 0..<half { lanes[l] += lanes[l + half] }
+                    half /= 2
+                }
+                result = lanes[0]
+            } else {
+                result = v[0]
+                i = 1
+            }
+            while i < v.count { result += v[i]; i += 1 }
+            return result
+        }
+        var all = [Float](repeating: 0, count: 1)
+        try Reduction.reduce(.sum, x, shape: [rows * n], axes: [0], into: &all)
+        #expect(all[0].bitPattern == documented(x[...]).bitPattern)
+        var perRow = [Float](repeating: 0, count: rows)
+        try Reduction.reduce(.sum, x, shape: [rows, 1, n], axes: [2, 1], into: &perRow)
+        for r in 0..<rows {
+            #expect(perRow[r].bitPattern == documented(x[(r * n)..<((r + 1) * n)]).bitPattern, "row \(r) of length \(n)")
+        }
+    }
 }
