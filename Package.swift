@@ -39,7 +39,7 @@ let package = Package(
                         "-Xlinker", "--export-dynamic-symbol=malloc",
                         "-Xlinker", "--export-dynamic-symbol=posix_memalign",
                         "-Xlinker", "--export-dynamic-symbol=aligned_alloc",
-                    ], .when(platforms: [.linux]))]),
+                    ], .when(platforms: [.linux], configuration: .release))]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
     ],
     swiftLanguageModes: [.v6]
