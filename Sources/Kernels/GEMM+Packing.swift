@@ -143,11 +143,16 @@ struct PackingPool: ~Copyable {
 
     /// A 64-byte aligned buffer of at least `bytes` bytes; give it back with `recycle`.
     mutating func take(bytes: Int) -> Buffer {
-        // The largest free buffer: growing it (rarely) keeps the pool's size bounded.
-        if let best = free.indices.max(by: { free[$0].bytes < free[$1].bytes }) {
-            let buffer = free.remove(at: best)
-            if buffer.bytes >= bytes { return buffer }
-            buffer.pointer.deallocate()
+        // The smallest free buffer that fits (so a product asking for a small and a large buffer gets
+        // the same two back every call); failing that, the largest one grows, which keeps the pool's
+        // size bounded by what was ever in use at once.
+        var fit: Int? = nil
+        for i in free.indices where free[i].bytes >= bytes && (fit == nil || free[i].bytes < free[fit!].bytes) {
+            fit = i
+        }
+        if let fit { return free.remove(at: fit) }
+        if let largest = free.indices.max(by: { free[$0].bytes < free[$1].bytes }) {
+            free.remove(at: largest).pointer.deallocate()
         }
         let size = Swift.max(64, bytes)
         return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), bytes: size)
