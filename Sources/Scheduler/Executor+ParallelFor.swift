@@ -37,7 +37,8 @@ extension Executor {
         let grain = max(1, grain)
         let width = concurrency
         let maxPieces = (n - 1) / grain + 1
-        if width <= 1 || maxPieces <= 1 {
+        // After `shutdown()` no worker would take the pieces: the caller runs them all.
+        if width <= 1 || maxPieces <= 1 || pool.stopping.load(ordering: .acquiring) {
             runInline(range, body)
             return
         }
@@ -47,7 +48,11 @@ extension Executor {
         withoutActuallyEscaping(body) { escapable in
             let job = ParallelForJob(range: range, pieceSize: pieceSize, body: escapable,
                                      trace: worker?.traceRecorder, parent: worker?.currentTask ?? -1)
-            let tokens = min(job.pieces, width) - 1
+            // A worker claims pieces alongside its helpers; an outside thread hands every piece to
+            // the workers and sleeps. Were it to work too, the pool would run width + 1 threads on
+            // width CPUs, and with pinned workers the one woken may share the caller's CPU while
+            // another CPU idles (measured: 2-worker GEMM ran at 1-worker speed).
+            let tokens = min(job.pieces, width) - (worker == nil ? 0 : 1)
             // Note [parallelFor lifetime]: every token holds a retain of the job.
             let bits = Int(bitPattern: Unmanaged.passUnretained(job).toOpaque()) | WorkItem.loopKind
             for _ in 0..<tokens { _ = Unmanaged.passRetained(job) }
@@ -57,8 +62,8 @@ extension Executor {
                 pool.injection.push(bits, times: tokens)
             }
             for _ in 0..<tokens { pool.wakeOne() }
-            job.work(worker: worker)
             if let worker {
+                job.work(worker: worker)
                 pool.help(worker) { job.isDone }
             } else {
                 job.block()
