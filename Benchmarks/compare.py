@@ -230,15 +230,21 @@ def per_op(obj):
     return {str(r.get("op", r.get("name"))): r for r in items if isinstance(r, dict)}
 
 
+# NumPy peer's op names -> `bench kernels` row names.
+OUR_KERNEL_NAMES = {"copy": "memcpy", "add": "binary add", "mul": "binary mul", "relu": "unary relu",
+                    "exp": "unary exp", "log": "unary log", "tanh": "unary tanh", "sigmoid": "unary sigmoid",
+                    "sum": "sum all", "max": "max rows (axis 1)"}
+
+
 def cmd_kernels(args):
     numpy_peer = [args.python, os.path.join(HERE, "kernels", "numpy_kernels.py")]
-    ours = per_op(run_json([args.bench, "kernels", "--size", str(args.size), "--threads", "1", "--json"],
+    ours = per_op(run_json([args.bench, "kernels", "--count", str(args.size), "--threads", "1", "--json"],
                            label="bench kernels"))
     theirs = per_op(run_json([*numpy_peer, "--size", str(args.size), "--repeat", str(args.repeat), "--json"],
                              env=peer_env(1), label="numpy"))
     rows = []
     for op, r in theirs.items():
-        o = ours.get(op)
+        o = ours.get(OUR_KERNEL_NAMES.get(op, op))
         eps = lambda x: x.get("elements_per_s") if x else None  # noqa: E731
         gbs = lambda x: x.get("gb_per_s") if x else None  # noqa: E731
         rows.append([op, args.size, fmt(eps(o) and eps(o) * 1e-9, 3), fmt(eps(r) * 1e-9, 3), fmt(gbs(o), 2),
