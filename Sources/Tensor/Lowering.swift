@@ -62,18 +62,7 @@ enum Lowering<Scalar: TensorScalar> {
             }, flops: Double(n))
 
         case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow:
-            let kernelOp: UnaryOp = switch op {
-            case .neg: .neg
-            case .exp: .exp
-            case .log: .log
-            case .sqrt: .sqrt
-            case .tanh: .tanh
-            case .sigmoid: .sigmoid
-            case .relu: .relu
-            case .gelu: .gelu
-            case let .pow(p): .pow(p)
-            default: .neg
-            }
+            let kernelOp = op.unaryKernel!   // this case lists exactly the unary operations
             let x = inputs[0].pointer
             let perElement: Double = switch op { case .neg, .relu: 1; case .sqrt: 4; default: 15 }
             return Lowered(body: {
@@ -303,17 +292,7 @@ enum Lowering<Scalar: TensorScalar> {
         case .broadcastTo:
             return (MicroOp(code: .fill, a: inputs[0].address, b: out, out: out, constant: 0), 0)
         default:
-            let kernelOp: UnaryOp = switch op {
-            case .exp: .exp
-            case .log: .log
-            case .sqrt: .sqrt
-            case .tanh: .tanh
-            case .sigmoid: .sigmoid
-            case .relu: .relu
-            case .gelu: .gelu
-            case let .pow(p): .pow(p)
-            default: .neg
-            }
+            let kernelOp = op.unaryKernel ?? .neg   // only unary operations are fused into this case
             return (MicroOp(code: .unary(kernelOp), a: inputs[0].address, b: out, out: out, constant: 0), 15 * n)
         }
     }
@@ -462,4 +441,22 @@ final class Scratch<Element>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Element>
     init(count: Int) { pointer = .allocate(capacity: Swift.max(count, 1)) }
     deinit { pointer.deallocate() }
+}
+
+extension Operation {
+    /// The elementwise kernel that computes a unary operation; nil for every other operation.
+    var unaryKernel: UnaryOp? {
+        switch self {
+        case .neg: .neg
+        case .exp: .exp
+        case .log: .log
+        case .sqrt: .sqrt
+        case .tanh: .tanh
+        case .sigmoid: .sigmoid
+        case .relu: .relu
+        case .gelu: .gelu
+        case let .pow(p): .pow(p)
+        default: nil
+        }
+    }
 }
