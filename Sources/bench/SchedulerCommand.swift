@@ -50,14 +50,7 @@ enum SchedulerCommand {
               + (rerun ? "prebuilt graph, runs only" : "build + compile + run")
               + ": median \(format(result.median * 1e3, 3)) ms, \(format(result.nsPerTask, 1)) ns/task")
         if json {
-            var line = JSONLine()
-            line.add("graph", graph)
-            line.add("tasks", result.tasks)
-            line.add("edges", result.edges)
-            line.add("threads", executor.workerCount)
-            line.add("rerun", rerun)
-            line.add("median_s", result.median)
-            line.add("ns_per_task", result.nsPerTask)
+            var line = result.jsonLine(graph: graph, threads: executor.workerCount, rerun: rerun)
             line.add("repeat", repeats)
             line.add("work_ns", workNs)
             line.add("pinned", executor.isPinned)
@@ -179,15 +172,7 @@ enum SchedulerCommand {
                 print(row([shape, "\(built.tasks)", "\(built.edges)", "\(executor.workerCount)",
                            format(built.nsPerTask, 1), format(rerun.nsPerTask, 1)]))
                 for (m, isRerun) in [(built, false), (rerun, true)] {
-                    var line = JSONLine()
-                    line.add("graph", shape)
-                    line.add("tasks", m.tasks)
-                    line.add("edges", m.edges)
-                    line.add("threads", executor.workerCount)
-                    line.add("rerun", isRerun)
-                    line.add("median_s", m.median)
-                    line.add("ns_per_task", m.nsPerTask)
-                    results.append(line.text)
+                    results.append(m.jsonLine(graph: shape, threads: executor.workerCount, rerun: isRerun).text)
                 }
             }
         }
@@ -256,4 +241,20 @@ struct TaskWork {
 
     @inline(never)
     static func sink(_ x: Double) { if x == 42.4242 { print("") } }
+}
+
+extension SchedulerCommand.Measurement {
+    /// The keys every scheduler result carries in `--json` output: graph, tasks, edges, threads,
+    /// rerun, median_s, ns_per_task.
+    func jsonLine(graph: String, threads: Int, rerun: Bool) -> JSONLine {
+        var line = JSONLine()
+        line.add("graph", graph)
+        line.add("tasks", tasks)
+        line.add("edges", edges)
+        line.add("threads", threads)
+        line.add("rerun", rerun)
+        line.add("median_s", median)
+        line.add("ns_per_task", nsPerTask)
+        return line
+    }
 }
