@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Training", targets: ["Training"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -28,7 +29,8 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["CHwloc"], swiftSettings: vectorFlags),
         .target(name: "Kernels", swiftSettings: vectorFlags),
         .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"], swiftSettings: vectorFlags),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor"], swiftSettings: vectorFlags),
+        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"], swiftSettings: vectorFlags),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training"], swiftSettings: vectorFlags),
 
         // MARK: - Tests
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
@@ -41,6 +43,7 @@ let package = Package(
                         "-Xlinker", "--export-dynamic-symbol=aligned_alloc",
                     ], .when(platforms: [.linux], configuration: .release))]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "Scheduler", "Kernels"]),
     ],
     swiftLanguageModes: [.v6]
 )

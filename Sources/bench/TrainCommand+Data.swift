@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Training
 
 extension TrainCommand {
     /// The train and test splits of the chosen data, scaled as asked.

@@ -1,4 +1,5 @@
 import Tensor
+import Training
 
 extension TrainCommand {
     /// Everything the command line sets.

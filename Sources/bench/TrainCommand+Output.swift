@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Training
 
 extension TrainCommand {
     /// Human-readable lines (and a progress bar on a terminal); with `--json` the JSON object stays

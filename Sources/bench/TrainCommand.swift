@@ -1,6 +1,7 @@
 import Foundation
 import Scheduler
 import Tensor
+import Training
 
 /// `bench train`: trains an MLP classifier and reports loss, accuracy and throughput per epoch.
 ///

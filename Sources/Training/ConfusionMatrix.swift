@@ -1,3 +1,4 @@
+import Tensor
 /// Counts of (true class, predicted class) pairs, with accuracy and a printable table.
 ///
 /// ```swift

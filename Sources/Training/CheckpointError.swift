@@ -1,3 +1,4 @@
+import Tensor
 /// Why a checkpoint could not be written, read or used.
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// The file could not be opened or read.

@@ -1,3 +1,4 @@
+import Tensor
 /// What went wrong while reading or building a dataset; the description names the file, the line
 /// and the column (both counted from 1, as editors do).
 public enum DatasetError: Error, Equatable, CustomStringConvertible {

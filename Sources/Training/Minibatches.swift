@@ -1,3 +1,4 @@
+import Tensor
 /// The minibatches of one epoch: a (seeded, shuffled) order of rows cut into runs of `batchSize`.
 /// The last batch keeps the remainder (it is shorter, never dropped).
 ///

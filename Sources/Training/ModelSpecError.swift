@@ -1,3 +1,4 @@
+import Tensor
 /// A model description that cannot be built (bad widths, widths that do not fit the data).
 public struct ModelSpecError: Error, CustomStringConvertible, Equatable {
     /// What is wrong, naming the widths or sizes involved.

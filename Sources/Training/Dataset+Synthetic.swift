@@ -1,3 +1,4 @@
+import Tensor
 extension Dataset {
     /// A seeded random classification set: each class has a centre drawn from N(0, 1) per feature,
     /// and each sample is its class's centre plus N(0, `noise`^2) per feature. Labels cycle through

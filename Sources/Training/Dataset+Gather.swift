@@ -1,3 +1,4 @@
+import Tensor
 extension Dataset {
     /// Copies the features and labels of `rows` into caller-owned buffers (row after row), for feeding
     /// a plan without allocating. The buffers must hold at least `rows.count` rows.

@@ -1,3 +1,4 @@
+import Tensor
 /// A snapshot of training: named parameter arrays with their shapes, the optimizer's state, and
 /// the position in training (epochs and steps done, the seed that fixes the data order).
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensor
+import Training
 
 @Suite struct TrainingCheckpointTests {
     static func sample() -> Checkpoint {

@@ -1,3 +1,4 @@
+import Tensor
 /// Seeded shuffles and bounded integers written out here (not the standard library's
 /// `shuffle(using:)`, whose algorithm may change between releases), so a seed names the same
 /// permutation on every platform and toolchain.

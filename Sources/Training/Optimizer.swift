@@ -1,3 +1,4 @@
+import Tensor
 import Kernels
 
 /// An optimizer's rule and hyperparameters: which update `OptimizerSteps` applies to each parameter.

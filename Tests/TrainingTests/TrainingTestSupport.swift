@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Training
 
 /// Paths and scratch files for the training tests.
 enum TrainingFixtures {

@@ -1,3 +1,4 @@
+import Tensor
 import Kernels
 
 /// An optimizer's per-parameter state (velocities or moments) and its step count, for one model.

@@ -3,6 +3,7 @@ import Kernels
 import Scheduler
 import Testing
 import Tensor
+import Training
 
 /// Standardized train/test splits of a bundled data set (the same preparation `bench train` does).
 private func prepared(_ file: String, header: CSVOptions.Header, seed: UInt64) throws -> (Dataset, Dataset) {

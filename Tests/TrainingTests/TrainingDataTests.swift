@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensor
+import Training
 
 @Suite struct TrainingDataTests {
     @Test func readsTheBundledDigits() throws {

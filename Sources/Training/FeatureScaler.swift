@@ -1,3 +1,4 @@
+import Tensor
 /// Per-feature affine scaling `x' = (x - mean) * scale`, fitted on one split and applied to others.
 ///
 /// Standardizing uses the training split's statistics only, so nothing about the test split leaks

@@ -1,5 +1,6 @@
 import Testing
 import Tensor
+import Training
 
 @Suite struct TrainingModelTests {
     @Test func mlpHasNamedParametersOfTheRightShapes() {

@@ -1,3 +1,4 @@
+import Tensor
 /// The nonlinearity between dense layers; it also picks the weight initialization that suits it.
 public enum Activation: String, Sendable, CaseIterable {
     case relu, tanh, sigmoid, gelu

@@ -1,3 +1,4 @@
+import Tensor
 /// A table of samples for classification: a row-major `Float` feature matrix and one integer class
 /// label per row.
 ///

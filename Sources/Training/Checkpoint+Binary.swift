@@ -1,3 +1,4 @@
+import Tensor
 import Foundation
 
 /// The checkpoint file format, version 1. All integers little-endian.

@@ -1,3 +1,4 @@
+import Tensor
 /// The cost functions a model can be trained on, built from the graph's fused loss operations.
 ///
 /// ```swift

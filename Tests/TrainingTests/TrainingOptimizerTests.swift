@@ -1,6 +1,7 @@
 import Kernels
 import Testing
 import Tensor
+import Training
 
 /// Runs `steps` updates of a one-element parameter starting at `start` with the given gradients.
 private func trajectory(start: Float, gradients: [Float], slots slotCount: Int,

@@ -1,3 +1,4 @@
+import Tensor
 import Foundation
 
 /// How to read a CSV table into a `Dataset`.

@@ -1,3 +1,4 @@
+import Tensor
 /// A multilayer perceptron: dense layers of the given widths, `activation` between them, and a
 /// linear last layer (it produces logits; the loss applies softmax or sigmoid).
 ///

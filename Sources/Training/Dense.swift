@@ -1,3 +1,4 @@
+import Tensor
 /// A fully connected layer `y = activation(x · weight + bias)` whose weight `[inputs, outputs]` and
 /// bias `[outputs]` are parameters of a graph.
 ///
