@@ -16,6 +16,14 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case labelOutOfRange(file: String, line: Int, column: Int, label: Int, classCount: Int?)
     /// The label column does not exist in the file's rows.
     case labelColumnOutOfRange(file: String, labelColumn: Int, columns: Int)
+    /// A data row has another number of fields than the header names columns.
+    case headerMismatch(file: String, line: Int, headerLine: Int, expected: Int, found: Int)
+    /// A double-quoted field is not closed on its line (quoted fields cannot span lines).
+    case unterminatedQuote(file: String, line: Int, column: Int)
+    /// Text other than spaces follows the closing quote of a double-quoted field.
+    case textAfterQuote(file: String, line: Int, column: Int)
+    /// Two header fields name the same column (columns counted from 1).
+    case duplicateColumnName(file: String, line: Int, name: String, first: Int, second: Int)
     /// Arrays or options that do not describe a dataset.
     case invalid(String)
 
@@ -35,6 +43,14 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             "\(file):\(line): column \(column): label \(label) is negative"
         case let .labelColumnOutOfRange(file, labelColumn, columns):
             "\(file): label column \(labelColumn) (counted from 0) does not exist: rows have \(columns) columns"
+        case let .headerMismatch(file, line, headerLine, expected, found):
+            "\(file):\(line): \(found) fields, but the header (line \(headerLine)) names \(expected) columns"
+        case let .unterminatedQuote(file, line, column):
+            "\(file):\(line):\(column): quoted field is not closed on its line (quoted fields cannot span lines)"
+        case let .textAfterQuote(file, line, column):
+            "\(file):\(line):\(column): text after the closing quote of a quoted field (write a quote inside quotes as \"\")"
+        case let .duplicateColumnName(file, line, name, first, second):
+            "\(file):\(line): columns \(first) and \(second) are both named '\(name)'"
         case let .invalid(message): "dataset: \(message)"
         }
     }
