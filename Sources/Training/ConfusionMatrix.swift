@@ -60,14 +60,26 @@ public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
         return Double((0..<classCount).reduce(0) { $0 + counts[$1 * classCount + $1] }) / Double(t)
     }
 
-    /// A table: one row per true class, one column per predicted class.
-    public var description: String {
-        let width = max(3, String(counts.max() ?? 0).count, String(classCount - 1).count) + 1
+    /// A table: one row per true class, one column per predicted class, labelled by class index.
+    public var description: String { description(classNames: []) }
+
+    /// A table like `description`, with rows and columns labelled by `classNames` (class `i` is
+    /// `classNames[i]`; classes beyond the array keep their index). Columns widen to fit the names.
+    ///
+    /// ```swift
+    /// print(cm.description(classNames: ["cat", "dog", "bird"]))
+    /// ```
+    public func description(classNames: [String]) -> String {
+        let labels = (0..<classCount).map { $0 < classNames.count ? classNames[$0] : String($0) }
+        let longest = labels.map(\.count).max() ?? 0
+        let width = max(3, String(counts.max() ?? 0).count, longest) + 1
         func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        var text = "true\\pred" + (0..<classCount).map { pad(String($0)) }.joined() + "\n"
+        let corner = "true\\pred"
+        let labelWidth = max(corner.count, longest + 1)
+        func padRight(_ s: String) -> String { s + String(repeating: " ", count: max(0, labelWidth - s.count)) }
+        var text = padRight(corner) + labels.map(pad).joined() + "\n"
         for a in 0..<classCount {
-            let rowLabel = String(a)
-            text += rowLabel + String(repeating: " ", count: max(1, 9 - rowLabel.count))
+            text += padRight(labels[a])
             text += (0..<classCount).map { pad(String(counts[a * classCount + $0])) }.joined() + "\n"
         }
         return text
