@@ -70,13 +70,17 @@ struct GraphFileReader<Scalar: TensorScalar> {
 
     mutating func read(_ data: Data) throws -> GraphFile<Scalar> {
         let root = try GraphFileFields(try parse(data), place: "", file: file)
-        try root.allow(["format", "version", "comment", "values_file", "nodes", "outputs", "loss"])
+        try root.allow(["format", "version", "comment", "values_file", "nodes", "outputs", "loss", "training"])
         if let format = try root.string("format"), format != GraphFileFormat.name {
             throw root.error("format", "expected \"\(GraphFileFormat.name)\", found \"\(format)\"")
         }
         guard let version = try root.int("version") else { throw root.error(nil, "missing field \"version\"") }
-        guard version == GraphFileFormat.version else {
-            throw root.error("version", "unsupported version \(version) (this reader reads version \(GraphFileFormat.version))")
+        guard GraphFileFormat.versions.contains(version) else {
+            let known = GraphFileFormat.versions.map(String.init).joined(separator: " and ")
+            throw root.error("version", "unsupported version \(version) (this reader reads versions \(known))")
+        }
+        if root.object["training"] != nil, version < GraphFileFormat.trainingVersion {
+            throw root.error("training", "a training section needs version \(GraphFileFormat.trainingVersion) (this file says version \(version))")
         }
         if root.object["values_file"] != nil { try readSidecar(root) }
 
@@ -151,7 +155,16 @@ struct GraphFileReader<Scalar: TensorScalar> {
             }
             loss = node
         }
-        return GraphFile(graph: graph, outputs: outputs, loss: loss, nodes: nodes)
+        var training: GraphTrainingSpec<Scalar>?
+        if let section = root.object["training"] {
+            let spec = try readTraining(section, nodes: nodes)
+            if let loss, loss != spec.loss, let id = try root.string("loss"), case let .string(trainingID)? = section["loss"]?.kind {
+                throw root.error("loss", "\"\(id)\" differs from training.loss \"\(trainingID)\" (give one, or the same id in both)")
+            }
+            training = spec
+            loss = spec.loss
+        }
+        return GraphFile(graph: graph, outputs: outputs, loss: loss, training: training, nodes: nodes)
     }
 
     /// Every node after its inputs, in file order where the file allows (a file written in

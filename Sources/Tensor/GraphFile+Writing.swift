@@ -2,17 +2,30 @@ import Foundation
 
 extension GraphFile {
     /// The file as JSON text: the nodes the outputs need, in id order, one per line. Values of
-    /// parameters and constants are inline, or, when `valuesFile` names a sidecar, in `values` (raw
-    /// little-endian scalars: float32 for `Float` graphs, float64 for `Double`) to be stored under that
-    /// name next to the JSON.
+    /// parameters and constants are their current values: inline, or, when `valuesFile` names a
+    /// sidecar, in `values` (raw little-endian scalars: float32 for `Float` graphs, float64 for
+    /// `Double`) to be stored under that name next to the JSON.
+    ///
+    /// Without a training section the file is version 1; with one, version 2, holding the section
+    /// and also the nodes it names (its placeholders, the prediction and the loss, whether or not
+    /// outputs need them), and no top-level `loss` (the training loss is the loss).
     ///
     /// Node ids are the output names, the names of placeholders and parameters, and `n<k>` for the
-    /// rest (`k` is the node's id in the graph). Throws if a needed node is a derivative helper that
-    /// the format does not describe (write the forward graph; take gradients after reading).
+    /// rest (`k` is the node's id in the graph); a training prediction or loss that is not an output
+    /// keeps its id from the file it was read from, else is `prediction` or `loss`. Throws if a
+    /// needed node is a derivative helper that the format does not describe (write the forward
+    /// graph; take gradients after reading), or if the training section breaks a rule.
     public func json(valuesFile: String? = nil) throws -> (json: String, values: Data?) {
+        if let training { try checkTrainingForWriting(training) }
+        else if let loss, !outputs.contains(where: { $0.node == loss }) {
+            throw GraphFileError(place: "loss", message: "the loss (node %\(loss.id)) must be one of the outputs")
+        }
         let records = graph.records
         var needed = [Bool](repeating: false, count: records.count)
         for (_, node) in outputs { needed[node.id] = true }
+        if let training {
+            for node in [training.prediction, training.loss] + training.feeds.map(\.feed.placeholder) { needed[node.id] = true }
+        }
         for i in stride(from: records.count - 1, through: 0, by: -1) where needed[i] {
             for j in records[i].inputs { needed[j] = true }
         }
@@ -27,6 +40,12 @@ extension GraphFile {
             return name
         }
         for (name, node) in outputs where fileID[node.id] == nil { fileID[node.id] = claim(name) }
+        if let training {
+            for (_, feed) in training.feeds where fileID[feed.placeholder.id] == nil { fileID[feed.placeholder.id] = claim(feed.name) }
+            for (node, name) in [(training.prediction, "prediction"), (training.loss, "loss")] where fileID[node.id] == nil {
+                fileID[node.id] = claim(nodes.filter { $0.value == node }.keys.min() ?? name)
+            }
+        }
         for i in records.indices where needed[i] && fileID[i] == nil {
             switch records[i].operation {
             case let .placeholder(name), let .parameter(name): fileID[i] = claim(name)
@@ -69,14 +88,19 @@ extension GraphFile {
             lines.append("    {" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         }
 
-        var text = "{\n  \"format\": \"\(GraphFileFormat.name)\",\n  \"version\": \(GraphFileFormat.version),\n"
+        let version = training == nil ? GraphFileFormat.versions.lowerBound : GraphFileFormat.trainingVersion
+        var text = "{\n  \"format\": \"\(GraphFileFormat.name)\",\n  \"version\": \(version),\n"
         if let valuesFile {
             let dtype = MemoryLayout<Scalar>.size == 8 ? "float64" : "float32"
             text += "  \"values_file\": {\"path\": \(JSONText.quote(valuesFile)), \"dtype\": \"\(dtype)\"},\n"
         }
         text += "  \"nodes\": [\n" + lines.joined(separator: ",\n") + "\n  ],\n"
         text += "  \"outputs\": [" + outputs.map { JSONText.quote(fileID[$0.node.id]!) }.joined(separator: ", ") + "]"
-        if let loss { text += ",\n  \"loss\": \(JSONText.quote(fileID[loss.id]!))" }
+        if let training {
+            text += ",\n  \"training\": " + GraphFile.trainingJSON(training, ids: fileID)
+        } else if let loss {
+            text += ",\n  \"loss\": \(JSONText.quote(fileID[loss.id]!))"
+        }
         return (text + "\n}\n", sidecar)
     }
 

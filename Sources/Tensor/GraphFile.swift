@@ -1,7 +1,8 @@
 import Foundation
 
-/// A graph with named outputs (and optionally a loss), as stored in a graph file: the JSON format of
-/// `docs/graph-format.md`, so that other tools and languages can describe a model for this engine.
+/// A graph with named outputs (and optionally a loss and a training section), as stored in a graph
+/// file: the JSON format of `docs/graph-format.md`, so that other tools and languages can describe a
+/// model for this engine, and this engine can save a trained one.
 ///
 /// Reading rebuilds the graph through the ordinary builder calls (`matmul`, `+`, `sum(axes:)`, ...),
 /// so every shape is checked exactly as for a graph written in Swift; any problem is a
@@ -23,14 +24,21 @@ public struct GraphFile<Scalar: TensorScalar> {
     public let graph: Graph<Scalar>
     /// The file's outputs, in file order, by node id.
     public var outputs: [(name: String, node: Node<Scalar>)]
-    /// The output marked as the loss, if any (what `bench graph --grad` differentiates).
+    /// The loss, if any (what `bench graph --grad` differentiates): an output marked as the loss, or
+    /// the training section's loss (which need not be an output).
     public var loss: Node<Scalar>?
+    /// How the graph is trained (a version 2 file's `"training"` section), if the file says. Writing
+    /// a file with one writes version 2, with the parameters' current (e.g. trained) values.
+    public var training: GraphTrainingSpec<Scalar>?
     /// The nodes of a file that was read, by their id in the file (for a file being written: the outputs).
     public internal(set) var nodes: [String: Node<Scalar>]
 
-    /// A graph file describing what `outputs` need (all nodes from one graph). `loss`, if given, must
-    /// be one of the outputs.
-    public init(outputs: [(name: String, node: Node<Scalar>)], loss: Node<Scalar>? = nil) throws {
+    /// A graph file describing what `outputs` need (all nodes from one graph), and with `training`,
+    /// how the graph is trained (the writer then also stores the prediction, the loss and the fed
+    /// placeholders, even if they are not outputs). `loss`, if given, must be one of the outputs or
+    /// the training loss; with a training section it must be the training loss, and defaults to it.
+    public init(outputs: [(name: String, node: Node<Scalar>)], loss: Node<Scalar>? = nil,
+                training: GraphTrainingSpec<Scalar>? = nil) throws {
         guard let graph = outputs.first?.node.graph else {
             throw GraphFileError(place: "outputs", message: "a graph file needs at least one output")
         }
@@ -43,19 +51,29 @@ public struct GraphFile<Scalar: TensorScalar> {
                 throw GraphFileError(place: "output \"\(name)\"", message: "two outputs are named \"\(name)\"")
             }
         }
-        if let loss, !outputs.contains(where: { $0.node == loss }) {
+        if let training {
+            guard training.loss.graph === graph else {
+                throw GraphFileError(place: "training", message: "the training section belongs to another graph than the outputs")
+            }
+            if let loss, loss != training.loss {
+                throw GraphFileError(place: "loss", message: "the loss (node %\(loss.id)) differs from the training loss (node %\(training.loss.id))")
+            }
+        } else if let loss, !outputs.contains(where: { $0.node == loss }) {
             throw GraphFileError(place: "loss", message: "the loss (node %\(loss.id)) must be one of the outputs")
         }
         self.graph = graph
         self.outputs = outputs
-        self.loss = loss
+        self.loss = loss ?? training?.loss
+        self.training = training
         self.nodes = nodes
     }
 
-    init(graph: Graph<Scalar>, outputs: [(name: String, node: Node<Scalar>)], loss: Node<Scalar>?, nodes: [String: Node<Scalar>]) {
+    init(graph: Graph<Scalar>, outputs: [(name: String, node: Node<Scalar>)], loss: Node<Scalar>?,
+         training: GraphTrainingSpec<Scalar>?, nodes: [String: Node<Scalar>]) {
         self.graph = graph
         self.outputs = outputs
         self.loss = loss
+        self.training = training
         self.nodes = nodes
     }
 
@@ -70,10 +88,13 @@ public struct GraphFile<Scalar: TensorScalar> {
     }
 }
 
-/// The format's identity, written at the top of every graph file.
+/// The format's identity, written at the top of every graph file: version 1, or version 2 when the
+/// file has a training section.
 enum GraphFileFormat {
     static let name = "graph-engine/graph"
-    static let version = 1
+    static let versions = 1...2
+    /// The first version that may hold a `"training"` section.
+    static let trainingVersion = 2
 }
 
 /// A graph file (or inputs file) that cannot be read or written, with its place: the file, the

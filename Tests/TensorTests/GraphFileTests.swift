@@ -148,7 +148,7 @@ import Tensor
          ["field \"outputs\"", "no node has id \"z\""]),
         ("unknown kind", document("{\"id\": \"y\", \"kind\": \"variable\", \"shape\": [1]}"),
          ["field \"kind\"", "unknown kind \"variable\""]),
-        ("version", "{\"version\": 2, \"nodes\": [], \"outputs\": []}", ["1:13", "field \"version\"", "unsupported version 2"]),
+        ("version", "{\"version\": 3, \"nodes\": [], \"outputs\": []}", ["1:13", "field \"version\"", "unsupported version 3"]),
     ]
 
     @Test(arguments: badFiles.indices) func badFileErrorNamesItsPlace(_ i: Int) throws {
