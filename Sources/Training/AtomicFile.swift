@@ -6,11 +6,11 @@ import Darwin
 #endif
 
 /// Writes whole files so that readers (and crashes) only ever see the old contents or the new ones.
-enum AtomicFile {
+public enum AtomicFile {
     /// Writes `bytes` to a fresh temporary file next to `path` (same directory, so the rename stays
     /// on one file system), fsyncs it, renames it over `path`, and fsyncs the directory so the
     /// rename itself is durable. On failure the temporary file is removed and `path` is untouched.
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path

@@ -1,12 +1,12 @@
 import Tensor
 import Foundation
 
-/// The checkpoint file format, version 1. All integers little-endian.
+/// The checkpoint file format, version 2 (version 1 is still read). All integers little-endian.
 ///
 /// ```
 /// offset  bytes  field
 /// 0       8      magic: 0x89 'G' 'E' 'C' 'K' 'P' 'T' '\n'
-/// 8       4      format version (u32) = 1
+/// 8       4      format version (u32) = 2
 /// 12      4      reserved (u32) = 0
 /// 16      8      payload length P (u64)
 /// 24      P      payload
@@ -17,7 +17,9 @@ import Foundation
 ///          u32 n, n x array                            parameters
 ///          u32 n, n x array                            optimizer slots
 /// string:  u32 byte count, UTF-8 bytes
-/// array:   string name, u32 rank, rank x u64 dims, (product of dims) x f32 (IEEE 754 bits)
+/// array:   string name, u32 element bytes (4: f32, 8: f64), u32 rank, rank x u64 dims,
+///          (product of dims) x element (IEEE 754 bits)
+///          (version 1 arrays have no element-bytes field: always f32)
 /// ```
 /// A reader checks, in order: magic, version, length (truncation), checksum (corruption), then
 /// parses with bounds checks, so every damaged file gives a `CheckpointError`, never a crash.
@@ -36,9 +38,10 @@ extension Checkpoint {
             w.u32(UInt32(list.count))
             for a in list {
                 w.string(a.name)
+                w.u32(UInt32(a.scalarBytes))
                 w.u32(UInt32(a.shape.count))
                 for d in a.shape { w.u64(UInt64(d)) }
-                w.floats(a.values)
+                if a.scalarBytes == 8 { w.doubles(a.values) } else { w.floats(a.values) }
             }
         }
         var out = ByteWriter()
@@ -64,7 +67,7 @@ extension Checkpoint {
         }
         var header = ByteReader(bytes: bytes, offset: 8, end: Checkpoint.headerSize, file: name)
         let version = try header.u32()
-        guard version == Checkpoint.formatVersion else {
+        guard Checkpoint.readableVersions.contains(version) else {
             throw CheckpointError.unsupportedVersion(file: name, found: version, supported: Checkpoint.formatVersion)
         }
         _ = try header.u32()
@@ -99,6 +102,10 @@ extension Checkpoint {
             var list: [NamedArray] = []
             for _ in 0..<(Int(try r.u32())) {
                 let arrayName = try r.string()
+                let scalarBytes = version >= 2 ? Int(try r.u32()) : 4
+                guard scalarBytes == 4 || scalarBytes == 8 else {
+                    throw r.malformed("array '\(arrayName)' has \(scalarBytes)-byte elements (4 or 8 expected)")
+                }
                 let rank = Int(try r.u32())
                 var shape: [Int] = []
                 var elements = 1
@@ -109,7 +116,8 @@ extension Checkpoint {
                     elements = product
                     shape.append(d)
                 }
-                list.append(NamedArray(name: arrayName, shape: shape, values: try r.floats(elements)))
+                let values = scalarBytes == 8 ? try r.doubles(elements) : try r.floats(elements).map(Double.init)
+                list.append(NamedArray(name: arrayName, shape: shape, values: values, scalarBytes: scalarBytes))
             }
             lists.append(list)
         }
@@ -157,9 +165,13 @@ private struct ByteWriter {
         u32(UInt32(utf8.count))
         bytes.append(contentsOf: utf8)
     }
-    mutating func floats(_ values: [Float]) {
+    mutating func floats(_ values: [Double]) {
         bytes.reserveCapacity(bytes.count + 4 * values.count)
-        for v in values { u32(v.bitPattern) }
+        for v in values { u32(Float(v).bitPattern) }
+    }
+    mutating func doubles(_ values: [Double]) {
+        bytes.reserveCapacity(bytes.count + 8 * values.count)
+        for v in values { u64(v.bitPattern) }
     }
 }
 
@@ -199,6 +211,11 @@ private struct ByteReader {
         let raw = try take(n)
         guard let s = String(validating: raw, as: UTF8.self) else { throw malformed("a name is not valid UTF-8") }
         return s
+    }
+
+    mutating func doubles(_ n: Int) throws -> [Double] {
+        guard n <= (end - offset) / 8 else { throw malformed("needs \(n) doubles, \((end - offset) / 8) left") }
+        return try (0..<n).map { _ in Double(bitPattern: try u64()) }
     }
 
     mutating func floats(_ n: Int) throws -> [Float] {

@@ -61,7 +61,7 @@ extension Dataset {
             throw DatasetError.invalid("CSV separator '\(options.separator)' is not one ASCII character")
         }
         if let c = options.classCount, c <= 0 { throw DatasetError.invalid("class count must be positive, got \(c)") }
-        var features: [Float] = [], labels: [Int32] = []
+        var features: [Double] = [], labels: [Double] = []
         var width = -1, labelAt = -1, maxLabel = -1
         var headerPending = options.header != .absent
         var fields: [String] = []
@@ -99,10 +99,10 @@ extension Dataset {
                         throw DatasetError.labelOutOfRange(file: name, line: lineNumber, column: column + 1, label: label,
                                                            classCount: label < 0 ? options.classCount : bound)
                     }
-                    labels.append(Int32(label))
+                    labels.append(Double(label))
                     maxLabel = max(maxLabel, label)
                 } else {
-                    guard let value = Float(text), value.isFinite else {
+                    guard let value = Double(text), value.isFinite else {
                         throw DatasetError.notANumber(file: name, line: lineNumber, column: column + 1, text: text)
                     }
                     features.append(value)
@@ -110,8 +110,9 @@ extension Dataset {
             }
         }
         guard !labels.isEmpty else { throw DatasetError.empty(file: name) }
-        self.init(unchecked: features, labels: labels, featureCount: width - 1,
-                  classCount: options.classCount ?? maxLabel + 1)
+        let classCount = options.classCount ?? maxLabel + 1
+        self.init(unchecked: features, targets: labels, featureCount: width - 1, targetCount: 1,
+                  task: classCount == 2 ? .binary : .multiclass, classCount: classCount)
     }
 }
 

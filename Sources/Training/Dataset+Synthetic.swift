@@ -26,6 +26,7 @@ extension Dataset {
                 features[r * featureCount + c] = centres[centre + c] + Float(noise * rng.nextNormal())
             }
         }
-        return Dataset(unchecked: features, labels: labels, featureCount: featureCount, classCount: classCount)
+        return Dataset(unchecked: features.map(Double.init), targets: labels.map(Double.init), featureCount: featureCount,
+                       targetCount: 1, task: classCount == 2 ? .binary : .multiclass, classCount: classCount)
     }
 }

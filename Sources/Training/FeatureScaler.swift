@@ -9,9 +9,9 @@ import Tensor
 /// ```
 public struct FeatureScaler: Sendable, Equatable {
     /// Subtracted from each feature.
-    public let mean: [Float]
+    public let mean: [Double]
     /// Multiplies each centred feature (1 / standard deviation, or 1 for a constant feature).
-    public let scale: [Float]
+    public let scale: [Double]
 
     /// Fits zero mean and unit (population) variance per feature of `data`; sums run in Double.
     public init(standardizing data: Dataset) {
@@ -26,20 +26,20 @@ public struct FeatureScaler: Sendable, Equatable {
                 }
             }
         }
-        var mean = [Float](repeating: 0, count: f), scale = [Float](repeating: 1, count: f)
+        var mean = [Double](repeating: 0, count: f), scale = [Double](repeating: 1, count: f)
         if n > 0 {
             for c in 0..<f {
                 let m = sum[c] / Double(n)
                 let variance = max(0, sumSq[c] / Double(n) - m * m)
-                mean[c] = Float(m)
-                if variance > 1e-12 { scale[c] = Float(1 / variance.squareRoot()) }
+                mean[c] = m
+                if variance > 1e-12 { scale[c] = 1 / variance.squareRoot() }
             }
         }
         self.init(mean: mean, scale: scale)
     }
 
     /// A scaler with given statistics (one entry per feature).
-    public init(mean: [Float], scale: [Float]) {
+    public init(mean: [Double], scale: [Double]) {
         precondition(mean.count == scale.count, "FeatureScaler: \(mean.count) means, \(scale.count) scales")
         self.mean = mean
         self.scale = scale

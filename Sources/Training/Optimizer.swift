@@ -1,3 +1,4 @@
+import Foundation
 import Tensor
 import Kernels
 
@@ -92,9 +93,27 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
 
     /// The update with the slots given separately (`first`: velocity or m; `second`: v), each as long
     /// as `p` (or empty when the rule has no such slot). Elements are independent, so any range of a
-    /// parameter can be updated on its own with the same result.
-    func update(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
-                first: UnsafeMutableBufferPointer<Float>, second: UnsafeMutableBufferPointer<Float>, step: Int) {
+    /// parameter can be updated on its own with the same result. `Float` runs the SIMD loops of
+    /// `OptimizerSteps`; `Double` runs the same formulas element by element in Double.
+    func update<S: TensorScalar>(parameters p: UnsafeMutableBufferPointer<S>, gradients g: UnsafeBufferPointer<S>,
+                                 first: UnsafeMutableBufferPointer<S>, second: UnsafeMutableBufferPointer<S>, step: Int) {
+        if S.self == Float.self {
+            p.withMemoryRebound(to: Float.self) { p in
+                g.withMemoryRebound(to: Float.self) { g in
+                    first.withMemoryRebound(to: Float.self) { first in
+                        second.withMemoryRebound(to: Float.self) { second in
+                            updateFloat(parameters: p, gradients: g, first: first, second: second, step: step)
+                        }
+                    }
+                }
+            }
+        } else {
+            updateScalar(parameters: p, gradients: g, first: first, second: second, step: step)
+        }
+    }
+
+    private func updateFloat(parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
+                             first: UnsafeMutableBufferPointer<Float>, second: UnsafeMutableBufferPointer<Float>, step: Int) {
         let lr = learningRate.rate(atStep: step)
         switch kind {
         case .sgd:
@@ -106,6 +125,41 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
             OptimizerSteps.adam(parameters: p, gradients: g, firstMoment: first, secondMoment: second,
                                 step: step + 1, learningRate: lr, beta1: beta1, beta2: beta2, epsilon: epsilon,
                                 weightDecay: weightDecay, decoupledWeightDecay: kind == .adamw)
+        }
+    }
+
+    /// The formulas of `OptimizerSteps`, one element at a time, for scalar types without SIMD loops.
+    private func updateScalar<S: TensorScalar>(parameters p: UnsafeMutableBufferPointer<S>, gradients g: UnsafeBufferPointer<S>,
+                                               first: UnsafeMutableBufferPointer<S>, second: UnsafeMutableBufferPointer<S>,
+                                               step: Int) {
+        let lr = S(Double(learningRate.rate(atStep: step))), wd = S(Double(weightDecay))
+        switch kind {
+        case .sgd:
+            for i in 0..<p.count { p[i] -= lr * (g[i] + wd * p[i]) }
+        case .momentum, .nesterov:
+            let mu = S(Double(momentum))
+            for i in 0..<p.count {
+                let gi = g[i] + wd * p[i]
+                let v = gi + mu * first[i]
+                first[i] = v
+                p[i] -= lr * (kind == .nesterov ? gi + mu * v : v)
+            }
+        case .adam, .adamw:
+            let t = Double(step + 1)
+            let bc1 = 1 - Foundation.pow(Double(beta1), t), bc2 = 1 - Foundation.pow(Double(beta2), t)
+            let stepSize = S(Double(learningRate.rate(atStep: step)) / bc1), invSqrtBC2 = S(1 / bc2.squareRoot())
+            let b1 = S(Double(beta1)), b2 = S(Double(beta2)), eps = S(Double(epsilon))
+            let decoupled = kind == .adamw
+            let shrink: S = decoupled ? 1 - lr * wd : 1, l2: S = decoupled ? 0 : wd
+            for i in 0..<p.count {
+                let pi = p[i] * shrink
+                let gi = g[i] + l2 * p[i]
+                let m = first[i] + (1 - b1) * (gi - first[i])
+                let v = b2 * second[i] + (1 - b2) * gi * gi
+                first[i] = m
+                second[i] = v
+                p[i] = pi - stepSize * m / (v.squareRoot() * invSqrtBC2 + eps)
+            }
         }
     }
 

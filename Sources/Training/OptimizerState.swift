@@ -18,14 +18,14 @@ import Kernels
 ///   memory; `step` is written only by `advance()` / `restore`, which the caller runs between steps
 ///   (never while a plan runs), and the executor's run submission and completion order those writes
 ///   before and after the update tasks' reads.
-public final class OptimizerState: @unchecked Sendable {
+public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
     /// The rule and hyperparameters.
     public let optimizer: Optimizer
     /// Element count of each parameter.
     public let parameterSizes: [Int]
     /// Updates completed so far (the next update is number `step`, counting from 0).
     public private(set) var step: Int = 0
-    private let slots: [UnsafeMutableBufferPointer<Float>]
+    private let slots: [UnsafeMutableBufferPointer<Scalar>]
 
     /// Zeroed state for parameters of the given element counts.
     public init(optimizer: Optimizer, parameterSizes: [Int]) {
@@ -33,7 +33,7 @@ public final class OptimizerState: @unchecked Sendable {
         self.parameterSizes = parameterSizes
         let perParameter = optimizer.slotNames.count
         slots = parameterSizes.map { n in
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, perParameter * n))
+            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(1, perParameter * n))
             buffer.initialize(repeating: 0)
             return UnsafeMutableBufferPointer(rebasing: buffer[0..<(perParameter * n)])
         }
@@ -44,7 +44,7 @@ public final class OptimizerState: @unchecked Sendable {
     }
 
     /// Applies the current step's update to parameter `index` in place.
-    public func update(parameter index: Int, values: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+    public func update(parameter index: Int, values: UnsafeMutableBufferPointer<Scalar>, gradients: UnsafeBufferPointer<Scalar>) {
         checkBuffers(index, values, gradients)
         update(index, values, gradients, 0..<values.count)
     }
@@ -56,7 +56,7 @@ public final class OptimizerState: @unchecked Sendable {
     /// else left to run beside it). Chunks start at multiples of 8, and every element's update is
     /// independent and computed the same way, so the result does not depend on the split.
     public func updateHook(parameter index: Int, loop: any ParallelLoop = SerialLoop())
-        -> @Sendable (UnsafeMutableBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void {
+        -> @Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void {
         { [self] values, gradients in
             checkBuffers(index, values, gradients)
             let n = values.count
@@ -72,18 +72,18 @@ public final class OptimizerState: @unchecked Sendable {
     }
 
     /// Parameters at least this long are updated in parallel chunks by `updateHook`.
-    public static let splitThreshold = 1 << 16
+    public static var splitThreshold: Int { 1 << 16 }
     /// Elements per chunk of a split update (a multiple of 8).
-    static let chunkSize = 1 << 14
+    static var chunkSize: Int { 1 << 14 }
 
-    private func checkBuffers(_ index: Int, _ values: UnsafeMutableBufferPointer<Float>, _ gradients: UnsafeBufferPointer<Float>) {
+    private func checkBuffers(_ index: Int, _ values: UnsafeMutableBufferPointer<Scalar>, _ gradients: UnsafeBufferPointer<Scalar>) {
         precondition(index >= 0 && index < slots.count, "OptimizerState.update: parameter \(index) outside 0..<\(slots.count)")
         precondition(values.count == parameterSizes[index] && gradients.count == values.count,
                      "OptimizerState.update: parameter \(index) has \(parameterSizes[index]) elements, got \(values.count) values and \(gradients.count) gradients")
     }
 
     /// Updates elements `range` of parameter `index` (its slots' matching ranges).
-    private func update(_ index: Int, _ values: UnsafeMutableBufferPointer<Float>, _ gradients: UnsafeBufferPointer<Float>,
+    private func update(_ index: Int, _ values: UnsafeMutableBufferPointer<Scalar>, _ gradients: UnsafeBufferPointer<Scalar>,
                         _ range: Range<Int>) {
         let n = parameterSizes[index]
         let slotCount = optimizer.slotNames.count
@@ -99,13 +99,13 @@ public final class OptimizerState: @unchecked Sendable {
     public func advance() { step += 1 }
 
     /// A copy of slot `slot` (see `Optimizer.slotNames`) of parameter `index`.
-    public func slotValues(parameter index: Int, slot: Int) -> [Float] {
+    public func slotValues(parameter index: Int, slot: Int) -> [Scalar] {
         let n = parameterSizes[index]
         return Array(slots[index][(slot * n)..<((slot + 1) * n)])
     }
 
     /// Replaces the step count and every slot (as `slotValues` returns them: `values[parameter][slot]`).
-    public func restore(step: Int, slots values: [[[Float]]]) throws {
+    public func restore(step: Int, slots values: [[[Scalar]]]) throws {
         let names = optimizer.slotNames
         guard step >= 0 else { throw CheckpointError.mismatch("optimizer step \(step) is negative") }
         guard values.count == slots.count else {

@@ -1,23 +1,32 @@
-import Tensor
 import Kernels
 import Scheduler
+import Tensor
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Trains an `MLP` classifier with softmax cross-entropy: minibatches in a seeded order, one plan
-/// run per batch that computes the forward pass, the backward pass and every parameter's optimizer
-/// update (each update starts as soon as its parameter's gradient is ready, so updates of late layers
-/// overlap backprop through early ones), per-epoch loss and accuracy, checkpoints and resumption.
+/// Trains any graph: minibatches in a seeded order, one plan run per batch that computes the
+/// forward pass, the backward pass and every parameter's optimizer update (each update starts as
+/// soon as its parameter's gradient is ready, so updates of late layers overlap backprop through
+/// early ones), per-epoch loss and metric, evaluation, prediction, checkpoints and resumption.
+///
+/// Two ways to hand it a model:
+/// - a `TrainableModel` (such as `MLP`) and a `Loss`: the trainer builds the graph at every batch
+///   size it meets (the last batch of an epoch may be shorter), so every row trains every epoch;
+/// - a `TrainingGraph`: nodes of a graph built with fixed shapes (inputs, target, prediction, loss,
+///   parameters), e.g. read from a graph file; batches have the graph's batch size.
 ///
 /// ```swift
-/// let trainer = try Trainer(widths: [64, 128, 10], optimizer: .adam(learningRate: .constant(1e-3)),
+/// let g = Graph<Float>()
+/// var rng = SeededGenerator(seed: 42)
+/// let mlp = MLP(graph: g, widths: [64, 128, 10], using: &rng)
+/// let trainer = try Trainer(model: mlp, loss: .crossEntropy, optimizer: .adam(learningRate: .constant(1e-3)),
 ///                           batchSize: 32, seed: 42, executor: Executor(workers: 2))
 /// for _ in 0..<20 {
 ///     let epoch = try trainer.trainEpoch(on: train)
 ///     let test = try trainer.evaluate(test)
-///     print(epoch.loss, epoch.accuracy, test.accuracy)
+///     print(epoch.loss, epoch.metric, test.loss, test.accuracy ?? test.r2!)
 /// }
 /// ```
 ///
@@ -25,61 +34,102 @@ import Glibc
 /// (the plan's results do not depend on it, and everything else runs in a fixed order), and a run
 /// resumed from a checkpoint continues exactly as if it had never stopped.
 /// - Note: A trainer is used from one thread at a time (like its `Graph`).
-public final class Trainer {
+public final class Trainer<Scalar: TensorScalar> {
     /// The graph holding the model's parameters and every plan's nodes.
-    public let graph: Graph<Float>
-    /// The model being trained (its parameters live in `graph`).
-    public let model: MLP<Float>
+    public let graph: Graph<Scalar>
+    /// What training updates, in checkpoint order.
+    public let parameters: [Node<Scalar>]
+    /// Their names, as checkpoints record them.
+    public let parameterNames: [String]
+    /// The objective, when it is one of the known losses (nil: a custom loss node of a `TrainingGraph`).
+    public let loss: Loss?
     /// The optimizer's moments and step count.
-    public let optimizerState: OptimizerState
-    /// Rows per training batch (the last batch of an epoch may be shorter).
+    public let optimizerState: OptimizerState<Scalar>
+    /// Rows per training batch (for a `TrainingGraph`, its batch size).
     public let batchSize: Int
-    /// Fixes the initial weights and every epoch's batch order.
+    /// Fixes every epoch's batch order.
     public let seed: UInt64
     /// Whole epochs trained so far (the next `trainEpoch` trains epoch number `epoch`, from 0).
     public private(set) var epoch: Int = 0
-
     /// Runs every plan (nil: on the calling thread).
     public let executor: Executor?
+
+    private let source: Source
     /// Plans by batch size: training (forward, backward, updates) and evaluation (forward only).
     private var trainHeads: [Int: Head] = [:]
     private var evalHeads: [Int: Head] = [:]
-    /// Rows per evaluation run (bigger than training batches: no gradients are kept).
+    /// Rows per evaluation run of a model (bigger than training batches: no gradients are kept).
     private let evalChunk = 512
+
+    private enum Source {
+        case model(any TrainableModel<Scalar>, Loss)
+        case fixed(TrainingGraph<Scalar>)
+    }
 
     /// One batch size's placeholders, outputs and plan.
     private struct Head {
-        let x: Node<Float>
-        let labels: Node<Float>
-        let logits: Node<Float>
-        let loss: Node<Float>
-        let plan: Plan<Float>
+        let inputs: [TrainingGraph<Scalar>.Input]
+        let target: Node<Scalar>
+        let prediction: Node<Scalar>
+        let loss: Node<Scalar>
+        let plan: Plan<Scalar>
     }
 
-    /// Builds the model (initialized from `seed`) and the optimizer state.
+    /// A trainer for `model` on `loss`.
     ///
     /// - Parameters:
-    ///   - widths: input features, hidden widths, classes (e.g. `[64, 128, 10]`).
     ///   - executor: the worker pool the plans run on (nil: every task in order on the calling thread).
-    public init(widths: [Int], activation: Activation = .relu, optimizer: Optimizer, batchSize: Int,
-                seed: UInt64, executor: Executor?) throws {
-        guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
-            throw ModelSpecError("model widths \(widths): need at least two positive widths")
-        }
+    public init(model: some TrainableModel<Scalar>, loss: Loss, optimizer: Optimizer, batchSize: Int, seed: UInt64,
+                executor: Executor?) throws {
+        guard let first = model.parameters.first else { throw ModelSpecError("the model has no parameters: nothing to train") }
         guard batchSize > 0 else { throw ModelSpecError("batch size must be positive, got \(batchSize)") }
-        graph = Graph<Float>()
-        var rng = SeededGenerator(seed: seed)
-        model = MLP(graph: graph, widths: widths, activation: activation, using: &rng)
-        optimizerState = OptimizerState(optimizer: optimizer, parameterSizes: model.parameters.map(\.count))
+        guard model.parameterNames.count == model.parameters.count else {
+            throw ModelSpecError("the model names \(model.parameterNames.count) parameters but has \(model.parameters.count)")
+        }
+        graph = first.graph
+        parameters = model.parameters
+        parameterNames = model.parameterNames
+        self.loss = loss
+        source = .model(model, loss)
+        optimizerState = OptimizerState(optimizer: optimizer, parameterSizes: parameters.map(\.count))
         self.batchSize = batchSize
         self.seed = seed
         self.executor = executor
     }
 
-    /// The model's input width (features per sample).
-    public var featureCount: Int { model.widths.first! }
-    /// The model's output width.
-    public var classCount: Int { model.widths.last! }
+    /// A trainer for a graph built with fixed shapes. `loss` names the objective when the graph's
+    /// loss node is one of the known losses of its prediction and target (evaluation then computes it
+    /// exactly over any number of rows); nil treats the loss node as opaque.
+    public init(graph spec: TrainingGraph<Scalar>, loss: Loss? = nil, optimizer: Optimizer, seed: UInt64,
+                executor: Executor?) throws {
+        graph = spec.loss.graph
+        parameters = spec.parameters
+        parameterNames = spec.parameters.map(parameterName)
+        guard Set(parameterNames).count == parameterNames.count else {
+            throw ModelSpecError("parameter names \(parameterNames) repeat: checkpoints need distinct names")
+        }
+        self.loss = loss
+        source = .fixed(spec)
+        optimizerState = OptimizerState(optimizer: optimizer, parameterSizes: parameters.map(\.count))
+        batchSize = spec.batchSize
+        self.seed = seed
+        self.executor = executor
+    }
+
+    /// An `MLP` of `widths` (initialized from `seed`) trained with softmax cross-entropy: the
+    /// classifier of `bench train`'s default run.
+    public convenience init(widths: [Int], activation: Activation = .relu, optimizer: Optimizer, batchSize: Int,
+                            seed: UInt64, executor: Executor?) throws {
+        guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
+            throw ModelSpecError("model widths \(widths): need at least two positive widths")
+        }
+        var rng = SeededGenerator(seed: seed)
+        let mlp = MLP(graph: Graph<Scalar>(), widths: widths, activation: activation, using: &rng)
+        try self.init(model: mlp, loss: .crossEntropy, optimizer: optimizer, batchSize: batchSize, seed: seed, executor: executor)
+    }
+
+    /// Whether batches have the graph's fixed size (a `TrainingGraph`).
+    public var hasFixedBatch: Bool { if case .fixed = source { true } else { false } }
 
     // MARK: - Training
 
@@ -89,26 +139,30 @@ public final class Trainer {
         public let epoch: Int
         /// Mean training loss over the epoch's samples (each batch's loss before its update).
         public let loss: Double
-        /// Share of training samples the model classified right when their batch was run (before its update).
-        public let accuracy: Double
-        /// Training samples seen (the whole training set).
+        /// Classification: share of training samples classified right when their batch ran (before its update).
+        public let accuracy: Double?
+        /// Regression: R² of the predictions made when each batch ran (uniform average over targets).
+        public let r2: Double?
+        /// Training samples seen.
         public let samples: Int
         /// Wall-clock seconds of the epoch's plan runs and batch loading.
         public let seconds: Double
         /// Training throughput of the epoch.
         public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
+        /// Accuracy for classification, R² for regression.
+        public var metric: Double { accuracy ?? r2 ?? .nan }
     }
 
     /// One training batch just run, for progress displays and profilers.
     public struct BatchInfo {
-        /// The batch's index in the epoch and the epoch's number of batches.
+        /// The batch's index in the epoch.
         public let index: Int
         /// Batches in the epoch.
         public let count: Int
         /// Rows in this batch (the last one may be shorter).
         public let rows: Int
         /// The plan that ran it (`compiled` and `taskInfo` describe the traced tasks).
-        public let plan: Plan<Float>
+        public let plan: Plan<Scalar>
     }
 
     /// Trains one epoch over `data` in the seeded order of epoch `epoch`.
@@ -122,160 +176,340 @@ public final class Trainer {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
         let batches = Minibatches(rows: data.count, batchSize: batchSize, seed: seed, epoch: epoch)
+        let batchCount = hasFixedBatch ? data.count / batchSize : batches.count
+        guard batchCount > 0 else {
+            throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) training rows")
+        }
         // Plans for the full and the last (partial) batch are built before the clock starts.
-        for b in Set([0, batches.count - 1]) where b >= 0 { _ = try trainHead(batches[b].count) }
+        for b in Set([0, batchCount - 1]) { _ = try trainHead(batches[b].count) }
+        var tracker = MetricTracker(data: data)
         let start = monotonicSeconds()
         var lossSum = 0.0
-        var correct = 0
-        for b in 0..<batches.count {
+        for b in 0..<batchCount {
             let rows = batches[b]
             let head = try trainHead(rows.count)
-            try feed(head, data, rows)
+            try feed(head, data, rows, targets: true)
             try head.plan.run(trace: trace)
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
-            correct += try countCorrect(head, data, rows)
-            afterBatch?(BatchInfo(index: b, count: batches.count, rows: rows.count, plan: head.plan))
+            try head.plan.withValue(of: head.prediction) { tracker.add($0, rows: rows, loss: loss) }
+            afterBatch?(BatchInfo(index: b, count: batchCount, rows: rows.count, plan: head.plan))
         }
         let seconds = monotonicSeconds() - start
-        let result = EpochResult(epoch: epoch, loss: lossSum / Double(data.count),
-                                 accuracy: Double(correct) / Double(data.count), samples: data.count, seconds: seconds)
+        let result = EpochResult(epoch: epoch, loss: lossSum / Double(tracker.samples), accuracy: tracker.accuracy,
+                                 r2: tracker.r2, samples: tracker.samples, seconds: seconds)
         epoch += 1
         return result
     }
 
-    // MARK: - Evaluation
+    // MARK: - Evaluation and prediction
 
-    /// Loss, accuracy and confusion matrix of the current model on a dataset.
+    /// The loss, the predictions and the main metric of the current model on a dataset.
     public struct Evaluation: Sendable {
-        /// Mean loss over the samples.
+        /// Mean loss over the samples (with a custom loss node and a fixed batch, the last window's
+        /// loss counts for the rows it adds).
         public let loss: Double
-        /// Share of samples classified right.
-        public var accuracy: Double { confusion.accuracy }
-        /// Counts of (true class, predicted class).
-        public let confusion: ConfusionMatrix
+        /// The model's outputs, `rows x predictionWidth` (logits for classification losses, values
+        /// for regression), in the data's units as fed.
+        public let predictions: [Double]
+        /// Outputs per row.
+        public let predictionWidth: Int
+        /// Classification: counts of (true class, predicted class); nil for regression.
+        public let confusion: ConfusionMatrix?
+        /// Classification: share of samples classified right.
+        public var accuracy: Double? { confusion?.accuracy }
+        /// Regression: R² (uniform average over targets), in the data's units as fed.
+        public let r2: Double?
+        /// Accuracy for classification, R² for regression.
+        public var metric: Double { accuracy ?? r2 ?? .nan }
     }
 
-    /// Runs the model forward over `data` (in row order, in chunks) without changing it.
+    /// Runs the model forward over every row of `data` (in row order, in chunks) without changing it.
     public func evaluate(_ data: Dataset) throws -> Evaluation {
         try checkFits(data)
-        var confusion = ConfusionMatrix(classCount: classCount)
-        var lossSum = 0.0
-        let chunks = Minibatches(order: Array(0..<data.count), batchSize: evalChunk)
-        for c in 0..<chunks.count {
-            let rows = chunks[c]
-            let head = try evalHead(rows.count)
-            try feed(head, data, rows)
-            try head.plan.run()
-            lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
-            try head.plan.withValue(of: head.logits) { confusion.add(logits: $0, labels: rows.map { data.labels[$0] }) }
+        let (predictions, width, windowLoss) = try forwardAll(data, targets: true)
+        var tracker = MetricTracker(data: data)
+        predictions.withUnsafeBufferPointer { p in
+            for r in 0..<data.count {
+                tracker.add(UnsafeBufferPointer(rebasing: p[(r * width)..<((r + 1) * width)]), rows: r...r, loss: loss)
+            }
         }
-        return Evaluation(loss: data.count > 0 ? lossSum / Double(data.count) : 0, confusion: confusion)
+        let lossValue = loss.map {
+            $0.hostLoss(predictions: predictions, targets: data.targets, rows: data.count)
+        } ?? windowLoss
+        return Evaluation(loss: data.count > 0 ? lossValue : 0, predictions: predictions, predictionWidth: width,
+                          confusion: tracker.confusion, r2: tracker.r2)
+    }
+
+    /// The model's outputs for every row of `features` (its targets are not used): `rows x width`
+    /// values, logits for classification losses (see `Loss.probabilities(row:)`).
+    public func predict(_ features: Dataset) throws -> (values: [Double], width: Int) {
+        try checkInputs(features)
+        let (predictions, width, _) = try forwardAll(features, targets: false)
+        return (predictions, width)
+    }
+
+    /// Forward passes over all rows; with fixed batches the last window overlaps the one before it
+    /// and only its new rows are kept.
+    private func forwardAll(_ data: Dataset, targets: Bool) throws -> ([Double], Int, Double) {
+        let chunk = hasFixedBatch ? batchSize : evalChunk
+        guard data.count > 0 else { return ([], 0, 0) }
+        guard data.count >= chunk || !hasFixedBatch else {
+            throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) rows to evaluate")
+        }
+        var out: [Double] = []
+        var width = 0
+        var lossSum = 0.0
+        var start = 0
+        while start < data.count {
+            let lo = hasFixedBatch ? min(start, data.count - chunk) : start
+            let hi = min(lo + chunk, data.count)
+            let rows = lo..<hi
+            let head = try evalHead(rows.count)
+            // Only a custom loss node needs the target in evaluation plans (known losses are computed on the host).
+            try feed(head, data, rows, targets: loss == nil ? targets : nil)
+            try head.plan.run()
+            width = head.prediction.shape.dropFirst().reduce(1, *)
+            let skip = start - lo
+            try head.plan.withValue(of: head.prediction) { p in
+                out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+            }
+            if loss == nil {
+                lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(hi - start)
+            }
+            start = hi
+        }
+        return (out, width, lossSum / Double(data.count))
     }
 
     // MARK: - Parameters and checkpoints
 
-    /// A copy of every parameter's values, in `model.parameters` order.
-    public func parameterValues() throws -> [[Float]] {
-        try model.parameters.map { try graph.value(of: $0).scalars }
+    /// A copy of every parameter's values, in `parameters` order.
+    public func parameterValues() throws -> [[Scalar]] {
+        try parameters.map { try graph.value(of: $0).scalars }
+    }
+
+    /// Replaces every parameter's values (as `parameterValues` returns them), e.g. to go back to the
+    /// best epoch after early stopping.
+    public func setParameterValues(_ values: [[Scalar]]) throws {
+        guard values.count == parameters.count else {
+            throw ModelSpecError("\(values.count) parameter arrays for \(parameters.count) parameters")
+        }
+        for (node, v) in zip(parameters, values) { try graph.setValue(Tensor(shape: node.shape, scalars: v), of: node) }
     }
 
     /// The trainer's whole state: parameters, optimizer state, epochs and steps done, seed.
     public func checkpoint(metadata: [String: String] = [:]) throws -> Checkpoint {
-        let params = try zip(model.parameterShapes, model.parameters).map { spec, node in
-            Checkpoint.NamedArray(name: spec.name, shape: spec.shape, values: try graph.value(of: node).scalars)
+        let params = try zip(parameterNames, parameters).map { name, node in
+            Checkpoint.NamedArray(name: name, shape: node.shape, scalars: try graph.value(of: node).scalars)
         }
         return Checkpoint(parameters: params, optimizer: optimizerState.optimizer.kind.rawValue,
                           optimizerSlots: Checkpoint.slots(of: optimizerState, parameters: params),
                           step: optimizerState.step, epoch: epoch, seed: seed, metadata: metadata)
     }
 
+    /// The names and shapes of the parameters, as `Checkpoint.checkMatches` takes them.
+    public var parameterShapes: [(name: String, shape: [Int])] { zip(parameterNames, parameters).map { ($0, $1.shape) } }
+
     /// Continues from `checkpoint`: it must hold this model's parameters (names and shapes), this
-    /// optimizer's state and this trainer's seed; throws `CheckpointError.mismatch` otherwise.
+    /// optimizer's state and this trainer's seed; throws `CheckpointError.mismatch` saying what differs.
     public func restore(from checkpoint: Checkpoint) throws {
-        try checkpoint.checkMatches(parameters: model.parameterShapes, optimizer: optimizerState.optimizer.kind.rawValue)
+        try checkpoint.checkMatches(parameters: parameterShapes, optimizer: optimizerState.optimizer.kind.rawValue)
         guard checkpoint.seed == seed else {
             throw CheckpointError.mismatch("the checkpoint's run used seed \(checkpoint.seed), this one \(seed)")
         }
         try checkpoint.restore(into: optimizerState)
-        for (array, node) in zip(checkpoint.parameters, model.parameters) {
-            try graph.setValue(Tensor(shape: array.shape, scalars: array.values), of: node)
-        }
+        try loadParameters(from: checkpoint)
         epoch = checkpoint.epoch
+    }
+
+    /// Sets the parameters from a checkpoint's (names and shapes must match), leaving the optimizer
+    /// state and the epoch alone: what prediction from a saved model needs.
+    public func loadParameters(from checkpoint: Checkpoint) throws {
+        try checkpoint.checkMatches(parameters: parameterShapes, optimizer: nil)
+        for (array, node) in zip(checkpoint.parameters, parameters) {
+            try graph.setValue(Tensor(shape: array.shape, scalars: array.scalars(as: Scalar.self)), of: node)
+        }
     }
 
     // MARK: - Plans
 
     /// The training plans built so far (one per batch size met: the full batch and the last,
     /// partial one), smallest first; for profilers (`taskInfo`, `structure`, `peakBytes`).
-    public var trainingPlans: [(rows: Int, plan: Plan<Float>)] {
+    public var trainingPlans: [(rows: Int, plan: Plan<Scalar>)] {
         trainHeads.keys.sorted().map { ($0, trainHeads[$0]!.plan) }
     }
 
     /// Builds the training plan for batches of `rows` rows now (it is otherwise built on first use).
     @discardableResult
-    public func prepareTrainingPlan(rows: Int) throws -> Plan<Float> {
+    public func prepareTrainingPlan(rows: Int) throws -> Plan<Scalar> {
         guard rows > 0 else { throw ModelSpecError("a training batch needs at least one row, got \(rows)") }
         return try trainHead(rows).plan
     }
 
     private func trainHead(_ rows: Int) throws -> Head {
         if let head = trainHeads[rows] { return head }
-        let (x, labels, logits, loss) = try forward(rows, name: "train\(rows)")
-        let params = model.parameters
-        let grads = try graph.gradients(of: loss, wrt: params)
-        let updates = params.indices.map { i in
-            ParameterUpdate(parameter: params[i], gradient: grads[i], name: "update \(model.parameterShapes[i].name)",
-                            optimizerState.updateHook(parameter: i, loop: executor ?? SerialLoop()))
+        let (inputs, target, prediction, lossNode) = try nodes(rows, name: "train\(rows)")
+        let grads = try graph.gradients(of: lossNode, wrt: parameters)
+        let updates = parameters.indices.map { i in
+            ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
+                            optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
         }
-        let head = Head(x: x, labels: labels, logits: logits, loss: loss,
-                        plan: try Plan(outputs: [loss, logits], updates: updates, executor: executor))
+        let head = Head(inputs: inputs, target: target, prediction: prediction, loss: lossNode,
+                        plan: try Plan(outputs: [lossNode, prediction], updates: updates, executor: executor))
         trainHeads[rows] = head
         return head
     }
 
     private func evalHead(_ rows: Int) throws -> Head {
         if let head = evalHeads[rows] { return head }
-        let (x, labels, logits, loss) = try forward(rows, name: "eval\(rows)")
-        let head = Head(x: x, labels: labels, logits: logits, loss: loss,
-                        plan: try Plan(outputs: [loss, logits], executor: executor))
+        let (inputs, target, prediction, lossNode) = try nodes(rows, name: "eval\(rows)")
+        let outputs = loss == nil ? [prediction, lossNode] : [prediction]
+        let head = Head(inputs: inputs, target: target, prediction: prediction, loss: lossNode,
+                        plan: try Plan(outputs: outputs, executor: executor))
         evalHeads[rows] = head
         return head
     }
 
-    private func forward(_ rows: Int, name: String) throws -> (Node<Float>, Node<Float>, Node<Float>, Node<Float>) {
-        let x = graph.placeholder("\(name).x", shape: [rows, featureCount])
-        let labels = graph.placeholder("\(name).labels", shape: [rows])
-        let logits = try model(x)
-        let loss = try Loss.softmaxCrossEntropy(logits: logits, targets: labels)
-        return (x, labels, logits, loss)
-    }
-
-    private func feed(_ head: Head, _ data: Dataset, _ rows: ArraySlice<Int>) throws {
-        try head.plan.withFeed(head.x) { data.gather(rows: rows, features: $0) }
-        try head.plan.withFeed(head.labels) { y in
-            for (k, r) in rows.enumerated() { y[k] = Float(data.labels[r]) }
-        }
-    }
-
-    private func countCorrect(_ head: Head, _ data: Dataset, _ rows: ArraySlice<Int>) throws -> Int {
-        try head.plan.withValue(of: head.logits) { logits in
-            var correct = 0
-            for (k, r) in rows.enumerated()
-            where ConfusionMatrix.argmax(logits, row: k, width: classCount) == Int(data.labels[r]) {
-                correct += 1
+    private func nodes(_ rows: Int, name: String) throws
+        -> ([TrainingGraph<Scalar>.Input], Node<Scalar>, Node<Scalar>, Node<Scalar>) {
+        switch source {
+        case let .fixed(spec):
+            precondition(rows == spec.batchSize, "Trainer: a fixed-shape graph runs batches of \(spec.batchSize) rows, asked \(rows)")
+            return (spec.inputs, spec.target, spec.prediction, spec.loss)
+        case let .model(model, loss):
+            let x = graph.placeholder("\(name).x", shape: [rows] + model.inputShape)
+            let prediction = try model.prediction(x)
+            guard prediction.shape.count == 2, prediction.shape[0] == rows else {
+                throw ModelSpecError("the model's prediction for \(rows) rows has shape \(prediction.shape), expected [\(rows), outputs]")
             }
-            return correct
+            let target = graph.placeholder("\(name).target", shape: loss.targetShape(rows: rows, targetCount: prediction.shape[1]))
+            return ([.init(x)], target, prediction, try loss(prediction: prediction, target: target))
         }
     }
 
+    /// Feeds the inputs and, when `targets` is true, the data's targets (false: zeros; nil: the
+    /// target is not fed, as in evaluation plans that do not compute the loss node).
+    private func feed(_ head: Head, _ data: Dataset, _ rows: some Collection<Int>, targets: Bool?) throws {
+        for input in head.inputs {
+            try head.plan.withFeed(input.placeholder) { data.gather(rows: rows, features: $0, columns: input.columns) }
+        }
+        switch targets {
+        case true?: try head.plan.withFeed(head.target) { data.gatherTargets(rows: rows, into: $0) }
+        case false?: try head.plan.withFeed(head.target) { $0.update(repeating: 0) }
+        case nil: break
+        }
+    }
+
+    // MARK: - Checks
+
+    /// Throws unless `data`'s features fit the model's inputs and its targets fit the prediction and loss.
     private func checkFits(_ data: Dataset) throws {
-        guard data.featureCount == featureCount else {
-            throw ModelSpecError("the data has \(data.featureCount) features, the model's input width is \(featureCount)")
+        try checkInputs(data)
+        let (_, target, prediction, _) = try headNodesForChecks()
+        let outputs = prediction.shape.dropFirst().reduce(1, *)
+        if data.task.isClassification && (loss == .crossEntropy || target.shape.count == 1) {
+            guard data.classCount <= outputs else {
+                throw ModelSpecError("the data has \(data.classCount) classes, the model's output width is \(outputs)")
+            }
+        } else {
+            let width = target.shape.dropFirst().reduce(1, *)
+            guard width == data.targetCount else {
+                throw ModelSpecError("the data has \(data.targetCount) target value(s) per row, the target placeholder takes \(width) (shape \(target.shape))")
+            }
         }
-        guard data.classCount <= classCount else {
-            throw ModelSpecError("the data has \(data.classCount) classes, the model's output width is \(classCount)")
+    }
+
+    private func checkInputs(_ data: Dataset) throws {
+        switch source {
+        case let .model(model, _):
+            let width = model.inputShape.reduce(1, *)
+            guard data.featureCount == width else {
+                throw ModelSpecError("the data has \(data.featureCount) features, the model's input takes \(width) (shape \(model.inputShape))")
+            }
+        case let .fixed(spec):
+            for input in spec.inputs {
+                let columns = input.columns ?? Array(0..<data.featureCount)
+                guard columns.count == input.rowWidth else {
+                    throw ModelSpecError("input \(input.placeholder) takes \(input.rowWidth) values per row, it is fed \(columns.count) feature columns")
+                }
+                if let bad = columns.first(where: { $0 < 0 || $0 >= data.featureCount }) {
+                    throw ModelSpecError("input \(input.placeholder) is fed feature column \(bad), the data has \(data.featureCount)")
+                }
+            }
         }
+    }
+
+    private func headNodesForChecks() throws -> ([TrainingGraph<Scalar>.Input], Node<Scalar>, Node<Scalar>, Node<Scalar>) {
+        if case let .fixed(spec) = source { return (spec.inputs, spec.target, spec.prediction, spec.loss) }
+        let head = try trainHeads.values.first ?? evalHeads.values.first ?? evalHead(1)
+        return (head.inputs, head.target, head.prediction, head.loss)
+    }
+}
+
+/// Accumulates the main metric over predictions of known rows: correct classifications (argmax of
+/// the logits, or a positive logit for one-logit BCE) or squared errors per target for R².
+struct MetricTracker {
+    let data: Dataset
+    var samples = 0
+    private(set) var confusion: ConfusionMatrix?
+    private var squaredErrors: [Double]
+
+    init(data: Dataset) {
+        self.data = data
+        confusion = data.task.isClassification ? ConfusionMatrix(classCount: max(data.classCount, 2)) : nil
+        squaredErrors = [Double](repeating: 0, count: data.targetCount)
+    }
+
+    mutating func add<S: TensorScalar>(_ predictions: UnsafeBufferPointer<S>, rows: some Collection<Int>, loss: Loss?) {
+        let n = rows.count
+        guard n > 0 else { return }
+        let width = predictions.count / n
+        let k = data.targetCount
+        for (i, r) in rows.enumerated() {
+            if confusion != nil {
+                let predicted = width == 1 ? (predictions[i] > 0 ? 1 : 0)
+                    : Self.argmax(predictions, row: i, width: width)
+                confusion!.add(actual: Int(data.targets[r]), predicted: min(predicted, confusion!.classCount - 1))
+            } else {
+                for j in 0..<min(k, width) {
+                    let d = Double(predictions[i * width + j]) - data.targets[r * k + j]
+                    squaredErrors[j] += d * d
+                }
+            }
+        }
+        samples += n
+    }
+
+    var accuracy: Double? { confusion?.accuracy }
+
+    /// R² over the rows seen, against the variance of the whole data set's targets (uniform average).
+    var r2: Double? {
+        guard confusion == nil, samples > 0 else { return nil }
+        let k = data.targetCount, n = data.count
+        var total = 0.0
+        for j in 0..<k {
+            var mean = 0.0
+            for r in 0..<n { mean += data.targets[r * k + j] }
+            mean /= Double(n)
+            var variance = 0.0
+            for r in 0..<n { let d = data.targets[r * k + j] - mean; variance += d * d }
+            variance /= Double(n)
+            let mse = squaredErrors[j] / Double(samples)
+            total += variance > 0 ? 1 - mse / variance : (mse == 0 ? 1 : 0)
+        }
+        return total / Double(k)
+    }
+
+    /// The index of the largest value of a row (first on ties; NaN never wins).
+    static func argmax<S: TensorScalar>(_ values: UnsafeBufferPointer<S>, row: Int, width: Int) -> Int {
+        var best = 0
+        var bestValue = -S.infinity
+        for c in 0..<width where values[row * width + c] > bestValue {
+            bestValue = values[row * width + c]
+            best = c
+        }
+        return best
     }
 }
 

@@ -3,45 +3,94 @@ import Tensor
 import Training
 
 extension TrainCommand {
-    /// The train and test splits of the chosen data, scaled as asked.
+    /// The training, validation and test splits of the chosen data, encoded by a preprocessing fitted
+    /// on the training rows.
     struct PreparedData {
         let name: String
         let train: Dataset
+        /// Early stopping's split of the training rows (`--validation-fraction`).
+        let validation: Dataset?
         let test: Dataset
-        let classCount: Int
-        let standardized: Bool
+        let preprocessor: Preprocessor
+        /// How the CSV's first line was read (prediction reads new files the same way).
+        let header: DataTable.Header
 
-        static func load(_ o: Options) throws -> PreparedData {
-            let all: Dataset
-            let name: String
-            var standardize = o.standardize ?? false
-            switch o.data {
-            case "digits", "iris":
-                guard o.labelColumn == nil else { throw ArgumentError("--label-column applies to PATH.csv data only") }
-                let path = try bundledFile("\(o.data).csv")
-                all = try Dataset(csvFile: path, options: CSVOptions(header: o.data == "iris" ? .present : .absent))
-                name = o.data
-                standardize = o.standardize ?? true
-            case "synthetic":
-                guard o.labelColumn == nil else { throw ArgumentError("--label-column applies to PATH.csv data only") }
-                let widths = o.model ?? [64, 128, 10]
-                all = try Dataset.synthetic(count: o.samples, featureCount: widths.first!, classCount: widths.last!,
+        var task: LearningTask { preprocessor.task }
+        var classNames: [String]? { preprocessor.target.classNames }
+
+        static func load(_ o: Options, task: LearningTask?) throws -> PreparedData {
+            if o.data == "synthetic" { return try synthetic(o) }
+            let (path, header) = try resolve(o.data)
+            let table = try DataTable(csvFile: path, options: DataTable.ReadOptions(header: header))
+            let labelColumns = try (o.labelColumns ?? [String(table.columns.count - 1)]).map { try column($0, in: table) }
+            var trainRows: [Int], testTable: DataTable, testRows: [Int]
+            if let testPath = o.testData {
+                trainRows = Array(0..<table.rowCount)
+                testTable = try DataTable(csvFile: testPath, options: DataTable.ReadOptions(header: header))
+                testRows = Array(0..<testTable.rowCount)
+            } else {
+                let (a, b) = Dataset.splitOrder(count: table.rowCount, testFraction: o.testFraction, seed: o.seed)
+                (trainRows, testTable, testRows) = (Array(a), table, Array(b))
+            }
+            var validationRows: [Int] = []
+            if let f = o.validationFraction {
+                let (a, b) = Dataset.splitOrder(count: trainRows.count, testFraction: f, seed: o.seed &+ 1)
+                (trainRows, validationRows) = (a.map { trainRows[$0] }, b.map { trainRows[$0] })
+            }
+            guard !trainRows.isEmpty && !testRows.isEmpty else {
+                throw ArgumentError("\(path): \(table.rowCount) samples are too few to split into training and test sets")
+            }
+            let options = Preprocessor.Options(task: task, imputation: o.impute, standardizeFeatures: o.standardize,
+                                               standardizeTargets: o.standardizeTargets)
+            let prep = try Preprocessor(fitting: table, rows: trainRows, labelColumns: labelColumns, options: options)
+            return PreparedData(name: o.data, train: try prep.dataset(table, rows: trainRows),
+                                validation: validationRows.isEmpty ? nil : try prep.dataset(table, rows: validationRows),
+                                test: try prep.dataset(testTable, rows: testRows), preprocessor: prep, header: header)
+        }
+
+        /// `--data synthetic`: Gaussian clusters as wide as the model, for throughput runs.
+        static func synthetic(_ o: Options) throws -> PreparedData {
+            let widths = o.model ?? [64, 128, 10]
+            let all = try Dataset.synthetic(count: o.samples, featureCount: widths.first!, classCount: widths.last!,
                                             seed: o.seed &+ 1)
-                name = "synthetic"
-            default:
-                all = try Dataset(csvFile: o.data, options: CSVOptions(labelColumn: o.labelColumn))
-                name = o.data
-            }
             let (train, test) = all.split(testFraction: o.testFraction, seed: o.seed)
-            guard train.count > 0 && test.count > 0 else {
-                throw ArgumentError("\(name): \(all.count) samples are too few to split into training and test sets")
+            let table = syntheticTable(widths.first!, widths.last!)
+            let prep = try Preprocessor(fitting: table, rows: Array(0..<table.rowCount),
+                                        labelColumns: [widths.first!], options: .init(task: .multiclass))
+            return PreparedData(name: "synthetic", train: train, validation: nil, test: test, preprocessor: prep, header: .absent)
+        }
+
+        /// A two-row table with the synthetic data's columns and every class, so the preprocessing
+        /// describes it (names, class list) like any CSV's.
+        private static func syntheticTable(_ features: Int, _ classes: Int) -> DataTable {
+            let rows = max(classes, 2)
+            var columns = (0..<features).map { DataTable.Column(name: "x\($0)", numbers: [Double](repeating: 0, count: rows)) }
+            columns.append(DataTable.Column(name: "label", numbers: (0..<rows).map { Double($0 % classes) }))
+            return DataTable(name: "synthetic", columns: columns, lines: Array(1...rows))
+        }
+
+        /// A label column given as a number (from 0) or a header name.
+        static func column(_ text: String, in table: DataTable) throws -> Int {
+            if let i = Int(text) {
+                guard i >= 0 && i < table.columns.count else {
+                    throw ArgumentError("label column \(i) (counted from 0) does not exist in \(table.name): rows have \(table.columns.count) columns")
+                }
+                return i
             }
-            if standardize {
-                let scaler = FeatureScaler(standardizing: train)
-                return PreparedData(name: name, train: scaler.apply(to: train), test: scaler.apply(to: test),
-                                    classCount: all.classCount, standardized: true)
+            guard let i = table.columnIndex(named: text) else {
+                throw ArgumentError("\(table.name) has no column named '\(text)' (columns: \(table.columns.map(\.name).joined(separator: ", ")))")
             }
-            return PreparedData(name: name, train: train, test: test, classCount: all.classCount, standardized: false)
+            return i
+        }
+
+        /// A bundled data set's path and header, or a CSV path (header detected).
+        static func resolve(_ data: String) throws -> (String, DataTable.Header) {
+            switch data {
+            case "digits": (try bundledFile("digits.csv"), .absent)
+            case "iris": (try bundledFile("iris.csv"), .present)
+            case "diabetes", "breast-cancer": (try bundledFile("\(data).csv"), .present)
+            default: (data, .automatic)
+            }
         }
 
         /// `Data/<file>` from the current directory, or from the package root this source lives in.

@@ -5,9 +5,17 @@ extension TrainCommand {
     /// Everything the command line sets.
     struct Options {
         var data: String
-        var labelColumn: Int?
-        var standardize: Bool?
+        var testData: String?
+        var labelColumns: [String]?
+        var task: LearningTask?
+        var loss: Loss?
+        var impute: Preprocessor.Imputation
+        var standardize: Bool
+        var standardizeTargets: Bool
         var model: [Int]?
+        var hidden: [Int]?
+        var graph: String?
+        var saveGraph: String?
         var activation: Activation
         var optimizer: Optimizer.Kind?
         var learningRate: Float?
@@ -18,21 +26,61 @@ extension TrainCommand {
         var threads: Int
         var seed: UInt64
         var testFraction: Double
+        var validationFraction: Double?
+        var patience: Int?
         var samples: Int
         var checkpoint: String?
         var resume: Bool
         var profile: String?
+        var report: String?
+        var double: Bool
         var json: Bool
 
         init(_ args: inout Arguments) throws {
             data = args.string("data", default: "digits")
-            labelColumn = try args.int("label-column")
+            testData = args.string("test-data")
+            let one = args.string("label-column"), several = args.string("label-columns")
+            guard one == nil || several == nil else { throw ArgumentError("give --label-column or --label-columns, not both") }
+            labelColumns = (one.map { [$0] } ?? several.map { $0.split(separator: ",").map { String($0).trimmed } })
+            if let l = labelColumns, l.isEmpty || l.contains(where: \.isEmpty) {
+                throw ArgumentError("--label-columns expects column numbers or names separated by commas, got '\(several ?? one ?? "")'")
+            }
+            task = try args.string("task").map { name in
+                guard let t = LearningTask(rawValue: name) else {
+                    throw ArgumentError("--task expects regression, binary or multiclass, got '\(name)'")
+                }
+                return t
+            }
+            loss = try args.string("loss").map { name in
+                guard let l = Loss(name: name) else {
+                    throw ArgumentError("--loss expects one of \(Loss.names.joined(separator: ", ")), got '\(name)'")
+                }
+                return l
+            }
+            let delta = try args.double("huber-delta", default: 1)
+            guard delta > 0, delta.isFinite else { throw ArgumentError("--huber-delta expects a positive number, got \(delta)") }
+            if case .huber = loss { loss = .huber(delta: delta) }
+            let imputeName = args.string("impute", default: "none")
+            guard let imputation = Preprocessor.Imputation(rawValue: imputeName) else {
+                throw ArgumentError("--impute expects none, mean or median, got '\(imputeName)'")
+            }
+            impute = imputation
             let on = args.flag("standardize"), off = args.flag("no-standardize")
             guard !(on && off) else { throw ArgumentError("--standardize and --no-standardize contradict each other") }
-            standardize = on ? true : off ? false : nil
+            standardize = !off
+            standardizeTargets = !args.flag("no-standardize-targets")
             model = try args.string("model").map { text in
                 do { return try MLP<Float>.parseWidths(text) } catch { throw ArgumentError("--model: \(error)") }
             }
+            hidden = try args.string("hidden").map { text in
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int(String($0).trimmed) }
+                guard !text.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw ArgumentError("--hidden expects positive widths separated by commas, got '\(text)'")
+                }
+                return parts.map { $0! }
+            }
+            graph = args.string("graph")
+            saveGraph = args.string("save-graph")
             let activationName = args.string("activation", default: "relu")
             guard let a = Activation(rawValue: activationName), a != .identity else {
                 throw ArgumentError("--activation expects relu, tanh, sigmoid or gelu, got '\(activationName)'")
@@ -60,10 +108,19 @@ extension TrainCommand {
             guard seedValue >= 0 else { throw ArgumentError("--seed expects a non-negative integer, got \(seedValue)") }
             seed = UInt64(seedValue)
             testFraction = try args.double("test-fraction", default: 0.2)
+            validationFraction = try args.string("validation-fraction").map { text in
+                guard let v = Double(text), v > 0, v < 1 else {
+                    throw ArgumentError("--validation-fraction expects a number strictly between 0 and 1, got '\(text)'")
+                }
+                return v
+            }
+            patience = try args.int("patience")
             samples = try args.int("samples", default: 8192)
             checkpoint = args.string("checkpoint")
             resume = args.flag("resume")
             profile = args.string("profile")
+            report = args.string("report")
+            double = args.flag("double")
             json = args.flag("json")
             guard epochs >= 0 else { throw ArgumentError("--epochs expects a non-negative integer, got \(epochs)") }
             guard batch > 0 else { throw ArgumentError("--batch expects a positive integer, got \(batch)") }
@@ -73,7 +130,27 @@ extension TrainCommand {
                 throw ArgumentError("--test-fraction expects a number strictly between 0 and 1, got \(testFraction)")
             }
             guard !resume || checkpoint != nil else { throw ArgumentError("--resume needs --checkpoint PATH") }
-            if let c = labelColumn, c < 0 { throw ArgumentError("--label-column counts from 0, got \(c)") }
+            if let p = patience {
+                guard p > 0 else { throw ArgumentError("--patience expects a positive number of epochs, got \(p)") }
+                guard validationFraction != nil else {
+                    throw ArgumentError("--patience needs --validation-fraction F: early stopping watches a validation split")
+                }
+            }
+            guard model == nil || hidden == nil else { throw ArgumentError("give --model (all widths) or --hidden (hidden widths), not both") }
+            if graph != nil {
+                guard model == nil && hidden == nil else { throw ArgumentError("--graph brings its own model: --model and --hidden do not apply") }
+                guard loss == nil else { throw ArgumentError("--graph brings its own loss (its training section): --loss does not apply") }
+            }
+            if data == "synthetic" {
+                for (flag, given) in [("label-column(s)", labelColumns != nil), ("test-data", testData != nil), ("graph", graph != nil)] where given {
+                    throw ArgumentError("--\(flag) does not apply to --data synthetic")
+                }
+            }
         }
     }
+}
+
+extension String {
+    /// Without leading and trailing spaces.
+    var trimmed: String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
 }

@@ -26,13 +26,17 @@ extension TrainCommand {
             fflush(nil)   // all output streams (naming `stdout` is not concurrency-safe in Swift 6)
         }
 
-        func epochLine(_ r: Trainer.EpochResult, test: Trainer.Evaluation, of epochs: Int) {
+        func epochLine<S>(_ r: Trainer<S>.EpochResult, heldOut: Trainer<S>.Evaluation, heldOutName: String,
+                          task: LearningTask, of epochs: Int) {
             if isTerminal { print("\r\u{1B}[K", terminator: "") }
             let digits = String(epochs).count
             let n = String(r.epoch + 1)
+            func metric(_ m: Double) -> String {
+                task.isClassification ? percent(m) : "R² " + String(format: "%.4f", m)
+            }
             print("epoch \(String(repeating: " ", count: max(0, digits - n.count)))\(n)/\(epochs)  " +
-                  "loss \(String(format: "%.4f", r.loss))  train \(percent(r.accuracy))  " +
-                  "test \(percent(test.accuracy)) (loss \(String(format: "%.4f", test.loss)))  " +
+                  "loss \(String(format: "%.4f", r.loss))  train \(metric(r.metric))  " +
+                  "\(heldOutName) \(metric(heldOut.metric)) (loss \(String(format: "%.4f", heldOut.loss)))  " +
                   "\(Int(r.samplesPerSecond.rounded())) samples/s  \(String(format: "%.3f", r.seconds)) s")
         }
     }

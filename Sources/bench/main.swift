@@ -7,7 +7,8 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
     ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
-    ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
+    ("train", "train a model (MLP or graph file) on a CSV: any task, any loss; analysis and reports", TrainCommand.run),
+    ("predict", "apply a trained model (checkpoint) to new rows of a CSV", PredictCommand.run),
     ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
 ]
 

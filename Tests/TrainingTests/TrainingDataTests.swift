@@ -106,8 +106,8 @@ import Training
         #expect(other.test != test)
         // every row lands on exactly one side (rows of iris are distinct up to a few duplicates,
         // so compare the multisets of (features, label))
-        func rows(_ d: Dataset) -> [[Float]] {
-            (0..<d.count).map { Array(d.features[($0 * 4)..<($0 * 4 + 4)]) + [Float(d.labels[$0])] }
+        func rows(_ d: Dataset) -> [[Double]] {
+            (0..<d.count).map { (r: Int) -> [Double] in Array(d.features[(r * 4)..<(r * 4 + 4)]) + [d.targets[r]] }
         }
         let together = (rows(train) + rows(test)).sorted { $0.lexicographicallyPrecedes($1) }
         #expect(together == rows(iris).sorted { $0.lexicographicallyPrecedes($1) })
@@ -118,7 +118,7 @@ import Training
         let scaler = FeatureScaler(standardizing: train)
         #expect(scaler.mean == [3, 5])
         // population std of (1, 3, 5) is sqrt(8/3); the constant column keeps scale 1
-        #expect(abs(scaler.scale[0] - Float((3.0 / 8).squareRoot())) < 1e-6 && scaler.scale[1] == 1)
+        #expect(abs(scaler.scale[0] - (3.0 / 8).squareRoot()) < 1e-12 && scaler.scale[1] == 1)
         let scaled = scaler.apply(to: train)
         #expect(abs(scaled.features[0] + 1.2247449) < 1e-5 && scaled.features[1] == 0 && scaled.features[2] == 0)
         let test = try Dataset(features: [7, 6], labels: [1], featureCount: 2, classCount: 2)
@@ -140,11 +140,12 @@ import Training
     @Test func gatherCopiesRowsAndLabels() throws {
         let data = try Dataset(features: [0, 1, 10, 11, 20, 21], labels: [0, 1, 2], featureCount: 2, classCount: 3)
         var x = [Float](repeating: -1, count: 4)
-        var y = [Int32](repeating: -1, count: 2)
-        x.withUnsafeMutableBufferPointer { xb in
-            y.withUnsafeMutableBufferPointer { yb in data.gather(rows: [2, 0], features: xb, labels: yb) }
-        }
-        #expect(x == [20, 21, 0, 1] && y == [2, 0])
+        var y = [Float](repeating: -1, count: 2)
+        var picked = [Double](repeating: -1, count: 2)
+        x.withUnsafeMutableBufferPointer { data.gather(rows: [2, 0], features: $0) }
+        y.withUnsafeMutableBufferPointer { data.gatherTargets(rows: [2, 0], into: $0) }
+        picked.withUnsafeMutableBufferPointer { data.gather(rows: [1, 2], features: $0, columns: [1]) }
+        #expect(x == [20, 21, 0, 1] && y == [2, 0] && picked == [11, 21])
     }
 
     @Test func seededShuffleIsAPermutationAndRepeatable() {

@@ -51,10 +51,10 @@ import Training
         let logits = g.placeholder("logits", shape: [4, 3])
         let labels = g.placeholder("labels", shape: [4])
         let targets = g.placeholder("targets", shape: [4, 3])
-        #expect(try Loss.softmaxCrossEntropy(logits: logits, targets: labels).count == 1)
-        #expect(try Loss.meanSquaredError(logits: logits, targets: targets).count == 1)
-        #expect(try Loss.binaryCrossEntropyWithLogits(logits: logits, targets: targets).count == 1)
-        #expect(throws: GraphError.self) { try Loss.meanSquaredError(logits: logits, targets: labels) }
+        #expect(try Loss.crossEntropy(prediction: logits, target: labels).count == 1)
+        #expect(try Loss.meanSquaredError(prediction: logits, target: targets).count == 1)
+        #expect(try Loss.binaryCrossEntropy(prediction: logits, target: targets).count == 1)
+        #expect(throws: GraphError.self) { try Loss.meanSquaredError(prediction: logits, target: labels) }
     }
 
     /// Each loss on inputs whose value is known by hand.
@@ -63,9 +63,9 @@ import Training
         let p = g.placeholder("p", shape: [2, 2])
         let t = g.placeholder("t", shape: [2, 2])
         let labels = g.placeholder("labels", shape: [2])
-        let mse = try Loss.meanSquaredError(logits: p, targets: t)
-        let bce = try Loss.binaryCrossEntropyWithLogits(logits: p, targets: t)
-        let ce = try Loss.softmaxCrossEntropy(logits: p, targets: labels)
+        let mse = try Loss.meanSquaredError(prediction: p, target: t)
+        let bce = try Loss.binaryCrossEntropy(prediction: p, target: t)
+        let ce = try Loss.crossEntropy(prediction: p, target: labels)
         let plan = try Plan(outputs: [mse, bce, ce])
         // p = [[0, 0], [0, 0]]: every sigmoid is 1/2 and every softmax uniform, so BCE = CE = log 2.
         try plan.run(feeds: [p: .zeros(shape: [2, 2]), t: Tensor(shape: [2, 2], scalars: [1, 0, 1, 2]), labels: Tensor([0, 1])])

@@ -103,7 +103,7 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
     func everyElementGetsTheSameUpdate(kind: Optimizer.Kind) {
         let n = 19
         let optimizer = Optimizer(kind: kind, learningRate: .constant(0.05), weightDecay: 0.01)
-        let state = OptimizerState(optimizer: optimizer, parameterSizes: [n])
+        let state = OptimizerState<Float>(optimizer: optimizer, parameterSizes: [n])
         var p = [Float](repeating: 0.7, count: n)
         let g = [Float](repeating: -0.3, count: n)
         for _ in 0..<3 {
@@ -130,13 +130,13 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
     /// A large parameter's update split into chunks gives bitwise the serial result.
     @Test(arguments: [Optimizer.Kind.adamw, .nesterov])
     func splitUpdatesMatchSerialUpdates(kind: Optimizer.Kind) {
-        let n = OptimizerState.splitThreshold * 2 + 13
+        let n = OptimizerState<Float>.splitThreshold * 2 + 13
         var rng = SeededGenerator(seed: 21)
         let start = (0..<n).map { _ in Float(rng.nextNormal()) }
         let grads = (0..<3).map { _ in (0..<n).map { _ in Float(rng.nextNormal()) } }
         let optimizer = Optimizer(kind: kind, learningRate: .constant(0.01), weightDecay: 0.01)
         func train(_ loop: (any ParallelLoop)?) -> [Float] {
-            let state = OptimizerState(optimizer: optimizer, parameterSizes: [n])
+            let state = OptimizerState<Float>(optimizer: optimizer, parameterSizes: [n])
             var p = start
             for g in grads {
                 p.withUnsafeMutableBufferPointer { pb in
@@ -155,7 +155,7 @@ private func close(_ a: [Float], _ b: [Double], tolerance: Double = 2e-6) -> Boo
 
     @Test func optimizerStateUsesTheScheduleAndStep() {
         // SGD with a step schedule: lr 0.1 for steps 0 and 1, then 0.05.
-        let state = OptimizerState(optimizer: .sgd(learningRate: .step(base: 0.1, every: 2, factor: 0.5)), parameterSizes: [1])
+        let state = OptimizerState<Float>(optimizer: .sgd(learningRate: .step(base: 0.1, every: 2, factor: 0.5)), parameterSizes: [1])
         var p: [Float] = [0]
         let g: [Float] = [1]
         let hook = state.updateHook(parameter: 0)

@@ -1,0 +1,43 @@
+import Tensor
+
+/// A model the trainer can build at any batch size: it owns parameter nodes in one graph and maps
+/// an input batch `[rows] + inputShape` to a prediction `[rows, outputs]` (logits for the
+/// classification losses, values for regression). `MLP` is one; write your own for any architecture.
+///
+/// ```swift
+/// struct Linear: TrainableModel {
+///     let w, b: Node<Double>
+///     var parameters: [Node<Double>] { [w, b] }
+///     var inputShape: [Int] { [w.shape[0]] }
+///     func prediction(_ x: Node<Double>) throws -> Node<Double> { try x.matmul(w) + b }
+/// }
+/// let trainer = try Trainer(model: Linear(...), loss: .meanSquaredError, optimizer: .sgd(learningRate: .constant(0.1)),
+///                           batchSize: 16, seed: 1, executor: nil)
+/// ```
+public protocol TrainableModel<Scalar> {
+    associatedtype Scalar: TensorScalar
+    /// The parameters training updates (all in one graph), in a fixed order.
+    var parameters: [Node<Scalar>] { get }
+    /// Their names as checkpoints record them (default: the names the graph's parameter nodes carry).
+    var parameterNames: [String] { get }
+    /// One sample's input shape without the batch dimension (e.g. `[64]`, or `[8, 8, 1]` for an image).
+    var inputShape: [Int] { get }
+    /// The prediction for a batch of inputs `[rows] + inputShape`.
+    func prediction(_ input: Node<Scalar>) throws -> Node<Scalar>
+}
+
+extension TrainableModel {
+    public var parameterNames: [String] { parameters.map(parameterName) }
+}
+
+/// The name a parameter node was created with (`%id` for other nodes).
+func parameterName<S>(_ node: Node<S>) -> String {
+    if case let .parameter(name) = node.operation { return name }
+    return "%\(node.id)"
+}
+
+extension MLP: TrainableModel {
+    public var inputShape: [Int] { [widths[0]] }
+    public func prediction(_ input: Node<Scalar>) throws -> Node<Scalar> { try self(input) }
+    public var parameterNames: [String] { parameterShapes.map(\.name) }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Scheduler
+import Tensor
+import Training
+
+extension TrainCommand {
+    /// One `bench train` run in a scalar type: the data, the model, the trainer, the loop and the reports.
+    struct Run<Scalar: TensorScalar> {
+        let o: Options
+        let out: Output
+
+        init(_ options: Options) {
+            o = options
+            out = Output(json: options.json)
+        }
+
+        /// The model to train, as the trainer takes it, and how to describe and save it.
+        struct Model {
+            let trainer: Trainer<Scalar>
+            let loss: Loss?
+            let description: ModelDescription
+            let summary: String
+            /// The graph file (read, or built for saving) whose values are the trained parameters.
+            let file: () throws -> GraphFile<Scalar>
+        }
+
+        func train() throws {
+            let graphFile = try readGraphFile()
+            let prepared = try PreparedData.load(o, task: o.task ?? Self.task(of: graphFile))
+            let executor = Executor(workers: o.threads)
+            defer { executor.shutdown() }
+            let optimizer = makeOptimizer(prepared)
+            let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
+            let trainer = model.trainer
+            let scalarName = Scalar.self == Double.self ? "double" : "float"
+            var metadata = [
+                "data": prepared.name, "batch": String(o.batch), "task": prepared.task.rawValue,
+                "header": prepared.header == .absent ? "absent" : prepared.header == .present ? "present" : "automatic",
+                Preprocessor.key: try prepared.preprocessor.json(), ModelDescription.key: try model.description.json(),
+            ]
+            metadata["scalar"] = scalarName
+            if o.resume, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
+                let checkpoint = try Checkpoint(contentsOf: path)
+                for key in ["data", "batch", "task", Preprocessor.key, ModelDescription.key] where checkpoint.metadata[key] != metadata[key] {
+                    throw CheckpointError.mismatch("\(path) was saved by a run with another \(key == Preprocessor.key ? "preprocessing" : key == ModelDescription.key ? "model" : key)\(key.count < 8 ? " (\(checkpoint.metadata[key] ?? "unknown") vs \(metadata[key]!))" : "")")
+                }
+                try trainer.restore(from: checkpoint)
+                out.line("resumed from \(path) after epoch \(checkpoint.epoch) (step \(checkpoint.step))")
+            }
+            let p = prepared.preprocessor
+            out.line("""
+                train: \(prepared.name), \(prepared.train.count) training / \(prepared.validation.map { "\($0.count) validation / " } ?? "")\(prepared.test.count) test samples, \
+                \(p.features.count) feature columns (\(p.featureCount) encoded)\(o.standardize ? ", standardized" : "")\(o.impute != .none ? ", missing cells filled with the \(o.impute.rawValue)" : "")
+                task: \(prepared.task.rawValue) (\(p.taskReason == "given" ? "given" : "inferred: " + p.taskReason))\(describeTarget(p))
+                model: \(model.summary), loss \(model.loss?.description ?? "from the graph"), \(optimizer), batch \(trainer.batchSize), \
+                \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)\(Scalar.self == Double.self ? ", Double" : "")
+                """)
+
+            // `--profile DIR`: every training batch is traced (evaluation is not) and profiled at the end.
+            let recorder = o.profile.map { _ in TraceRecorder() }
+            var session = ProfileSession()
+            let heldOut = prepared.validation ?? prepared.test
+            var curves = LearningCurves(metricName: prepared.task.isClassification ? "accuracy" : "R²",
+                                        heldOutName: prepared.validation == nil ? "test" : "validation")
+            var best: (epoch: Int, loss: Double, values: [[Scalar]])?
+            var trainSeconds = 0.0, trainedSamples = 0
+            var steadySeconds = 0.0, steadySamples = 0      // epochs after the first one of this process
+            var lastLoss = Double.nan
+            var stoppedEarly = false
+            let wallStart = Clock.now()
+            while trainer.epoch < o.epochs {
+                let result = try trainer.trainEpoch(on: prepared.train, trace: recorder) { batch in
+                    out.progress(batch.index + 1, batch.count)
+                    if let recorder, let compiled = batch.plan.compiled {
+                        session.add(run: recorder.events, of: compiled, tasks: batch.plan.profileTasks)
+                        recorder.reset()
+                    }
+                }
+                let held = try trainer.evaluate(heldOut)
+                if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }
+                trainSeconds += result.seconds
+                trainedSamples += result.samples
+                lastLoss = result.loss
+                curves.append(.init(epoch: result.epoch + 1, trainLoss: result.loss, heldOutLoss: held.loss,
+                                    trainMetric: result.metric, heldOutMetric: held.metric, seconds: result.seconds))
+                out.epochLine(result, heldOut: held, heldOutName: curves.heldOutName, task: prepared.task, of: o.epochs)
+                if let path = o.checkpoint { try trainer.checkpoint(metadata: metadata).write(to: path) }
+                if let patience = o.patience {
+                    if best == nil || held.loss < best!.loss {
+                        best = (result.epoch, held.loss, try trainer.parameterValues())
+                    } else if result.epoch - best!.epoch >= patience {
+                        stoppedEarly = true
+                        break
+                    }
+                }
+            }
+            if let best {
+                try trainer.setParameterValues(best.values)
+                curves.bestEpoch = best.epoch + 1
+                out.line("\(stoppedEarly ? "stopped early: no" : "early stopping: best") validation loss \(stoppedEarly ? "improvement in \(o.patience!) epochs; keeping" : "at") epoch \(best.epoch + 1) (loss \(String(format: "%.4f", best.loss)))")
+                if let path = o.checkpoint {
+                    var m = metadata
+                    m["best_epoch"] = String(best.epoch + 1)
+                    try trainer.checkpoint(metadata: m).write(to: path)
+                }
+            }
+
+            // Analysis of the trained model on both splits.
+            let trainEval = try trainer.evaluate(prepared.train)
+            let testEval = try trainer.evaluate(prepared.test)
+            // A graph's own loss: its prediction is read as logits (one: sigmoid; several: softmax) or values.
+            let analysisLoss = model.loss ?? (prepared.task == .regression ? .meanSquaredError
+                                              : testEval.predictionWidth == 1 ? .binaryCrossEntropy : .crossEntropy)
+            let trainAnalysis = try ModelAnalysis(trainEval, of: prepared.train, loss: analysisLoss, preprocessor: p)
+            let testAnalysis = try ModelAnalysis(testEval, of: prepared.test, loss: analysisLoss, preprocessor: p)
+            if lastLoss.isNaN { lastLoss = trainEval.loss }
+            out.line("\ntraining split (\(prepared.train.count) samples, loss \(String(format: "%.4f", trainEval.loss))):")
+            out.line(trainAnalysis.table(), terminator: "")
+            out.line("\ntest split (\(prepared.test.count) samples, loss \(String(format: "%.4f", testEval.loss))):")
+            out.line(testAnalysis.table(), terminator: "")
+            out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
+                     "(\(Int((Double(trainedSamples) / max(trainSeconds, 1e-9)).rounded())) samples/s)")
+
+            var title = "bench train: \(prepared.name), \(model.summary)"
+            let facts: [(String, String)] = [
+                ("data", prepared.name), ("task", prepared.task.rawValue), ("model", model.summary),
+                ("loss", model.loss?.description ?? "graph's own"), ("optimizer", optimizer.description),
+                ("batch", String(trainer.batchSize)), ("epochs", String(trainer.epoch)), ("seed", String(o.seed)),
+                ("test " + curves.metricName, String(format: "%.4f", testAnalysis.mainMetric)),
+            ]
+            if let dir = o.profile {
+                let profile = try session.profile()
+                try profile.write(to: URL(fileURLWithPath: dir), title: title)
+                try curves.write(toDirectory: dir, title: title, facts: facts)
+                out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot, training.html); " +
+                         "critical path \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms in all, average parallelism \(String(format: "%.2f", profile.averageParallelism))")
+            }
+            if let dir = o.report {
+                title += " (learning curves)"
+                try curves.write(toDirectory: dir, title: title, facts: facts)
+                out.line("learning curves written to \(dir)/training.html")
+            }
+            if let path = o.saveGraph {
+                try model.file().write(to: URL(fileURLWithPath: path))
+                out.line("trained graph written to \(path)")
+            }
+
+            if o.json {
+                var j = JSONLine()
+                j.add("data", prepared.name)
+                j.add("task", prepared.task.rawValue)
+                j.add("model", model.summary)
+                j.add("loss", model.loss?.name ?? "graph")
+                j.add("optimizer", optimizer.kind.rawValue)
+                j.add("batch", trainer.batchSize)
+                j.add("epochs", trainer.epoch)
+                j.add("threads", executor.workerCount)
+                j.add("seed", Int(o.seed))
+                j.add("final_loss", lastLoss)
+                j.add("test_loss", testEval.loss)
+                if let best { j.add("best_epoch", best.epoch + 1) }
+                for (key, value) in trainAnalysis.jsonFields(prefix: "train_") { j.add(key, value) }
+                for (key, value) in testAnalysis.jsonFields(prefix: "test_") { j.add(key, value) }
+                // Like the peer scripts (one untimed warm-up epoch), throughput leaves out the first epoch
+                // when later ones ran: it pays for first-touch page faults and cold caches.
+                let (n, s) = steadySamples > 0 ? (steadySamples, steadySeconds) : (trainedSamples, trainSeconds)
+                j.add("samples_per_s", s > 0 ? Double(n) / s : 0)
+                j.add("samples_per_s_all_epochs", trainSeconds > 0 ? Double(trainedSamples) / trainSeconds : 0)
+                j.add("seconds", trainSeconds)
+                j.add("train_seconds", trainSeconds)
+                j.add("wall_seconds", Clock.now() - wallStart)
+                print(j.text)
+            }
+        }
+
+        private func describeTarget(_ p: Preprocessor) -> String {
+            if let names = p.target.classNames {
+                let shown = names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."
+                return "; label '\(p.target.names[0])', \(names.count) classes: \(shown)"
+            }
+            let standardized = p.target.scale.contains { $0 != 1 } ? ", standardized for training" : ""
+            return "; target\(p.target.names.count > 1 ? "s" : "") \(p.target.names.map { "'\($0)'" }.joined(separator: ", "))\(standardized)"
+        }
+
+        private func makeOptimizer(_ prepared: PreparedData) -> Optimizer {
+            let stepsPerEpoch = (prepared.train.count + o.batch - 1) / o.batch
+            // Synthetic runs measure throughput against the peer scripts, which train with plain SGD at 0.01.
+            let synthetic = o.data == "synthetic"
+            let kind = o.optimizer ?? (synthetic ? .sgd : .adam)
+            let lr = o.learningRate ?? (synthetic && kind == .sgd ? 0.01 : defaultLearningRate(kind))
+            let schedule: LearningRateSchedule = switch o.schedule {
+            case "cosine": .cosine(base: lr, totalSteps: max(1, o.epochs * stepsPerEpoch), minimum: lr / 100)
+            case "step": .step(base: lr, every: max(1, o.epochs * stepsPerEpoch / 3), factor: 0.1)
+            default: .constant(lr)
+            }
+            return Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay)
+        }
+    }
+}
