@@ -9,6 +9,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
     ("train", "train an MLP classifier (digits, iris, synthetic or a CSV file)", TrainCommand.run),
     ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
+    ("data", "explore a CSV table: column statistics, missing cells, labels, HTML report", DataCommand.run),
 ]
 
 @MainActor func usage() -> String {

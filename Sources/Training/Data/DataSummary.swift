@@ -73,17 +73,20 @@ public struct DataSummary: Sendable, Equatable {
         public let edges: [Double]
         /// Values per bin.
         public let counts: [Int]
+        /// Whether each bin holds one integer (at its centre): small integer ranges, such as class labels.
+        public let integerBins: Bool
 
         /// At most this many bins.
         public static let maxBins = 20
 
-        /// 20 bins from min to max; integers spanning fewer than 20 values get one bin per integer
+        /// 20 bins from min to max; integers within a range of at most 20 values get one bin per integer
         /// (centred on it), and a single value one bin.
         init?(sorted: [Double]) {
             guard let lo = sorted.first, let hi = sorted.last else { return nil }
             let integers = sorted.allSatisfy { $0.rounded() == $0 && abs($0) < 1e15 }
             let bins: Int, start: Double, width: Double
-            if integers && hi - lo < Double(Self.maxBins) {
+            integerBins = integers && hi - lo < Double(Self.maxBins)
+            if integerBins {
                 bins = Int(hi - lo) + 1
                 start = lo - 0.5
                 width = 1
@@ -154,6 +157,11 @@ public struct DataSummary: Sendable, Equatable {
         public let column: Int
         /// The first earlier column it repeats.
         public let duplicateOf: Int
+
+        public init(column: Int, duplicateOf: Int) {
+            self.column = column
+            self.duplicateOf = duplicateOf
+        }
     }
 
     /// What a label column holds: classes or a continuous target.
@@ -196,6 +204,12 @@ public struct DataSummary: Sendable, Equatable {
         public let label: Int
         /// The coefficient in -1...1, or `nil`.
         public let r: Double?
+
+        public init(feature: Int, label: Int, r: Double?) {
+            self.feature = feature
+            self.label = label
+            self.r = r
+        }
     }
 
     /// The table's name (its file path).
