@@ -24,6 +24,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case textAfterQuote(file: String, line: Int, column: Int)
     /// Two header fields name the same column (columns counted from 1).
     case duplicateColumnName(file: String, line: Int, name: String, first: Int, second: Int)
+    /// A report or other output file could not be written; nothing was left half-written.
+    case writeFailed(file: String, reason: String)
     /// Arrays or options that do not describe a dataset.
     case invalid(String)
 
@@ -51,6 +53,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             "\(file):\(line):\(column): text after the closing quote of a quoted field (write a quote inside quotes as \"\")"
         case let .duplicateColumnName(file, line, name, first, second):
             "\(file):\(line): columns \(first) and \(second) are both named '\(name)'"
+        case let .writeFailed(file, reason): "\(file): cannot write: \(reason)"
         case let .invalid(message): "dataset: \(message)"
         }
     }

@@ -10,6 +10,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("train", "train a model (MLP or graph file) on a CSV: any task, any loss; analysis and reports", TrainCommand.run),
     ("predict", "apply a trained model (checkpoint) to new rows of a CSV", PredictCommand.run),
     ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
+    ("data", "explore a CSV table: column statistics, missing cells, labels, HTML report", DataCommand.run),
 ]
 
 @MainActor func usage() -> String {
