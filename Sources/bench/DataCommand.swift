@@ -11,14 +11,14 @@ import Training
 /// ```
 enum DataCommand {
     static let usage = """
-        usage: bench data PATH.csv|digits|iris [--label-column I | --label-columns I,J] [--header present|absent|auto]
+        usage: bench data PATH.csv|digits|iris|diabetes|breast-cancer [--label-column I | --label-columns I,J] [--header present|absent|auto]
                           [--separator ,] [--json] [--report DIR]
 
         Reads the table (numeric and text columns; empty, NA, N/A, NaN, nan, null and ? cells are missing) and
         prints column statistics, constant and duplicate columns, the label's class balance (text labels, or up
         to 20 distinct integers) or its spread, and each numeric feature's Pearson correlation with a numeric label.
-        The label is the last column unless --label-column(s) say otherwise (counted from 0). digits and iris
-        mean the bundled Data/digits.csv (no header) and Data/iris.csv (a header). --header auto: the first
+        The label is the last column unless --label-column(s) say otherwise (counted from 0). digits, iris,
+        diabetes and breast-cancer mean the files the repository carries in Data/ (see Data/README.md). --header auto: the first
         line is a header when none of its fields is a number. --separator takes one character, or "tab".
         --report DIR writes DIR/data.html (charts included). --json prints one JSON object as the last line.
         """
@@ -57,16 +57,7 @@ enum DataCommand {
             throw ArgumentError("--label-columns names a column twice: \(list!)")
         }
 
-        let path: String
-        var header: DataTable.Header
-        switch data {
-        case "digits", "iris":
-            path = try TrainCommand.PreparedData.bundledFile("\(data).csv")
-            header = data == "iris" ? .present : .absent
-        default:
-            path = data
-            header = .automatic
-        }
+        var (path, header) = try TrainCommand.PreparedData.resolve(data)
         switch headerWord {
         case nil: break
         case "present": header = .present
