@@ -126,7 +126,7 @@ extension TrainCommand {
             let facts: [(String, String)] = [
                 ("data", prepared.name), ("task", prepared.task.rawValue), ("model", model.summary),
                 ("loss", model.loss?.description ?? "graph's own"), ("optimizer", optimizer.description),
-                ("batch", String(trainer.batchSize)), ("epochs", String(trainer.epoch)), ("seed", String(o.seed)),
+                ("batch", String(trainer.batchSize)), ("seed", String(o.seed)),
                 ("test " + curves.metricName, String(format: "%.4f", testAnalysis.mainMetric)),
             ]
             if let dir = o.profile {
