@@ -62,6 +62,18 @@ extension Graph {
             return [try op(.reluBackward, x[0], g)]
         case .gelu:
             return [try op(.geluBackward, x[0], g)]
+        case .abs:
+            return [try op(.absBackward, x[0], g)]
+        case .square:   // 2x·g
+            return [try op(.mul, g, op(.scale(2), x[0]))]
+        case let .clamp(lo, hi):
+            return [try op(.clampBackward(min: lo, max: hi), x[0], g)]
+        case .minimum, .maximum:   // g to the input that is the result (shared at ties)
+            let rule = Operation.extremumBackward(maximum: r.operation == .maximum)
+            return [try unbroadcast(op(rule, x[0], x[1], g), to: x[0]), try unbroadcast(op(rule, x[1], x[0], g), to: x[1])]
+        case .select:   // g to the branch taken; the condition is piecewise constant
+            return [nil, try unbroadcast(op(.selectBackward(whenTrue: true), x[0], g), to: x[1]),
+                    try unbroadcast(op(.selectBackward(whenTrue: false), x[0], g), to: x[2])]
 
         // Linear algebra: C = op(A) op(B); batched contributions to a shared matrix sum over batches.
         case let .matmul(ta, tb):
@@ -153,6 +165,14 @@ extension Graph {
         case .sigmoidBackward:   // d/dy of gs·y(1 - y) = gs (1 - 2y) g
             let gy = try op(.mul, op(.mul, g, x[1]), op(.shift(1), op(.scale(-2), x[0])))
             return [gy, try op(.sigmoidBackward, x[0], g)]
+        case .absBackward:   // g·sign(x): zero almost everywhere in x, linear in g
+            return [nil, try op(.absBackward, x[0], g)]
+        case let .clampBackward(lo, hi):
+            return [nil, try op(.clampBackward(min: lo, max: hi), x[0], g)]
+        case let .extremumBackward(isMax):
+            return [nil, nil, try op(.extremumBackward(maximum: isMax), x[0], x[1], g)]
+        case let .selectBackward(whenTrue):
+            return [nil, try op(.selectBackward(whenTrue: whenTrue), x[0], g)]
         case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
             throw GraphError(operation: r.operation.name, shapes: x.map(shape), location: at,
                              message: "no gradient rule for \(r.operation.name) (differentiating a gradient through it is not supported)")

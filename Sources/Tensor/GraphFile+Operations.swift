@@ -8,7 +8,8 @@ enum GraphFileOperations {
     static let table: [String: (inputs: Int, attributes: [String])] = [
         "add": (2, []), "sub": (2, []), "mul": (2, []), "div": (2, []),
         "neg": (1, []), "exp": (1, []), "log": (1, []), "sqrt": (1, []),
-        "tanh": (1, []), "sigmoid": (1, []), "relu": (1, []), "gelu": (1, []),
+        "tanh": (1, []), "sigmoid": (1, []), "relu": (1, []), "gelu": (1, []), "abs": (1, []), "square": (1, []),
+        "minimum": (2, []), "maximum": (2, []), "clamp": (1, ["min", "max"]), "where": (3, []),
         "pow": (1, ["exponent"]), "scale": (1, ["factor"]), "shift": (1, ["offset"]),
         "matmul": (2, ["transpose_a", "transpose_b"]),
         "transpose": (1, ["permutation"]), "reshape": (1, ["shape"]), "broadcast_to": (1, ["shape"]),
@@ -39,6 +40,12 @@ enum GraphFileOperations {
         case "sigmoid": return try sigmoid(x)
         case "relu": return try relu(x)
         case "gelu": return try gelu(x)
+        case "abs": return try abs(x)
+        case "square": return try square(x)
+        case "minimum": return try minimum(xs[0], xs[1])
+        case "maximum": return try maximum(xs[0], xs[1])
+        case "clamp": return try clamp(x, min: try a.double("min") ?? -.infinity, max: try a.double("max") ?? .infinity)
+        case "where": return try select(xs[0], xs[1], xs[2])
         case "pow": return try pow(x, try req("exponent", a.double))
         case "scale": return try x * S(try req("factor", a.double))
         case "shift": return try x + S(try req("offset", a.double))
@@ -71,11 +78,14 @@ enum GraphFileOperations {
     static func attributes(of op: Operation) -> [(String, String)]? {
         switch op {
         case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
-             .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
+             .geluBackward, .absBackward, .clampBackward, .extremumBackward, .selectBackward, .maxBackward,
+             .softmaxCrossEntropyBackward:
             return nil
-        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu,
-             .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
+        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
+             .minimum, .maximum, .select, .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
             return []
+        case let .clamp(lo, hi):   // an infinite bound is the default, and JSON cannot spell it
+            return (lo.isFinite ? [("min", JSONText.number(lo))] : []) + (hi.isFinite ? [("max", JSONText.number(hi))] : [])
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

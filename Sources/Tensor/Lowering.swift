@@ -32,8 +32,8 @@ enum Lowering<Scalar: TensorScalar> {
         case .placeholder, .parameter, .constant, .reshape:
             return Lowered(body: {}, flops: 0)
 
-        case .add, .sub, .mul, .div:
-            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+        case .add, .sub, .mul, .div, .minimum, .maximum:
+            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
             let a = inputs[0], b = inputs[1]
             let pa = a.pointer, pb = b.pointer
             if a.shape == shape && b.shape == shape {
@@ -61,10 +61,10 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: Double(n))
 
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow:
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .pow:
             let kernelOp = op.unaryKernel!   // this case lists exactly the unary operations
             let x = inputs[0].pointer
-            let perElement: Double = switch op { case .neg, .relu: 1; case .sqrt: 4; default: 15 }
+            let perElement: Double = switch op { case .neg, .relu, .abs, .square: 1; case .sqrt: 4; default: 15 }
             return Lowered(body: {
                 Elementwise.unary(kernelOp, x.pointer, into: out.pointer, count: n, loop: loop)
             }, flops: perElement * Double(n))
@@ -78,17 +78,61 @@ enum Lowering<Scalar: TensorScalar> {
                 Elementwise.binary(kernelOp, x.pointer, scalar: s, into: out.pointer, count: n, loop: loop)
             }, flops: Double(n))
 
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
-            let kernelOp: UnaryGradient = switch op {
-            case .reluBackward: .relu
-            case .tanhBackward: .tanh
-            case .sigmoidBackward: .sigmoid
-            default: .gelu
-            }
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
+            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
             let v = inputs[0].pointer, g = inputs[1].pointer
             return Lowered(body: {
                 Elementwise.unaryGradient(kernelOp, value: v.pointer, gradient: g.pointer, into: out.pointer,
                                           count: n, loop: loop)
+            }, flops: 3 * Double(n))
+
+        case let .clamp(lo, hi):
+            let x = inputs[0].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clamp(x.pointer, lower: lower, upper: upper, into: out.pointer, count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case let .clampBackward(lo, hi):
+            let x = inputs[0].pointer, g = inputs[1].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clampGradient(x.pointer, lower: lower, upper: upper, gradient: g.pointer, into: out.pointer,
+                                        count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case .select:
+            let c = inputs[0], a = inputs[1], b = inputs[2]
+            let sc = try Broadcast.strides(of: c.shape, to: shape)
+            let sa = try Broadcast.strides(of: a.shape, to: shape), sb = try Broadcast.strides(of: b.shape, to: shape)
+            let pc = c.pointer, pa = a.pointer, pb = b.pointer
+            return Lowered(body: {
+                do {
+                    try Selection.select(shape: shape, condition: pc.pointer, strides: sc, pa.pointer, strides: sa,
+                                         pb.pointer, strides: sb, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case let .selectBackward(whenTrue):
+            let c = inputs[0]
+            let sc = try Broadcast.strides(of: c.shape, to: shape)
+            let pc = c.pointer, pg = inputs[1].pointer
+            return Lowered(body: {
+                do {
+                    try Selection.selectGradient(whenTrue: whenTrue, shape: shape, condition: pc.pointer, strides: sc,
+                                                 gradient: pg.pointer, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case let .extremumBackward(isMax):
+            let a = inputs[0], b = inputs[1]
+            let sa = try Broadcast.strides(of: a.shape, to: shape), sb = try Broadcast.strides(of: b.shape, to: shape)
+            let pa = a.pointer, pb = b.pointer, pg = inputs[2].pointer
+            return Lowered(body: {
+                do {
+                    try Selection.extremumGradient(maximum: isMax, shape: shape, pa.pointer, strides: sa, pb.pointer, strides: sb,
+                                                   gradient: pg.pointer, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
             }, flops: 3 * Double(n))
 
         case let .matmul(ta, tb):
@@ -268,8 +312,8 @@ enum Lowering<Scalar: TensorScalar> {
         let out = output.address
         let n = Double(output.count)
         switch op {
-        case .add, .sub, .mul, .div:
-            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+        case .add, .sub, .mul, .div, .minimum, .maximum:
+            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
             let a = inputs[0], b = inputs[1]
             let aScalar = a.count == 1 && output.count != 1, bScalar = b.count == 1 && output.count != 1
             let cols = output.shape.last ?? 1
@@ -281,14 +325,14 @@ enum Lowering<Scalar: TensorScalar> {
             let kernelOp: BinaryOp
             if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
             return (MicroOp(code: .binary(kernelOp, .arrayConstant), a: inputs[0].address, b: out, out: out, constant: Scalar(v)), n)
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
-            let kernelOp: UnaryGradient = switch op {
-            case .reluBackward: .relu
-            case .tanhBackward: .tanh
-            case .sigmoidBackward: .sigmoid
-            default: .gelu
-            }
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
+            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
             return (MicroOp(code: .gradient(kernelOp), a: inputs[0].address, b: inputs[1].address, out: out, constant: 0), 3 * n)
+        case let .clamp(lo, hi):
+            return (MicroOp(code: .clamp(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: out, out: out, constant: 0), 2 * n)
+        case let .clampBackward(lo, hi):
+            return (MicroOp(code: .clampGradient(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: inputs[1].address,
+                            out: out, constant: 0), 2 * n)
         case .broadcastTo:
             return (MicroOp(code: .fill, a: inputs[0].address, b: out, out: out, constant: 0), 0)
         default:
@@ -370,6 +414,10 @@ struct MicroOp<Scalar: TensorScalar> {
         case gradient(UnaryGradient)
         /// `out = a[0]` (broadcast of a one-element value).
         case fill
+        /// `out = clamp(a, lower, upper)`.
+        case clamp(Scalar, Scalar)
+        /// `out = b` where `lower <= a <= upper`, else 0.
+        case clampGradient(Scalar, Scalar)
     }
     let code: Code
     let a: UnsafeMutablePointer<Scalar>
@@ -405,6 +453,9 @@ struct MicroOp<Scalar: TensorScalar> {
         case let .unary(op): Elementwise.unary(op, a + s, into: out + s, count: c, loop: serial)
         case let .gradient(op): Elementwise.unaryGradient(op, value: a + s, gradient: b + s, into: out + s, count: c, loop: serial)
         case .fill: Elementwise.fill(out + s, value: a[0], count: c)
+        case let .clamp(lo, hi): Selection.clamp(a + s, lower: lo, upper: hi, into: out + s, count: c, loop: serial)
+        case let .clampGradient(lo, hi):
+            Selection.clampGradient(a + s, lower: lo, upper: hi, gradient: b + s, into: out + s, count: c, loop: serial)
         }
     }
 }
@@ -455,7 +506,34 @@ extension Operation {
         case .sigmoid: .sigmoid
         case .relu: .relu
         case .gelu: .gelu
+        case .abs: .abs
+        case .square: .square
         case let .pow(p): .pow(p)
+        default: nil
+        }
+    }
+
+    /// The elementwise kernel that computes a binary broadcasting operation; nil for every other operation.
+    var binaryKernel: BinaryOp? {
+        switch self {
+        case .add: .add
+        case .sub: .sub
+        case .mul: .mul
+        case .div: .div
+        case .minimum: .min
+        case .maximum: .max
+        default: nil
+        }
+    }
+
+    /// The kernel of a unary derivative helper (`dx = g · f'(value)`); nil for every other operation.
+    var unaryGradientKernel: UnaryGradient? {
+        switch self {
+        case .reluBackward: .relu
+        case .tanhBackward: .tanh
+        case .sigmoidBackward: .sigmoid
+        case .geluBackward: .gelu
+        case .absBackward: .abs
         default: nil
         }
     }

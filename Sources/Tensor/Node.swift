@@ -131,6 +131,34 @@ public func sigmoid<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = 
 public func relu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.relu, x, file, line) }
 /// GELU (tanh form) elementwise.
 public func gelu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.gelu, x, file, line) }
+/// `|x|` elementwise (its gradient is `sign(x)`, 0 at 0).
+public func abs<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.abs, x, file, line) }
+/// `x²` elementwise.
+public func square<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.square, x, file, line) }
+/// `x` limited to `[min, max]` elementwise (a bound left out is infinite); the gradient flows where
+/// `min <= x <= max`.
+public func clamp<S>(_ x: Node<S>, min: Double = -.infinity, max: Double = .infinity,
+                     file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try unary(.clamp(min: min, max: max), x, file, line)
+}
+/// The smaller of `a` and `b` elementwise, broadcasting like `+`; at ties each gets half the gradient.
+public func minimum<S>(_ a: Node<S>, _ b: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try a.graph.apply(.minimum, [a, b], SourceLocation(file, line))
+}
+/// The larger of `a` and `b` elementwise, broadcasting like `+`; at ties each gets half the gradient.
+public func maximum<S>(_ a: Node<S>, _ b: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try a.graph.apply(.maximum, [a, b], SourceLocation(file, line))
+}
+/// `where(condition, a, b)`: `a` where `condition` is nonzero, else `b`, the three broadcasting
+/// together. Gradients flow to the branch taken; none flows to the condition.
+///
+/// ```swift
+/// let y = try select(x, a, b)    // x: [4, 3] of 0/1, a: [4, 3], b: [] (a scalar)
+/// ```
+public func select<S>(_ condition: Node<S>, _ a: Node<S>, _ b: Node<S>,
+                      file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try condition.graph.apply(.select, [condition, a, b], SourceLocation(file, line))
+}
 /// `x^p` elementwise.
 public func pow<S>(_ x: Node<S>, _ p: Double, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.pow(p), x, file, line) }
 /// Softmax along `axis` (default: the last).

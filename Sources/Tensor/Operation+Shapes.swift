@@ -35,19 +35,46 @@ extension Operation {
         switch self {
         case .placeholder, .parameter, .constant:
             throw ShapeMessage("leaves have no inputs")
-        case .add, .sub, .mul, .div:
+        case .add, .sub, .mul, .div, .minimum, .maximum:
             try need(2)
             guard let r = Operation.broadcast(s[0], s[1]) else {
                 throw ShapeMessage("shapes \(s[0]) and \(s[1]) do not broadcast")
             }
             return r
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift:
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .pow, .scale, .shift:
             try need(1)
             return s[0]
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+        case let .clamp(lo, hi):
+            try need(1)
+            guard lo <= hi else { throw ShapeMessage("bounds min \(lo) and max \(hi) need min <= max") }
+            return s[0]
+        case let .clampBackward(lo, hi):
+            try need(2)
+            guard lo <= hi else { throw ShapeMessage("bounds min \(lo) and max \(hi) need min <= max") }
+            guard s[0] == s[1] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
+            return s[0]
+        case .select:
+            try need(3)
+            guard let ab = Operation.broadcast(s[1], s[2]), let r = Operation.broadcast(s[0], ab) else {
+                throw ShapeMessage("condition \(s[0]), a \(s[1]) and b \(s[2]) do not broadcast")
+            }
+            return r
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
             try need(2)
             guard s[0] == s[1] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
             return s[0]
+        case .extremumBackward:
+            try need(3)
+            guard let ab = Operation.broadcast(s[0], s[1]), Operation.broadcast(ab, s[2]) == s[2] else {
+                throw ShapeMessage("inputs \(s[0]) and \(s[1]) do not broadcast to the gradient \(s[2])")
+            }
+            return s[2]
+        case .selectBackward:
+            try need(2)
+            guard Operation.broadcast(s[0], s[1]) == s[1] else {
+                throw ShapeMessage("condition \(s[0]) does not broadcast to the gradient \(s[1])")
+            }
+            return s[1]
         case let .matmul(ta, tb):
             try need(2)
             let a = s[0], b = s[1]

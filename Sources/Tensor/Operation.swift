@@ -1,6 +1,6 @@
 /// Every operation a graph node can hold: the fixed set a model is built from, plus the derivative
 /// helpers that gradient rules emit. Each case has a shape rule (`Operation+Shapes.swift`), a gradient
-/// rule (`GradientRules.swift`) and a kernel lowering (`Plan+Lowering.swift`).
+/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`).
 ///
 /// Scalar attributes are stored as `Double` so one graph description serves `Float` and `Double`.
 public enum Operation: Hashable, Sendable {
@@ -14,7 +14,14 @@ public enum Operation: Hashable, Sendable {
 
     // MARK: Elementwise, broadcasting NumPy-style (shapes aligned at the right, 1 stretches)
     case add, sub, mul, div
-    case neg, exp, log, sqrt, tanh, sigmoid, relu, gelu
+    case neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, abs, square
+    /// Elementwise `min(a, b)` / `max(a, b)`, broadcasting like `add`; NaN in either input gives NaN.
+    case minimum, maximum
+    /// `min(max(x, min), max)` (`min <= max`; either may be infinite).
+    case clamp(min: Double, max: Double)
+    /// `where(condition, a, b)`: `a` where the condition is nonzero, else `b`; the three broadcast
+    /// together. Gradients flow to `a` and `b`, none to the condition.
+    case select
     /// `x^p`.
     case pow(Double)
     /// `x * c`.
@@ -62,6 +69,15 @@ public enum Operation: Hashable, Sendable {
     case sigmoidBackward
     /// `(x, g) -> g * gelu'(x)`.
     case geluBackward
+    /// `(x, g) -> g * sign(x)`.
+    case absBackward
+    /// `(x, g) -> g` where `min <= x <= max`, else 0.
+    case clampBackward(min: Double, max: Double)
+    /// `(a, b, g) -> g` where `a` alone is the maximum (minimum) of `a` and `b`, `g / 2` at ties, else 0:
+    /// the gradient of `maximum`/`minimum` with respect to `a` (swap `a` and `b` for `b`'s).
+    case extremumBackward(maximum: Bool)
+    /// `(condition, g) -> g` where `(condition != 0) == whenTrue`, else 0 (a branch of `where`).
+    case selectBackward(whenTrue: Bool)
     /// `(x, y, g) -> g` where `x` equals its maximum `y` (both `y` and `g` in keep-dims shape), else 0.
     case maxBackward(axes: [Int])
     /// `(z, labels, g) -> g * (softmax(z) - onehot(labels)) / N`.
@@ -85,6 +101,12 @@ public enum Operation: Hashable, Sendable {
         case .sigmoid: "sigmoid"
         case .relu: "relu"
         case .gelu: "gelu"
+        case .abs: "abs"
+        case .square: "square"
+        case .minimum: "minimum"
+        case .maximum: "maximum"
+        case .clamp: "clamp"
+        case .select: "where"
         case .pow: "pow"
         case .scale: "scale"
         case .shift: "shift"
@@ -107,6 +129,10 @@ public enum Operation: Hashable, Sendable {
         case .tanhBackward: "tanh_backward"
         case .sigmoidBackward: "sigmoid_backward"
         case .geluBackward: "gelu_backward"
+        case .absBackward: "abs_backward"
+        case .clampBackward: "clamp_backward"
+        case let .extremumBackward(isMax): isMax ? "maximum_backward" : "minimum_backward"
+        case let .selectBackward(whenTrue): whenTrue ? "where_backward_true" : "where_backward_false"
         case .maxBackward: "max_backward"
         case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
         }
@@ -124,14 +150,14 @@ public enum Operation: Hashable, Sendable {
     /// the output's shape (no broadcasting involved), so chains of them can fuse into one loop.
     var isUnaryElementwise: Bool {
         switch self {
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift: true
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .clamp, .pow, .scale, .shift: true
         default: false
         }
     }
 
     var isBinaryBroadcasting: Bool {
         switch self {
-        case .add, .sub, .mul, .div: true
+        case .add, .sub, .mul, .div, .minimum, .maximum: true
         default: false
         }
     }
