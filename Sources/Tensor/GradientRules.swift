@@ -122,6 +122,12 @@ extension Graph {
         case let .pad(axis, range, _):
             return [try op(.slice(axis: axis, range: range), g)]
 
+        // Lookups: rows gathered forward, scattered back (indices are piecewise constant)
+        case .embedding:
+            return [try op(.embeddingBackward(rows: shape(x[0])[0]), x[1], g), nil]
+        case .embeddingBackward:   // linear in g: its adjoint is the lookup again
+            return [nil, try op(.embedding, g, x[0])]
+
         // Reductions
         case let .sum(axes, keep), let .mean(axes, keep):
             let kept = Operation.reduced(shape(x[0]), axes: axes, keepDims: true)

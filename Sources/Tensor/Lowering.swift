@@ -261,6 +261,36 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: 20 * Double(z.count))
 
+        case .embedding, .embeddingBackward:
+            let forward = op == .embedding
+            let indices = forward ? inputs[1] : inputs[0], values = forward ? inputs[0] : inputs[1]
+            let rows = forward ? values.shape[0] : shape[0], columns = shape[shape.count - 1]
+            let count = indices.count, indexShape = indices.shape
+            let scratch = Scratch<Int>(count: count)
+            let pi = indices.pointer, pv = values.pointer
+            let convert: @Sendable () throws -> Void = {
+                for i in 0..<count {
+                    let v = pi.pointer[i]
+                    guard v >= 0, v < Scalar(rows), v == v.rounded() else {
+                        throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                         message: "index \(v) at \(Self.position(i, in: indexShape)) is not a row of the table (0..<\(rows))")
+                    }
+                    scratch.pointer[i] = Int(v)
+                }
+            }
+            if forward {
+                return Lowered(body: {
+                    try convert()
+                    Embedding.gather(table: pv.pointer, columns: columns, indices: scratch.pointer, count: count,
+                                     into: out.pointer, loop: loop)
+                }, flops: Double(n))
+            }
+            return Lowered(body: {
+                try convert()
+                Embedding.scatterAdd(gradient: pv.pointer, indices: scratch.pointer, count: count, rows: rows,
+                                     columns: columns, into: out.pointer, loop: loop)
+            }, flops: Double(values.count))
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer
@@ -302,6 +332,17 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: 3 * Double(n))
         }
+    }
+
+    /// Element `flat` of a row-major tensor of `shape` as an index, e.g. `[1, 2]` (for messages).
+    static func position(_ flat: Int, in shape: [Int]) -> String {
+        var rest = flat
+        var index = [Int](repeating: 0, count: shape.count)
+        for d in shape.indices.reversed() where shape[d] > 0 {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
+        }
+        return "\(index)"
     }
 
     /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.

@@ -176,6 +176,19 @@ public func concat<S>(_ xs: [Node<S>], axis: Int, file: StaticString = #fileID, 
     }
     return try first.graph.apply(.concat(axis: axis), xs, SourceLocation(file, line))
 }
+/// Embedding lookup (a gather of rows): row `indices[i]` of `table` ([V, D]) for every position of
+/// `indices` ([N...], row numbers 0..<V stored as scalars), giving [N..., D]. An index out of range
+/// fails the run, naming it. The table's gradient adds the rows back in index order (bitwise equal
+/// for any worker count); none flows to the indices.
+///
+/// ```swift
+/// let table = g.parameter("embed", .randomNormal(shape: [vocabulary, 32], standardDeviation: 0.1, using: &rng))
+/// let tokens = g.placeholder("tokens", shape: [batch, context])
+/// let vectors = try embedding(table, indices: tokens)      // [batch, context, 32]
+/// ```
+public func embedding<S>(_ table: Node<S>, indices: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try table.graph.apply(.embedding, [table, indices], SourceLocation(file, line))
+}
 /// Mean squared error `mean((prediction - target)^2)` (a scalar).
 public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try prediction.graph.apply(.meanSquaredError, [prediction, target], SourceLocation(file, line))

@@ -153,6 +153,16 @@ extension Operation {
                 throw ShapeMessage("expects logits [N, C] and labels [N]")
             }
             return []
+        case .embedding:
+            try need(2)
+            guard s[0].count == 2 else { throw ShapeMessage("expects a table [V, D], got \(s[0])") }
+            return s[1] + [s[0][1]]
+        case let .embeddingBackward(rows):
+            try need(2)
+            guard let d = s[1].last, s[1] == s[0] + [d], rows >= 0 else {
+                throw ShapeMessage("expects indices [N...] and a gradient [N..., D] into \(rows) rows")
+            }
+            return [rows, d]
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

@@ -45,6 +45,12 @@ public enum Operation: Hashable, Sendable {
     /// tensor whose `axis` has `size` entries.
     case pad(axis: Int, range: Range<Int>, size: Int)
 
+    // MARK: Lookups
+    /// Embedding lookup (a gather of rows): `(table [V, D], indices [N...]) -> [N..., D]`, where the
+    /// indices hold row numbers `0..<V` as scalars (exact in Float up to 2^24). An index out of
+    /// range or not an integer fails the run. No gradient flows to the indices.
+    case embedding
+
     // MARK: Reductions (axes sorted and distinct; no axes is a copy)
     case sum(axes: [Int], keepDims: Bool)
     case mean(axes: [Int], keepDims: Bool)
@@ -82,6 +88,9 @@ public enum Operation: Hashable, Sendable {
     case maxBackward(axes: [Int])
     /// `(z, labels, g) -> g * (softmax(z) - onehot(labels)) / N`.
     case softmaxCrossEntropyBackward
+    /// `(indices [N...], g [N..., D]) -> [rows, D]`: zeros, then row `g[i]` added to row
+    /// `indices[i]` for each `i` in index order (the gradient of `embedding` with respect to its table).
+    case embeddingBackward(rows: Int)
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -135,6 +144,8 @@ public enum Operation: Hashable, Sendable {
         case let .selectBackward(whenTrue): whenTrue ? "where_backward_true" : "where_backward_false"
         case .maxBackward: "max_backward"
         case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
+        case .embedding: "embedding"
+        case .embeddingBackward: "embedding_backward"
         }
     }
 
