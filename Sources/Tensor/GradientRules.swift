@@ -5,8 +5,8 @@
 /// contribution dLoss/dxi per input (nil: no gradient flows there: labels, or zero almost everywhere).
 /// Broadcasting inputs get their contribution summed back to their own shape (`unbroadcast`).
 /// An operation without a rule throws, naming it (today: the derivative helpers `gelu_backward`,
-/// `max_backward` and `softmax_cross_entropy_backward`, so third-order gradients through them are
-/// refused rather than wrong).
+/// `max_backward`, `softmax_cross_entropy_backward` and the two `layer_norm` backward helpers, so
+/// higher-order gradients through them are refused rather than wrong).
 extension Graph {
     func vjp(of y: Int, upstream g: Int) throws(GraphError) -> [Int?] {
         let r = records[y]
@@ -149,6 +149,13 @@ extension Graph {
             let s = try op(.sum(axes: [axis], keepDims: true), g)
             return [try op(.sub, g, op(.mul, op(.exp, y), s))]
 
+        // Normalization: dx and dgamma by fused helpers, dbeta is g summed over the rows
+        case let .layerNorm(eps):
+            let rows = Array(0..<(shape(x[0]).count - 1))
+            return [try op(.layerNormBackward(epsilon: eps), x[0], x[1], g),
+                    try op(.layerNormGammaBackward(epsilon: eps), x[0], g),
+                    rows.isEmpty ? g : try op(.sum(axes: rows, keepDims: false), g)]
+
         // Losses (g is a scalar; it broadcasts)
         case .meanSquaredError:
             let d = try op(.mul, op(.sub, x[0], x[1]), g)
@@ -179,7 +186,7 @@ extension Graph {
             return [nil, nil, try op(.extremumBackward(maximum: isMax), x[0], x[1], g)]
         case let .selectBackward(whenTrue):
             return [nil, try op(.selectBackward(whenTrue: whenTrue), x[0], g)]
-        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
+        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward, .layerNormBackward, .layerNormGammaBackward:
             throw GraphError(operation: r.operation.name, shapes: x.map(shape), location: at,
                              message: "no gradient rule for \(r.operation.name) (differentiating a gradient through it is not supported)")
         }

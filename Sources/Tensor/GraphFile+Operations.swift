@@ -16,7 +16,7 @@ enum GraphFileOperations {
         "concat": (0, ["axis"]), "slice": (1, ["axis", "start", "end"]),
         "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
         "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
-        "embedding": (2, []),
+        "embedding": (2, []), "layer_norm": (3, ["epsilon"]),
         "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
     ]
 
@@ -68,6 +68,7 @@ enum GraphFileOperations {
         case "softmax": return try softmax(x, axis: try a.int("axis"))
         case "log_softmax": return try logSoftmax(x, axis: try a.int("axis"))
         case "embedding": return try embedding(xs[0], indices: xs[1])
+        case "layer_norm": return try layerNorm(xs[0], gamma: xs[1], beta: xs[2], epsilon: try a.double("epsilon") ?? 1e-5)
         case "mse": return try meanSquaredError(xs[0], xs[1])
         case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
         case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
@@ -81,13 +82,14 @@ enum GraphFileOperations {
         switch op {
         case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
              .geluBackward, .absBackward, .clampBackward, .extremumBackward, .selectBackward, .maxBackward,
-             .softmaxCrossEntropyBackward, .embeddingBackward:
+             .softmaxCrossEntropyBackward, .embeddingBackward, .layerNormBackward, .layerNormGammaBackward:
             return nil
         case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
              .minimum, .maximum, .select, .embedding, .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
             return []
         case let .clamp(lo, hi):   // an infinite bound is the default, and JSON cannot spell it
             return (lo.isFinite ? [("min", JSONText.number(lo))] : []) + (hi.isFinite ? [("max", JSONText.number(hi))] : [])
+        case let .layerNorm(eps): return [("epsilon", JSONText.number(eps))]
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

@@ -291,6 +291,33 @@ enum Lowering<Scalar: TensorScalar> {
                                      columns: columns, into: out.pointer, loop: loop)
             }, flops: Double(values.count))
 
+        case let .layerNorm(eps), let .layerNormBackward(eps), let .layerNormGammaBackward(eps):
+            let x = inputs[0].pointer
+            let cols = inputs[0].shape.last!, rows = cols == 0 ? 0 : inputs[0].count / cols
+            let epsilon = Scalar(eps)
+            let flops = 10 * Double(inputs[0].count)
+            switch op {
+            case .layerNorm:
+                let gamma = inputs[1].pointer, beta = inputs[2].pointer
+                return Lowered(body: {
+                    LayerNorm.forward(x.pointer, gamma: gamma.pointer, beta: beta.pointer, rows: rows, cols: cols,
+                                      epsilon: epsilon, into: out.pointer, loop: loop)
+                }, flops: flops)
+            case .layerNormBackward:
+                let gamma = inputs[1].pointer, g = inputs[2].pointer
+                return Lowered(body: {
+                    LayerNorm.backward(x.pointer, gamma: gamma.pointer, gradient: g.pointer, rows: rows, cols: cols,
+                                       epsilon: epsilon, into: out.pointer, loop: loop)
+                }, flops: 1.5 * flops)
+            default:
+                let g = inputs[1].pointer
+                let scratch = Scratch<Scalar>(count: LayerNorm.gammaScratchCount(rows: rows, cols: cols))
+                return Lowered(body: {
+                    LayerNorm.gammaGradient(x.pointer, gradient: g.pointer, rows: rows, cols: cols, epsilon: epsilon,
+                                            into: out.pointer, scratch: scratch.pointer, loop: loop)
+                }, flops: flops)
+            }
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer

@@ -189,6 +189,18 @@ public func concat<S>(_ xs: [Node<S>], axis: Int, file: StaticString = #fileID, 
 public func embedding<S>(_ table: Node<S>, indices: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try table.graph.apply(.embedding, [table, indices], SourceLocation(file, line))
 }
+/// Layer normalization over the last axis: each row of `x` ([..., D]) shifted to mean 0 and scaled
+/// to variance 1 (biased, with `epsilon` added), then multiplied by `gamma` and shifted by `beta`
+/// (both [D]). Forward and backward are fused per row; gradients flow to all three inputs.
+///
+/// ```swift
+/// let gamma = g.parameter("ln.gamma", .ones(shape: [64])), beta = g.parameter("ln.beta", .zeros(shape: [64]))
+/// let h = try layerNorm(x, gamma: gamma, beta: beta)     // x: [batch, 64]
+/// ```
+public func layerNorm<S>(_ x: Node<S>, gamma: Node<S>, beta: Node<S>, epsilon: Double = 1e-5,
+                         file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.layerNorm(epsilon: epsilon), [x, gamma, beta], SourceLocation(file, line))
+}
 /// Mean squared error `mean((prediction - target)^2)` (a scalar).
 public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try prediction.graph.apply(.meanSquaredError, [prediction, target], SourceLocation(file, line))

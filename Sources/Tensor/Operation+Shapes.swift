@@ -27,6 +27,13 @@ extension Operation {
         return out
     }
 
+    /// The last dimension of a layer-normalized input, after checking the rank and epsilon.
+    static func normalizedWidth(_ x: [Int], epsilon: Double) throws(ShapeMessage) -> Int {
+        guard epsilon >= 0, epsilon.isFinite else { throw ShapeMessage("epsilon \(epsilon) must be finite and not negative") }
+        guard let d = x.last else { throw ShapeMessage("x must have at least one dimension") }
+        return d
+    }
+
     /// The result shape for these input shapes; throws a message naming what does not fit.
     func inferShape(_ s: [[Int]]) throws(ShapeMessage) -> [Int] {
         func need(_ n: Int) throws(ShapeMessage) {
@@ -163,6 +170,22 @@ extension Operation {
                 throw ShapeMessage("expects indices [N...] and a gradient [N..., D] into \(rows) rows")
             }
             return [rows, d]
+        case let .layerNorm(eps):
+            try need(3)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == [d], s[2] == [d] else { throw ShapeMessage("gamma and beta must be [\(d)] (the last dimension of x \(s[0]))") }
+            return s[0]
+        case let .layerNormBackward(eps):
+            try need(3)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == [d] else { throw ShapeMessage("gamma must be [\(d)] (the last dimension of x \(s[0]))") }
+            guard s[2] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[2]) differ") }
+            return s[0]
+        case let .layerNormGammaBackward(eps):
+            try need(2)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
+            return [d]
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

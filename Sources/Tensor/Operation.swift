@@ -58,6 +58,11 @@ public enum Operation: Hashable, Sendable {
     case softmax(axis: Int)
     case logSoftmax(axis: Int)
 
+    // MARK: Normalization
+    /// Layer normalization over the last axis: `(x [..., D], gamma [D], beta [D]) ->
+    /// (x - mean) / √(variance + epsilon) · gamma + beta`, mean and (biased) variance per row of D.
+    case layerNorm(epsilon: Double)
+
     // MARK: Losses (scalar results, means over elements or rows)
     /// `mean((a - b)^2)`.
     case meanSquaredError
@@ -91,6 +96,10 @@ public enum Operation: Hashable, Sendable {
     /// `(indices [N...], g [N..., D]) -> [rows, D]`: zeros, then row `g[i]` added to row
     /// `indices[i]` for each `i` in index order (the gradient of `embedding` with respect to its table).
     case embeddingBackward(rows: Int)
+    /// `(x, gamma, g) -> dx` of `layerNorm` (statistics recomputed from `x`).
+    case layerNormBackward(epsilon: Double)
+    /// `(x, g) -> [D]`: `Σ_rows g · x̂`, the gradient of `layerNorm` with respect to `gamma`.
+    case layerNormGammaBackward(epsilon: Double)
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -146,6 +155,9 @@ public enum Operation: Hashable, Sendable {
         case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
         case .embedding: "embedding"
         case .embeddingBackward: "embedding_backward"
+        case .layerNorm: "layer_norm"
+        case .layerNormBackward: "layer_norm_backward"
+        case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }
     }
 
