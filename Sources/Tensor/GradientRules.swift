@@ -156,6 +156,10 @@ extension Graph {
                     try op(.layerNormGammaBackward(epsilon: eps), x[0], g),
                     rows.isEmpty ? g : try op(.sum(axes: rows, keepDims: false), g)]
 
+        // Regularization: the same mask (same seed, step and element indices) scales g
+        case .dropout:
+            return [try op(r.operation, g, x[1]), nil]
+
         // Losses (g is a scalar; it broadcasts)
         case .meanSquaredError:
             let d = try op(.mul, op(.sub, x[0], x[1]), g)

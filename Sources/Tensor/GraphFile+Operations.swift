@@ -16,7 +16,7 @@ enum GraphFileOperations {
         "concat": (0, ["axis"]), "slice": (1, ["axis", "start", "end"]),
         "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
         "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
-        "embedding": (2, []), "layer_norm": (3, ["epsilon"]),
+        "embedding": (2, []), "dropout": (2, ["rate", "seed"]), "layer_norm": (3, ["epsilon"]),
         "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
     ]
 
@@ -69,6 +69,7 @@ enum GraphFileOperations {
         case "log_softmax": return try logSoftmax(x, axis: try a.int("axis"))
         case "embedding": return try embedding(xs[0], indices: xs[1])
         case "layer_norm": return try layerNorm(xs[0], gamma: xs[1], beta: xs[2], epsilon: try a.double("epsilon") ?? 1e-5)
+        case "dropout": return try dropout(xs[0], rate: try req("rate", a.double), seed: try a.int("seed") ?? 0, step: xs[1])
         case "mse": return try meanSquaredError(xs[0], xs[1])
         case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
         case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
@@ -90,6 +91,7 @@ enum GraphFileOperations {
         case let .clamp(lo, hi):   // an infinite bound is the default, and JSON cannot spell it
             return (lo.isFinite ? [("min", JSONText.number(lo))] : []) + (hi.isFinite ? [("max", JSONText.number(hi))] : [])
         case let .layerNorm(eps): return [("epsilon", JSONText.number(eps))]
+        case let .dropout(rate, seed): return [("rate", JSONText.number(rate)), ("seed", "\(seed)")]
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

@@ -318,6 +318,22 @@ enum Lowering<Scalar: TensorScalar> {
                 }, flops: flops)
             }
 
+        case let .dropout(rate, seed):
+            let x = inputs[0].pointer, step = inputs[1].pointer
+            return Lowered(body: {
+                let s = step.pointer[0]
+                guard s.isFinite, s == s.rounded(), s < 0x1p62 else {
+                    throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                     message: "step \(s) is not an integer below 2^62 (feed the training step, or -1 to turn dropout off)")
+                }
+                if s < 0 || rate == 0 {
+                    if UnsafePointer(out.pointer) != UnsafePointer(x.pointer) { out.pointer.update(from: x.pointer, count: n) }
+                    return
+                }
+                Dropout.apply(x.pointer, count: n, rate: rate, seed: UInt64(bitPattern: Int64(seed)), step: UInt64(s),
+                              into: out.pointer, loop: loop)
+            }, flops: 10 * Double(n))
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer

@@ -201,6 +201,24 @@ public func layerNorm<S>(_ x: Node<S>, gamma: Node<S>, beta: Node<S>, epsilon: D
                          file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try x.graph.apply(.layerNorm(epsilon: epsilon), [x, gamma, beta], SourceLocation(file, line))
 }
+/// Dropout: each element of `x` zeroed with probability `rate`, the others scaled by `1 / (1 - rate)`.
+///
+/// The mask is a pure function of `seed`, the value of `step` at run time and the element's index,
+/// so it is identical for any worker count, reproducible from the seed and step alone, and the
+/// gradient reuses it. `step` is a one-element node (usually a placeholder of shape `[]`) holding
+/// the training step as an integer (exact in Float up to 2^24); a negative step turns dropout off,
+/// which is how one graph serves training and evaluation: the evaluation plan feeds -1.
+///
+/// ```swift
+/// let step = g.placeholder("step", shape: [])
+/// let h = try dropout(relu(x.matmul(w)), rate: 0.1, seed: 7, step: step)
+/// try train.run(feeds: [x: batch, step: Tensor(scalar: Float(i))])   // a new mask each step
+/// try evaluate.run(feeds: [x: batch, step: Tensor(scalar: -1)])       // no dropout
+/// ```
+public func dropout<S>(_ x: Node<S>, rate: Double, seed: Int, step: Node<S>,
+                       file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.dropout(rate: rate, seed: seed), [x, step], SourceLocation(file, line))
+}
 /// Mean squared error `mean((prediction - target)^2)` (a scalar).
 public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try prediction.graph.apply(.meanSquaredError, [prediction, target], SourceLocation(file, line))

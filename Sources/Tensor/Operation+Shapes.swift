@@ -186,6 +186,11 @@ extension Operation {
             let d = try Operation.normalizedWidth(s[0], epsilon: eps)
             guard s[1] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
             return [d]
+        case let .dropout(rate, _):
+            try need(2)
+            guard rate >= 0, rate < 1 else { throw ShapeMessage("rate \(rate) must be in [0, 1)") }
+            guard s[1].reduce(1, *) == 1 else { throw ShapeMessage("step must be one value, got shape \(s[1])") }
+            return s[0]
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

@@ -63,6 +63,14 @@ public enum Operation: Hashable, Sendable {
     /// (x - mean) / √(variance + epsilon) · gamma + beta`, mean and (biased) variance per row of D.
     case layerNorm(epsilon: Double)
 
+    // MARK: Regularization
+    /// `(x, step) -> x` with each element zeroed with probability `rate` and the rest scaled by
+    /// `1 / (1 - rate)`; the mask is a pure function of `(seed, step, element index)` (see
+    /// `Kernels.Dropout`), so it is the same for any worker count and the backward pass repeats it.
+    /// `step` is a one-element value read at run time: the training step (an integer, exact in Float
+    /// up to 2^24), or a negative number to turn dropout off (evaluation).
+    case dropout(rate: Double, seed: Int)
+
     // MARK: Losses (scalar results, means over elements or rows)
     /// `mean((a - b)^2)`.
     case meanSquaredError
@@ -156,6 +164,7 @@ public enum Operation: Hashable, Sendable {
         case .embedding: "embedding"
         case .embeddingBackward: "embedding_backward"
         case .layerNorm: "layer_norm"
+        case .dropout: "dropout"
         case .layerNormBackward: "layer_norm_backward"
         case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }
