@@ -58,6 +58,13 @@ public enum Operation: Hashable, Sendable {
     case softmax(axis: Int)
     case logSoftmax(axis: Int)
 
+    // MARK: Images (NHWC: [batch, height, width, channels])
+    /// The maximum over each `kernel` window ([height, width]) moved by `stride` over the input
+    /// padded by `padding` ([rows, columns] on each side; padding never wins).
+    case maxPool2d(kernel: [Int], stride: [Int], padding: [Int])
+    /// The mean over each window, padding counted as zeros (the divisor is the window's area).
+    case avgPool2d(kernel: [Int], stride: [Int], padding: [Int])
+
     // MARK: Normalization
     /// Layer normalization over the last axis: `(x [..., D], gamma [D], beta [D]) ->
     /// (x - mean) / √(variance + epsilon) · gamma + beta`, mean and (biased) variance per row of D.
@@ -108,6 +115,10 @@ public enum Operation: Hashable, Sendable {
     case layerNormBackward(epsilon: Double)
     /// `(x, g) -> [D]`: `Σ_rows g · x̂`, the gradient of `layerNorm` with respect to `gamma`.
     case layerNormGammaBackward(epsilon: Double)
+    /// `(x, g) -> dx` of `maxPool2d`: each `g` element added where its window's (first) maximum is.
+    case maxPool2dBackward(kernel: [Int], stride: [Int], padding: [Int])
+    /// `(g) -> dx` of `avgPool2d` for an input of spatial size `inputSize` ([height, width]).
+    case avgPool2dBackward(kernel: [Int], stride: [Int], padding: [Int], inputSize: [Int])
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -165,6 +176,10 @@ public enum Operation: Hashable, Sendable {
         case .embeddingBackward: "embedding_backward"
         case .layerNorm: "layer_norm"
         case .dropout: "dropout"
+        case .maxPool2d: "max_pool2d"
+        case .avgPool2d: "avg_pool2d"
+        case .maxPool2dBackward: "max_pool2d_backward"
+        case .avgPool2dBackward: "avg_pool2d_backward"
         case .layerNormBackward: "layer_norm_backward"
         case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }
