@@ -159,6 +159,20 @@ extension Graph {
         case let .avgPool2dBackward(k, st, p, _):   // linear: its adjoint is the pooling
             return [try op(.avgPool2d(kernel: k, stride: st, padding: p), g)]
 
+        // Convolutions: the two gradients are each other's adjoints with the convolution itself
+        case let .conv2d(st, p, d, groups):
+            let xs = shape(x[0]), fs = shape(x[1])
+            return [try op(.conv2dBackwardInput(stride: st, padding: p, dilation: d, groups: groups, inputSize: [xs[1], xs[2]]), g, x[1]),
+                    try op(.conv2dBackwardFilter(stride: st, padding: p, dilation: d, groups: groups, kernelSize: [fs[0], fs[1]]), x[0], g)]
+        case let .conv2dBackwardInput(st, p, d, groups, _):   // (dy, W): linear in each
+            let fs = shape(x[1])
+            return [try op(.conv2d(stride: st, padding: p, dilation: d, groups: groups), g, x[1]),
+                    try op(.conv2dBackwardFilter(stride: st, padding: p, dilation: d, groups: groups, kernelSize: [fs[0], fs[1]]), g, x[0])]
+        case let .conv2dBackwardFilter(st, p, d, groups, _):   // (x, dy): linear in each
+            let xs = shape(x[0])
+            return [try op(.conv2dBackwardInput(stride: st, padding: p, dilation: d, groups: groups, inputSize: [xs[1], xs[2]]), x[1], g),
+                    try op(.conv2d(stride: st, padding: p, dilation: d, groups: groups), x[0], g)]
+
         // Normalization: dx and dgamma by fused helpers, dbeta is g summed over the rows
         case let .layerNorm(eps):
             let rows = Array(0..<(shape(x[0]).count - 1))

@@ -17,7 +17,7 @@ enum GraphFileOperations {
         "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
         "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
         "max_pool2d": (1, ["kernel", "stride", "padding"]), "avg_pool2d": (1, ["kernel", "stride", "padding"]),
-        "global_avg_pool2d": (1, []),
+        "global_avg_pool2d": (1, []), "conv2d": (2, ["stride", "padding", "dilation", "groups"]),
         "embedding": (2, []), "dropout": (2, ["rate", "seed"]), "layer_norm": (3, ["epsilon"]),
         "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
     ]
@@ -77,6 +77,9 @@ enum GraphFileOperations {
             return try name == "max_pool2d" ? maxPool2d(x, kernel: kernel, stride: stride, padding: padding)
                 : avgPool2d(x, kernel: kernel, stride: stride, padding: padding)
         case "global_avg_pool2d": return try globalAvgPool2d(x)
+        case "conv2d":
+            return try conv2d(xs[0], filter: xs[1], stride: try a.ints("stride") ?? [1, 1], padding: try a.ints("padding") ?? [0, 0],
+                              dilation: try a.ints("dilation") ?? [1, 1], groups: try a.int("groups") ?? 1)
         case "mse": return try meanSquaredError(xs[0], xs[1])
         case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
         case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
@@ -91,7 +94,7 @@ enum GraphFileOperations {
         case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
              .geluBackward, .absBackward, .clampBackward, .extremumBackward, .selectBackward, .maxBackward,
              .softmaxCrossEntropyBackward, .embeddingBackward, .layerNormBackward, .layerNormGammaBackward,
-             .maxPool2dBackward, .avgPool2dBackward:
+             .maxPool2dBackward, .avgPool2dBackward, .conv2dBackwardInput, .conv2dBackwardFilter:
             return nil
         case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
              .minimum, .maximum, .select, .embedding, .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
@@ -102,6 +105,8 @@ enum GraphFileOperations {
         case let .dropout(rate, seed): return [("rate", JSONText.number(rate)), ("seed", "\(seed)")]
         case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p):
             return [("kernel", JSONText.ints(k)), ("stride", JSONText.ints(st)), ("padding", JSONText.ints(p))]
+        case let .conv2d(st, p, d, groups):
+            return [("stride", JSONText.ints(st)), ("padding", JSONText.ints(p)), ("dilation", JSONText.ints(d)), ("groups", "\(groups)")]
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

@@ -358,6 +358,41 @@ enum Lowering<Scalar: TensorScalar> {
                 }, flops: flops)
             }
 
+        case let .conv2d(st, p, d, groups), let .conv2dBackwardInput(st, p, d, groups, _),
+             let .conv2dBackwardFilter(st, p, d, groups, _):
+            // The image and filter shapes: among the inputs, or the result for the two gradients.
+            let x: [Int], f: [Int]
+            switch op {
+            case .conv2dBackwardInput: (x, f) = (shape, inputs[1].shape)
+            case .conv2dBackwardFilter: (x, f) = (inputs[0].shape, shape)
+            default: (x, f) = (inputs[0].shape, inputs[1].shape)
+            }
+            let geometry = Conv2DShape(batch: x[0], height: x[1], width: x[2], inputChannels: x[3], outputChannels: f[3],
+                                       kernel: (f[0], f[1]), stride: (st[0], st[1]), padding: (p[0], p[1]),
+                                       dilation: (d[0], d[1]), groups: groups)
+            let flops = 2 * Double(geometry.patchRows) * Double(geometry.patchSize) * Double(f[3])
+            let a = inputs[0].pointer, b = inputs[1].pointer
+            switch op {
+            case .conv2dBackwardInput:
+                return Lowered(body: {
+                    do { try Convolution.backwardInput(gradient: a.pointer, filter: b.pointer, shape: geometry, into: out.pointer, loop: loop) }
+                    catch { throw failure(error) }
+                }, flops: flops)
+            case .conv2dBackwardFilter:
+                let scratch = Scratch<Scalar>(count: Convolution.filterScratchCount(geometry))
+                return Lowered(body: {
+                    do {
+                        try Convolution.backwardFilter(a.pointer, gradient: b.pointer, shape: geometry, into: out.pointer,
+                                                       scratch: scratch.pointer, loop: loop)
+                    } catch { throw failure(error) }
+                }, flops: flops)
+            default:
+                return Lowered(body: {
+                    do { try Convolution.forward(a.pointer, filter: b.pointer, shape: geometry, into: out.pointer, loop: loop) }
+                    catch { throw failure(error) }
+                }, flops: flops)
+            }
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer

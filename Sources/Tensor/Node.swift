@@ -234,6 +234,25 @@ public func maxPool2d<S>(_ x: Node<S>, kernel: [Int], stride: [Int]? = nil, padd
                          file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try x.graph.apply(.maxPool2d(kernel: kernel, stride: stride ?? kernel, padding: padding), [x], SourceLocation(file, line))
 }
+/// 2-D convolution of NHWC images `x` ([batch, height, width, channels]) with `filter`
+/// ([kernelHeight, kernelWidth, channels / groups, filters], HWIO), giving [batch, OH, OW, filters]
+/// with `OH = (H + 2·padding[0] - dilation[0]·(KH - 1) - 1) / stride[0] + 1` (likewise OW). The
+/// input is padded with zeros; `groups` splits channels and filters into independent groups
+/// (`groups == channels` is a depthwise convolution).
+///
+/// Computed as GEMMs over blocks of patches (im2col into a packed buffer), split across workers;
+/// both gradients are deterministic (bitwise equal for any worker count).
+///
+/// ```swift
+/// let w = g.parameter("conv1.w", .randomNormal(shape: [3, 3, 1, 16], standardDeviation: 0.3, using: &rng))
+/// let h = try relu(conv2d(images, filter: w, padding: [1, 1]))    // [64, 28, 28, 1] -> [64, 28, 28, 16]
+/// ```
+public func conv2d<S>(_ x: Node<S>, filter: Node<S>, stride: [Int] = [1, 1], padding: [Int] = [0, 0],
+                      dilation: [Int] = [1, 1], groups: Int = 1,
+                      file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.conv2d(stride: stride, padding: padding, dilation: dilation, groups: groups), [x, filter],
+                      SourceLocation(file, line))
+}
 /// 2-D average pooling of NHWC images, with the geometry of `maxPool2d`; padding counts as zeros
 /// (every window is divided by its full area, PyTorch's default).
 public func avgPool2d<S>(_ x: Node<S>, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],

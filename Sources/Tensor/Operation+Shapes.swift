@@ -66,6 +66,22 @@ extension Operation {
         return [x[0], size[0], size[1], x[3]]
     }
 
+    /// The shape `conv2d` gives for input `x` ([N, H, W, C]) and `filter` ([KH, KW, C/groups, F]).
+    static func convolved(_ x: [Int], filter: [Int], stride: [Int], padding: [Int], dilation: [Int],
+                          groups: Int) throws(ShapeMessage) -> [Int] {
+        guard x.count == 4, filter.count == 4 else {
+            throw ShapeMessage("expects NHWC input [N, H, W, C] and a filter [KH, KW, C/groups, F], got \(x) and \(filter)")
+        }
+        guard groups >= 1, x[3] % groups == 0, filter[3] % groups == 0 else {
+            throw ShapeMessage("\(groups) groups must divide the input channels \(x[3]) and the filters \(filter[3])")
+        }
+        guard filter[2] == x[3] / groups else {
+            throw ShapeMessage("filter \(filter) expects \(filter[2]) input channels per group, the input gives \(x[3] / groups)")
+        }
+        let size = try windowOutput(x, kernel: [filter[0], filter[1]], stride: stride, padding: padding, dilation: dilation)
+        return [x[0], size[0], size[1], filter[3]]
+    }
+
     /// The result shape for these input shapes; throws a message naming what does not fit.
     func inferShape(_ s: [[Int]]) throws(ShapeMessage) -> [Int] {
         func need(_ n: Int) throws(ShapeMessage) {
@@ -240,6 +256,29 @@ extension Operation {
                 throw ShapeMessage("gradient \(s[0]) is not the pooled shape of \(x)")
             }
             return x
+        case let .conv2d(st, p, d, groups):
+            try need(2)
+            return try Operation.convolved(s[0], filter: s[1], stride: st, padding: p, dilation: d, groups: groups)
+        case let .conv2dBackwardInput(st, p, d, groups, size):
+            try need(2)
+            guard s[0].count == 4, s[1].count == 4, size.count == 2 else {
+                throw ShapeMessage("expects a gradient [N, OH, OW, F], a filter [KH, KW, C/groups, F] and an input size [H, W]")
+            }
+            let x = [s[0][0], size[0], size[1], s[1][2] * groups]
+            guard try Operation.convolved(x, filter: s[1], stride: st, padding: p, dilation: d, groups: groups) == s[0] else {
+                throw ShapeMessage("gradient \(s[0]) is not the convolution's shape for input \(x)")
+            }
+            return x
+        case let .conv2dBackwardFilter(st, p, d, groups, size):
+            try need(2)
+            guard s[0].count == 4, s[1].count == 4, size.count == 2, groups >= 1 else {
+                throw ShapeMessage("expects an input [N, H, W, C], a gradient [N, OH, OW, F] and a kernel size [KH, KW]")
+            }
+            let filter = [size[0], size[1], s[0][3] / groups, s[1][3]]
+            guard try Operation.convolved(s[0], filter: filter, stride: st, padding: p, dilation: d, groups: groups) == s[1] else {
+                throw ShapeMessage("gradient \(s[1]) is not the convolution's shape for filter \(filter)")
+            }
+            return filter
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

@@ -64,6 +64,11 @@ public enum Operation: Hashable, Sendable {
     case maxPool2d(kernel: [Int], stride: [Int], padding: [Int])
     /// The mean over each window, padding counted as zeros (the divisor is the window's area).
     case avgPool2d(kernel: [Int], stride: [Int], padding: [Int])
+    /// `(x [N, H, W, C], filter [KH, KW, C/groups, F]) -> [N, OH, OW, F]`: each output pixel is the
+    /// dot product of the filter with the window under it (`stride`, zero `padding` on each side,
+    /// `dilation` between kernel taps); group `g` maps input channels `g·C/groups..<(g+1)·C/groups`
+    /// to output channels `g·F/groups..<(g+1)·F/groups`.
+    case conv2d(stride: [Int], padding: [Int], dilation: [Int], groups: Int)
 
     // MARK: Normalization
     /// Layer normalization over the last axis: `(x [..., D], gamma [D], beta [D]) ->
@@ -119,6 +124,10 @@ public enum Operation: Hashable, Sendable {
     case maxPool2dBackward(kernel: [Int], stride: [Int], padding: [Int])
     /// `(g) -> dx` of `avgPool2d` for an input of spatial size `inputSize` ([height, width]).
     case avgPool2dBackward(kernel: [Int], stride: [Int], padding: [Int], inputSize: [Int])
+    /// `(g, filter) -> dx` of `conv2d` for an input of spatial size `inputSize` ([height, width]).
+    case conv2dBackwardInput(stride: [Int], padding: [Int], dilation: [Int], groups: Int, inputSize: [Int])
+    /// `(x, g) -> dfilter` of `conv2d` for a filter of spatial size `kernelSize` ([height, width]).
+    case conv2dBackwardFilter(stride: [Int], padding: [Int], dilation: [Int], groups: Int, kernelSize: [Int])
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -180,6 +189,9 @@ public enum Operation: Hashable, Sendable {
         case .avgPool2d: "avg_pool2d"
         case .maxPool2dBackward: "max_pool2d_backward"
         case .avgPool2dBackward: "avg_pool2d_backward"
+        case .conv2d: "conv2d"
+        case .conv2dBackwardInput: "conv2d_backward_input"
+        case .conv2dBackwardFilter: "conv2d_backward_filter"
         case .layerNormBackward: "layer_norm_backward"
         case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }

@@ -1,0 +1,273 @@
+/// The sizes of a 2-D convolution over NHWC images: input `[batch, height, width, inputChannels]`,
+/// filter `[kernelHeight, kernelWidth, inputChannels / groups, outputChannels]` (HWIO), output
+/// `[batch, outputHeight, outputWidth, outputChannels]` with
+/// `outputHeight = (height + 2·padTop - dilationHeight·(kernelHeight - 1) - 1) / strideHeight + 1`
+/// (likewise the width). Group `g` convolves input channels `g·Cin/groups ..< (g+1)·Cin/groups` into
+/// output channels `g·Cout/groups ..< (g+1)·Cout/groups`.
+public struct Conv2DShape: Sendable, Hashable {
+    public var batch, height, width, inputChannels, outputChannels, kernelHeight, kernelWidth: Int
+    public var strideHeight, strideWidth, padTop, padLeft, dilationHeight, dilationWidth, groups: Int
+
+    public init(batch: Int, height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: (Int, Int),
+                stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) {
+        self.batch = batch; self.height = height; self.width = width
+        self.inputChannels = inputChannels; self.outputChannels = outputChannels
+        (kernelHeight, kernelWidth) = kernel
+        (strideHeight, strideWidth) = stride
+        (padTop, padLeft) = padding
+        (dilationHeight, dilationWidth) = dilation
+        self.groups = groups
+    }
+
+    public var outputHeight: Int { (height + 2 * padTop - dilationHeight * (kernelHeight - 1) - 1) / strideHeight + 1 }
+    public var outputWidth: Int { (width + 2 * padLeft - dilationWidth * (kernelWidth - 1) - 1) / strideWidth + 1 }
+    /// Rows of the patch matrix: one per output pixel.
+    public var patchRows: Int { batch * outputHeight * outputWidth }
+    /// Columns of one group's patch matrix (rows of its filter): `kernelHeight · kernelWidth · Cin/groups`.
+    public var patchSize: Int { kernelHeight * kernelWidth * (inputChannels / groups) }
+
+    /// Throws a `KernelError` naming `conv2d` unless the sizes describe a convolution.
+    func validate() throws {
+        guard [batch, height, width, inputChannels, outputChannels].allSatisfy({ $0 >= 0 }) else {
+            throw KernelError("conv2d", "negative size in \(self)")
+        }
+        guard kernelHeight >= 1, kernelWidth >= 1, strideHeight >= 1, strideWidth >= 1, dilationHeight >= 1,
+              dilationWidth >= 1, padTop >= 0, padLeft >= 0 else {
+            throw KernelError("conv2d", "kernel, stride and dilation must be positive and padding not negative in \(self)")
+        }
+        guard groups >= 1, inputChannels % groups == 0, outputChannels % groups == 0 else {
+            throw KernelError("conv2d", "\(groups) groups do not divide \(inputChannels) input and \(outputChannels) output channels")
+        }
+        guard height + 2 * padTop >= dilationHeight * (kernelHeight - 1) + 1,
+              width + 2 * padLeft >= dilationWidth * (kernelWidth - 1) + 1 else {
+            throw KernelError("conv2d", "the kernel does not fit the padded input in \(self)")
+        }
+    }
+
+    /// A 1×1 convolution with stride 1, no padding and one group is a plain product of the
+    /// `[N·H·W, Cin]` input with the `[Cin, Cout]` filter: no patches needed.
+    var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padTop == 0 && padLeft == 0
+            && groups == 1
+    }
+}
+
+/// 2-D convolution of NHWC images (stride, padding, dilation, groups) and its two gradients, as
+/// GEMMs over patches on the GEMM micro-kernels.
+///
+/// The patch matrix (one row per output pixel, `kernelHeight · kernelWidth · Cin/groups` columns
+/// in filter order) is never materialized whole: blocks of `blockRows` rows are gathered (im2col)
+/// into a pooled scratch buffer and multiplied at once, so the working set stays in cache.
+/// - forward: `y_block = patches_block · W_g` for each group, blocks split over workers;
+/// - input gradient: `dpatches_block = dy_block · W_gᵀ`, then scattered back (col2im), images split
+///   over workers (an image's blocks in order, so overlapping windows add in a fixed order);
+/// - filter gradient: `dW_g = Σ_blocks patches_blockᵀ · dy_block`, blocks grouped into a fixed number
+///   of consecutive chunks (by the shapes only), each chunk's sum in its own scratch, the chunks'
+///   sums added in order.
+/// Every partition depends on the shapes alone and GEMM's own results do not depend on its worker
+/// count, so all three are bitwise equal for any number of workers. The sizes are checked once
+/// (`KernelError` naming `conv2d`); the GEMMs inside then get valid arguments by construction. A pointwise convolution
+/// (1×1, stride 1, no padding, one group) is one GEMM on the input in place.
+///
+/// ```swift
+/// let s = Conv2DShape(batch: 8, height: 28, width: 28, inputChannels: 1, outputChannels: 16,
+///                     kernel: (3, 3), padding: (1, 1))
+/// try Convolution.forward(x, filter: w, shape: s, into: y, loop: executor)
+/// ```
+public enum Convolution {
+    /// `y = conv(x, filter)` (see the type).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func forward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, filter: UnsafePointer<T>, shape s: Conv2DShape, into y: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop = SerialLoop()
+    ) throws {
+        try s.validate()
+        let cout = s.outputChannels, coutG = cout / s.groups, k = s.patchSize
+        if s.patchRows == 0 || cout == 0 { return }
+        if s.isPointwise {
+            try GEMM.multiply(m: s.patchRows, n: cout, k: s.inputChannels, a: x, lda: s.inputChannels, b: filter, ldb: cout,
+                              c: y, ldc: cout, loop: loop)
+            return
+        }
+        let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
+        let split = loop.concurrency > 1 && blocks > 1
+        splitting(loop, 0..<blocks, when: split, grain: 1) { range in
+            withScratch(T.self, count: rowsPerBlock * k) { patches in
+                for b in range {
+                    let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
+                    for g in 0..<s.groups {
+                        im2col(x, s, group: g, rows: rows, into: patches)
+                        try? GEMM.multiply(m: rows.count, n: coutG, k: k, a: patches, lda: k, b: filter + g * coutG, ldb: cout,
+                                           c: y + rows.lowerBound * cout + g * coutG, ldc: cout,
+                                           loop: split ? SerialLoop() : loop)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx` = the gradient of `sum(conv(x, filter) · dy)` with respect to `x`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func backwardInput<T: KernelFloat>(
+        gradient dy: UnsafePointer<T>, filter: UnsafePointer<T>, shape s: Conv2DShape, into dx: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop = SerialLoop()
+    ) throws {
+        try s.validate()
+        let cout = s.outputChannels, coutG = cout / s.groups, k = s.patchSize
+        if s.isPointwise {
+            try GEMM.multiply(transposeB: true, m: s.patchRows, n: s.inputChannels, k: cout, a: dy, lda: cout,
+                              b: filter, ldb: cout, c: dx, ldc: s.inputChannels, loop: loop)
+            return
+        }
+        let image = s.height * s.width * s.inputChannels
+        dx.update(repeating: 0, count: s.batch * image)
+        if s.patchRows == 0 || cout == 0 { return }
+        let perImage = s.outputHeight * s.outputWidth
+        let rowsPerBlock = blockRows(s)
+        let split = loop.concurrency > 1 && s.batch > 1
+        splitting(loop, 0..<s.batch, when: split, grain: 1) { images in
+            withScratch(T.self, count: rowsPerBlock * k) { patches in
+                for n in images {
+                    var start = n * perImage
+                    while start < (n + 1) * perImage {
+                        let rows = start..<Swift.min((n + 1) * perImage, start + rowsPerBlock)
+                        for g in 0..<s.groups {
+                            try? GEMM.multiply(transposeB: true, m: rows.count, n: k, k: coutG,
+                                               a: dy + rows.lowerBound * cout + g * coutG, lda: cout,
+                                               b: filter + g * coutG, ldb: cout, c: patches, ldc: k,
+                                               loop: split ? SerialLoop() : loop)
+                            col2im(patches, s, group: g, rows: rows, into: dx)
+                        }
+                        start = rows.upperBound
+                    }
+                }
+            }
+        }
+    }
+
+    /// Elements of scratch `backwardFilter` needs for `s` (the chunks' partial sums).
+    public static func filterScratchCount(_ s: Conv2DShape) -> Int {
+        let chunks = filterChunks(s)
+        return chunks > 1 ? chunks * s.patchSize * s.outputChannels : 0
+    }
+
+    /// `dW` = the gradient of `sum(conv(x, filter) · dy)` with respect to the filter. `scratch` holds
+    /// `filterScratchCount(s)` elements.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func backwardFilter<T: KernelFloat>(
+        _ x: UnsafePointer<T>, gradient dy: UnsafePointer<T>, shape s: Conv2DShape, into dW: UnsafeMutablePointer<T>,
+        scratch: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) throws {
+        try s.validate()
+        let cout = s.outputChannels, coutG = cout / s.groups, k = s.patchSize
+        let size = k * cout
+        if s.patchRows == 0 {
+            dW.update(repeating: 0, count: size)
+            return
+        }
+        if s.isPointwise {
+            try GEMM.multiply(transposeA: true, m: s.inputChannels, n: cout, k: s.patchRows, a: x, lda: s.inputChannels,
+                              b: dy, ldb: cout, c: dW, ldc: cout, loop: loop)
+            return
+        }
+        let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
+        let chunks = filterChunks(s)
+        let split = loop.concurrency > 1 && chunks > 1
+        splitting(loop, 0..<chunks, when: split, grain: 1) { range in
+            withScratch(T.self, count: rowsPerBlock * k) { patches in
+                for c in range {
+                    let sum = chunks > 1 ? scratch + c * size : dW
+                    for b in (c * blocks / chunks)..<((c + 1) * blocks / chunks) {
+                        let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
+                        for g in 0..<s.groups {
+                            im2col(x, s, group: g, rows: rows, into: patches)
+                            try? GEMM.multiply(transposeA: true, m: k, n: coutG, k: rows.count, a: patches, lda: k,
+                                               b: dy + rows.lowerBound * cout + g * coutG, ldb: cout,
+                                               beta: b == c * blocks / chunks ? 0 : 1, c: sum + g * coutG, ldc: cout,
+                                               loop: split ? SerialLoop() : loop)
+                        }
+                    }
+                }
+            }
+        }
+        if chunks > 1 {
+            dW.update(from: scratch, count: size)
+            for c in 1..<chunks {
+                Elementwise.binary(.add, UnsafePointer(dW), UnsafePointer(scratch + c * size), into: dW, count: size, loop: loop)
+            }
+        }
+    }
+
+    // MARK: - Patches
+
+    /// Rows of the patch matrix per block: about 32 Ki elements (in L2), a multiple of GEMM's 6-row
+    /// tile; fixed by the shapes alone.
+    static func blockRows(_ s: Conv2DShape) -> Int {
+        Swift.max(GEMM.mr, Swift.min(1020, (1 << 15) / Swift.max(1, s.patchSize) / GEMM.mr * GEMM.mr))
+    }
+
+    /// How many partial sums the filter gradient keeps: up to 16 (so up to 16 workers share it),
+    /// fewer when there are few blocks or the filter is large (their scratch stays under 8 MiB of
+    /// Float; a large filter's GEMM splits over workers on its own). Fixed by the shapes alone.
+    static func filterChunks(_ s: Conv2DShape) -> Int {
+        let blocks = (s.patchRows + blockRows(s) - 1) / blockRows(s)
+        let byMemory = (1 << 21) / Swift.max(1, s.patchSize * s.outputChannels)
+        return Swift.max(1, Swift.min(16, blocks, byMemory))
+    }
+
+    /// Gathers rows `rows` of group `g`'s patch matrix into `p` (`rows.count × patchSize`, row-major):
+    /// for each kernel position in row-major order, the group's `Cin/groups` channels of the input
+    /// pixel under it, or zeros where it lies in the padding.
+    @inline(__always)
+    static func im2col<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Conv2DShape, group g: Int, rows: Range<Int>,
+                                       into p: UnsafeMutablePointer<T>) {
+        let cg = s.inputChannels / s.groups
+        var dst = p
+        forPatches(s, rows) { pixel in
+            if pixel >= 0 {
+                dst.update(from: x + pixel * s.inputChannels + g * cg, count: cg)
+            } else {
+                dst.update(repeating: 0, count: cg)
+            }
+            dst += cg
+        }
+    }
+
+    /// Adds rows `rows` of group `g`'s patch-gradient matrix `p` into `dx` where the patches came from
+    /// (the adjoint of `im2col`), in row order and kernel-position order.
+    @inline(__always)
+    static func col2im<T: KernelFloat>(_ p: UnsafePointer<T>, _ s: Conv2DShape, group g: Int, rows: Range<Int>,
+                                       into dx: UnsafeMutablePointer<T>) {
+        let cg = s.inputChannels / s.groups
+        var src = p
+        forPatches(s, rows) { pixel in
+            if pixel >= 0 {
+                let d = dx + pixel * s.inputChannels + g * cg
+                for c in 0..<cg { d[c] += src[c] }
+            }
+            src += cg
+        }
+    }
+
+    /// Calls `body(pixel)` for each patch row in `rows` and each kernel position in row-major order,
+    /// with the input pixel's index (`(n·H + ih)·W + iw`), or -1 in the padding.
+    @inline(__always)
+    static func forPatches(_ s: Conv2DShape, _ rows: Range<Int>, _ body: (Int) -> Void) {
+        let ow = s.outputWidth, perImage = s.outputHeight * ow
+        for m in rows {
+            let n = m / perImage, rest = m % perImage
+            let top = (rest / ow) * s.strideHeight - s.padTop, left = (rest % ow) * s.strideWidth - s.padLeft
+            for kh in 0..<s.kernelHeight {
+                let ih = top + kh * s.dilationHeight
+                let inRow = ih >= 0 && ih < s.height
+                for kw in 0..<s.kernelWidth {
+                    let iw = left + kw * s.dilationWidth
+                    body(inRow && iw >= 0 && iw < s.width ? (n * s.height + ih) * s.width + iw : -1)
+                }
+            }
+        }
+    }
+}
