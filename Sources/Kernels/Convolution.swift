@@ -220,19 +220,32 @@ public enum Convolution {
 
     /// Gathers rows `rows` of group `g`'s patch matrix into `p` (`rows.count × patchSize`, row-major):
     /// for each kernel position in row-major order, the group's `Cin/groups` channels of the input
-    /// pixel under it, or zeros where it lies in the padding.
+    /// pixel under it, or zeros where it lies in the padding. With one group and no dilation a
+    /// kernel row's taps are one contiguous run of the input, copied at once.
     @inline(__always)
     static func im2col<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Conv2DShape, group g: Int, rows: Range<Int>,
                                        into p: UnsafeMutablePointer<T>) {
         let cg = s.inputChannels / s.groups
+        let runs = s.groups == 1 && s.dilationWidth == 1
         var dst = p
-        forPatches(s, rows) { pixel in
-            if pixel >= 0 {
-                dst.update(from: x + pixel * s.inputChannels + g * cg, count: cg)
+        forKernelRows(s, rows) { inside, pixel, lo, hi in
+            if !inside {
+                dst.update(repeating: 0, count: s.kernelWidth * cg)
+            } else if runs {
+                // Taps lo..<hi are in the image: input pixels pixel + lo ..< pixel + hi, contiguous.
+                dst.update(repeating: 0, count: lo * cg)
+                copy(x + (pixel + lo) * s.inputChannels, dst + lo * cg, (hi - lo) * cg)
+                (dst + hi * cg).update(repeating: 0, count: (s.kernelWidth - hi) * cg)
             } else {
-                dst.update(repeating: 0, count: cg)
+                for kw in 0..<s.kernelWidth {
+                    if kw >= lo && kw < hi {
+                        copy(x + (pixel + kw * s.dilationWidth) * s.inputChannels + g * cg, dst + kw * cg, cg)
+                    } else {
+                        (dst + kw * cg).update(repeating: 0, count: cg)
+                    }
+                }
             }
-            dst += cg
+            dst += s.kernelWidth * cg
         }
     }
 
@@ -243,30 +256,39 @@ public enum Convolution {
                                        into dx: UnsafeMutablePointer<T>) {
         let cg = s.inputChannels / s.groups
         var src = p
-        forPatches(s, rows) { pixel in
-            if pixel >= 0 {
-                let d = dx + pixel * s.inputChannels + g * cg
-                for c in 0..<cg { d[c] += src[c] }
+        forKernelRows(s, rows) { inside, pixel, lo, hi in
+            if inside {
+                for kw in lo..<hi {
+                    let d = dx + (pixel + kw * s.dilationWidth) * s.inputChannels + g * cg, from = src + kw * cg
+                    for c in 0..<cg { d[c] += from[c] }
+                }
             }
-            src += cg
+            src += s.kernelWidth * cg
         }
     }
 
-    /// Calls `body(pixel)` for each patch row in `rows` and each kernel position in row-major order,
-    /// with the input pixel's index (`(n·H + ih)·W + iw`), or -1 in the padding.
+    /// `count` elements from `source` to `destination` (a plain loop: runs are short, often 1 to 16).
     @inline(__always)
-    static func forPatches(_ s: Conv2DShape, _ rows: Range<Int>, _ body: (Int) -> Void) {
-        let ow = s.outputWidth, perImage = s.outputHeight * ow
+    static func copy<T>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
+        for c in 0..<count { destination[c] = source[c] }
+    }
+
+    /// Calls `body(inside, pixel, lo, hi)` for each patch row in `rows` and each kernel row in order:
+    /// `inside` says whether the kernel row lies in the image (not in the padding rows); `pixel` is
+    /// the index `(n·H + ih)·W + left` of the input position under kernel column 0 (it may lie left of
+    /// the image), and kernel columns `lo..<hi` fall inside the image.
+    @inline(__always)
+    static func forKernelRows(_ s: Conv2DShape, _ rows: Range<Int>, _ body: (Bool, Int, Int, Int) -> Void) {
+        let ow = s.outputWidth, perImage = s.outputHeight * ow, dw = s.dilationWidth
         for m in rows {
             let n = m / perImage, rest = m % perImage
             let top = (rest / ow) * s.strideHeight - s.padTop, left = (rest % ow) * s.strideWidth - s.padLeft
+            // Columns kw with 0 <= left + kw·dw < width.
+            let lo = left >= 0 ? 0 : (-left + dw - 1) / dw
+            let hi = Swift.max(lo, Swift.min(s.kernelWidth, s.width - left <= 0 ? 0 : (s.width - left - 1) / dw + 1))
             for kh in 0..<s.kernelHeight {
                 let ih = top + kh * s.dilationHeight
-                let inRow = ih >= 0 && ih < s.height
-                for kw in 0..<s.kernelWidth {
-                    let iw = left + kw * s.dilationWidth
-                    body(inRow && iw >= 0 && iw < s.width ? (n * s.height + ih) * s.width + iw : -1)
-                }
+                body(ih >= 0 && ih < s.height, (n * s.height + ih) * s.width + left, lo, hi)
             }
         }
     }

@@ -70,17 +70,26 @@ public enum Pooling {
         loop: any ParallelLoop = SerialLoop()
     ) {
         forImageChannelBlocks(s, dx, loop) { n, channels in
-            for i in 0..<s.outputHeight {
-                for j in 0..<s.outputWidth {
-                    let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
-                    for c in channels {
-                        var best = 0, m = T.nan, first = true
-                        forWindow(s, i, j) { a, b in
-                            let at = ((n * s.height + a) * s.width + b) * s.channels + c
-                            let v = x[at]
-                            if first || v > m || (v != v && m == m) { best = at; m = v; first = false }
+            // Per channel of the block: the position of the window's maximum so far, and its value.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 16) { best in
+                withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { top in
+                    let c0 = channels.lowerBound, width = channels.count
+                    for i in 0..<s.outputHeight {
+                        for j in 0..<s.outputWidth {
+                            var first = true
+                            forWindow(s, i, j) { a, b in
+                                let at = ((n * s.height + a) * s.width + b) * s.channels + c0
+                                let px = x + at
+                                for c in 0..<width {
+                                    let v = px[c], m = top[c]
+                                    if first || v > m || (v != v && m == m) { best[c] = at + c; top[c] = v }
+                                }
+                                first = false
+                            }
+                            guard !first else { continue }
+                            let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels + c0
+                            for c in 0..<width { dx[best[c]] += g[c] }
                         }
-                        if !first { dx[best] += g[c] }
                     }
                 }
             }
@@ -162,8 +171,12 @@ public enum Pooling {
             for item in range {
                 let n = item / blocks, c0 = (item % blocks) * 16
                 let channels = c0..<Swift.min(s.channels, c0 + 16)
-                for p in 0..<(s.height * s.width) {
-                    (dx + (n * s.height * s.width + p) * s.channels + c0).update(repeating: 0, count: channels.count)
+                if blocks == 1 {
+                    (dx + n * s.height * s.width * s.channels).update(repeating: 0, count: s.height * s.width * s.channels)
+                } else {
+                    for p in 0..<(s.height * s.width) {
+                        (dx + (n * s.height * s.width + p) * s.channels + c0).update(repeating: 0, count: channels.count)
+                    }
                 }
                 body(n, channels)
             }
