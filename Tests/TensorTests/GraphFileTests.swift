@@ -32,7 +32,15 @@ import Tensor
         let ce = try softmaxCrossEntropy(logits: z, labels: labels)
         let mse = try meanSquaredError(z, gelu(z))
         let bce = try binaryCrossEntropyWithLogits(z, sigmoid(z))
-        let loss = try ce + mse + bce + s * 0.001 + t.sum() + u + v * 1e-22
+        // Selections, lookups, normalization, dropout, convolution and pooling.
+        let table = g.parameter("table", .randomNormal(shape: [6, 6], using: &rng))
+        let filter = g.parameter("filter", .randomNormal(shape: [2, 2, 1, 2], using: &rng))
+        let e = try layerNorm(embedding(table, indices: labels) + z, gamma: b, beta: b, epsilon: 1e-4)   // [4, 6]
+        let m = try maximum(abs(e), square(z) * 0.1) - minimum(e, b) + clamp(e, min: -1, max: 1) + select(relu(z - 1), e, b)
+        let image = try dropout(m, rate: 0.25, seed: 3, step: g.scalar(7)).reshaped([1, 4, 6, 1])
+        let conv = try conv2d(image, filter: filter, padding: [1, 0], dilation: [1, 2])                     // [1, 5, 4, 2]
+        let pooled = try globalAvgPool2d(avgPool2d(maxPool2d(conv, kernel: [2, 2], stride: [1, 1]), kernel: [2, 1], padding: [1, 0]))
+        let loss = try ce + mse + bce + s * 0.001 + t.sum() + u + v * 1e-22 + pooled.sum()
         return try GraphFile(outputs: [("t", t), ("loss", loss)], loss: loss)
     }
 

@@ -27,7 +27,10 @@ import Tensor
             }
             let a = pick(), b = pick()
             let node: Node<Double>
-            switch Int.random(in: 0..<14, using: &rng) {
+            switch Int.random(in: 0..<17, using: &rng) {
+            case 14: node = try maximum(a, b) - minimum(a, row)      // broadcasting min/max fuse like add
+            case 15: node = try clamp(square(a), max: 0.8) + abs(b)
+            case 16: node = try select(relu(a), b, a * s)
             case 12: node = try relu(a + row)            // a bias: fuses as a row broadcast
             case 13: node = try (a - row) * b
             case 0: node = try a + b
