@@ -133,8 +133,10 @@ extension TrainCommand {
                 let profile = try session.profile()
                 try profile.write(to: URL(fileURLWithPath: dir), title: title)
                 try curves.write(toDirectory: dir, title: title, facts: facts)
+                let perStep = profile.runs.map(\.criticalPathNanos).sorted()
+                let median = perStep.isEmpty ? 0 : Double(perStep[perStep.count / 2]) / 1e3
                 out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot, training.html); " +
-                         "critical path \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms in all, average parallelism \(String(format: "%.2f", profile.averageParallelism))")
+                         "critical path \(String(format: "%.1f", median)) µs per step (median; \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms summed over the steps), average parallelism \(String(format: "%.2f", profile.averageParallelism))")
             }
             if let dir = o.report {
                 title += " (learning curves)"
