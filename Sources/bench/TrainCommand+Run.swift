@@ -32,6 +32,7 @@ extension TrainCommand {
             let optimizer = makeOptimizer(prepared)
             let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
             let trainer = model.trainer
+            if trainer.hasFixedBatch { try checkWholeBatches(prepared, batch: trainer.batchSize) }
             let scalarName = Scalar.self == Double.self ? "double" : "float"
             var metadata = [
                 "data": prepared.name, "batch": String(o.batch), "task": prepared.task.rawValue,
@@ -41,6 +42,10 @@ extension TrainCommand {
             metadata["scalar"] = scalarName
             if o.resume, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
                 let checkpoint = try Checkpoint(contentsOf: path)
+                // The seed fixes the split (so the preprocessing) and the batch order: name it, not its effects.
+                guard checkpoint.seed == o.seed else {
+                    throw CheckpointError.mismatch("\(path) was saved by a run with --seed \(checkpoint.seed), this run has --seed \(o.seed): resume with the same seed (it fixes the data split and the batch order)")
+                }
                 for key in ["data", "batch", "task", Preprocessor.key, ModelDescription.key] where checkpoint.metadata[key] != metadata[key] {
                     throw CheckpointError.mismatch("\(path) was saved by a run with another \(key == Preprocessor.key ? "preprocessing" : key == ModelDescription.key ? "model" : key)\(key.count < 8 ? " (\(checkpoint.metadata[key] ?? "unknown") vs \(metadata[key]!))" : "")")
                 }
@@ -170,6 +175,20 @@ extension TrainCommand {
                 j.add("train_seconds", trainSeconds)
                 j.add("wall_seconds", Clock.now() - wallStart)
                 print(j.text)
+            }
+        }
+
+        /// A fixed-shape graph trains and evaluates whole batches: every split needs at least one.
+        private func checkWholeBatches(_ prepared: PreparedData, batch: Int) throws {
+            let splits: [(String, Int?, String)] = [
+                ("training", prepared.train.count, "more rows, or a smaller --test-fraction or --validation-fraction"),
+                ("validation", prepared.validation?.count, "a larger --validation-fraction"),
+                ("test", prepared.test.count, o.testData != nil ? "more rows in --test-data" : "a larger --test-fraction"),
+            ]
+            for (name, count, remedy) in splits {
+                if let count, count < batch {
+                    throw ArgumentError("\(o.graph ?? "the graph") runs whole batches of \(batch) rows, but the \(name) split has \(count): use \(remedy)")
+                }
             }
         }
 
