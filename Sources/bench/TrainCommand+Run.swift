@@ -29,13 +29,13 @@ extension TrainCommand {
             let prepared = try PreparedData.load(o, task: o.task ?? Self.task(of: graphFile))
             let executor = Executor(workers: o.threads)
             defer { executor.shutdown() }
-            let optimizer = makeOptimizer(prepared)
+            let optimizer = makeOptimizer(prepared, fixedBatch: graphFile?.training?.batchSize)
             let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
             let trainer = model.trainer
             if trainer.hasFixedBatch { try checkWholeBatches(prepared, batch: trainer.batchSize) }
             let scalarName = Scalar.self == Double.self ? "double" : "float"
             var metadata = [
-                "data": prepared.name, "batch": String(o.batch), "task": prepared.task.rawValue,
+                "data": prepared.name, "batch": String(trainer.batchSize), "task": prepared.task.rawValue,
                 "header": prepared.header == .absent ? "absent" : prepared.header == .present ? "present" : "automatic",
                 Preprocessor.key: try prepared.preprocessor.json(), ModelDescription.key: try model.description.json(),
             ]
@@ -201,8 +201,10 @@ extension TrainCommand {
             return "; target\(p.target.names.count > 1 ? "s" : "") \(p.target.names.map { "'\($0)'" }.joined(separator: ", "))\(standardized)"
         }
 
-        private func makeOptimizer(_ prepared: PreparedData) -> Optimizer {
-            let stepsPerEpoch = (prepared.train.count + o.batch - 1) / o.batch
+        /// The optimizer of the options; schedules span the run's steps (a fixed-shape graph runs
+        /// `fixedBatch`-row batches, whole ones only).
+        private func makeOptimizer(_ prepared: PreparedData, fixedBatch: Int?) -> Optimizer {
+            let stepsPerEpoch = fixedBatch.map { prepared.train.count / $0 } ?? (prepared.train.count + o.batch - 1) / o.batch
             // Synthetic runs measure throughput against the peer scripts, which train with plain SGD at 0.01.
             let synthetic = o.data == "synthetic"
             let kind = o.optimizer ?? (synthetic ? .sgd : .adam)
