@@ -379,7 +379,7 @@ public final class Trainer<Scalar: TensorScalar> {
             return (spec.inputs, spec.target, spec.prediction, spec.loss)
         case let .model(model, loss):
             let x = graph.placeholder("\(name).x", shape: [rows] + model.inputShape)
-            let prediction = try model.prediction(x)
+            let prediction = try model.prediction(x, training: name.hasPrefix("train"))
             guard prediction.shape.count == 2, prediction.shape[0] == rows else {
                 throw ModelSpecError("the model's prediction for \(rows) rows has shape \(prediction.shape), expected [\(rows), outputs]")
             }
