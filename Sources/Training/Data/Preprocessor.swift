@@ -167,6 +167,13 @@ public struct Preprocessor: Sendable, Equatable, Codable {
     /// else is regression. Two classes make a binary task.
     static func task(of labels: [DataTable.Column], columns: [Int], table: DataTable,
                      given: LearningTask?) throws -> (LearningTask, String) {
+        for (c, column) in zip(columns, labels) {
+            let values = column.kind == .text ? Set(column.texts.compactMap { $0 }).map { $0 }
+                                              : Set(column.numbers.compactMap { $0 }).map(Preprocessor.format)
+            if values.count == 1 {
+                throw TrainingError.invalidData("\(table.name): the label column '\(column.name)' (column \(c + 1)) holds a single value ('\(values[0])') in all \(table.rowCount) rows: there is nothing to learn")
+            }
+        }
         let textLabel = zip(columns, labels).first { $0.1.kind == .text }
         if let given {
             if given == .regression, let (c, column) = textLabel {
