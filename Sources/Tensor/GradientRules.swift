@@ -5,8 +5,8 @@
 /// contribution dLoss/dxi per input (nil: no gradient flows there: labels, or zero almost everywhere).
 /// Broadcasting inputs get their contribution summed back to their own shape (`unbroadcast`).
 /// An operation without a rule throws, naming it (today: the derivative helpers `gelu_backward`,
-/// `max_backward` and `softmax_cross_entropy_backward`, so third-order gradients through them are
-/// refused rather than wrong).
+/// `max_backward`, `softmax_cross_entropy_backward` and the two `layer_norm` backward helpers, so
+/// higher-order gradients through them are refused rather than wrong).
 extension Graph {
     func vjp(of y: Int, upstream g: Int) throws(GraphError) -> [Int?] {
         let r = records[y]
@@ -62,6 +62,18 @@ extension Graph {
             return [try op(.reluBackward, x[0], g)]
         case .gelu:
             return [try op(.geluBackward, x[0], g)]
+        case .abs:
+            return [try op(.absBackward, x[0], g)]
+        case .square:   // 2x·g
+            return [try op(.mul, g, op(.scale(2), x[0]))]
+        case let .clamp(lo, hi):
+            return [try op(.clampBackward(min: lo, max: hi), x[0], g)]
+        case .minimum, .maximum:   // g to the input that is the result (shared at ties)
+            let rule = Operation.extremumBackward(maximum: r.operation == .maximum)
+            return [try unbroadcast(op(rule, x[0], x[1], g), to: x[0]), try unbroadcast(op(rule, x[1], x[0], g), to: x[1])]
+        case .select:   // g to the branch taken; the condition is piecewise constant
+            return [nil, try unbroadcast(op(.selectBackward(whenTrue: true), x[0], g), to: x[1]),
+                    try unbroadcast(op(.selectBackward(whenTrue: false), x[0], g), to: x[2])]
 
         // Linear algebra: C = op(A) op(B); batched contributions to a shared matrix sum over batches.
         case let .matmul(ta, tb):
@@ -110,6 +122,12 @@ extension Graph {
         case let .pad(axis, range, _):
             return [try op(.slice(axis: axis, range: range), g)]
 
+        // Lookups: rows gathered forward, scattered back (indices are piecewise constant)
+        case .embedding:
+            return [try op(.embeddingBackward(rows: shape(x[0])[0]), x[1], g), nil]
+        case .embeddingBackward:   // linear in g: its adjoint is the lookup again
+            return [nil, try op(.embedding, g, x[0])]
+
         // Reductions
         case let .sum(axes, keep), let .mean(axes, keep):
             let kept = Operation.reduced(shape(x[0]), axes: axes, keepDims: true)
@@ -130,6 +148,13 @@ extension Graph {
         case let .logSoftmax(axis):   // g - e^y sum(g)
             let s = try op(.sum(axes: [axis], keepDims: true), g)
             return [try op(.sub, g, op(.mul, op(.exp, y), s))]
+
+        // Normalization: dx and dgamma by fused helpers, dbeta is g summed over the rows
+        case let .layerNorm(eps):
+            let rows = Array(0..<(shape(x[0]).count - 1))
+            return [try op(.layerNormBackward(epsilon: eps), x[0], x[1], g),
+                    try op(.layerNormGammaBackward(epsilon: eps), x[0], g),
+                    rows.isEmpty ? g : try op(.sum(axes: rows, keepDims: false), g)]
 
         // Losses (g is a scalar; it broadcasts)
         case .meanSquaredError:
@@ -153,7 +178,15 @@ extension Graph {
         case .sigmoidBackward:   // d/dy of gs·y(1 - y) = gs (1 - 2y) g
             let gy = try op(.mul, op(.mul, g, x[1]), op(.shift(1), op(.scale(-2), x[0])))
             return [gy, try op(.sigmoidBackward, x[0], g)]
-        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
+        case .absBackward:   // g·sign(x): zero almost everywhere in x, linear in g
+            return [nil, try op(.absBackward, x[0], g)]
+        case let .clampBackward(lo, hi):
+            return [nil, try op(.clampBackward(min: lo, max: hi), x[0], g)]
+        case let .extremumBackward(isMax):
+            return [nil, nil, try op(.extremumBackward(maximum: isMax), x[0], x[1], g)]
+        case let .selectBackward(whenTrue):
+            return [nil, try op(.selectBackward(whenTrue: whenTrue), x[0], g)]
+        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward, .layerNormBackward, .layerNormGammaBackward:
             throw GraphError(operation: r.operation.name, shapes: x.map(shape), location: at,
                              message: "no gradient rule for \(r.operation.name) (differentiating a gradient through it is not supported)")
         }

@@ -8,13 +8,15 @@ enum GraphFileOperations {
     static let table: [String: (inputs: Int, attributes: [String])] = [
         "add": (2, []), "sub": (2, []), "mul": (2, []), "div": (2, []),
         "neg": (1, []), "exp": (1, []), "log": (1, []), "sqrt": (1, []),
-        "tanh": (1, []), "sigmoid": (1, []), "relu": (1, []), "gelu": (1, []),
+        "tanh": (1, []), "sigmoid": (1, []), "relu": (1, []), "gelu": (1, []), "abs": (1, []), "square": (1, []),
+        "minimum": (2, []), "maximum": (2, []), "clamp": (1, ["min", "max"]), "where": (3, []),
         "pow": (1, ["exponent"]), "scale": (1, ["factor"]), "shift": (1, ["offset"]),
         "matmul": (2, ["transpose_a", "transpose_b"]),
         "transpose": (1, ["permutation"]), "reshape": (1, ["shape"]), "broadcast_to": (1, ["shape"]),
         "concat": (0, ["axis"]), "slice": (1, ["axis", "start", "end"]),
         "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
         "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
+        "embedding": (2, []), "layer_norm": (3, ["epsilon"]),
         "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
     ]
 
@@ -39,6 +41,12 @@ enum GraphFileOperations {
         case "sigmoid": return try sigmoid(x)
         case "relu": return try relu(x)
         case "gelu": return try gelu(x)
+        case "abs": return try abs(x)
+        case "square": return try square(x)
+        case "minimum": return try minimum(xs[0], xs[1])
+        case "maximum": return try maximum(xs[0], xs[1])
+        case "clamp": return try clamp(x, min: try a.double("min") ?? -.infinity, max: try a.double("max") ?? .infinity)
+        case "where": return try select(xs[0], xs[1], xs[2])
         case "pow": return try pow(x, try req("exponent", a.double))
         case "scale": return try x * S(try req("factor", a.double))
         case "shift": return try x + S(try req("offset", a.double))
@@ -59,6 +67,8 @@ enum GraphFileOperations {
                 : name == "mean" ? x.mean(axes: axes, keepDims: keep) : x.max(axes: axes, keepDims: keep)
         case "softmax": return try softmax(x, axis: try a.int("axis"))
         case "log_softmax": return try logSoftmax(x, axis: try a.int("axis"))
+        case "embedding": return try embedding(xs[0], indices: xs[1])
+        case "layer_norm": return try layerNorm(xs[0], gamma: xs[1], beta: xs[2], epsilon: try a.double("epsilon") ?? 1e-5)
         case "mse": return try meanSquaredError(xs[0], xs[1])
         case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
         case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
@@ -71,11 +81,15 @@ enum GraphFileOperations {
     static func attributes(of op: Operation) -> [(String, String)]? {
         switch op {
         case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
-             .geluBackward, .maxBackward, .softmaxCrossEntropyBackward:
+             .geluBackward, .absBackward, .clampBackward, .extremumBackward, .selectBackward, .maxBackward,
+             .softmaxCrossEntropyBackward, .embeddingBackward, .layerNormBackward, .layerNormGammaBackward:
             return nil
-        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu,
-             .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
+        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
+             .minimum, .maximum, .select, .embedding, .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
             return []
+        case let .clamp(lo, hi):   // an infinite bound is the default, and JSON cannot spell it
+            return (lo.isFinite ? [("min", JSONText.number(lo))] : []) + (hi.isFinite ? [("max", JSONText.number(hi))] : [])
+        case let .layerNorm(eps): return [("epsilon", JSONText.number(eps))]
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

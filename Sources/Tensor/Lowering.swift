@@ -32,8 +32,8 @@ enum Lowering<Scalar: TensorScalar> {
         case .placeholder, .parameter, .constant, .reshape:
             return Lowered(body: {}, flops: 0)
 
-        case .add, .sub, .mul, .div:
-            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+        case .add, .sub, .mul, .div, .minimum, .maximum:
+            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
             let a = inputs[0], b = inputs[1]
             let pa = a.pointer, pb = b.pointer
             if a.shape == shape && b.shape == shape {
@@ -61,10 +61,10 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: Double(n))
 
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow:
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .pow:
             let kernelOp = op.unaryKernel!   // this case lists exactly the unary operations
             let x = inputs[0].pointer
-            let perElement: Double = switch op { case .neg, .relu: 1; case .sqrt: 4; default: 15 }
+            let perElement: Double = switch op { case .neg, .relu, .abs, .square: 1; case .sqrt: 4; default: 15 }
             return Lowered(body: {
                 Elementwise.unary(kernelOp, x.pointer, into: out.pointer, count: n, loop: loop)
             }, flops: perElement * Double(n))
@@ -78,17 +78,61 @@ enum Lowering<Scalar: TensorScalar> {
                 Elementwise.binary(kernelOp, x.pointer, scalar: s, into: out.pointer, count: n, loop: loop)
             }, flops: Double(n))
 
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
-            let kernelOp: UnaryGradient = switch op {
-            case .reluBackward: .relu
-            case .tanhBackward: .tanh
-            case .sigmoidBackward: .sigmoid
-            default: .gelu
-            }
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
+            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
             let v = inputs[0].pointer, g = inputs[1].pointer
             return Lowered(body: {
                 Elementwise.unaryGradient(kernelOp, value: v.pointer, gradient: g.pointer, into: out.pointer,
                                           count: n, loop: loop)
+            }, flops: 3 * Double(n))
+
+        case let .clamp(lo, hi):
+            let x = inputs[0].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clamp(x.pointer, lower: lower, upper: upper, into: out.pointer, count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case let .clampBackward(lo, hi):
+            let x = inputs[0].pointer, g = inputs[1].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clampGradient(x.pointer, lower: lower, upper: upper, gradient: g.pointer, into: out.pointer,
+                                        count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case .select:
+            let c = inputs[0], a = inputs[1], b = inputs[2]
+            let sc = try Broadcast.strides(of: c.shape, to: shape)
+            let sa = try Broadcast.strides(of: a.shape, to: shape), sb = try Broadcast.strides(of: b.shape, to: shape)
+            let pc = c.pointer, pa = a.pointer, pb = b.pointer
+            return Lowered(body: {
+                do {
+                    try Selection.select(shape: shape, condition: pc.pointer, strides: sc, pa.pointer, strides: sa,
+                                         pb.pointer, strides: sb, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case let .selectBackward(whenTrue):
+            let c = inputs[0]
+            let sc = try Broadcast.strides(of: c.shape, to: shape)
+            let pc = c.pointer, pg = inputs[1].pointer
+            return Lowered(body: {
+                do {
+                    try Selection.selectGradient(whenTrue: whenTrue, shape: shape, condition: pc.pointer, strides: sc,
+                                                 gradient: pg.pointer, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case let .extremumBackward(isMax):
+            let a = inputs[0], b = inputs[1]
+            let sa = try Broadcast.strides(of: a.shape, to: shape), sb = try Broadcast.strides(of: b.shape, to: shape)
+            let pa = a.pointer, pb = b.pointer, pg = inputs[2].pointer
+            return Lowered(body: {
+                do {
+                    try Selection.extremumGradient(maximum: isMax, shape: shape, pa.pointer, strides: sa, pb.pointer, strides: sb,
+                                                   gradient: pg.pointer, into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
             }, flops: 3 * Double(n))
 
         case let .matmul(ta, tb):
@@ -217,6 +261,63 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: 20 * Double(z.count))
 
+        case .embedding, .embeddingBackward:
+            let forward = op == .embedding
+            let indices = forward ? inputs[1] : inputs[0], values = forward ? inputs[0] : inputs[1]
+            let rows = forward ? values.shape[0] : shape[0], columns = shape[shape.count - 1]
+            let count = indices.count, indexShape = indices.shape
+            let scratch = Scratch<Int>(count: count)
+            let pi = indices.pointer, pv = values.pointer
+            let convert: @Sendable () throws -> Void = {
+                for i in 0..<count {
+                    let v = pi.pointer[i]
+                    guard v >= 0, v < Scalar(rows), v == v.rounded() else {
+                        throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                         message: "index \(v) at \(Self.position(i, in: indexShape)) is not a row of the table (0..<\(rows))")
+                    }
+                    scratch.pointer[i] = Int(v)
+                }
+            }
+            if forward {
+                return Lowered(body: {
+                    try convert()
+                    Embedding.gather(table: pv.pointer, columns: columns, indices: scratch.pointer, count: count,
+                                     into: out.pointer, loop: loop)
+                }, flops: Double(n))
+            }
+            return Lowered(body: {
+                try convert()
+                Embedding.scatterAdd(gradient: pv.pointer, indices: scratch.pointer, count: count, rows: rows,
+                                     columns: columns, into: out.pointer, loop: loop)
+            }, flops: Double(values.count))
+
+        case let .layerNorm(eps), let .layerNormBackward(eps), let .layerNormGammaBackward(eps):
+            let x = inputs[0].pointer
+            let cols = inputs[0].shape.last!, rows = cols == 0 ? 0 : inputs[0].count / cols
+            let epsilon = Scalar(eps)
+            let flops = 10 * Double(inputs[0].count)
+            switch op {
+            case .layerNorm:
+                let gamma = inputs[1].pointer, beta = inputs[2].pointer
+                return Lowered(body: {
+                    LayerNorm.forward(x.pointer, gamma: gamma.pointer, beta: beta.pointer, rows: rows, cols: cols,
+                                      epsilon: epsilon, into: out.pointer, loop: loop)
+                }, flops: flops)
+            case .layerNormBackward:
+                let gamma = inputs[1].pointer, g = inputs[2].pointer
+                return Lowered(body: {
+                    LayerNorm.backward(x.pointer, gamma: gamma.pointer, gradient: g.pointer, rows: rows, cols: cols,
+                                       epsilon: epsilon, into: out.pointer, loop: loop)
+                }, flops: 1.5 * flops)
+            default:
+                let g = inputs[1].pointer
+                let scratch = Scratch<Scalar>(count: LayerNorm.gammaScratchCount(rows: rows, cols: cols))
+                return Lowered(body: {
+                    LayerNorm.gammaGradient(x.pointer, gradient: g.pointer, rows: rows, cols: cols, epsilon: epsilon,
+                                            into: out.pointer, scratch: scratch.pointer, loop: loop)
+                }, flops: flops)
+            }
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer
@@ -260,6 +361,17 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
+    /// Element `flat` of a row-major tensor of `shape` as an index, e.g. `[1, 2]` (for messages).
+    static func position(_ flat: Int, in shape: [Int]) -> String {
+        var rest = flat
+        var index = [Int](repeating: 0, count: shape.count)
+        for d in shape.indices.reversed() where shape[d] > 0 {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
+        }
+        return "\(index)"
+    }
+
     /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
     static var chunkSize: Int { 4096 }
 
@@ -268,8 +380,8 @@ enum Lowering<Scalar: TensorScalar> {
         let out = output.address
         let n = Double(output.count)
         switch op {
-        case .add, .sub, .mul, .div:
-            let kernelOp: BinaryOp = switch op { case .add: .add; case .sub: .sub; case .mul: .mul; default: .div }
+        case .add, .sub, .mul, .div, .minimum, .maximum:
+            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
             let a = inputs[0], b = inputs[1]
             let aScalar = a.count == 1 && output.count != 1, bScalar = b.count == 1 && output.count != 1
             let cols = output.shape.last ?? 1
@@ -281,14 +393,14 @@ enum Lowering<Scalar: TensorScalar> {
             let kernelOp: BinaryOp
             if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
             return (MicroOp(code: .binary(kernelOp, .arrayConstant), a: inputs[0].address, b: out, out: out, constant: Scalar(v)), n)
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
-            let kernelOp: UnaryGradient = switch op {
-            case .reluBackward: .relu
-            case .tanhBackward: .tanh
-            case .sigmoidBackward: .sigmoid
-            default: .gelu
-            }
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
+            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
             return (MicroOp(code: .gradient(kernelOp), a: inputs[0].address, b: inputs[1].address, out: out, constant: 0), 3 * n)
+        case let .clamp(lo, hi):
+            return (MicroOp(code: .clamp(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: out, out: out, constant: 0), 2 * n)
+        case let .clampBackward(lo, hi):
+            return (MicroOp(code: .clampGradient(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: inputs[1].address,
+                            out: out, constant: 0), 2 * n)
         case .broadcastTo:
             return (MicroOp(code: .fill, a: inputs[0].address, b: out, out: out, constant: 0), 0)
         default:
@@ -370,6 +482,10 @@ struct MicroOp<Scalar: TensorScalar> {
         case gradient(UnaryGradient)
         /// `out = a[0]` (broadcast of a one-element value).
         case fill
+        /// `out = clamp(a, lower, upper)`.
+        case clamp(Scalar, Scalar)
+        /// `out = b` where `lower <= a <= upper`, else 0.
+        case clampGradient(Scalar, Scalar)
     }
     let code: Code
     let a: UnsafeMutablePointer<Scalar>
@@ -405,6 +521,9 @@ struct MicroOp<Scalar: TensorScalar> {
         case let .unary(op): Elementwise.unary(op, a + s, into: out + s, count: c, loop: serial)
         case let .gradient(op): Elementwise.unaryGradient(op, value: a + s, gradient: b + s, into: out + s, count: c, loop: serial)
         case .fill: Elementwise.fill(out + s, value: a[0], count: c)
+        case let .clamp(lo, hi): Selection.clamp(a + s, lower: lo, upper: hi, into: out + s, count: c, loop: serial)
+        case let .clampGradient(lo, hi):
+            Selection.clampGradient(a + s, lower: lo, upper: hi, gradient: b + s, into: out + s, count: c, loop: serial)
         }
     }
 }
@@ -455,7 +574,34 @@ extension Operation {
         case .sigmoid: .sigmoid
         case .relu: .relu
         case .gelu: .gelu
+        case .abs: .abs
+        case .square: .square
         case let .pow(p): .pow(p)
+        default: nil
+        }
+    }
+
+    /// The elementwise kernel that computes a binary broadcasting operation; nil for every other operation.
+    var binaryKernel: BinaryOp? {
+        switch self {
+        case .add: .add
+        case .sub: .sub
+        case .mul: .mul
+        case .div: .div
+        case .minimum: .min
+        case .maximum: .max
+        default: nil
+        }
+    }
+
+    /// The kernel of a unary derivative helper (`dx = g · f'(value)`); nil for every other operation.
+    var unaryGradientKernel: UnaryGradient? {
+        switch self {
+        case .reluBackward: .relu
+        case .tanhBackward: .tanh
+        case .sigmoidBackward: .sigmoid
+        case .geluBackward: .gelu
+        case .absBackward: .abs
         default: nil
         }
     }

@@ -131,6 +131,34 @@ public func sigmoid<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = 
 public func relu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.relu, x, file, line) }
 /// GELU (tanh form) elementwise.
 public func gelu<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.gelu, x, file, line) }
+/// `|x|` elementwise (its gradient is `sign(x)`, 0 at 0).
+public func abs<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.abs, x, file, line) }
+/// `x²` elementwise.
+public func square<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.square, x, file, line) }
+/// `x` limited to `[min, max]` elementwise (a bound left out is infinite); the gradient flows where
+/// `min <= x <= max`.
+public func clamp<S>(_ x: Node<S>, min: Double = -.infinity, max: Double = .infinity,
+                     file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try unary(.clamp(min: min, max: max), x, file, line)
+}
+/// The smaller of `a` and `b` elementwise, broadcasting like `+`; at ties each gets half the gradient.
+public func minimum<S>(_ a: Node<S>, _ b: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try a.graph.apply(.minimum, [a, b], SourceLocation(file, line))
+}
+/// The larger of `a` and `b` elementwise, broadcasting like `+`; at ties each gets half the gradient.
+public func maximum<S>(_ a: Node<S>, _ b: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try a.graph.apply(.maximum, [a, b], SourceLocation(file, line))
+}
+/// `where(condition, a, b)`: `a` where `condition` is nonzero, else `b`, the three broadcasting
+/// together. Gradients flow to the branch taken; none flows to the condition.
+///
+/// ```swift
+/// let y = try select(x, a, b)    // x: [4, 3] of 0/1, a: [4, 3], b: [] (a scalar)
+/// ```
+public func select<S>(_ condition: Node<S>, _ a: Node<S>, _ b: Node<S>,
+                      file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try condition.graph.apply(.select, [condition, a, b], SourceLocation(file, line))
+}
 /// `x^p` elementwise.
 public func pow<S>(_ x: Node<S>, _ p: Double, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> { try unary(.pow(p), x, file, line) }
 /// Softmax along `axis` (default: the last).
@@ -147,6 +175,31 @@ public func concat<S>(_ xs: [Node<S>], axis: Int, file: StaticString = #fileID, 
         throw GraphError(operation: "concat", shapes: [], location: SourceLocation(file, line), message: "needs at least one input")
     }
     return try first.graph.apply(.concat(axis: axis), xs, SourceLocation(file, line))
+}
+/// Embedding lookup (a gather of rows): row `indices[i]` of `table` ([V, D]) for every position of
+/// `indices` ([N...], row numbers 0..<V stored as scalars), giving [N..., D]. An index out of range
+/// fails the run, naming it. The table's gradient adds the rows back in index order (bitwise equal
+/// for any worker count); none flows to the indices.
+///
+/// ```swift
+/// let table = g.parameter("embed", .randomNormal(shape: [vocabulary, 32], standardDeviation: 0.1, using: &rng))
+/// let tokens = g.placeholder("tokens", shape: [batch, context])
+/// let vectors = try embedding(table, indices: tokens)      // [batch, context, 32]
+/// ```
+public func embedding<S>(_ table: Node<S>, indices: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try table.graph.apply(.embedding, [table, indices], SourceLocation(file, line))
+}
+/// Layer normalization over the last axis: each row of `x` ([..., D]) shifted to mean 0 and scaled
+/// to variance 1 (biased, with `epsilon` added), then multiplied by `gamma` and shifted by `beta`
+/// (both [D]). Forward and backward are fused per row; gradients flow to all three inputs.
+///
+/// ```swift
+/// let gamma = g.parameter("ln.gamma", .ones(shape: [64])), beta = g.parameter("ln.beta", .zeros(shape: [64]))
+/// let h = try layerNorm(x, gamma: gamma, beta: beta)     // x: [batch, 64]
+/// ```
+public func layerNorm<S>(_ x: Node<S>, gamma: Node<S>, beta: Node<S>, epsilon: Double = 1e-5,
+                         file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.layerNorm(epsilon: epsilon), [x, gamma, beta], SourceLocation(file, line))
 }
 /// Mean squared error `mean((prediction - target)^2)` (a scalar).
 public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {

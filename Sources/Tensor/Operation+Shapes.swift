@@ -27,6 +27,13 @@ extension Operation {
         return out
     }
 
+    /// The last dimension of a layer-normalized input, after checking the rank and epsilon.
+    static func normalizedWidth(_ x: [Int], epsilon: Double) throws(ShapeMessage) -> Int {
+        guard epsilon >= 0, epsilon.isFinite else { throw ShapeMessage("epsilon \(epsilon) must be finite and not negative") }
+        guard let d = x.last else { throw ShapeMessage("x must have at least one dimension") }
+        return d
+    }
+
     /// The result shape for these input shapes; throws a message naming what does not fit.
     func inferShape(_ s: [[Int]]) throws(ShapeMessage) -> [Int] {
         func need(_ n: Int) throws(ShapeMessage) {
@@ -35,19 +42,46 @@ extension Operation {
         switch self {
         case .placeholder, .parameter, .constant:
             throw ShapeMessage("leaves have no inputs")
-        case .add, .sub, .mul, .div:
+        case .add, .sub, .mul, .div, .minimum, .maximum:
             try need(2)
             guard let r = Operation.broadcast(s[0], s[1]) else {
                 throw ShapeMessage("shapes \(s[0]) and \(s[1]) do not broadcast")
             }
             return r
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift:
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .pow, .scale, .shift:
             try need(1)
             return s[0]
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+        case let .clamp(lo, hi):
+            try need(1)
+            guard lo <= hi else { throw ShapeMessage("bounds min \(lo) and max \(hi) need min <= max") }
+            return s[0]
+        case let .clampBackward(lo, hi):
+            try need(2)
+            guard lo <= hi else { throw ShapeMessage("bounds min \(lo) and max \(hi) need min <= max") }
+            guard s[0] == s[1] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
+            return s[0]
+        case .select:
+            try need(3)
+            guard let ab = Operation.broadcast(s[1], s[2]), let r = Operation.broadcast(s[0], ab) else {
+                throw ShapeMessage("condition \(s[0]), a \(s[1]) and b \(s[2]) do not broadcast")
+            }
+            return r
+        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
             try need(2)
             guard s[0] == s[1] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
             return s[0]
+        case .extremumBackward:
+            try need(3)
+            guard let ab = Operation.broadcast(s[0], s[1]), Operation.broadcast(ab, s[2]) == s[2] else {
+                throw ShapeMessage("inputs \(s[0]) and \(s[1]) do not broadcast to the gradient \(s[2])")
+            }
+            return s[2]
+        case .selectBackward:
+            try need(2)
+            guard Operation.broadcast(s[0], s[1]) == s[1] else {
+                throw ShapeMessage("condition \(s[0]) does not broadcast to the gradient \(s[1])")
+            }
+            return s[1]
         case let .matmul(ta, tb):
             try need(2)
             let a = s[0], b = s[1]
@@ -126,6 +160,32 @@ extension Operation {
                 throw ShapeMessage("expects logits [N, C] and labels [N]")
             }
             return []
+        case .embedding:
+            try need(2)
+            guard s[0].count == 2 else { throw ShapeMessage("expects a table [V, D], got \(s[0])") }
+            return s[1] + [s[0][1]]
+        case let .embeddingBackward(rows):
+            try need(2)
+            guard let d = s[1].last, s[1] == s[0] + [d], rows >= 0 else {
+                throw ShapeMessage("expects indices [N...] and a gradient [N..., D] into \(rows) rows")
+            }
+            return [rows, d]
+        case let .layerNorm(eps):
+            try need(3)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == [d], s[2] == [d] else { throw ShapeMessage("gamma and beta must be [\(d)] (the last dimension of x \(s[0]))") }
+            return s[0]
+        case let .layerNormBackward(eps):
+            try need(3)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == [d] else { throw ShapeMessage("gamma must be [\(d)] (the last dimension of x \(s[0]))") }
+            guard s[2] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[2]) differ") }
+            return s[0]
+        case let .layerNormGammaBackward(eps):
+            try need(2)
+            let d = try Operation.normalizedWidth(s[0], epsilon: eps)
+            guard s[1] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
+            return [d]
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

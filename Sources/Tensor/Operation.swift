@@ -1,6 +1,6 @@
 /// Every operation a graph node can hold: the fixed set a model is built from, plus the derivative
 /// helpers that gradient rules emit. Each case has a shape rule (`Operation+Shapes.swift`), a gradient
-/// rule (`GradientRules.swift`) and a kernel lowering (`Plan+Lowering.swift`).
+/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`).
 ///
 /// Scalar attributes are stored as `Double` so one graph description serves `Float` and `Double`.
 public enum Operation: Hashable, Sendable {
@@ -14,7 +14,14 @@ public enum Operation: Hashable, Sendable {
 
     // MARK: Elementwise, broadcasting NumPy-style (shapes aligned at the right, 1 stretches)
     case add, sub, mul, div
-    case neg, exp, log, sqrt, tanh, sigmoid, relu, gelu
+    case neg, exp, log, sqrt, tanh, sigmoid, relu, gelu, abs, square
+    /// Elementwise `min(a, b)` / `max(a, b)`, broadcasting like `add`; NaN in either input gives NaN.
+    case minimum, maximum
+    /// `min(max(x, min), max)` (`min <= max`; either may be infinite).
+    case clamp(min: Double, max: Double)
+    /// `where(condition, a, b)`: `a` where the condition is nonzero, else `b`; the three broadcast
+    /// together. Gradients flow to `a` and `b`, none to the condition.
+    case select
     /// `x^p`.
     case pow(Double)
     /// `x * c`.
@@ -38,12 +45,23 @@ public enum Operation: Hashable, Sendable {
     /// tensor whose `axis` has `size` entries.
     case pad(axis: Int, range: Range<Int>, size: Int)
 
+    // MARK: Lookups
+    /// Embedding lookup (a gather of rows): `(table [V, D], indices [N...]) -> [N..., D]`, where the
+    /// indices hold row numbers `0..<V` as scalars (exact in Float up to 2^24). An index out of
+    /// range or not an integer fails the run. No gradient flows to the indices.
+    case embedding
+
     // MARK: Reductions (axes sorted and distinct; no axes is a copy)
     case sum(axes: [Int], keepDims: Bool)
     case mean(axes: [Int], keepDims: Bool)
     case max(axes: [Int], keepDims: Bool)
     case softmax(axis: Int)
     case logSoftmax(axis: Int)
+
+    // MARK: Normalization
+    /// Layer normalization over the last axis: `(x [..., D], gamma [D], beta [D]) ->
+    /// (x - mean) / √(variance + epsilon) · gamma + beta`, mean and (biased) variance per row of D.
+    case layerNorm(epsilon: Double)
 
     // MARK: Losses (scalar results, means over elements or rows)
     /// `mean((a - b)^2)`.
@@ -62,10 +80,26 @@ public enum Operation: Hashable, Sendable {
     case sigmoidBackward
     /// `(x, g) -> g * gelu'(x)`.
     case geluBackward
+    /// `(x, g) -> g * sign(x)`.
+    case absBackward
+    /// `(x, g) -> g` where `min <= x <= max`, else 0.
+    case clampBackward(min: Double, max: Double)
+    /// `(a, b, g) -> g` where `a` alone is the maximum (minimum) of `a` and `b`, `g / 2` at ties, else 0:
+    /// the gradient of `maximum`/`minimum` with respect to `a` (swap `a` and `b` for `b`'s).
+    case extremumBackward(maximum: Bool)
+    /// `(condition, g) -> g` where `(condition != 0) == whenTrue`, else 0 (a branch of `where`).
+    case selectBackward(whenTrue: Bool)
     /// `(x, y, g) -> g` where `x` equals its maximum `y` (both `y` and `g` in keep-dims shape), else 0.
     case maxBackward(axes: [Int])
     /// `(z, labels, g) -> g * (softmax(z) - onehot(labels)) / N`.
     case softmaxCrossEntropyBackward
+    /// `(indices [N...], g [N..., D]) -> [rows, D]`: zeros, then row `g[i]` added to row
+    /// `indices[i]` for each `i` in index order (the gradient of `embedding` with respect to its table).
+    case embeddingBackward(rows: Int)
+    /// `(x, gamma, g) -> dx` of `layerNorm` (statistics recomputed from `x`).
+    case layerNormBackward(epsilon: Double)
+    /// `(x, g) -> [D]`: `Σ_rows g · x̂`, the gradient of `layerNorm` with respect to `gamma`.
+    case layerNormGammaBackward(epsilon: Double)
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -85,6 +119,12 @@ public enum Operation: Hashable, Sendable {
         case .sigmoid: "sigmoid"
         case .relu: "relu"
         case .gelu: "gelu"
+        case .abs: "abs"
+        case .square: "square"
+        case .minimum: "minimum"
+        case .maximum: "maximum"
+        case .clamp: "clamp"
+        case .select: "where"
         case .pow: "pow"
         case .scale: "scale"
         case .shift: "shift"
@@ -107,8 +147,17 @@ public enum Operation: Hashable, Sendable {
         case .tanhBackward: "tanh_backward"
         case .sigmoidBackward: "sigmoid_backward"
         case .geluBackward: "gelu_backward"
+        case .absBackward: "abs_backward"
+        case .clampBackward: "clamp_backward"
+        case let .extremumBackward(isMax): isMax ? "maximum_backward" : "minimum_backward"
+        case let .selectBackward(whenTrue): whenTrue ? "where_backward_true" : "where_backward_false"
         case .maxBackward: "max_backward"
         case .softmaxCrossEntropyBackward: "softmax_cross_entropy_backward"
+        case .embedding: "embedding"
+        case .embeddingBackward: "embedding_backward"
+        case .layerNorm: "layer_norm"
+        case .layerNormBackward: "layer_norm_backward"
+        case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }
     }
 
@@ -124,14 +173,14 @@ public enum Operation: Hashable, Sendable {
     /// the output's shape (no broadcasting involved), so chains of them can fuse into one loop.
     var isUnaryElementwise: Bool {
         switch self {
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift: true
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .clamp, .pow, .scale, .shift: true
         default: false
         }
     }
 
     var isBinaryBroadcasting: Bool {
         switch self {
-        case .add, .sub, .mul, .div: true
+        case .add, .sub, .mul, .div, .minimum, .maximum: true
         default: false
         }
     }

@@ -305,10 +305,10 @@ struct PlanBuilder<Scalar: TensorScalar> {
     static func isFusible(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Bool {
         let n = r.shape.reduce(1, *)
         switch r.operation {
-        case .add, .sub, .mul, .div:
+        case .add, .sub, .mul, .div, .minimum, .maximum:
             return r.inputs.allSatisfy { let c = records[$0].shape.reduce(1, *); return c == n || c == 1 } || rowLength(r, records) > 0
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .pow, .scale, .shift,
-             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward:
+        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .clamp, .pow, .scale, .shift,
+             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward, .clampBackward:
             return true
         case .broadcastTo:
             return records[r.inputs[0]].shape.reduce(1, *) == 1

@@ -111,7 +111,7 @@ import Tensor
         ("trailing comma", document("{\"id\": \"y\", \"kind\": \"op\", \"op\": \"relu\", \"inputs\": [\"x\"],}"),
          ["5:57", "expected a member name"]),
         ("unknown operation", document("{\"id\": \"y\", \"kind\": \"op\", \"op\": \"relux\", \"inputs\": [\"x\"]}"),
-         ["5:33", "nodes[2] (id \"y\"), field \"op\"", "unknown operation \"relux\"", "known: add"]),
+         ["5:33", "nodes[2] (id \"y\"), field \"op\"", "unknown operation \"relux\"", "known: abs, add"]),
         ("missing field", document("{\"id\": \"y\", \"kind\": \"op\", \"inputs\": [\"x\"]}"),
          ["5:1", "nodes[2] (id \"y\")", "missing field \"op\""]),
         ("missing shape", "{\"version\": 1, \"nodes\": [{\"id\": \"x\", \"kind\": \"placeholder\"}], \"outputs\": [\"x\"]}",

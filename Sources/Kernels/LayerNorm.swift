@@ -1,0 +1,136 @@
+/// Layer normalization over the last axis of a contiguous `rows × cols` matrix, forward and
+/// backward, each fused into one pass per row (statistics recomputed, never stored between passes):
+///
+///     mean_r = Σ_j x[r][j] / cols,   var_r = Σ_j (x[r][j] - mean_r)² / cols,   rstd_r = 1 / √(var_r + ε)
+///     x̂[r][j] = (x[r][j] - mean_r) · rstd_r,   y[r][j] = x̂[r][j] · γ[j] + β[j]
+///
+/// Row sums use a fixed order (one vector accumulator, its lanes added in order, then the tail), and
+/// work is split over rows (the γ gradient over fixed blocks of rows whose partial sums are added in
+/// block order), so results are bitwise equal for any worker count.
+///
+/// ```swift
+/// // x: 32×64, gamma and beta: 64
+/// LayerNorm.forward(x, gamma: g, beta: b, rows: 32, cols: 64, epsilon: 1e-5, into: y)
+/// LayerNorm.backward(x, gamma: g, gradient: dy, rows: 32, cols: 64, epsilon: 1e-5, into: dx)
+/// ```
+public enum LayerNorm {
+    /// `y = x̂ · γ + β` per row (see the type). `y` may alias `x`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func forward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, gamma: UnsafePointer<T>, beta: UnsafePointer<T>, rows: Int, cols: Int,
+        epsilon: T, into y: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) {
+        let grain = Swift.max(1, chunk / Swift.max(1, cols))
+        splitting(loop, 0..<rows, when: loop.concurrency > 1 && rows > grain, grain: grain) { range in
+            for r in range {
+                let xr = x + r * cols, yr = y + r * cols
+                let (mean, rstd) = statistics(xr, cols, epsilon)
+                for j in 0..<cols { yr[j] = (xr[j] - mean) * rstd * gamma[j] + beta[j] }
+            }
+        }
+    }
+
+    /// The gradient with respect to `x`: per row, with `ĝ = dy · γ`,
+    /// `dx = rstd · (ĝ - Σ ĝ / cols - x̂ · Σ(ĝ · x̂) / cols)`. `dx` may alias `dy`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func backward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, gamma: UnsafePointer<T>, gradient dy: UnsafePointer<T>, rows: Int, cols: Int,
+        epsilon: T, into dx: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) {
+        let grain = Swift.max(1, chunk / Swift.max(1, cols))
+        splitting(loop, 0..<rows, when: loop.concurrency > 1 && rows > grain, grain: grain) { range in
+            for r in range {
+                let xr = x + r * cols, gr = dy + r * cols, dr = dx + r * cols
+                let (mean, rstd) = statistics(xr, cols, epsilon)
+                var sumG: T = 0, sumGX: T = 0
+                for j in 0..<cols {
+                    let g = gr[j] * gamma[j]
+                    sumG += g
+                    sumGX += g * ((xr[j] - mean) * rstd)
+                }
+                let n = T(cols)
+                let a = sumG / n, b = sumGX / n
+                for j in 0..<cols {
+                    let xhat = (xr[j] - mean) * rstd
+                    dr[j] = rstd * (gr[j] * gamma[j] - a - xhat * b)
+                }
+            }
+        }
+    }
+
+    /// Elements of scratch `gammaGradient` needs for these sizes.
+    public static func gammaScratchCount(rows: Int, cols: Int) -> Int {
+        blocks(rows: rows, cols: cols) * cols
+    }
+
+    /// The gradient with respect to `γ`: `dγ[j] = Σ_r dy[r][j] · x̂[r][j]`, summed over fixed blocks of
+    /// rows in row order, then the blocks' sums in block order. `scratch` holds
+    /// `gammaScratchCount(rows:cols:)` elements.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func gammaGradient<T: KernelFloat>(
+        _ x: UnsafePointer<T>, gradient dy: UnsafePointer<T>, rows: Int, cols: Int, epsilon: T,
+        into dGamma: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) {
+        let count = blocks(rows: rows, cols: cols), size = blockRows(cols: cols)
+        splitting(loop, 0..<count, when: loop.concurrency > 1 && count > 1, grain: 1) { range in
+            for b in range {
+                let partial = scratch + b * cols
+                partial.update(repeating: 0, count: cols)
+                for r in (b * size)..<Swift.min(rows, (b + 1) * size) {
+                    let xr = x + r * cols, gr = dy + r * cols
+                    let (mean, rstd) = statistics(xr, cols, epsilon)
+                    for j in 0..<cols { partial[j] += gr[j] * ((xr[j] - mean) * rstd) }
+                }
+            }
+        }
+        dGamma.update(repeating: 0, count: cols)
+        for b in 0..<count {
+            let partial = scratch + b * cols
+            for j in 0..<cols { dGamma[j] += partial[j] }
+        }
+    }
+
+    /// Mean and `1 / √(variance + ε)` of one row (two passes, fixed order).
+    @inline(__always)
+    static func statistics<T: KernelFloat>(_ x: UnsafePointer<T>, _ n: Int, _ epsilon: T) -> (T, T) {
+        let mean = sum(x, n) { $0 } / T(n)
+        let variance = sum(x, n) { let d = $0 - mean; return d * d } / T(n)
+        return (mean, 1 / (variance + epsilon).squareRoot())
+    }
+
+    /// `Σ f(x[i])` over `n` elements: lane `i mod w` of a vector accumulator for whole vectors, the
+    /// lanes added in order, then the tail in order.
+    @inline(__always)
+    static func sum<T: KernelFloat>(_ x: UnsafePointer<T>, _ n: Int, _ f: (T.Vector) -> T.Vector) -> T {
+        let w = T.Vector.scalarCount
+        var acc = T.Vector()
+        var i = 0
+        while i + w <= n {
+            acc += f(UnsafeRawPointer(x + i).loadUnaligned(as: T.Vector.self))
+            i += w
+        }
+        var total: T = 0
+        for l in 0..<w { total += acc[l] }
+        if i < n {
+            var tail = T.Vector()
+            for l in 0..<(n - i) { tail[l] = x[i + l] }
+            let v = f(tail)
+            for l in 0..<(n - i) { total += v[l] }
+        }
+        return total
+    }
+
+    /// Rows per block of the γ gradient: about `chunk` elements, fixed by `cols` alone.
+    static func blockRows(cols: Int) -> Int { Swift.max(1, chunk / Swift.max(1, cols)) }
+
+    static func blocks(rows: Int, cols: Int) -> Int {
+        let size = blockRows(cols: cols)
+        return Swift.max(1, (rows + size - 1) / size)
+    }
+
+    /// Elements per piece of work handed to a worker.
+    static var chunk: Int { 1 << 14 }
+}
