@@ -119,9 +119,8 @@ extension TrainCommand {
             let trainAnalysis = try ModelAnalysis(trainEval, of: prepared.train, loss: analysisLoss, preprocessor: p)
             let testAnalysis = try ModelAnalysis(testEval, of: prepared.test, loss: analysisLoss, preprocessor: p)
             if lastLoss.isNaN { lastLoss = trainEval.loss }
-            // The training split in one line (its full table is rarely read); the test split in full.
-            let trainFigures = trainAnalysis.jsonFields(prefix: "").map { "\($0.key.replacingOccurrences(of: "_", with: " ")) \(String(format: "%.4f", $0.value))" }
-            out.line("\ntraining split (\(prepared.train.count) samples): loss \(String(format: "%.4f", trainEval.loss)), \(trainFigures.joined(separator: ", "))")
+            out.line("\ntraining split (\(prepared.train.count) samples, loss \(String(format: "%.4f", trainEval.loss))):")
+            out.line(trainAnalysis.table(), terminator: "")
             out.line("\ntest split (\(prepared.test.count) samples, loss \(String(format: "%.4f", testEval.loss))):")
             out.line(testAnalysis.table(), terminator: "")
             out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
