@@ -5,7 +5,8 @@
 /// contribution dLoss/dxi per input (nil: no gradient flows there: labels, or zero almost everywhere).
 /// Broadcasting inputs get their contribution summed back to their own shape (`unbroadcast`).
 /// An operation without a rule throws, naming it (today: the derivative helpers `gelu_backward`,
-/// `max_backward`, `softmax_cross_entropy_backward` and the two `layer_norm` backward helpers, so
+/// `max_backward`, `softmax_cross_entropy_backward`, the two `layer_norm` backward helpers and
+/// `max_pool2d_backward`, so
 /// higher-order gradients through them are refused rather than wrong).
 extension Graph {
     func vjp(of y: Int, upstream g: Int) throws(GraphError) -> [Int?] {
@@ -149,12 +150,25 @@ extension Graph {
             let s = try op(.sum(axes: [axis], keepDims: true), g)
             return [try op(.sub, g, op(.mul, op(.exp, y), s))]
 
+        // Images
+        case let .maxPool2d(k, st, p):
+            return [try op(.maxPool2dBackward(kernel: k, stride: st, padding: p), x[0], g)]
+        case let .avgPool2d(k, st, p):
+            let s = shape(x[0])
+            return [try op(.avgPool2dBackward(kernel: k, stride: st, padding: p, inputSize: [s[1], s[2]]), g)]
+        case let .avgPool2dBackward(k, st, p, _):   // linear: its adjoint is the pooling
+            return [try op(.avgPool2d(kernel: k, stride: st, padding: p), g)]
+
         // Normalization: dx and dgamma by fused helpers, dbeta is g summed over the rows
         case let .layerNorm(eps):
             let rows = Array(0..<(shape(x[0]).count - 1))
             return [try op(.layerNormBackward(epsilon: eps), x[0], x[1], g),
                     try op(.layerNormGammaBackward(epsilon: eps), x[0], g),
                     rows.isEmpty ? g : try op(.sum(axes: rows, keepDims: false), g)]
+
+        // Regularization: the same mask (same seed, step and element indices) scales g
+        case .dropout:
+            return [try op(r.operation, g, x[1]), nil]
 
         // Losses (g is a scalar; it broadcasts)
         case .meanSquaredError:
@@ -186,7 +200,8 @@ extension Graph {
             return [nil, nil, try op(.extremumBackward(maximum: isMax), x[0], x[1], g)]
         case let .selectBackward(whenTrue):
             return [nil, try op(.selectBackward(whenTrue: whenTrue), x[0], g)]
-        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward, .layerNormBackward, .layerNormGammaBackward:
+        case .geluBackward, .maxBackward, .softmaxCrossEntropyBackward, .layerNormBackward, .layerNormGammaBackward,
+             .maxPool2dBackward:
             throw GraphError(operation: r.operation.name, shapes: x.map(shape), location: at,
                              message: "no gradient rule for \(r.operation.name) (differentiating a gradient through it is not supported)")
         }

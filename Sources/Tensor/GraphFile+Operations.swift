@@ -16,7 +16,9 @@ enum GraphFileOperations {
         "concat": (0, ["axis"]), "slice": (1, ["axis", "start", "end"]),
         "sum": (1, ["axes", "keep_dims"]), "mean": (1, ["axes", "keep_dims"]), "max": (1, ["axes", "keep_dims"]),
         "softmax": (1, ["axis"]), "log_softmax": (1, ["axis"]),
-        "embedding": (2, []), "layer_norm": (3, ["epsilon"]),
+        "max_pool2d": (1, ["kernel", "stride", "padding"]), "avg_pool2d": (1, ["kernel", "stride", "padding"]),
+        "global_avg_pool2d": (1, []),
+        "embedding": (2, []), "dropout": (2, ["rate", "seed"]), "layer_norm": (3, ["epsilon"]),
         "mse": (2, []), "bce_with_logits": (2, []), "softmax_cross_entropy": (2, []),
     ]
 
@@ -69,6 +71,12 @@ enum GraphFileOperations {
         case "log_softmax": return try logSoftmax(x, axis: try a.int("axis"))
         case "embedding": return try embedding(xs[0], indices: xs[1])
         case "layer_norm": return try layerNorm(xs[0], gamma: xs[1], beta: xs[2], epsilon: try a.double("epsilon") ?? 1e-5)
+        case "dropout": return try dropout(xs[0], rate: try req("rate", a.double), seed: try a.int("seed") ?? 0, step: xs[1])
+        case "max_pool2d", "avg_pool2d":
+            let kernel = try req("kernel", a.ints), stride = try a.ints("stride"), padding = try a.ints("padding") ?? [0, 0]
+            return try name == "max_pool2d" ? maxPool2d(x, kernel: kernel, stride: stride, padding: padding)
+                : avgPool2d(x, kernel: kernel, stride: stride, padding: padding)
+        case "global_avg_pool2d": return try globalAvgPool2d(x)
         case "mse": return try meanSquaredError(xs[0], xs[1])
         case "bce_with_logits": return try binaryCrossEntropyWithLogits(xs[0], xs[1])
         case "softmax_cross_entropy": return try softmaxCrossEntropy(logits: xs[0], labels: xs[1])
@@ -82,7 +90,8 @@ enum GraphFileOperations {
         switch op {
         case .placeholder, .parameter, .constant, .pad, .reluBackward, .tanhBackward, .sigmoidBackward,
              .geluBackward, .absBackward, .clampBackward, .extremumBackward, .selectBackward, .maxBackward,
-             .softmaxCrossEntropyBackward, .embeddingBackward, .layerNormBackward, .layerNormGammaBackward:
+             .softmaxCrossEntropyBackward, .embeddingBackward, .layerNormBackward, .layerNormGammaBackward,
+             .maxPool2dBackward, .avgPool2dBackward:
             return nil
         case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
              .minimum, .maximum, .select, .embedding, .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy:
@@ -90,6 +99,9 @@ enum GraphFileOperations {
         case let .clamp(lo, hi):   // an infinite bound is the default, and JSON cannot spell it
             return (lo.isFinite ? [("min", JSONText.number(lo))] : []) + (hi.isFinite ? [("max", JSONText.number(hi))] : [])
         case let .layerNorm(eps): return [("epsilon", JSONText.number(eps))]
+        case let .dropout(rate, seed): return [("rate", JSONText.number(rate)), ("seed", "\(seed)")]
+        case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p):
+            return [("kernel", JSONText.ints(k)), ("stride", JSONText.ints(st)), ("padding", JSONText.ints(p))]
         case let .pow(p): return [("exponent", JSONText.number(p))]
         case let .scale(c): return [("factor", JSONText.number(c))]
         case let .shift(c): return [("offset", JSONText.number(c))]

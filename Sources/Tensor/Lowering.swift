@@ -318,6 +318,46 @@ enum Lowering<Scalar: TensorScalar> {
                 }, flops: flops)
             }
 
+        case let .dropout(rate, seed):
+            let x = inputs[0].pointer, step = inputs[1].pointer
+            return Lowered(body: {
+                let s = step.pointer[0]
+                guard s.isFinite, s == s.rounded(), s < 0x1p62 else {
+                    throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                     message: "step \(s) is not an integer below 2^62 (feed the training step, or -1 to turn dropout off)")
+                }
+                if s < 0 || rate == 0 {
+                    if UnsafePointer(out.pointer) != UnsafePointer(x.pointer) { out.pointer.update(from: x.pointer, count: n) }
+                    return
+                }
+                Dropout.apply(x.pointer, count: n, rate: rate, seed: UInt64(bitPattern: Int64(seed)), step: UInt64(s),
+                              into: out.pointer, loop: loop)
+            }, flops: 10 * Double(n))
+
+        case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p), let .maxPool2dBackward(k, st, p),
+             let .avgPool2dBackward(k, st, p, _):
+            let image: [Int]   // the pooled input's shape: the result's for the average's gradient
+            if case .avgPool2dBackward = op { image = shape } else { image = inputs[0].shape }
+            let geometry = Pool2DShape(batch: image[0], height: image[1], width: image[2], channels: image[3],
+                                       kernel: (k[0], k[1]), stride: (st[0], st[1]), padding: (p[0], p[1]))
+            let flops = Double(geometry.batch * geometry.outputHeight * geometry.outputWidth * geometry.channels * k[0] * k[1])
+            let a = inputs[0].pointer
+            switch op {
+            case .maxPool2d:
+                return Lowered(body: { Pooling.maxForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
+            case .avgPool2d:
+                return Lowered(body: { Pooling.averageForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
+            case .maxPool2dBackward:
+                let g = inputs[1].pointer
+                return Lowered(body: {
+                    Pooling.maxBackward(a.pointer, gradient: g.pointer, shape: geometry, into: out.pointer, loop: loop)
+                }, flops: flops)
+            default:
+                return Lowered(body: {
+                    Pooling.averageBackward(gradient: a.pointer, shape: geometry, into: out.pointer, loop: loop)
+                }, flops: flops)
+            }
+
         case .meanSquaredError, .binaryCrossEntropyWithLogits:
             // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
             let a = inputs[0].pointer, b = inputs[1].pointer

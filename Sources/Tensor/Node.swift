@@ -201,6 +201,54 @@ public func layerNorm<S>(_ x: Node<S>, gamma: Node<S>, beta: Node<S>, epsilon: D
                          file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try x.graph.apply(.layerNorm(epsilon: epsilon), [x, gamma, beta], SourceLocation(file, line))
 }
+/// Dropout: each element of `x` zeroed with probability `rate`, the others scaled by `1 / (1 - rate)`.
+///
+/// The mask is a pure function of `seed`, the value of `step` at run time and the element's index,
+/// so it is identical for any worker count, reproducible from the seed and step alone, and the
+/// gradient reuses it. `step` is a one-element node (usually a placeholder of shape `[]`) holding
+/// the training step as an integer (exact in Float up to 2^24); a negative step turns dropout off,
+/// which is how one graph serves training and evaluation: the evaluation plan feeds -1.
+///
+/// ```swift
+/// let step = g.placeholder("step", shape: [])
+/// let h = try dropout(relu(x.matmul(w)), rate: 0.1, seed: 7, step: step)
+/// try train.run(feeds: [x: batch, step: Tensor(scalar: Float(i))])   // a new mask each step
+/// try evaluate.run(feeds: [x: batch, step: Tensor(scalar: -1)])       // no dropout
+/// ```
+public func dropout<S>(_ x: Node<S>, rate: Double, seed: Int, step: Node<S>,
+                       file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.dropout(rate: rate, seed: seed), [x, step], SourceLocation(file, line))
+}
+/// 2-D max pooling of NHWC images `x` ([batch, height, width, channels]): the maximum of each
+/// `kernel` window ([height, width]) moved by `stride` (default: the kernel) over `x` padded by
+/// `padding` ([rows, columns] on each side, at most half the kernel; padding never wins). The
+/// gradient goes to each window's first maximum.
+///
+/// NHWC keeps a pixel's channels contiguous: windows are vector operations over channels, and an
+/// image batch is the row-major `[N·H·W, C]` matrix that dense layers and convolutions' GEMMs use.
+///
+/// ```swift
+/// let pooled = try maxPool2d(relu(conv), kernel: [2, 2])     // [8, 28, 28, 16] -> [8, 14, 14, 16]
+/// ```
+public func maxPool2d<S>(_ x: Node<S>, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],
+                         file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.maxPool2d(kernel: kernel, stride: stride ?? kernel, padding: padding), [x], SourceLocation(file, line))
+}
+/// 2-D average pooling of NHWC images, with the geometry of `maxPool2d`; padding counts as zeros
+/// (every window is divided by its full area, PyTorch's default).
+public func avgPool2d<S>(_ x: Node<S>, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0],
+                         file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    try x.graph.apply(.avgPool2d(kernel: kernel, stride: stride ?? kernel, padding: padding), [x], SourceLocation(file, line))
+}
+/// Global average pooling of NHWC images: `[N, H, W, C] -> [N, C]`, the mean over height and width
+/// (a `mean` over axes 1 and 2; graph files may name it `global_avg_pool2d`).
+public func globalAvgPool2d<S>(_ x: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
+    guard x.shape.count == 4 else {
+        throw GraphError(operation: "global_avg_pool2d", shapes: [x.shape], location: SourceLocation(file, line),
+                         message: "expects NHWC input [N, H, W, C], got \(x.shape)")
+    }
+    return try x.mean(axes: [1, 2], file: file, line: line)
+}
 /// Mean squared error `mean((prediction - target)^2)` (a scalar).
 public func meanSquaredError<S>(_ prediction: Node<S>, _ target: Node<S>, file: StaticString = #fileID, line: UInt = #line) throws -> Node<S> {
     try prediction.graph.apply(.meanSquaredError, [prediction, target], SourceLocation(file, line))

@@ -34,6 +34,38 @@ extension Operation {
         return d
     }
 
+    /// Checks a 2-D window's `kernel`, `stride` and `padding` (two entries each: height, width) and
+    /// `dilation`, against an NHWC input, and returns the output's spatial size [height, width].
+    static func windowOutput(_ x: [Int], kernel: [Int], stride: [Int], padding: [Int], dilation: [Int] = [1, 1]) throws(ShapeMessage) -> [Int] {
+        guard x.count == 4 else { throw ShapeMessage("expects NHWC input [N, H, W, C], got \(x)") }
+        guard kernel.count == 2, stride.count == 2, padding.count == 2, dilation.count == 2 else {
+            throw ShapeMessage("kernel \(kernel), stride \(stride), padding \(padding) and dilation \(dilation) need two entries each (height, width)")
+        }
+        guard kernel.allSatisfy({ $0 >= 1 }), stride.allSatisfy({ $0 >= 1 }), dilation.allSatisfy({ $0 >= 1 }),
+              padding.allSatisfy({ $0 >= 0 }) else {
+            throw ShapeMessage("kernel \(kernel), stride \(stride) and dilation \(dilation) must be positive and padding \(padding) not negative")
+        }
+        var out: [Int] = []
+        for d in 0..<2 {
+            let span = dilation[d] * (kernel[d] - 1) + 1, padded = x[1 + d] + 2 * padding[d]
+            guard padded >= span else {
+                throw ShapeMessage("a window of \(span) does not fit \(d == 0 ? "height" : "width") \(x[1 + d]) with padding \(padding[d])")
+            }
+            out.append((padded - span) / stride[d] + 1)
+        }
+        return out
+    }
+
+    /// The shape a pooling gives for input `x`; padding may be at most half the window (so no
+    /// window lies in the padding alone).
+    static func pooled(_ x: [Int], kernel: [Int], stride: [Int], padding: [Int]) throws(ShapeMessage) -> [Int] {
+        let size = try windowOutput(x, kernel: kernel, stride: stride, padding: padding)
+        guard padding[0] <= kernel[0] / 2, padding[1] <= kernel[1] / 2 else {
+            throw ShapeMessage("padding \(padding) must be at most half the kernel \(kernel)")
+        }
+        return [x[0], size[0], size[1], x[3]]
+    }
+
     /// The result shape for these input shapes; throws a message naming what does not fit.
     func inferShape(_ s: [[Int]]) throws(ShapeMessage) -> [Int] {
         func need(_ n: Int) throws(ShapeMessage) {
@@ -186,6 +218,28 @@ extension Operation {
             let d = try Operation.normalizedWidth(s[0], epsilon: eps)
             guard s[1] == s[0] else { throw ShapeMessage("value \(s[0]) and gradient \(s[1]) differ") }
             return [d]
+        case let .dropout(rate, _):
+            try need(2)
+            guard rate >= 0, rate < 1 else { throw ShapeMessage("rate \(rate) must be in [0, 1)") }
+            guard s[1].reduce(1, *) == 1 else { throw ShapeMessage("step must be one value, got shape \(s[1])") }
+            return s[0]
+        case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p):
+            try need(1)
+            return try Operation.pooled(s[0], kernel: k, stride: st, padding: p)
+        case let .maxPool2dBackward(k, st, p):
+            try need(2)
+            guard try Operation.pooled(s[0], kernel: k, stride: st, padding: p) == s[1] else {
+                throw ShapeMessage("gradient \(s[1]) is not the pooled shape of \(s[0])")
+            }
+            return s[0]
+        case let .avgPool2dBackward(k, st, p, size):
+            try need(1)
+            guard s[0].count == 4, size.count == 2 else { throw ShapeMessage("expects a gradient [N, H, W, C] and an input size [H, W]") }
+            let x = [s[0][0], size[0], size[1], s[0][3]]
+            guard try Operation.pooled(x, kernel: k, stride: st, padding: p) == s[0] else {
+                throw ShapeMessage("gradient \(s[0]) is not the pooled shape of \(x)")
+            }
+            return x
         case let .maxBackward(axes):
             try need(3)
             let keep = Operation.reduced(s[0], axes: axes, keepDims: true)

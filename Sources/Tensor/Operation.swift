@@ -58,10 +58,25 @@ public enum Operation: Hashable, Sendable {
     case softmax(axis: Int)
     case logSoftmax(axis: Int)
 
+    // MARK: Images (NHWC: [batch, height, width, channels])
+    /// The maximum over each `kernel` window ([height, width]) moved by `stride` over the input
+    /// padded by `padding` ([rows, columns] on each side; padding never wins).
+    case maxPool2d(kernel: [Int], stride: [Int], padding: [Int])
+    /// The mean over each window, padding counted as zeros (the divisor is the window's area).
+    case avgPool2d(kernel: [Int], stride: [Int], padding: [Int])
+
     // MARK: Normalization
     /// Layer normalization over the last axis: `(x [..., D], gamma [D], beta [D]) ->
     /// (x - mean) / √(variance + epsilon) · gamma + beta`, mean and (biased) variance per row of D.
     case layerNorm(epsilon: Double)
+
+    // MARK: Regularization
+    /// `(x, step) -> x` with each element zeroed with probability `rate` and the rest scaled by
+    /// `1 / (1 - rate)`; the mask is a pure function of `(seed, step, element index)` (see
+    /// `Kernels.Dropout`), so it is the same for any worker count and the backward pass repeats it.
+    /// `step` is a one-element value read at run time: the training step (an integer, exact in Float
+    /// up to 2^24), or a negative number to turn dropout off (evaluation).
+    case dropout(rate: Double, seed: Int)
 
     // MARK: Losses (scalar results, means over elements or rows)
     /// `mean((a - b)^2)`.
@@ -100,6 +115,10 @@ public enum Operation: Hashable, Sendable {
     case layerNormBackward(epsilon: Double)
     /// `(x, g) -> [D]`: `Σ_rows g · x̂`, the gradient of `layerNorm` with respect to `gamma`.
     case layerNormGammaBackward(epsilon: Double)
+    /// `(x, g) -> dx` of `maxPool2d`: each `g` element added where its window's (first) maximum is.
+    case maxPool2dBackward(kernel: [Int], stride: [Int], padding: [Int])
+    /// `(g) -> dx` of `avgPool2d` for an input of spatial size `inputSize` ([height, width]).
+    case avgPool2dBackward(kernel: [Int], stride: [Int], padding: [Int], inputSize: [Int])
 
     /// The operation's name as errors, traces and profiles show it.
     public var name: String {
@@ -156,6 +175,11 @@ public enum Operation: Hashable, Sendable {
         case .embedding: "embedding"
         case .embeddingBackward: "embedding_backward"
         case .layerNorm: "layer_norm"
+        case .dropout: "dropout"
+        case .maxPool2d: "max_pool2d"
+        case .avgPool2d: "avg_pool2d"
+        case .maxPool2dBackward: "max_pool2d_backward"
+        case .avgPool2dBackward: "avg_pool2d_backward"
         case .layerNormBackward: "layer_norm_backward"
         case .layerNormGammaBackward: "layer_norm_gamma_backward"
         }

@@ -1,0 +1,175 @@
+/// The sizes of a 2-D pooling over NHWC images: input `[batch, height, width, channels]`, a
+/// `kernelHeight × kernelWidth` window moved by the strides over the input padded by `padTop`
+/// rows above and below and `padLeft` columns left and right, giving
+/// `[batch, outputHeight, outputWidth, channels]` with
+/// `outputHeight = (height + 2·padTop - kernelHeight) / strideHeight + 1` (likewise the width).
+public struct Pool2DShape: Sendable, Hashable {
+    public var batch, height, width, channels: Int
+    public var kernelHeight, kernelWidth, strideHeight, strideWidth, padTop, padLeft: Int
+
+    public init(batch: Int, height: Int, width: Int, channels: Int, kernel: (Int, Int), stride: (Int, Int),
+                padding: (Int, Int)) {
+        self.batch = batch; self.height = height; self.width = width; self.channels = channels
+        (kernelHeight, kernelWidth) = kernel
+        (strideHeight, strideWidth) = stride
+        (padTop, padLeft) = padding
+    }
+
+    public var outputHeight: Int { (height + 2 * padTop - kernelHeight) / strideHeight + 1 }
+    public var outputWidth: Int { (width + 2 * padLeft - kernelWidth) / strideWidth + 1 }
+}
+
+/// Max and average pooling over NHWC images, forward and backward.
+///
+/// NHWC keeps a pixel's channels contiguous, so every window position is a vector operation over
+/// the channels. The forward passes split over output rows; the backward passes scatter into the
+/// input gradient and split over (image, block of 16 channels), each piece visiting windows in
+/// output order, so every input element receives its contributions in a fixed order: results are
+/// bitwise equal for any worker count. Padding is never read: a max ignores it, an average counts
+/// it as zeros (it divides by the whole window, PyTorch's default `count_include_pad`).
+///
+/// ```swift
+/// // 2×2 max pooling with stride 2 of 8 images of 28×28×16
+/// let s = Pool2DShape(batch: 8, height: 28, width: 28, channels: 16, kernel: (2, 2), stride: (2, 2), padding: (0, 0))
+/// Pooling.maxForward(x, shape: s, into: y)          // y: 8×14×14×16
+/// Pooling.maxBackward(x, gradient: dy, shape: s, into: dx)
+/// ```
+public enum Pooling {
+    /// `y[n][i][j][c]` = the maximum of the window's in-bounds elements (NaN if one is NaN).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func maxForward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, shape s: Pool2DShape, into y: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) {
+        forOutputRows(s, loop) { n, i in
+            for j in 0..<s.outputWidth {
+                let out = y + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                var first = true
+                forWindow(s, i, j) { a, b in
+                    let px = x + ((n * s.height + a) * s.width + b) * s.channels
+                    if first {
+                        out.update(from: px, count: s.channels)
+                        first = false
+                    } else {
+                        for c in 0..<s.channels {
+                            let v = px[c], m = out[c]
+                            out[c] = v > m || (v != v && m == m) ? v : m
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx` = each `dy` element added at the position of its window's maximum (the first one in
+    /// row-major window order at ties, the first NaN if any), zero elsewhere.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func maxBackward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, gradient dy: UnsafePointer<T>, shape s: Pool2DShape, into dx: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop = SerialLoop()
+    ) {
+        forImageChannelBlocks(s, dx, loop) { n, channels in
+            for i in 0..<s.outputHeight {
+                for j in 0..<s.outputWidth {
+                    let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                    for c in channels {
+                        var best = 0, m = T.nan, first = true
+                        forWindow(s, i, j) { a, b in
+                            let at = ((n * s.height + a) * s.width + b) * s.channels + c
+                            let v = x[at]
+                            if first || v > m || (v != v && m == m) { best = at; m = v; first = false }
+                        }
+                        if !first { dx[best] += g[c] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `y[n][i][j][c]` = the sum of the window's in-bounds elements divided by `kernelHeight·kernelWidth`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func averageForward<T: KernelFloat>(
+        _ x: UnsafePointer<T>, shape s: Pool2DShape, into y: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
+    ) {
+        let area = T(s.kernelHeight * s.kernelWidth)
+        forOutputRows(s, loop) { n, i in
+            for j in 0..<s.outputWidth {
+                let out = y + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                out.update(repeating: 0, count: s.channels)
+                forWindow(s, i, j) { a, b in
+                    let px = x + ((n * s.height + a) * s.width + b) * s.channels
+                    for c in 0..<s.channels { out[c] += px[c] }
+                }
+                for c in 0..<s.channels { out[c] /= area }
+            }
+        }
+    }
+
+    /// `dx` = each `dy` element divided by the window area, added to every in-bounds element of its window.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func averageBackward<T: KernelFloat>(
+        gradient dy: UnsafePointer<T>, shape s: Pool2DShape, into dx: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop = SerialLoop()
+    ) {
+        let area = T(s.kernelHeight * s.kernelWidth)
+        forImageChannelBlocks(s, dx, loop) { n, channels in
+            for i in 0..<s.outputHeight {
+                for j in 0..<s.outputWidth {
+                    let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                    forWindow(s, i, j) { a, b in
+                        let px = dx + ((n * s.height + a) * s.width + b) * s.channels
+                        for c in channels { px[c] += g[c] / area }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Loops
+
+    /// Calls `body(a, b)` for the in-bounds input positions of output `(i, j)`'s window, row-major.
+    @inline(__always)
+    static func forWindow(_ s: Pool2DShape, _ i: Int, _ j: Int, _ body: (Int, Int) -> Void) {
+        let top = i * s.strideHeight - s.padTop, left = j * s.strideWidth - s.padLeft
+        for a in Swift.max(0, top)..<Swift.min(s.height, top + s.kernelHeight) {
+            for b in Swift.max(0, left)..<Swift.min(s.width, left + s.kernelWidth) { body(a, b) }
+        }
+    }
+
+    /// Calls `body(n, i)` for every output row, split over `loop` by rows.
+    @inline(__always)
+    static func forOutputRows(_ s: Pool2DShape, _ loop: any ParallelLoop, _ body: (Int, Int) -> Void) {
+        let rows = s.batch * s.outputHeight
+        let perRow = Swift.max(1, s.outputWidth * s.channels * s.kernelHeight * s.kernelWidth)
+        let grain = Swift.max(1, chunk / perRow)
+        splitting(loop, 0..<rows, when: loop.concurrency > 1 && rows > grain, grain: grain) { range in
+            for r in range { body(r / s.outputHeight, r % s.outputHeight) }
+        }
+    }
+
+    /// Zeroes `dx`, then calls `body(n, channels)` for every image and block of 16 channels (the
+    /// pieces the backward passes split over: they write disjoint parts of `dx`).
+    @inline(__always)
+    static func forImageChannelBlocks<T>(_ s: Pool2DShape, _ dx: UnsafeMutablePointer<T>, _ loop: any ParallelLoop,
+                                         _ body: (Int, Range<Int>) -> Void) where T: KernelFloat {
+        let blocks = (s.channels + 15) / 16, items = s.batch * blocks
+        let perItem = Swift.max(1, s.outputHeight * s.outputWidth * Swift.min(16, s.channels) * s.kernelHeight * s.kernelWidth)
+        let grain = Swift.max(1, chunk / perItem)
+        splitting(loop, 0..<items, when: loop.concurrency > 1 && items > grain, grain: grain) { range in
+            for item in range {
+                let n = item / blocks, c0 = (item % blocks) * 16
+                let channels = c0..<Swift.min(s.channels, c0 + 16)
+                for p in 0..<(s.height * s.width) {
+                    (dx + (n * s.height * s.width + p) * s.channels + c0).update(repeating: 0, count: channels.count)
+                }
+                body(n, channels)
+            }
+        }
+    }
+
+    /// Work per piece handed to a worker (window element visits).
+    static var chunk: Int { 1 << 15 }
+}
