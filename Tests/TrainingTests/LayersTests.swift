@@ -63,4 +63,41 @@ import Training
         let description = ModelDescription.sequential(inputShape: [2], layers: specs, loss: .crossEntropy)
         #expect(try ModelDescription(json: description.json()) == description)
     }
+
+    @Test func parsesEveryLayerKind() throws {
+        let specs = try LayerSpec.parse("embedding(50,8)-layernorm-dropout(0.25)-maxpool(3,2)-avgpool(2)-globalavgpool")
+        #expect(specs == [.embedding(vocabulary: 50, dimension: 8), .layerNorm, .dropout(rate: 0.25),
+                          .maxPool(kernel: 3, stride: 2), .averagePool(kernel: 2, stride: 2), .globalAveragePool])
+        #expect(try LayerSpec.parse(specs.map(\.description).joined(separator: "-")) == specs)
+        #expect { try LayerSpec.parse("dropout(1.5)") } throws: { "\($0)".contains("rate in [0, 1)") }
+    }
+
+    @Test func dropoutTrainsWithAStepAndIsOffInEvaluation() throws {
+        // Training with dropout is reproducible (same seed: bitwise the same parameters, whatever
+        // the workers), and evaluation uses no mask (two evaluations agree, and equal a dropout-free
+        // forward pass of the same weights).
+        let data = try Dataset(csvFile: TrainingFixtures.iris, options: CSVOptions(header: .present))
+        func train(_ executor: Executor?) throws -> (Trainer<Float>, Sequential<Float>) {
+            var rng = SeededGenerator(seed: 4)
+            let model = try Sequential(graph: Graph<Float>(), inputShape: [4], layers: LayerSpec.parse("dense(16)-relu-dropout(0.5)-dense(3)"), using: &rng)
+            let trainer = try Trainer(model: model, loss: .crossEntropy, optimizer: .adam(learningRate: .constant(0.01)),
+                                      batchSize: 16, seed: 2, executor: executor)
+            for _ in 0..<3 { _ = try trainer.trainEpoch(on: data) }
+            return (trainer, model)
+        }
+        let executor = Executor(workers: 2)
+        defer { executor.shutdown() }
+        let (serial, model) = try train(nil)
+        let (parallel, _) = try train(executor)
+        #expect(model.stepPlaceholder != nil)
+        #expect(try serial.parameterValues() == parallel.parameterValues())
+        let first = try serial.evaluate(data), second = try serial.evaluate(data)
+        #expect(first.predictions == second.predictions)
+        // The same weights without the dropout layer give the same evaluation.
+        var rng = SeededGenerator(seed: 4)
+        let plain = try Sequential(graph: Graph<Float>(), inputShape: [4], layers: LayerSpec.parse("dense(16)-relu-dense(3)"), using: &rng)
+        let check = try Trainer(model: plain, loss: .crossEntropy, optimizer: .sgd(learningRate: .constant(0)), batchSize: 16, seed: 2, executor: nil)
+        try check.setParameterValues(serial.parameterValues())
+        #expect(try check.evaluate(data).predictions == first.predictions)
+    }
 }

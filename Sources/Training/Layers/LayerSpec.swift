@@ -10,6 +10,18 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     case activation(Activation)
     /// Each sample flattened to a vector (`flatten`).
     case flatten
+    /// Dropout at `rate` while training (`dropout(0.1)`).
+    case dropout(rate: Double)
+    /// Layer normalization over the last axis (`layernorm`).
+    case layerNorm
+    /// A learned vector per integer index (`embedding(vocabulary,dimension)`).
+    case embedding(vocabulary: Int, dimension: Int)
+    /// Max pooling of images (`maxpool(2)`, or `maxpool(3,2)` with a stride).
+    case maxPool(kernel: Int, stride: Int)
+    /// Average pooling of images (`avgpool(2)`, `avgpool(3,2)`).
+    case averagePool(kernel: Int, stride: Int)
+    /// Global average pooling of images to one vector of channels (`globalavgpool`).
+    case globalAveragePool
 
     /// Parses specs separated by `-`: `dense(N)`, `relu`, `tanh`, `sigmoid`, `gelu`, `flatten`.
     /// Errors name the bad part and list what is known.
@@ -41,6 +53,24 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         }
         switch name {
         case "dense": return .dense(units: try integers(1...1)[0])
+        case "embedding":
+            let v = try integers(2...2)
+            return .embedding(vocabulary: v[0], dimension: v[1])
+        case "maxpool", "avgpool":
+            let v = try integers(1...2)
+            return name == "maxpool" ? .maxPool(kernel: v[0], stride: v.count > 1 ? v[1] : v[0])
+                                     : .averagePool(kernel: v[0], stride: v.count > 1 ? v[1] : v[0])
+        case "globalavgpool":
+            _ = try integers(0...0)
+            return .globalAveragePool
+        case "layernorm":
+            _ = try integers(0...0)
+            return .layerNorm
+        case "dropout":
+            guard arguments.count == 1, let rate = Double(arguments[0]), rate >= 0, rate < 1 else {
+                throw ModelSpecError("model '\(text)': '\(part)' takes one rate in [0, 1)")
+            }
+            return .dropout(rate: rate)
         case "flatten":
             _ = try integers(0...0)
             return .flatten
@@ -49,15 +79,19 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
                 _ = try integers(0...0)
                 return .activation(a)
             }
-            throw ModelSpecError("model '\(text)': unknown layer '\(name)' (known: dense(N), relu, tanh, sigmoid, gelu, flatten)")
+            throw ModelSpecError("model '\(text)': unknown layer '\(name)' (known: \(LayerSpec.known))")
         }
     }
+
+    /// The layers `parse` knows, as written.
+    public static let known = "dense(N), relu, tanh, sigmoid, gelu, flatten, dropout(R), layernorm, embedding(V,D), maxpool(K[,S]), avgpool(K[,S]), globalavgpool"
 
     /// Whether the layer reads images `[height, width, channels]` (so a model starting with it gets
     /// its input reshaped to images).
     public var takesImages: Bool {
         switch self {
-        case .dense, .activation, .flatten: false
+        case .maxPool, .averagePool, .globalAveragePool: true
+        case .dense, .activation, .flatten, .dropout, .layerNorm, .embedding: false
         }
     }
 
@@ -66,13 +100,19 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         case let .dense(units): "dense(\(units))"
         case let .activation(a): a.rawValue
         case .flatten: "flatten"
+        case let .dropout(rate): "dropout(\(rate))"
+        case .layerNorm: "layernorm"
+        case let .embedding(v, d): "embedding(\(v),\(d))"
+        case let .maxPool(k, s): k == s ? "maxpool(\(k))" : "maxpool(\(k),\(s))"
+        case let .averagePool(k, s): k == s ? "avgpool(\(k))" : "avgpool(\(k),\(s))"
+        case .globalAveragePool: "globalavgpool"
         }
     }
 
     /// Builds the layer for one sample's `inputShape`; `initialization` is the weight scheme of a
     /// dense layer (the activation that follows it decides: He for ReLU-like, Glorot otherwise).
     func build<S: TensorScalar>(graph: Graph<S>, name: String, inputShape: [Int], initialization: WeightInitialization,
-                                using generator: inout SeededGenerator) throws -> any Layer<S> {
+                                step: () -> Node<S>, using generator: inout SeededGenerator) throws -> any Layer<S> {
         switch self {
         case let .dense(units):
             guard inputShape.count == 1 else {
@@ -84,6 +124,19 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
             return ActivationLayer<S>(a, inputShape: inputShape)
         case .flatten:
             return Flatten<S>(inputShape: inputShape)
+        case let .dropout(rate):
+            return Dropout<S>(rate: rate, seed: Int(truncatingIfNeeded: generator.next() >> 1), step: step(), inputShape: inputShape)
+        case .layerNorm:
+            return LayerNorm(graph: graph, name: name, inputShape: inputShape)
+        case let .embedding(vocabulary, dimension):
+            return Embedding(graph: graph, name: name, vocabulary: vocabulary, dimension: dimension, inputShape: inputShape,
+                             using: &generator)
+        case let .maxPool(kernel, stride):
+            return try Pool2D<S>(.max, kernel: kernel, stride: stride, inputShape: inputShape, name: name)
+        case let .averagePool(kernel, stride):
+            return try Pool2D<S>(.average, kernel: kernel, stride: stride, inputShape: inputShape, name: name)
+        case .globalAveragePool:
+            return try GlobalAveragePool2D<S>(inputShape: inputShape, name: name)
         }
     }
 }

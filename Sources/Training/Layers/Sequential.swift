@@ -25,10 +25,15 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
         }
         var shape = inputShape
         var layers: [any Layer<Scalar>] = []
+        var step: Node<Scalar>? = nil
+        let makeStep = { () -> Node<Scalar> in
+            if step == nil { step = graph.placeholder("sequential.step", shape: []) }
+            return step!
+        }
         for (i, spec) in specs.enumerated() {
             let layer = try spec.build(graph: graph, name: "layer\(i)", inputShape: shape,
                                        initialization: Sequential.initialization(forLayerAt: i, of: specs),
-                                       using: &generator) as any Layer<Scalar>
+                                       step: makeStep, using: &generator) as any Layer<Scalar>
             shape = layer.outputShape
             layers.append(layer)
         }
@@ -38,7 +43,11 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
         self.inputShape = inputShape
         self.layers = layers
         self.specs = specs
+        stepPlaceholder = step
     }
+
+    /// The scalar placeholder dropout layers read the optimizer step from (nil without dropout).
+    public let stepPlaceholder: Node<Scalar>?
 
     /// The weight scheme of layer `i`: the one the next activation calls for; for a last linear
     /// layer, the one of the model's activations before it (as `MLP` does); Glorot without any.
