@@ -36,10 +36,9 @@ final class Pool: @unchecked Sendable {
             exited.enter()
             started.enter()
             let cpu = cpus.map { $0[w.index % $0.count] }
-            // A serial queue of its own: libdispatch gives this long-running block a thread.
-            DispatchQueue(label: "scheduler.worker.\(w.index)").async { [self] in
-                self.main(w, cpu: cpu)
-            }
+            // A thread of its own (not libdispatch's pool, which stops at 255 threads: more
+            // workers than that would wait forever for a thread that never comes).
+            Pool.startThread { [self] in self.main(w, cpu: cpu) }
         }
         started.wait()
     }
@@ -91,10 +90,34 @@ final class Pool: @unchecked Sendable {
         started.leave()   // orders the boundCPUs store and the count before init returns
         loop(w)
         running.wrappingSubtract(1, ordering: .releasing)
-        // Give the thread back to libdispatch as we found it.
+        // Leave the thread's binding as we found it.
         if let saved, let hw = Hwloc.shared { hw.restoreThreadBinding(saved) }
         pthread_setspecific(workerKey, nil)
         exited.leave()
+    }
+
+    /// Starts a detached POSIX thread running `body` (default stack size). Traps if the system
+    /// refuses a thread: a pool without its workers could never run anything.
+    private static func startThread(_ body: @escaping @Sendable () -> Void) {
+        final class Start: @unchecked Sendable {
+            let body: @Sendable () -> Void
+            init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(Start(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { raw in
+            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+            start.body()
+            return nil
+        }, context)
+        if status != 0 {
+            Unmanaged<Start>.fromOpaque(context).release()
+            fatalError("Executor: the system refused a worker thread (pthread_create error \(status)); ask for fewer workers")
+        }
     }
 
     private static let warned = Atomic<Bool>(false)

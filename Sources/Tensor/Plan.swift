@@ -168,6 +168,12 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         return try body(UnsafeBufferPointer(start: p, count: node.count))
     }
 
+    /// Whether this plan reads placeholder `node` (a placeholder its outputs do not need is not fed:
+    /// `withFeed` on it hands an empty buffer).
+    public func reads(_ node: Node<Scalar>) -> Bool {
+        ObjectIdentifier(node.graph) == graphID && placeholders[node.id] != nil
+    }
+
     private func feedTarget(_ node: Node<Scalar>, shape: [Int]?) throws -> UnsafeMutableBufferPointer<Scalar> {
         guard ObjectIdentifier(node.graph) == graphID, node.id < node.graph.nodeCount else {
             throw GraphError(operation: "feed", shapes: shape.map { [$0] } ?? [], message: "node %\(node.id) belongs to another graph")

@@ -166,11 +166,9 @@ private struct ByteWriter {
         bytes.append(contentsOf: utf8)
     }
     mutating func floats(_ values: [Double]) {
-        bytes.reserveCapacity(bytes.count + 4 * values.count)
         for v in values { u32(Float(v).bitPattern) }
     }
     mutating func doubles(_ values: [Double]) {
-        bytes.reserveCapacity(bytes.count + 8 * values.count)
         for v in values { u64(v.bitPattern) }
     }
 }

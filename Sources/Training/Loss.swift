@@ -110,15 +110,14 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
             return try graphSoftmaxCE(p, t, file, line)
         case .meanAbsoluteError:
             let d = try checkedResidual(p, t, file, line)
-            return try absolute(d, file, line).mean(file: file, line: line)
+            return try graphAbs(d, file, line).mean(file: file, line: line)
         case let .huber(delta):
-            // a = |d|; m = min(a, delta) = a - relu(a - delta); h = m²/2 + delta (a - m).
+            // a = |d|; m = min(a, delta); h = m²/2 + delta (a - m).
             let d = try checkedResidual(p, t, file, line)
-            let a = try absolute(d, file, line)
-            let excess = try relu(a - S(delta), file: file, line: line)
-            let m = try a - excess
-            let quadratic = try (m * m) * S(0.5)
-            let linear = try excess * S(delta)
+            let a = try graphAbs(d, file, line)
+            let m = try clamp(a, max: delta, file: file, line: line)
+            let quadratic = try square(m, file: file, line: line) * S(0.5)
+            let linear = try (a - m) * S(delta)
             return try (quadratic + linear).mean(file: file, line: line)
         }
     }
@@ -130,11 +129,6 @@ public enum Loss: Sendable, Equatable, CustomStringConvertible {
             throw ModelSpecError("\(name) loss: prediction \(p.shape) and target \(t.shape) must have the same shape (\(file):\(line))")
         }
         return try p - t
-    }
-
-    /// `|x| = relu(x) + relu(-x)` (gradient: the sign, 0 at 0).
-    private func absolute<S>(_ x: Node<S>, _ file: StaticString, _ line: UInt) throws -> Node<S> {
-        try relu(x, file: file, line: line) + relu(-x, file: file, line: line)
     }
 
     // MARK: - On the host
@@ -206,3 +200,4 @@ private func graphBCE<S>(_ p: Node<S>, _ t: Node<S>, _ f: StaticString, _ l: UIn
 private func graphSoftmaxCE<S>(_ p: Node<S>, _ t: Node<S>, _ f: StaticString, _ l: UInt) throws -> Node<S> {
     try softmaxCrossEntropy(logits: p, labels: t, file: f, line: l)
 }
+private func graphAbs<S>(_ x: Node<S>, _ f: StaticString, _ l: UInt) throws -> Node<S> { try abs(x, file: f, line: l) }

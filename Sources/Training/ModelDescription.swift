@@ -14,7 +14,7 @@ public struct ModelDescription: Sendable, Equatable, Codable {
     /// The metadata key of a checkpoint's model description.
     public static let key = "model_description"
 
-    /// `mlp` or `graph`.
+    /// `mlp`, `sequential` or `graph`.
     public var kind: String
     /// MLP: input width, hidden widths, output width.
     public var widths: [Int]?
@@ -22,6 +22,9 @@ public struct ModelDescription: Sendable, Equatable, Codable {
     public var activation: String?
     /// Graph: the graph file's JSON text (with a training section).
     public var graph: String?
+    /// Sequential: one sample's input shape and the layers.
+    public var inputShape: [Int]?
+    public var layers: [LayerSpec]?
     /// The loss's name (`Loss.name`), and Huber's delta.
     public var loss: String?
     public var huberDelta: Double?
@@ -34,6 +37,16 @@ public struct ModelDescription: Sendable, Equatable, Codable {
         if case let .huber(d) = loss { delta = d }
         return ModelDescription(kind: "mlp", widths: widths, activation: activation.rawValue, graph: nil, loss: loss.name,
                                 huberDelta: delta, scalar: scalar)
+    }
+
+    /// A `Sequential` model of `layers` on inputs of `inputShape`, trained on `loss`.
+    public static func sequential(inputShape: [Int], layers: [LayerSpec], loss: Loss, scalar: String = "float") -> ModelDescription {
+        var d = ModelDescription(kind: "sequential", widths: nil, activation: nil, graph: nil, loss: loss.name,
+                                 huberDelta: nil, scalar: scalar)
+        if case let .huber(delta) = loss { d.huberDelta = delta }
+        d.inputShape = inputShape
+        d.layers = layers
+        return d
     }
 
     /// A graph file's model (its loss is in the graph; `loss` names it when known).

@@ -41,6 +41,13 @@ public final class Predictor<Scalar: TensorScalar> {
             var rng = SeededGenerator(seed: 0)
             let mlp = MLP(graph: Graph<Scalar>(), widths: widths, activation: activation, using: &rng)
             trainer = try Trainer(model: mlp, loss: loss, optimizer: idle, batchSize: 1, seed: checkpoint.seed, executor: executor)
+        case "sequential":
+            guard let inputShape = model.inputShape, let layers = model.layers, let loss = model.trainedLoss else {
+                throw CheckpointError.mismatch("the checkpoint's layered model description is incomplete: \(modelText)")
+            }
+            var rng = SeededGenerator(seed: 0)
+            let sequential = try Sequential(graph: Graph<Scalar>(), inputShape: inputShape, layers: layers, using: &rng)
+            trainer = try Trainer(model: sequential, loss: loss, optimizer: idle, batchSize: 1, seed: checkpoint.seed, executor: executor)
         case "graph":
             guard let text = model.graph else { throw CheckpointError.mismatch("the checkpoint's graph model has no graph text") }
             let file = try GraphFile<Scalar>(json: Data(text.utf8), fileName: "checkpoint graph")

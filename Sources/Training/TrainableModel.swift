@@ -22,12 +22,19 @@ public protocol TrainableModel<Scalar> {
     var parameterNames: [String] { get }
     /// One sample's input shape without the batch dimension (e.g. `[64]`, or `[8, 8, 1]` for an image).
     var inputShape: [Int] { get }
-    /// The prediction for a batch of inputs `[rows] + inputShape`.
+    /// The prediction for a batch of inputs `[rows] + inputShape` (as evaluated and predicted).
     func prediction(_ input: Node<Scalar>) throws -> Node<Scalar>
+    /// The prediction as trained (`training: true`: dropout on) or evaluated; by default the same graph.
+    func prediction(_ input: Node<Scalar>, training: Bool) throws -> Node<Scalar>
+    /// A scalar placeholder the trainer feeds with the optimizer step before every training run
+    /// (dropout masks change with it); nil by default.
+    var stepPlaceholder: Node<Scalar>? { get }
 }
 
 extension TrainableModel {
     public var parameterNames: [String] { parameters.map(parameterName) }
+    public func prediction(_ input: Node<Scalar>, training: Bool) throws -> Node<Scalar> { try prediction(input) }
+    public var stepPlaceholder: Node<Scalar>? { nil }
 }
 
 /// The name a parameter node was created with (`%id` for other nodes).

@@ -128,6 +128,12 @@ public final class Trainer<Scalar: TensorScalar> {
         try self.init(model: mlp, loss: .crossEntropy, optimizer: optimizer, batchSize: batchSize, seed: seed, executor: executor)
     }
 
+    /// The model's step placeholder (dropout), fed with the optimizer step before each training run.
+    private var stepPlaceholder: Node<Scalar>? {
+        if case let .model(model, _) = source { return model.stepPlaceholder }
+        return nil
+    }
+
     /// Whether batches have the graph's fixed size (a `TrainingGraph`).
     public var hasFixedBatch: Bool { if case .fixed = source { true } else { false } }
 
@@ -189,6 +195,10 @@ public final class Trainer<Scalar: TensorScalar> {
             let rows = batches[b]
             let head = try trainHead(rows.count)
             try feed(head, data, rows, targets: true)
+            if let step = stepPlaceholder, head.plan.reads(step) {
+                let value = Scalar(optimizerState.step)
+                try head.plan.withFeed(step) { $0[0] = value }
+            }
             try head.plan.run(trace: trace)
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
@@ -379,7 +389,7 @@ public final class Trainer<Scalar: TensorScalar> {
             return (spec.inputs, spec.target, spec.prediction, spec.loss)
         case let .model(model, loss):
             let x = graph.placeholder("\(name).x", shape: [rows] + model.inputShape)
-            let prediction = try model.prediction(x)
+            let prediction = try model.prediction(x, training: name.hasPrefix("train"))
             guard prediction.shape.count == 2, prediction.shape[0] == rows else {
                 throw ModelSpecError("the model's prediction for \(rows) rows has shape \(prediction.shape), expected [\(rows), outputs]")
             }

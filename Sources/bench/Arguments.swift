@@ -71,10 +71,14 @@ struct Arguments {
         return v
     }
 
-    /// Throws if an option was given that the command never asked for (a typo, usually).
-    func finish() throws {
+    /// Throws if an option was given that the command never asked for (a typo, usually), or a word
+    /// that belongs to no option (`--epochs 1 2`) where the command takes none.
+    func finish(positionalAllowed: Bool = false) throws {
         let unknown = Set(values.keys).union(switches).subtracting(read)
         if let name = unknown.sorted().first { throw ArgumentError("unknown option --\(name)") }
+        if !positionalAllowed, let word = positional.first {
+            throw ArgumentError("unexpected word '\(word)': every option takes at most one value (--name value)")
+        }
     }
 }
 

@@ -32,7 +32,7 @@ enum DataCommand {
         let separatorWord = args.string("separator", default: ",")
         let json = args.flag("json")
         let report = args.string("report")
-        try args.finish()
+        try args.finish(positionalAllowed: true)
 
         guard args.positional.count == 1, let data = args.positional.first else {
             throw ArgumentError(args.positional.isEmpty ? "a CSV file (or digits, iris) is required\n\n\(usage)"

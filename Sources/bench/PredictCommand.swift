@@ -36,13 +36,13 @@ enum PredictCommand {
         let executor = Executor(workers: threads)
         defer { executor.shutdown() }
         if checkpoint.metadata["scalar"] == "double" {
-            try predict(Predictor<Double>(checkpoint: checkpoint, executor: executor), checkpoint, dataPath, output, json)
+            try predict(Predictor<Double>(checkpoint: checkpoint, executor: executor), checkpoint, checkpointPath, dataPath, output, json)
         } else {
-            try predict(Predictor<Float>(checkpoint: checkpoint, executor: executor), checkpoint, dataPath, output, json)
+            try predict(Predictor<Float>(checkpoint: checkpoint, executor: executor), checkpoint, checkpointPath, dataPath, output, json)
         }
     }
 
-    static func predict<S>(_ predictor: Predictor<S>, _ checkpoint: Checkpoint, _ dataPath: String, _ output: String?,
+    static func predict<S>(_ predictor: Predictor<S>, _ checkpoint: Checkpoint, _ checkpointPath: String, _ dataPath: String, _ output: String?,
                            _ json: Bool) throws {
         let header: DataTable.Header = switch checkpoint.metadata["header"] {
         case "absent": .absent
@@ -61,7 +61,8 @@ enum PredictCommand {
             if p.rows > 10 { print("... (\(p.rows - 10) more rows; --output FILE writes them all)") }
         }
         var j = JSONLine()
-        j.add("checkpoint", checkpoint.metadata["data"] ?? "")
+        j.add("checkpoint", checkpointPath)
+        j.add("trained_on", checkpoint.metadata["data"] ?? "")
         j.add("data", dataPath)
         j.add("rows", p.rows)
         j.add("task", p.task.rawValue)

@@ -45,6 +45,29 @@ extension TrainCommand.Run {
         try loss.check(fits: prepared.task, classCount: p.classCount)
         let features = prepared.train.featureCount
         let outputs = loss.outputWidth(task: prepared.task, classCount: p.classCount, targetCount: prepared.train.targetCount)
+        let batch = o.batch, task = prepared.task
+        if let specs = o.layers {
+            // The digits are 8x8 images: a model that starts on images reads them so unless told otherwise.
+            let inputShape = o.image ?? (specs.first?.takesImages == true && prepared.name == "digits" ? [8, 8, 1] : [features])
+            guard inputShape.reduce(1, *) == features else {
+                throw ArgumentError("--image \(inputShape.map(String.init).joined(separator: "x")) holds \(inputShape.reduce(1, *)) values, the data has \(features) encoded features")
+            }
+            var rng = SeededGenerator(seed: o.seed)
+            let model: Sequential<Scalar>
+            do { model = try Sequential(graph: Graph<Scalar>(), inputShape: inputShape, layers: specs, using: &rng) } catch {
+                throw ArgumentError("--model: \(error)")
+            }
+            let width = model.outputWidth
+            guard loss == .crossEntropy ? width >= outputs : width == outputs else {
+                throw ArgumentError("--model \(model.description): its output width is \(width); loss \(loss.name) on this data needs \(loss == .crossEntropy ? "at least " : "")\(outputs)")
+            }
+            let trainer = try Trainer(model: model, loss: loss, optimizer: optimizer, batchSize: o.batch, seed: o.seed,
+                                      executor: executor)
+            return Model(trainer: trainer, loss: loss,
+                         description: .sequential(inputShape: inputShape, layers: specs, loss: loss, scalar: scalar),
+                         summary: "\(model.description) on \(inputShape.map(String.init).joined(separator: "x"))",
+                         file: { try Self.graphFile(of: model, loss: loss, batch: batch, task: task) })
+        }
         let widths = o.model ?? [features] + (o.hidden ?? [256]) + [outputs]
         let text = widths.map(String.init).joined(separator: ",")
         guard widths.first == features else {
@@ -61,19 +84,18 @@ extension TrainCommand.Run {
         let mlp = MLP(graph: Graph<Scalar>(), widths: widths, activation: o.activation, using: &rng)
         let trainer = try Trainer(model: mlp, loss: loss, optimizer: optimizer, batchSize: o.batch, seed: o.seed,
                                   executor: executor)
-        let batch = o.batch, task = prepared.task
         return Model(trainer: trainer, loss: loss,
                      description: .mlp(widths: widths, activation: o.activation, loss: loss, scalar: scalar),
                      summary: "MLP \(text) (\(o.activation.rawValue))",
                      file: { try Self.graphFile(of: mlp, loss: loss, batch: batch, task: task) })
     }
 
-    /// The MLP as a graph file with a training section (batch `batch`), its values the current parameters.
-    static func graphFile(of mlp: MLP<Scalar>, loss: Loss, batch: Int, task: LearningTask) throws -> GraphFile<Scalar> {
-        let graph = mlp.layers[0].weight.graph
-        let x = graph.placeholder("x", shape: [batch, mlp.widths[0]])
-        let prediction = try mlp(x)
-        let target = graph.placeholder("target", shape: loss.targetShape(rows: batch, targetCount: mlp.widths.last!))
+    /// The model as a graph file with a training section (batch `batch`), its values the current parameters.
+    static func graphFile(of model: some TrainableModel<Scalar>, loss: Loss, batch: Int, task: LearningTask) throws -> GraphFile<Scalar> {
+        let graph = model.parameters[0].graph
+        let x = graph.placeholder("x", shape: [batch] + model.inputShape)
+        let prediction = try model.prediction(x)
+        let target = graph.placeholder("target", shape: loss.targetShape(rows: batch, targetCount: prediction.shape[1]))
         let lossNode = try loss(prediction: prediction, target: target)
         let spec = try GraphTrainingSpec(inputs: [.init(placeholder: x, columns: .features)],
                                          target: .init(placeholder: target, columns: .label),

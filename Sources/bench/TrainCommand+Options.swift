@@ -13,6 +13,10 @@ extension TrainCommand {
         var standardize: Bool
         var standardizeTargets: Bool
         var model: [Int]?
+        /// `--model` given as layers (`dense(128)-relu-dense(10)`) instead of widths.
+        var layers: [LayerSpec]?
+        /// `--image HxWxC`: one sample's features as an image (the digits are 8x8x1).
+        var image: [Int]?
         var hidden: [Int]?
         var graph: String?
         var saveGraph: String?
@@ -69,8 +73,19 @@ extension TrainCommand {
             guard !(on && off) else { throw ArgumentError("--standardize and --no-standardize contradict each other") }
             standardize = !off
             standardizeTargets = !args.flag("no-standardize-targets")
-            model = try args.string("model").map { text in
-                do { return try MLP<Float>.parseWidths(text) } catch { throw ArgumentError("--model: \(error)") }
+            if let text = args.string("model") {
+                if text.allSatisfy({ $0.isNumber || $0 == "," || $0 == " " }) {
+                    do { model = try MLP<Float>.parseWidths(text) } catch { throw ArgumentError("--model: \(error)") }
+                } else {
+                    do { layers = try LayerSpec.parse(text) } catch { throw ArgumentError("--model: \(error)") }
+                }
+            }
+            image = try args.string("image").map { text in
+                let dims = text.split(separator: "x").map { Int($0) }
+                guard dims.count == 3, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                    throw ArgumentError("--image expects HxWxC (e.g. 8x8x1), got '\(text)'")
+                }
+                return dims.map { $0! }
             }
             hidden = try args.string("hidden").map { text in
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int(String($0).trimmed) }
@@ -136,9 +151,12 @@ extension TrainCommand {
                     throw ArgumentError("--patience needs --validation-fraction F: early stopping watches a validation split")
                 }
             }
-            guard model == nil || hidden == nil else { throw ArgumentError("give --model (all widths) or --hidden (hidden widths), not both") }
+            guard (model == nil && layers == nil) || hidden == nil else {
+                throw ArgumentError("give --model (all widths, or layers) or --hidden (hidden widths), not both")
+            }
+            if image != nil && layers == nil { throw ArgumentError("--image applies to a --model given as layers") }
             if graph != nil {
-                guard model == nil && hidden == nil else { throw ArgumentError("--graph brings its own model: --model and --hidden do not apply") }
+                guard model == nil && layers == nil && hidden == nil else { throw ArgumentError("--graph brings its own model: --model and --hidden do not apply") }
                 guard loss == nil else { throw ArgumentError("--graph brings its own loss (its training section): --loss does not apply") }
             }
             if data == "synthetic" {

@@ -29,18 +29,23 @@ extension TrainCommand {
             let prepared = try PreparedData.load(o, task: o.task ?? Self.task(of: graphFile))
             let executor = Executor(workers: o.threads)
             defer { executor.shutdown() }
-            let optimizer = makeOptimizer(prepared)
+            let optimizer = makeOptimizer(prepared, fixedBatch: graphFile?.training?.batchSize)
             let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
             let trainer = model.trainer
+            if trainer.hasFixedBatch { try checkWholeBatches(prepared, batch: trainer.batchSize) }
             let scalarName = Scalar.self == Double.self ? "double" : "float"
             var metadata = [
-                "data": prepared.name, "batch": String(o.batch), "task": prepared.task.rawValue,
+                "data": prepared.name, "batch": String(trainer.batchSize), "task": prepared.task.rawValue,
                 "header": prepared.header == .absent ? "absent" : prepared.header == .present ? "present" : "automatic",
                 Preprocessor.key: try prepared.preprocessor.json(), ModelDescription.key: try model.description.json(),
             ]
             metadata["scalar"] = scalarName
             if o.resume, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
                 let checkpoint = try Checkpoint(contentsOf: path)
+                // The seed fixes the split (so the preprocessing) and the batch order: name it, not its effects.
+                guard checkpoint.seed == o.seed else {
+                    throw CheckpointError.mismatch("\(path) was saved by a run with --seed \(checkpoint.seed), this run has --seed \(o.seed): resume with the same seed (it fixes the data split and the batch order)")
+                }
                 for key in ["data", "batch", "task", Preprocessor.key, ModelDescription.key] where checkpoint.metadata[key] != metadata[key] {
                     throw CheckpointError.mismatch("\(path) was saved by a run with another \(key == Preprocessor.key ? "preprocessing" : key == ModelDescription.key ? "model" : key)\(key.count < 8 ? " (\(checkpoint.metadata[key] ?? "unknown") vs \(metadata[key]!))" : "")")
                 }
@@ -114,9 +119,8 @@ extension TrainCommand {
             let trainAnalysis = try ModelAnalysis(trainEval, of: prepared.train, loss: analysisLoss, preprocessor: p)
             let testAnalysis = try ModelAnalysis(testEval, of: prepared.test, loss: analysisLoss, preprocessor: p)
             if lastLoss.isNaN { lastLoss = trainEval.loss }
-            // The training split in one line (its full table is rarely read); the test split in full.
-            let trainFigures = trainAnalysis.jsonFields(prefix: "").map { "\($0.key.replacingOccurrences(of: "_", with: " ")) \(String(format: "%.4f", $0.value))" }
-            out.line("\ntraining split (\(prepared.train.count) samples): loss \(String(format: "%.4f", trainEval.loss)), \(trainFigures.joined(separator: ", "))")
+            out.line("\ntraining split (\(prepared.train.count) samples, loss \(String(format: "%.4f", trainEval.loss))):")
+            out.line(trainAnalysis.table(), terminator: "")
             out.line("\ntest split (\(prepared.test.count) samples, loss \(String(format: "%.4f", testEval.loss))):")
             out.line(testAnalysis.table(), terminator: "")
             out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
@@ -133,8 +137,10 @@ extension TrainCommand {
                 let profile = try session.profile()
                 try profile.write(to: URL(fileURLWithPath: dir), title: title)
                 try curves.write(toDirectory: dir, title: title, facts: facts)
+                let perStep = profile.runs.map(\.criticalPathNanos).sorted()
+                let median = perStep.isEmpty ? 0 : Double(perStep[perStep.count / 2]) / 1e3
                 out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot, training.html); " +
-                         "critical path \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms in all, average parallelism \(String(format: "%.2f", profile.averageParallelism))")
+                         "critical path \(String(format: "%.1f", median)) µs per step (median; \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms summed over the steps), average parallelism \(String(format: "%.2f", profile.averageParallelism))")
             }
             if let dir = o.report {
                 title += " (learning curves)"
@@ -174,6 +180,20 @@ extension TrainCommand {
             }
         }
 
+        /// A fixed-shape graph trains and evaluates whole batches: every split needs at least one.
+        private func checkWholeBatches(_ prepared: PreparedData, batch: Int) throws {
+            let splits: [(String, Int?, String)] = [
+                ("training", prepared.train.count, "more rows, or a smaller --test-fraction or --validation-fraction"),
+                ("validation", prepared.validation?.count, "a larger --validation-fraction"),
+                ("test", prepared.test.count, o.testData != nil ? "more rows in --test-data" : "a larger --test-fraction"),
+            ]
+            for (name, count, remedy) in splits {
+                if let count, count < batch {
+                    throw ArgumentError("\(o.graph ?? "the graph") runs whole batches of \(batch) rows, but the \(name) split has \(count): use \(remedy)")
+                }
+            }
+        }
+
         private func describeTarget(_ p: Preprocessor) -> String {
             if let names = p.target.classNames {
                 let shown = names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."
@@ -183,8 +203,10 @@ extension TrainCommand {
             return "; target\(p.target.names.count > 1 ? "s" : "") \(p.target.names.map { "'\($0)'" }.joined(separator: ", "))\(standardized)"
         }
 
-        private func makeOptimizer(_ prepared: PreparedData) -> Optimizer {
-            let stepsPerEpoch = (prepared.train.count + o.batch - 1) / o.batch
+        /// The optimizer of the options; schedules span the run's steps (a fixed-shape graph runs
+        /// `fixedBatch`-row batches, whole ones only).
+        private func makeOptimizer(_ prepared: PreparedData, fixedBatch: Int?) -> Optimizer {
+            let stepsPerEpoch = fixedBatch.map { prepared.train.count / $0 } ?? (prepared.train.count + o.batch - 1) / o.batch
             // Synthetic runs measure throughput against the peer scripts, which train with plain SGD at 0.01.
             let synthetic = o.data == "synthetic"
             let kind = o.optimizer ?? (synthetic ? .sgd : .adam)

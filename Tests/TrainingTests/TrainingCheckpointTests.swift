@@ -143,3 +143,41 @@ import Training
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["taken"])
     }
 }
+
+/// Version 1 files (Float arrays without an element-size field) still read.
+@Suite struct CheckpointVersion1Tests {
+    /// A version 1 file built byte by byte as that format's writer laid it out.
+    static func version1Bytes() -> [UInt8] {
+        var payload: [UInt8] = []
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { payload.append(contentsOf: $0) } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { payload.append(contentsOf: $0) } }
+        func string(_ s: String) { u32(UInt32(s.utf8.count)); payload.append(contentsOf: Array(s.utf8)) }
+        u64(2); u64(7); u64(99)                 // epoch, step, seed
+        string("sgd")
+        u32(1); string("data"); string("digits")
+        u32(1)                                   // one parameter
+        string("w"); u32(2); u64(1); u64(2)      // shape [1, 2]
+        u32(Float(1.5).bitPattern); u32(Float(-0.25).bitPattern)
+        u32(0)                                   // no optimizer slots
+        var file: [UInt8] = [0x89, 0x47, 0x45, 0x43, 0x4B, 0x50, 0x54, 0x0A]
+        withUnsafeBytes(of: UInt32(1).littleEndian) { file.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(0).littleEndian) { file.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(payload.count).littleEndian) { file.append(contentsOf: $0) }
+        file += payload
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in file { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        withUnsafeBytes(of: hash.littleEndian) { file.append(contentsOf: $0) }
+        return file
+    }
+
+    @Test func readsVersion1() throws {
+        let c = try Checkpoint(decoding: Self.version1Bytes(), name: "v1")
+        #expect(c.epoch == 2 && c.step == 7 && c.seed == 99 && c.optimizer == "sgd" && c.metadata == ["data": "digits"])
+        #expect(c.parameters.count == 1 && c.parameters[0].shape == [1, 2] && c.parameters[0].values == [1.5, -0.25])
+        #expect(c.parameters[0].scalarBytes == 4 && c.optimizerSlots.isEmpty)
+        // Written again, it is a version 2 file that reads back equal.
+        let again = c.encoded()
+        #expect(again[8] == 2)
+        #expect(try Checkpoint(decoding: again, name: "v2") == c)
+    }
+}

@@ -66,7 +66,6 @@ public struct ProfileSession: Sendable {
             tasks += given?.count == graph.taskCount ? given! : (0..<graph.taskCount).map { ProfileTask(name: graph.name(of: $0)) }
             for t in 0..<graph.taskCount { for s in graph.successors(of: t) { edges.append((offset + t, offset + s)) } }
         }
-        events.reserveCapacity(events.count + recorded.count)
         for (i, e) in recorded.enumerated() {
             var task = e.task >= 0 ? e.task : e.parent
             if task >= 0 {

@@ -167,10 +167,17 @@ public struct Preprocessor: Sendable, Equatable, Codable {
     /// else is regression. Two classes make a binary task.
     static func task(of labels: [DataTable.Column], columns: [Int], table: DataTable,
                      given: LearningTask?) throws -> (LearningTask, String) {
+        for (c, column) in zip(columns, labels) {
+            let values = column.kind == .text ? Set(column.texts.compactMap { $0 }).map { $0 }
+                                              : Set(column.numbers.compactMap { $0 }).map(Preprocessor.format)
+            if values.count == 1 {
+                throw TrainingError.invalidData("\(table.name): the label column '\(column.name)' (column \(c + 1)) holds a single value ('\(values[0])') in all \(table.rowCount) rows: there is nothing to learn")
+            }
+        }
         let textLabel = zip(columns, labels).first { $0.1.kind == .text }
         if let given {
             if given == .regression, let (c, column) = textLabel {
-                let r = column.texts.firstIndex { $0 != nil }!
+                let r = Preprocessor.firstText(in: column, rows: 0..<table.rowCount)
                 throw TrainingError.invalidData("\(table.place(row: r, column: c)): the regression target '\(column.name)' holds text ('\(column.texts[r]!)')")
             }
             if given != .regression && labels.count > 1 {
@@ -180,7 +187,7 @@ public struct Preprocessor: Sendable, Equatable, Codable {
         }
         if labels.count > 1 {
             if let (c, column) = textLabel {
-                let r = column.texts.firstIndex { $0 != nil }!
+                let r = Preprocessor.firstText(in: column, rows: 0..<table.rowCount)
                 throw TrainingError.invalidData("\(table.place(row: r, column: c)): the regression target '\(column.name)' holds text ('\(column.texts[r]!)')")
             }
             return (.regression, "\(labels.count) label columns: regression")
@@ -269,7 +276,8 @@ public struct Preprocessor: Sendable, Equatable, Codable {
                     y[i] = Double(index)
                 } else {
                     guard column.kind == .numeric else {
-                        throw TrainingError.invalidData("\(table.place(row: r, column: c)): the regression target '\(name)' holds text ('\(column.texts[r]!)')")
+                        let t = Preprocessor.firstText(in: column, rows: rows)
+                        throw TrainingError.invalidData("\(table.place(row: t, column: c)): the regression target '\(name)' holds text ('\(column.texts[t]!)')")
                     }
                     y[i * k + j] = (column.numbers[r]! - target.mean[j]) * target.scale[j]
                 }
@@ -282,6 +290,14 @@ public struct Preprocessor: Sendable, Equatable, Codable {
         guard task == .regression else { return values }
         let k = target.names.count
         return values.enumerated().map { i, v in v / target.scale[i % k] + target.mean[i % k] }
+    }
+
+    /// The row of `rows` whose cell of the text `column` is not a number (the cell that made the
+    /// column text, for messages), else the first row of the table with one, else the first present cell.
+    static func firstText(in column: DataTable.Column, rows: some Collection<Int>) -> Int {
+        let notNumber = { (r: Int) in column.texts[r].map { Double($0).map { !$0.isFinite } ?? true } ?? false }
+        return rows.first(where: notNumber) ?? column.texts.indices.first(where: notNumber)
+            ?? column.texts.firstIndex { $0 != nil }!
     }
 
     private func missing(_ table: DataTable, _ r: Int, _ c: Int, _ name: String) -> TrainingError {

@@ -145,7 +145,7 @@ struct SVGLineChart {
         var step: Double
         var ticks: [Double]
 
-        /// About five ticks covering `values` (0 to 1 when there are none).
+        /// Three to seven ticks covering `values` (0 to 1 when there are none).
         init(values: [Double]) {
             var lo = values.min() ?? 0
             var hi = values.max() ?? 1
@@ -154,7 +154,7 @@ struct SVGLineChart {
                 lo -= pad
                 hi += pad
             }
-            step = Axis.niceStep((hi - lo) / 5)
+            step = Axis.niceStep((hi - lo) / 6)
             low = (lo / step).rounded(.down) * step
             high = (hi / step).rounded(.up) * step
             ticks = Axis.ticks(from: low, to: high, step: step)

@@ -1,6 +1,6 @@
 import Tensor
 /// The nonlinearity between dense layers; it also picks the weight initialization that suits it.
-public enum Activation: String, Sendable, CaseIterable {
+public enum Activation: String, Sendable, CaseIterable, Codable {
     case relu, tanh, sigmoid, gelu
     /// No nonlinearity (a linear layer).
     case identity
