@@ -100,4 +100,32 @@ import Training
         try check.setParameterValues(serial.parameterValues())
         #expect(try check.evaluate(data).predictions == first.predictions)
     }
+
+    @Test func convolutionLayersShapeImages() throws {
+        let specs = try LayerSpec.parse("conv(4,3)-relu-maxpool(2)-conv(6,3,1,0)-flatten-dense(5)")
+        #expect(specs[0] == .conv(filters: 4, kernel: 3, stride: 1, padding: 1) && specs[3] == .conv(filters: 6, kernel: 3, stride: 1, padding: 0))
+        #expect(try LayerSpec.parse(specs.map(\.description).joined(separator: "-")) == specs)
+        var rng = SeededGenerator(seed: 2)
+        let g = Graph<Double>()
+        let model = try Sequential(graph: g, inputShape: [8, 8, 1], layers: specs, using: &rng)
+        // 8x8x1 -conv(pad 1)-> 8x8x4 -pool-> 4x4x4 -conv(pad 0)-> 2x2x6 -> 24 -> 5
+        #expect(model.layers.map(\.outputShape) == [[8, 8, 4], [8, 8, 4], [4, 4, 4], [2, 2, 6], [24], [5]])
+        #expect(model.parameters.map(\.shape) == [[3, 3, 1, 4], [4], [3, 3, 4, 6], [6], [24, 5], [5]])
+        #expect { try Sequential(graph: g, inputShape: [64], layers: LayerSpec.parse("conv(2,3)-flatten-dense(2)"), using: &rng) }
+            throws: { "\($0)".contains("--image") }
+        #expect { try Sequential(graph: g, inputShape: [2, 2, 1], layers: LayerSpec.parse("conv(2,5,1,0)-flatten-dense(2)"), using: &rng) }
+            throws: { "\($0)".contains("does not fit") }
+        // A tiny CNN learns to tell a bright left half from a bright right half.
+        var data: [Double] = [], labels: [Double] = []
+        for i in 0..<64 {
+            let left = i % 2 == 0
+            for _ in 0..<4 { for c in 0..<4 { data.append((c < 2) == left ? 1 + 0.1 * rng.nextNormal() : 0.1 * rng.nextNormal()) } }
+            labels.append(left ? 0 : 1)
+        }
+        let set = try Dataset(features: data, targets: labels, featureCount: 16, targetCount: 1, task: .binary, classCount: 2)
+        let cnn = try Sequential(graph: Graph<Double>(), inputShape: [4, 4, 1], layers: LayerSpec.parse("conv(3,3)-relu-globalavgpool-dense(2)"), using: &rng)
+        let trainer = try Trainer(model: cnn, loss: .crossEntropy, optimizer: .adam(learningRate: .constant(0.05)), batchSize: 16, seed: 1, executor: nil)
+        for _ in 0..<20 { _ = try trainer.trainEpoch(on: set) }
+        #expect(try trainer.evaluate(set).metric == 1)
+    }
 }

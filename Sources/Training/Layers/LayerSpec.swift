@@ -10,6 +10,9 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     case activation(Activation)
     /// Each sample flattened to a vector (`flatten`).
     case flatten
+    /// A convolution of images (`conv(16,3)`: 16 filters of 3x3, stride 1, padding kernel/2 so odd
+    /// kernels keep the size; `conv(F,K,S)` and `conv(F,K,S,P)` set stride and padding).
+    case conv(filters: Int, kernel: Int, stride: Int, padding: Int)
     /// Dropout at `rate` while training (`dropout(0.1)`).
     case dropout(rate: Double)
     /// Layer normalization over the last axis (`layernorm`).
@@ -53,6 +56,12 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         }
         switch name {
         case "dense": return .dense(units: try integers(1...1)[0])
+        case "conv":
+            guard (2...4).contains(arguments.count), let v = Optional(arguments.map { Int($0) }),
+                  v.allSatisfy({ $0 != nil }), v[0]! > 0, v[1]! > 0, v.count < 3 || v[2]! > 0, v.count < 4 || v[3]! >= 0 else {
+                throw ModelSpecError("model '\(text)': '\(part)' takes filters, kernel[, stride[, padding]]: positive integers (padding may be 0)")
+            }
+            return .conv(filters: v[0]!, kernel: v[1]!, stride: v.count > 2 ? v[2]! : 1, padding: v.count > 3 ? v[3]! : v[1]! / 2)
         case "embedding":
             let v = try integers(2...2)
             return .embedding(vocabulary: v[0], dimension: v[1])
@@ -84,13 +93,13 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     /// The layers `parse` knows, as written.
-    public static let known = "dense(N), relu, tanh, sigmoid, gelu, flatten, dropout(R), layernorm, embedding(V,D), maxpool(K[,S]), avgpool(K[,S]), globalavgpool"
+    public static let known = "dense(N), conv(F,K[,S[,P]]), relu, tanh, sigmoid, gelu, flatten, dropout(R), layernorm, embedding(V,D), maxpool(K[,S]), avgpool(K[,S]), globalavgpool"
 
     /// Whether the layer reads images `[height, width, channels]` (so a model starting with it gets
     /// its input reshaped to images).
     public var takesImages: Bool {
         switch self {
-        case .maxPool, .averagePool, .globalAveragePool: true
+        case .conv, .maxPool, .averagePool, .globalAveragePool: true
         case .dense, .activation, .flatten, .dropout, .layerNorm, .embedding: false
         }
     }
@@ -100,6 +109,7 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         case let .dense(units): "dense(\(units))"
         case let .activation(a): a.rawValue
         case .flatten: "flatten"
+        case let .conv(f, k, s, p): s == 1 && p == k / 2 ? "conv(\(f),\(k))" : p == k / 2 ? "conv(\(f),\(k),\(s))" : "conv(\(f),\(k),\(s),\(p))"
         case let .dropout(rate): "dropout(\(rate))"
         case .layerNorm: "layernorm"
         case let .embedding(v, d): "embedding(\(v),\(d))"
@@ -124,6 +134,9 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
             return ActivationLayer<S>(a, inputShape: inputShape)
         case .flatten:
             return Flatten<S>(inputShape: inputShape)
+        case let .conv(filters, kernel, stride, padding):
+            return try Conv2D(graph: graph, name: name, filters: filters, kernel: kernel, stride: stride, padding: padding,
+                              inputShape: inputShape, initialization: initialization, using: &generator)
         case let .dropout(rate):
             return Dropout<S>(rate: rate, seed: Int(truncatingIfNeeded: generator.next() >> 1), step: step(), inputShape: inputShape)
         case .layerNorm:
