@@ -225,27 +225,24 @@ public enum Convolution {
     @inline(__always)
     static func im2col<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Conv2DShape, group g: Int, rows: Range<Int>,
                                        into p: UnsafeMutablePointer<T>) {
-        let cg = s.inputChannels / s.groups
-        let runs = s.groups == 1 && s.dilationWidth == 1
+        let cg = s.inputChannels / s.groups, cin = s.inputChannels, kw = s.kernelWidth, dw = s.dilationWidth
+        let runs = s.groups == 1 && dw == 1, rowLength = kw * cg
+        let source = x + g * cg
         var dst = p
         forKernelRows(s, rows) { inside, pixel, lo, hi in
             if !inside {
-                dst.update(repeating: 0, count: s.kernelWidth * cg)
+                fill(dst, rowLength)
             } else if runs {
                 // Taps lo..<hi are in the image: input pixels pixel + lo ..< pixel + hi, contiguous.
-                dst.update(repeating: 0, count: lo * cg)
-                copy(x + (pixel + lo) * s.inputChannels, dst + lo * cg, (hi - lo) * cg)
-                (dst + hi * cg).update(repeating: 0, count: (s.kernelWidth - hi) * cg)
+                fill(dst, lo &* cg)
+                copy(source + (pixel &+ lo) &* cin, dst + lo &* cg, (hi &- lo) &* cg)
+                fill(dst + hi &* cg, (kw &- hi) &* cg)
             } else {
-                for kw in 0..<s.kernelWidth {
-                    if kw >= lo && kw < hi {
-                        copy(x + (pixel + kw * s.dilationWidth) * s.inputChannels + g * cg, dst + kw * cg, cg)
-                    } else {
-                        (dst + kw * cg).update(repeating: 0, count: cg)
-                    }
-                }
+                fill(dst, lo &* cg)
+                for t in lo..<hi { copy(source + (pixel &+ t &* dw) &* cin, dst + t &* cg, cg) }
+                fill(dst + hi &* cg, (kw &- hi) &* cg)
             }
-            dst += s.kernelWidth * cg
+            dst += rowLength
         }
     }
 
@@ -254,23 +251,32 @@ public enum Convolution {
     @inline(__always)
     static func col2im<T: KernelFloat>(_ p: UnsafePointer<T>, _ s: Conv2DShape, group g: Int, rows: Range<Int>,
                                        into dx: UnsafeMutablePointer<T>) {
-        let cg = s.inputChannels / s.groups
+        let cg = s.inputChannels / s.groups, cin = s.inputChannels, dw = s.dilationWidth, rowLength = s.kernelWidth * cg
+        let target = dx + g * cg
         var src = p
         forKernelRows(s, rows) { inside, pixel, lo, hi in
             if inside {
-                for kw in lo..<hi {
-                    let d = dx + (pixel + kw * s.dilationWidth) * s.inputChannels + g * cg, from = src + kw * cg
+                for t in lo..<hi {
+                    let d = target + (pixel &+ t &* dw) &* cin, from = src + t &* cg
                     for c in 0..<cg { d[c] += from[c] }
                 }
             }
-            src += s.kernelWidth * cg
+            src += rowLength
         }
     }
 
     /// `count` elements from `source` to `destination` (a plain loop: runs are short, often 1 to 16).
     @inline(__always)
     static func copy<T>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
-        for c in 0..<count { destination[c] = source[c] }
+        var c = 0
+        while c < count { destination[c] = source[c]; c &+= 1 }
+    }
+
+    /// `count` zeros at `destination` (a plain loop, for the same reason).
+    @inline(__always)
+    static func fill<T: KernelFloat>(_ destination: UnsafeMutablePointer<T>, _ count: Int) {
+        var c = 0
+        while c < count { destination[c] = 0; c &+= 1 }
     }
 
     /// Calls `body(inside, pixel, lo, hi)` for each patch row in `rows` and each kernel row in order:
@@ -279,17 +285,24 @@ public enum Convolution {
     /// the image), and kernel columns `lo..<hi` fall inside the image.
     @inline(__always)
     static func forKernelRows(_ s: Conv2DShape, _ rows: Range<Int>, _ body: (Bool, Int, Int, Int) -> Void) {
-        let ow = s.outputWidth, perImage = s.outputHeight * ow, dw = s.dilationWidth
-        for m in rows {
-            let n = m / perImage, rest = m % perImage
-            let top = (rest / ow) * s.strideHeight - s.padTop, left = (rest % ow) * s.strideWidth - s.padLeft
-            // Columns kw with 0 <= left + kw·dw < width.
-            let lo = left >= 0 ? 0 : (-left + dw - 1) / dw
-            let hi = Swift.max(lo, Swift.min(s.kernelWidth, s.width - left <= 0 ? 0 : (s.width - left - 1) / dw + 1))
-            for kh in 0..<s.kernelHeight {
-                let ih = top + kh * s.dilationHeight
-                body(ih >= 0 && ih < s.height, (n * s.height + ih) * s.width + left, lo, hi)
+        if rows.isEmpty { return }
+        let ow = s.outputWidth, oh = s.outputHeight, height = s.height, width = s.width
+        let sh = s.strideHeight, sw = s.strideWidth, dh = s.dilationHeight, dw = s.dilationWidth
+        let kh = s.kernelHeight, kw = s.kernelWidth
+        // The first row's image and output position; later rows step through them.
+        var n = rows.lowerBound / (oh * ow), i = rows.lowerBound % (oh * ow) / ow, j = rows.lowerBound % ow
+        for _ in rows {
+            let top = i &* sh &- s.padTop, left = j &* sw &- s.padLeft
+            // Columns t with 0 <= left + t·dw < width.
+            let lo = left >= 0 ? 0 : (dw &- 1 &- left) / dw
+            let hi = Swift.max(lo, Swift.min(kw, width &- left <= 0 ? 0 : (width &- left &- 1) / dw &+ 1))
+            let base = n &* height
+            for a in 0..<kh {
+                let ih = top &+ a &* dh
+                body(ih >= 0 && ih < height, (base &+ ih) &* width &+ left, lo, hi)
             }
+            j &+= 1
+            if j == ow { j = 0; i &+= 1; if i == oh { i = 0; n &+= 1 } }
         }
     }
 }

@@ -70,30 +70,87 @@ public enum Pooling {
         loop: any ParallelLoop = SerialLoop()
     ) {
         forImageChannelBlocks(s, dx, loop) { n, channels in
-            // Per channel of the block: the position of the window's maximum so far, and its value.
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: 16) { best in
-                withUnsafeTemporaryAllocation(of: T.self, capacity: 16) { top in
-                    let c0 = channels.lowerBound, width = channels.count
-                    for i in 0..<s.outputHeight {
-                        for j in 0..<s.outputWidth {
-                            var first = true
-                            forWindow(s, i, j) { a, b in
-                                let at = ((n * s.height + a) * s.width + b) * s.channels + c0
-                                let px = x + at
-                                for c in 0..<width {
-                                    let v = px[c], m = top[c]
-                                    if first || v > m || (v != v && m == m) { best[c] = at + c; top[c] = v }
-                                }
-                                first = false
+            // Vectors of channels: the window's running maximum and the window position (a number
+            // of T) where it was found, updated with the kernels' lane selections (no branch per
+            // element: on random data a comparison is a coin flip). A lane that meets a NaN or an
+            // infinity (where `v - m` cannot decide) is redone in scalar code.
+            let w = T.Vector.scalarCount
+            let c0 = channels.lowerBound
+            for i in 0..<s.outputHeight {
+                let up = i * s.strideHeight - s.padTop
+                let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
+                for j in 0..<s.outputWidth {
+                    let left = j * s.strideWidth - s.padLeft
+                    let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
+                    guard a0 < a1, b0 < b1 else { continue }
+                    let columns = b1 - b0
+                    let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                    var q = c0
+                    while q < channels.upperBound {
+                        let lanes = Swift.min(w, channels.upperBound - q)
+                        let first = x + ((n * s.height + a0) * s.width + b0) * s.channels + q
+                        var m = lanes == w ? load(first) : loadPartial(first, lanes)
+                        var position = T.Vector(), bad = m - m
+                        var k: T = 0
+                        for a in a0..<a1 {
+                            for b in (a == a0 ? b0 + 1 : b0)..<b1 {
+                                k += 1
+                                let p = x + ((n * s.height + a) * s.width + b) * s.channels + q
+                                let v = lanes == w ? load(p) : loadPartial(p, lanes)
+                                position += T.reluGradient(v - m, T.Vector(repeating: k) - position)
+                                m = T.maximum(m, v)
+                                bad += v - v
                             }
-                            guard !first else { continue }
-                            let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels + c0
-                            for c in 0..<width { dx[best[c]] += g[c] }
                         }
+                        for l in 0..<lanes {
+                            let c = q + l
+                            let at: Int
+                            if bad[l] == 0 {
+                                let p = integer(position[l])
+                                at = ((n * s.height + a0 + p / columns) * s.width + b0 + p % columns) * s.channels + c
+                            } else {
+                                at = windowMaximum(x, s, n: n, rows: a0..<a1, columns: b0..<b1, channel: c)
+                            }
+                            dx[at] += g[c]
+                        }
+                        q += lanes
                     }
                 }
             }
         }
+    }
+
+    /// The index of a window's first maximum in row-major window order, or of its first NaN.
+    static func windowMaximum<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Pool2DShape, n: Int, rows: Range<Int>,
+                                              columns: Range<Int>, channel: Int) -> Int {
+        var best = -1, m = T.zero
+        for a in rows {
+            for b in columns {
+                let at = ((n * s.height + a) * s.width + b) * s.channels + channel
+                if x[at].isNaN { return at }
+                if best < 0 || x[at] > m { best = at; m = x[at] }
+            }
+        }
+        return best
+    }
+
+    /// A small whole number held in a `T`, as an `Int` (the generic conversion is a slow library
+    /// call; the type test folds away in each specialization).
+    @inline(__always) static func integer<T: KernelFloat>(_ v: T) -> Int {
+        if T.self == Float.self { return Int(unsafeBitCast(v, to: Float.self)) }
+        if T.self == Double.self { return Int(unsafeBitCast(v, to: Double.self)) }
+        return Int(v)
+    }
+
+    @inline(__always) static func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
+        UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
+    }
+
+    /// The first `count` (< one vector) elements at `p`, the other lanes 0.
+    @inline(__always) static func loadPartial<T: KernelFloat>(_ p: UnsafePointer<T>, _ count: Int) -> T.Vector {
+        var v = T.Vector()
+        for j in 0..<count { v[j] = p[j] }
+        return v
     }
 
     /// `y[n][i][j][c]` = the sum of the window's in-bounds elements divided by `kernelHeight·kernelWidth`.

@@ -81,6 +81,29 @@ import Tensor
         #expect(try plan.value(of: dx).scalars == [1, 0, 0, 0])
     }
 
+    @Test func nanWinsAndInfinitiesTieLikeNumbers() throws {
+        // Channel 0: a NaN in the window (it is the maximum, and takes the gradient); channel 1: two
+        // infinities (the first takes it); 20 channels, so vectors of channels are full and partial.
+        let g = Graph<Float>()
+        var values = [Float](repeating: 0, count: 4 * 20)
+        for p in 0..<4 { for c in 0..<20 { values[p * 20 + c] = Float(p * 20 + c) / 100 } }
+        values[2 * 20 + 0] = .nan
+        values[1 * 20 + 1] = .infinity
+        values[3 * 20 + 1] = .infinity
+        values[0 * 20 + 19] = .nan
+        let x = g.parameter("x", Tensor(shape: [1, 2, 2, 20], scalars: values))
+        let y = try maxPool2d(x, kernel: [2, 2])
+        let dx = try g.gradients(of: y.sum(), wrt: [x])[0]
+        let plan = try Plan(outputs: [y, dx])
+        try plan.run()
+        let out = try plan.value(of: y).scalars, grad = try plan.value(of: dx).scalars
+        #expect(out[0].isNaN && out[1] == .infinity && out[19].isNaN && out[2] == Float(62) / 100)
+        let positions = (0..<20).map { c in (0..<4).filter { grad[$0 * 20 + c] == 1 } }
+        #expect(positions[0] == [2] && positions[1] == [1] && positions[19] == [0])
+        #expect((2..<19).allSatisfy { positions[$0] == [3] })
+        #expect(grad.filter { $0 != 0 }.count == 20)
+    }
+
     @Test func shapeErrorsNameOperationShapesAndLine() throws {
         func message(_ body: () throws -> Void) -> String {
             do { try body() } catch { return "\(error)" }
