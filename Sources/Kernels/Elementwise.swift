@@ -86,8 +86,9 @@ public enum Elementwise {
         }
     }
 
-    /// `y[i] = y[i] + s · x[i]` (one fused multiply-add per element), contiguous: SGD steps,
-    /// gradient accumulation with a weight, momentum updates.
+    /// `y[i] = y[i] + s · x[i]` (one fused multiply-add per element; a multiply and an add on the
+    /// x86-64 baseline level), contiguous: SGD steps, gradient accumulation with a weight, momentum
+    /// updates.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func multiplyAdd<T: KernelFloat>(
@@ -96,15 +97,12 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let x = x + r.lowerBound, y = y + r.lowerBound, n = r.count
-            let w = T.Vector.scalarCount, vs = T.Vector(repeating: s)
-            var i = 0
-            while i + w <= n {
-                storeVector(loadVector(UnsafePointer(y + i)).addingProduct(vs, loadVector(x + i)), y + i)
-                i += w
-            }
-            if i < n {
-                let v = loadPartial(UnsafePointer(y + i), n - i).addingProduct(vs, loadPartial(x + i, n - i))
-                for j in 0..<(n - i) { y[i + j] = v[j] }
+            if T.self == Float.self {
+                currentKernels.pointee.saxpy(floats(x), unsafeBitCast(s, to: Float.self), floats(y), n)
+            } else {
+                currentKernels.pointee.daxpy(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self),
+                                             unsafeBitCast(s, to: Double.self),
+                                             UnsafeMutableRawPointer(y).assumingMemoryBound(to: Double.self), n)
             }
         }
     }
@@ -120,6 +118,10 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let x = x + r.lowerBound, out = out + r.lowerBound, n = r.count
+            if T.self == Float.self, let kernel = FloatKernel(op) {
+                kernel.run(floats(x), floats(out), count: n)
+                return
+            }
             switch op {
             case .neg: unaryRun(NegOp.self, x, out, n, 0)
             case .abs: unaryRun(AbsOp.self, x, out, n, 0)
@@ -149,6 +151,10 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let v = value + r.lowerBound, g = dy + r.lowerBound, out = dx + r.lowerBound, n = r.count
+            if T.self == Float.self, op == .gelu {
+                currentKernels.pointee.gelu_gradient(floats(v), floats(g), floats(out), n)
+                return
+            }
             switch op {
             case .relu: gradientRun(ReluGrad.self, v, g, out, n, 0)
             case .abs: gradientRun(AbsGrad.self, v, g, out, n, 0)

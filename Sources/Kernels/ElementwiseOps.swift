@@ -5,7 +5,7 @@ public enum BinaryOp: Sendable, Hashable, CaseIterable {
 }
 
 /// A unary elementwise operation. `exp`, `log`, `tanh`, `sigmoid` and `gelu` use the vectorized
-/// approximations of `KernelFloat` (Float error bounds in `VectorMath.swift`); `relu` maps NaN to
+/// approximations of `KernelFloat` (Float error bounds there); `relu` maps NaN to
 /// NaN; `pow(p)` raises to a constant power (`pow(2)` is exactly `x*x`, `pow(0.5)` is `sqrt`).
 public enum UnaryOp: Sendable, Hashable {
     case neg, abs, sqrt, square, exp, log, tanh, sigmoid, relu, gelu
@@ -110,13 +110,15 @@ enum SigmoidGrad: GradientFunctor {
 enum GeluGrad: GradientFunctor {
     /// gelu(x) = x·s with s = sigmoid(2u), u = c(x + 0.044715x³):
     /// gelu'(x) = s + x · 2s(1-s) · c(1 + 3·0.044715x²).
+    /// Double only: Float runs the C kernel (the same formula with fused multiply-adds); here
+    /// plain multiplies and adds, which compile to vector instructions at any level.
     @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {
         let c = T.Vector(repeating: T(0.7978845608028654))
         let k = T.Vector(repeating: T(0.044715))
         let x2 = x * x
-        let u2 = 2 * c * x.addingProduct(x * x2, k)
+        let u2 = 2 * c * (x + x * x2 * k)
         let s = T.sigmoid(u2)
-        let du = c * T.Vector(repeating: 1).addingProduct(3 * k, x2)
+        let du = c * (1 + 3 * k * x2)
         let d = s + x * (2 * s * (1 - s)) * du
         return dy * d
     }

@@ -1,12 +1,11 @@
 import Synchronization
 
 extension GEMM {
-    /// Packs op(A)[i0 ..< i0+mc][p0 ..< p0+kc] into row panels of 6: panel q holds, for each p,
-    /// the 6 values of rows 6q ..< 6q+6 (zeros past the last row), so the micro-kernel reads it
-    /// as one sequential stream.
+    /// Packs op(A)[i0 ..< i0+mc][p0 ..< p0+kc] into row panels of `mr`: panel q holds, for each p,
+    /// the mr values of rows mr·q ..< mr·(q+1) (zeros past the last row), so the micro-kernel
+    /// reads it as one sequential stream.
     static func packA<T: KernelFloat>(_ a: Operand<T>, row i0: Int, rows mc: Int, col p0: Int, cols kc: Int,
-                                      into dst: UnsafeMutablePointer<T>) {
-        let mr = GEMM.mr
+                                      mr: Int, into dst: UnsafeMutablePointer<T>) {
         var d = dst
         var ir = 0
         while ir < mc {
@@ -33,13 +32,12 @@ extension GEMM {
         }
     }
 
-    /// Packs the column panels `panels` (of NR = 2 vectors each) of op(B)[p0 ..< p0+kc][j0 ..< j0+nc]:
-    /// panel q occupies `dst[q·kc·NR ..< (q+1)·kc·NR]` and holds, for each p, the NR values of
-    /// columns j0 + q·NR ..< j0 + (q+1)·NR (zeros past the last column).
+    /// Packs the column panels `panels` (of `nr` columns each) of op(B)[p0 ..< p0+kc][j0 ..< j0+nc]:
+    /// panel q occupies `dst[q·kc·nr ..< (q+1)·kc·nr]` and holds, for each p, the nr values of
+    /// columns j0 + q·nr ..< j0 + (q+1)·nr (zeros past the last column).
     static func packB<T: KernelFloat>(_ b: Operand<T>, row p0: Int, rows kc: Int, col j0: Int, cols nc: Int,
-                                      panels: Range<Int>, into dst: UnsafeMutablePointer<T>) {
+                                      panels: Range<Int>, nr: Int, into dst: UnsafeMutablePointer<T>) {
         let w = T.Vector.scalarCount
-        let nr = 2 * w
         for q in panels {
             let cols = Swift.min(nr, nc - q * nr)
             let d = dst + q * kc * nr
@@ -48,20 +46,24 @@ extension GEMM {
                     let src = b.pointer(row: p0 + p, col: j0 + q * nr)
                     let dp = d + p * nr
                     if cols == nr {
+                        // nr is a whole number of vectors on every level.
                         let s = UnsafeRawPointer(src), t = UnsafeMutableRawPointer(dp)
-                        let off = w * MemoryLayout<T>.stride
-                        t.storeBytes(of: s.loadUnaligned(as: T.Vector.self), as: T.Vector.self)
-                        t.storeBytes(of: s.loadUnaligned(fromByteOffset: off, as: T.Vector.self),
-                                     toByteOffset: off, as: T.Vector.self)
+                        var off = 0
+                        while off < nr * MemoryLayout<T>.stride {
+                            t.storeBytes(of: s.loadUnaligned(fromByteOffset: off, as: T.Vector.self),
+                                         toByteOffset: off, as: T.Vector.self)
+                            off += w * MemoryLayout<T>.stride
+                        }
                     } else {
                         for j in 0..<cols { dp[j] = src[j] }
                         for j in cols..<nr { dp[j] = 0 }
                     }
                 }
-            } else if T.self == Float.self && cols == nr {
+            } else if T.self == Float.self && cols == nr && nr % 8 == 0 {
                 // Full Float panel: 8×8 blocks transposed in registers (contiguous loads and stores).
                 let src = UnsafeRawPointer(b.pointer(row: p0, col: j0 + q * nr)).assumingMemoryBound(to: Float.self)
-                packTransposedPanel(src, ld: b.ld, kc: kc, into: UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self))
+                packTransposedPanel(src, ld: b.ld, kc: kc, nr: nr,
+                                    into: UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self))
             } else {
                 for j in 0..<nr {
                     if j < cols {
@@ -77,13 +79,13 @@ extension GEMM {
 }
 
 extension GEMM {
-    /// Packs one full 16-column Float panel of a transposed B: `d[p·16 + j] = src[j·ld + p]` for
-    /// `p < kc`, `j < 16`. Each 8×8 block is loaded as 8 contiguous row vectors and transposed in
+    /// Packs one full `nr`-column Float panel of a transposed B (nr a multiple of 8):
+    /// `d[p·nr + j] = src[j·ld + p]` for `p < kc`, `j < nr`. Each 8×8 block is loaded as 8 contiguous row vectors and transposed in
     /// registers in three rounds of two-source shuffles (the AVX unpack / shuffle / permute2f128
     /// pattern; each `SIMD8` built from lanes of two vectors lowers to one shuffle), instead of a
     /// scalar gather. Values are only moved, so results are bitwise those of the scalar path.
     @inline(__always)
-    static func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, kc: Int, into d: UnsafeMutablePointer<Float>) {
+    static func packTransposedPanel(_ src: UnsafePointer<Float>, ld: Int, kc: Int, nr: Int, into d: UnsafeMutablePointer<Float>) {
         typealias V = SIMD8<Float>
         @inline(__always) func unpackLo(_ a: V, _ b: V) -> V { V(a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]) }
         @inline(__always) func unpackHi(_ a: V, _ b: V) -> V { V(a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]) }
@@ -92,10 +94,10 @@ extension GEMM {
         @inline(__always) func lowHalves(_ a: V, _ b: V) -> V { V(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]) }
         @inline(__always) func highHalves(_ a: V, _ b: V) -> V { V(a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]) }
         let out = UnsafeMutableRawPointer(d)
-        let rowBytes = 16 * MemoryLayout<Float>.stride
+        let rowBytes = nr * MemoryLayout<Float>.stride
         var p = 0
         while p + 8 <= kc {
-            for h in 0..<2 {
+            for h in 0..<(nr / 8) {
                 let s = src + h * 8 * ld + p
                 @inline(__always) func row(_ j: Int) -> V { UnsafeRawPointer(s + j * ld).loadUnaligned(as: V.self) }
                 let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
@@ -117,7 +119,7 @@ extension GEMM {
             p += 8
         }
         while p < kc {
-            for j in 0..<16 { d[p * 16 + j] = src[j * ld + p] }
+            for j in 0..<nr { d[p * nr + j] = src[j * ld + p] }
             p += 1
         }
     }

@@ -1,0 +1,433 @@
+// The kernels of one CPU level, written once on the compiler's generic vectors and included by
+// each level_*.c file inside a `#pragma clang attribute push(target(...))` region, so every
+// function here is compiled for that level's instruction set. The including file defines:
+//
+//   CK_SUFFIX       name suffix of this level's symbols (baseline, avx2, avx512)
+//   CK_LEVEL        its CK_LEVEL_* value
+//   CK_LANES        floats per vector (doubles: half as many)
+//   CK_FMA          1 when the level has fused multiply-add instructions
+//   CK_SMR, CK_SNV  float GEMM tile: CK_SMR rows by CK_SNV vectors (nr = CK_SNV·CK_LANES)
+//   CK_DMR, CK_DNV  double GEMM tile, likewise in double vectors
+//
+// Not a header of its own: it defines functions and a table, once per including file.
+
+#include <string.h>
+#include "CKernels.h"
+
+// No contraction: `a * b + c` is a multiply and an add; fused operations are written as FMA(...).
+#pragma clang fp contract(off)
+
+#define CK_PASTE2(a, b) a##_##b
+#define CK_PASTE(a, b) CK_PASTE2(a, b)
+#define CK(name) CK_PASTE(CK_PASTE(ck, name), CK_SUFFIX)
+#define CK_INLINE static inline __attribute__((always_inline))
+
+typedef float VF __attribute__((vector_size(CK_LANES * 4)));
+typedef int VI __attribute__((vector_size(CK_LANES * 4)));
+typedef float VFu __attribute__((vector_size(CK_LANES * 4), aligned(4)));
+#define CK_DLANES (CK_LANES / 2)
+typedef double VD __attribute__((vector_size(CK_LANES * 4)));
+typedef double VDu __attribute__((vector_size(CK_LANES * 4), aligned(8)));
+
+#if CK_FMA
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#define SFMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#define DFMA(a, b, c) __builtin_fma((a), (b), (c))
+#else
+#define FMA(a, b, c) ((a) * (b) + (c))
+#define SFMA(a, b, c) ((a) * (b) + (c))
+#define DFMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+// MARK: - Vector helpers
+
+CK_INLINE VF ld(const float *p) { return *(const VFu *)p; }
+CK_INLINE void st(float *p, VF v) { *(VFu *)p = v; }
+CK_INLINE VD ldd(const double *p) { return *(const VDu *)p; }
+CK_INLINE void std_(double *p, VD v) { *(VDu *)p = v; }
+
+CK_INLINE VF splat(float s) {
+    VF v;
+    for (int i = 0; i < CK_LANES; i++) v[i] = s;
+    return v;
+}
+CK_INLINE VD splatd(double s) {
+    VD v;
+    for (int i = 0; i < CK_DLANES; i++) v[i] = s;
+    return v;
+}
+CK_INLINE VI splati(int s) {
+    VI v;
+    for (int i = 0; i < CK_LANES; i++) v[i] = s;
+    return v;
+}
+/// `m ? a : b` per lane (m from a comparison: all ones or all zeros).
+CK_INLINE VF sel(VI m, VF a, VF b) { return (VF)((m & (VI)a) | (~m & (VI)b)); }
+CK_INLINE VF vabs(VF x) { return (VF)((VI)x & splati(0x7fffffff)); }
+/// 2^n for n in -126...127, from the exponent bits.
+CK_INLINE VF pow2i(VI n) { return (VF)((n + 127) << 23); }
+
+// MARK: - Elementary functions
+//
+// Cody–Waite range reduction and short polynomials (Cephes coefficients); no tables, no branches:
+// special values are fixed with lane masks. Error bounds (measured against double libm by
+// Tests/KernelsTests/VectorMathTests on every level) are listed in Sources/Kernels/KernelFloat.swift.
+
+/// e^x: n = round(x·log2 e), r = x - n·ln2 (two-part ln2), e^r = 1 + r + r²·P(r) with P of degree 5,
+/// scaled by 2^n in two halves so results down to the denormal range form without underflow.
+CK_INLINE VF v_exp(VF x) {
+    VI nan = x != x;
+    VF xc = sel(x < splat(-104.0f), splat(-104.0f), x);
+    xc = sel(x > splat(89.0f), splat(89.0f), xc);
+    xc = sel(nan, splat(0.0f), xc);
+    // Adding 1.5·2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
+    VF magic = splat(12582912.0f);
+    VF t = xc * splat(1.44269504088896341f) + magic;
+    VF n = t - magic;
+    VI ni = (VI)t - (VI)magic;
+    VF r = FMA(n, splat(-0.693359375f), xc);
+    r = FMA(n, splat(2.12194440e-4f), r);
+    VF r2 = r * r;
+    VF p = FMA(splat(1.9875691500e-4f), r, splat(1.3981999507e-3f));
+    p = FMA(p, r, splat(8.3334519073e-3f));
+    p = FMA(p, r, splat(4.1665795894e-2f));
+    p = FMA(p, r, splat(1.6666665459e-1f));
+    p = FMA(p, r, splat(5.0000001201e-1f));
+    VF er = FMA(p, r2, r + splat(1.0f));
+    VI n1 = ni >> 1, n2 = ni - n1;
+    VF y = er * pow2i(n1) * pow2i(n2);
+    y = sel(x > splat(88.72283935546875f), splat(__builtin_inff()), y);
+    y = sel(x < splat(-103.972084045410f), splat(0.0f), y);
+    return sel(nan, x, y);
+}
+
+/// log x: x = m·2^e, m in [√½, √2), log x = e·ln2 + f - f²/2 + f³·P(f), f = m - 1, P of degree 8;
+/// denormal inputs are scaled by 2^23 first.
+CK_INLINE VF v_log(VF x) {
+    VI tiny = x < splat(1.17549435e-38f);
+    VF xs = sel(tiny, x * splat(8388608.0f), x);
+    VI b = (VI)xs;
+    VI e = (b >> 23) - 126;
+    e = e - (tiny & splati(23));
+    VF m = (VF)((b & splati(0x007fffff)) | splati(0x3f000000));  // [0.5, 1)
+    VI small = m < splat(0.707106781186547524f);
+    e = e + small;  // small lanes are -1: e - 1
+    VF f = sel(small, m + m, m) - splat(1.0f);
+    VF z = f * f;
+    VF p = splat(7.0376836292e-2f);
+    p = FMA(p, f, splat(-1.1514610310e-1f));
+    p = FMA(p, f, splat(1.1676998740e-1f));
+    p = FMA(p, f, splat(-1.2420140846e-1f));
+    p = FMA(p, f, splat(1.4249322787e-1f));
+    p = FMA(p, f, splat(-1.6668057665e-1f));
+    p = FMA(p, f, splat(2.0000714765e-1f));
+    p = FMA(p, f, splat(-2.4999993993e-1f));
+    p = FMA(p, f, splat(3.3333331174e-1f));
+    VF ef = (VF)(e + splati(0x4B400000)) - splat(12582912.0f);
+    VF y = f * z * p;
+    y = FMA(ef, splat(-2.12194440e-4f), y);
+    y = FMA(z, splat(-0.5f), y);
+    VF r = f + y;
+    r = FMA(ef, splat(0.693359375f), r);
+    r = sel(x == splat(__builtin_inff()), splat(__builtin_inff()), r);
+    r = sel(x == splat(0.0f), splat(-__builtin_inff()), r);
+    r = sel(x < splat(0.0f), splat(__builtin_nanf("")), r);
+    return sel(x != x, x, r);
+}
+
+/// tanh x: x + x³·P(x²) for |x| < 0.625, else sign(x)·(1 - 2/(e^{2|x|} + 1)).
+CK_INLINE VF v_tanh(VF x) {
+    VF a = vabs(x);
+    VF z = x * x;
+    VF p = splat(-5.70498872745e-3f);
+    p = FMA(p, z, splat(2.06390887954e-2f));
+    p = FMA(p, z, splat(-5.37397155531e-2f));
+    p = FMA(p, z, splat(1.33314422036e-1f));
+    p = FMA(p, z, splat(-3.33332819422e-1f));
+    VF small = FMA(x * z, p, x);
+    VF e = v_exp(a + a);
+    VF big = splat(1.0f) - splat(2.0f) / (e + splat(1.0f));
+    big = sel(x < splat(0.0f), -big, big);
+    VF r = sel(a < splat(0.625f), small, big);
+    return sel(x != x, x, r);
+}
+
+/// 1/(1+e^-x) as s = 1/(1+e^{-|x|}): s for x ≥ 0, e^{-|x|}·s for x < 0 (full relative accuracy
+/// for large negative x, down to the denormal range).
+CK_INLINE VF v_sigmoid(VF x) {
+    VF e = v_exp(-vabs(x));
+    VF s = splat(1.0f) / (splat(1.0f) + e);
+    VF r = sel(x < splat(0.0f), e * s, s);
+    return sel(x != x, x, r);
+}
+
+/// GELU (tanh form) as x·sigmoid(2u), 2u = x·(A + B·x²): equal to 0.5x(1 + tanh u) without its
+/// cancellation for negative x.
+CK_INLINE VF v_gelu(VF x) {
+    VF u2 = x * FMA(splat(0.07135481627260025f), x * x, splat(1.5957691216057308f));
+    VF r = x * v_sigmoid(u2);
+    return sel(x == splat(-__builtin_inff()), splat(0.0f), r);
+}
+
+/// √x, correctly rounded (the IEEE square-root instruction).
+CK_INLINE VF v_sqrt(VF x) { return __builtin_elementwise_sqrt(x); }
+
+/// gelu'(x) · dy, with gelu(x) = x·s, s = sigmoid(2u), u = c(x + 0.044715x³):
+/// gelu'(x) = s + x·2s(1-s)·c(1 + 3·0.044715x²).
+CK_INLINE VF v_gelu_gradient(VF x, VF dy) {
+    VF c = splat(0.7978845608028654f), k = splat(0.044715f);
+    VF x2 = x * x;
+    VF u2 = splat(2.0f) * c * FMA(x * x2, k, x);
+    VF s = v_sigmoid(u2);
+    VF du = c * FMA(splat(3.0f) * k, x2, splat(1.0f));
+    VF d = s + x * (splat(2.0f) * s * (splat(1.0f) - s)) * du;
+    return dy * d;
+}
+
+// MARK: - Array loops
+//
+// Whole vectors first; a tail shorter than a vector is copied into a zero-padded vector and
+// computed by the same code, so an element's result never depends on its position.
+
+#define CK_UNARY_LOOP(fname, vfunc)                                                   \
+    static void CK(fname)(const float *x, float *out, long n) {                       \
+        long i = 0;                                                                   \
+        for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, vfunc(ld(x + i)));       \
+        if (i < n) {                                                                  \
+            float buf[CK_LANES] = {0};                                                \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));                      \
+            st(buf, vfunc(ld(buf)));                                                  \
+            memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));                    \
+        }                                                                             \
+    }
+
+CK_UNARY_LOOP(exp, v_exp)
+CK_UNARY_LOOP(log, v_log)
+CK_UNARY_LOOP(tanh, v_tanh)
+CK_UNARY_LOOP(sigmoid, v_sigmoid)
+CK_UNARY_LOOP(gelu, v_gelu)
+CK_UNARY_LOOP(sqrt, v_sqrt)
+
+static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
+    VF s = splat(shift);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, v_exp(ld(x + i) - s));
+    if (i < n) {
+        float buf[CK_LANES] = {0};
+        memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));
+        st(buf, v_exp(ld(buf) - s));
+        memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+static void CK(gelu_gradient)(const float *x, const float *dy, float *dx, long n) {
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) st(dx + i, v_gelu_gradient(ld(x + i), ld(dy + i)));
+    if (i < n) {
+        float bx[CK_LANES] = {0}, bg[CK_LANES] = {0};
+        memcpy(bx, x + i, (size_t)(n - i) * sizeof(float));
+        memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));
+        st(bx, v_gelu_gradient(ld(bx), ld(bg)));
+        memcpy(dx + i, bx, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+static void CK(saxpy)(const float *x, float s, float *y, long n) {
+    VF vs = splat(s);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) st(y + i, FMA(vs, ld(x + i), ld(y + i)));
+    for (; i < n; i++) y[i] = SFMA(s, x[i], y[i]);
+}
+
+static void CK(daxpy)(const double *x, double s, double *y, long n) {
+    VD vs = splatd(s);
+    long i = 0;
+    for (; i + CK_DLANES <= n; i += CK_DLANES) std_(y + i, FMA(vs, ldd(x + i), ldd(y + i)));
+    for (; i < n; i++) y[i] = DFMA(s, x[i], y[i]);
+}
+
+// MARK: - Optimizer steps (formulas: Sources/Kernels/OptimizerSteps.swift)
+
+/// Runs `body(offset pointers)` on whole vectors, then on zero-padded copies of the tail; arrays
+/// named in `outs` are copied back. Written as a macro over the step's arrays.
+#define CK_TAIL_BUF(name) float name##_t[CK_LANES] = {0}; memcpy(name##_t, name + i, (size_t)(n - i) * sizeof(float))
+#define CK_TAIL_OUT(name) memcpy(name + i, name##_t, (size_t)(n - i) * sizeof(float))
+
+CK_INLINE void sgd_body(float *p, const float *g, VF nlr, VF wd) {
+    VF pv = ld(p), gv = ld(g);
+    st(p, FMA(nlr, FMA(wd, pv, gv), pv));
+}
+
+static void CK(sgd)(float *p, const float *g, long n, float neg_lr, float weight_decay) {
+    VF nlr = splat(neg_lr), wd = splat(weight_decay);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) sgd_body(p + i, g + i, nlr, wd);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g);
+        sgd_body(p_t, g_t, nlr, wd);
+        CK_TAIL_OUT(p);
+    }
+}
+
+CK_INLINE void momentum_body(float *p, const float *g, float *vel, VF nlr, VF mu, int nesterov, VF wd) {
+    VF pv = ld(p);
+    VF gv = FMA(wd, pv, ld(g));
+    VF vv = FMA(mu, ld(vel), gv);
+    VF direction = nesterov ? FMA(mu, vv, gv) : vv;
+    st(vel, vv);
+    st(p, FMA(nlr, direction, pv));
+}
+
+static void CK(momentum)(float *p, const float *g, float *velocity, long n, float neg_lr, float momentum,
+                         int nesterov, float weight_decay) {
+    VF nlr = splat(neg_lr), mu = splat(momentum), wd = splat(weight_decay);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) momentum_body(p + i, g + i, velocity + i, nlr, mu, nesterov, wd);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g); CK_TAIL_BUF(velocity);
+        momentum_body(p_t, g_t, velocity_t, nlr, mu, nesterov, wd);
+        CK_TAIL_OUT(p); CK_TAIL_OUT(velocity);
+    }
+}
+
+typedef struct { VF neg_step, inv_sqrt_bc2, eps, one_minus_b1, b2, one_minus_b2, l2, shrink; } adam_consts;
+
+CK_INLINE void adam_body(float *p, const float *g, float *m, float *v, const adam_consts *k) {
+    VF p0 = ld(p);
+    VF gv = FMA(k->l2, p0, ld(g));
+    VF m0 = ld(m);
+    VF mv = FMA(k->one_minus_b1, gv - m0, m0);
+    VF vv = FMA(k->one_minus_b2 * gv, gv, k->b2 * ld(v));
+    VF d = FMA(v_sqrt(vv), k->inv_sqrt_bc2, k->eps);
+    st(m, mv);
+    st(v, vv);
+    st(p, FMA(k->neg_step, mv / d, p0 * k->shrink));
+}
+
+static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const ck_adam_args *a) {
+    adam_consts k = {splat(a->neg_step), splat(a->inv_sqrt_bc2), splat(a->epsilon), splat(a->one_minus_b1),
+                     splat(a->b2), splat(a->one_minus_b2), splat(a->l2), splat(a->shrink)};
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) adam_body(p + i, g + i, m + i, v + i, &k);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g); CK_TAIL_BUF(m); CK_TAIL_BUF(v);
+        adam_body(p_t, g_t, m_t, v_t, &k);
+        CK_TAIL_OUT(p); CK_TAIL_OUT(m); CK_TAIL_OUT(v);
+    }
+}
+
+// MARK: - GEMM micro-kernels
+//
+// The register tile of BLIS: MR rows by NV vectors of accumulators, one broadcast of A and NV
+// loads of B per k step, MR·NV multiply-adds. `packed` specializes the strides of packed panels
+// (A: MR values per k step; B: NR values per k step) and prefetches the C tile before the loop;
+// `strided` reads A and B in place (the small-product path). The C update is the same arithmetic
+// per element in full and partial tiles, so an element's bits do not depend on where it sits.
+
+#define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                   \
+    CK_INLINE void CK(prefix##_body)(long k, const T *a, long ars, long acs, long arows, const T *b,         \
+                                 long bs, T *c, long ldc, long rows, long cols, T alpha, T beta,        \
+                                 int packed) {                                                          \
+        enum { NR = NV * LANES };                                                                       \
+        V acc[MR][NV];                                                                                  \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                    \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);                                         \
+        if (packed) {                                                                                   \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                              \
+                __builtin_prefetch(c + r * ldc, 1, 3);                                                  \
+                __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                         \
+            }                                                                                           \
+            for (long p = 0; p < k; p++) {                                                              \
+                V bv[NV];                                                                               \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                              \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                          \
+                    V x = SPLATV(a[r]);                                                                 \
+                    _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);                  \
+                }                                                                                       \
+                a += MR;                                                                                \
+                b += NR;                                                                                \
+            }                                                                                           \
+        } else {                                                                                        \
+            const T *ap[MR];                                                                            \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) ap[r] = a + (r < arows ? r : arows - 1) * ars;                 \
+            long off = 0;                                                                               \
+            for (long p = 0; p < k; p++) {                                                              \
+                V bv[NV];                                                                               \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                              \
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                          \
+                    V x = SPLATV(ap[r][off]);                                                           \
+                    _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);                  \
+                }                                                                                       \
+                off += acs;                                                                             \
+                b += bs;                                                                                \
+            }                                                                                           \
+        }                                                                                               \
+        if (rows == MR && cols == NR) {                                                                 \
+            V va = SPLATV(alpha), vb = SPLATV(beta);                                                    \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                                                          \
+                    T *pc = c + r * ldc + v * LANES;                                                    \
+                    V res;                                                                              \
+                    if (beta == 0) {                                                                    \
+                        res = acc[r][v] * va;                                                           \
+                    } else {                                                                            \
+                        V o = LOADV(pc);                                                                \
+                        if (beta != 1) o = o * vb;                                                      \
+                        res = FMA(acc[r][v], va, o);                                                    \
+                    }                                                                                   \
+                    STOREV(pc, res);                                                                    \
+                }                                                                                       \
+        } else {                                                                                        \
+            T buf[MR * NR];                                                                             \
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) STOREV(buf + r * NR + v * LANES, acc[r][v]);               \
+            for (long r = 0; r < rows; r++)                                                             \
+                for (long j = 0; j < cols; j++) {                                                       \
+                    T x = buf[r * NR + j];                                                              \
+                    T *pc = c + r * ldc + j;                                                            \
+                    if (beta == 0) {                                                                    \
+                        *pc = x * alpha;                                                                \
+                    } else {                                                                            \
+                        T o = *pc;                                                                      \
+                        if (beta != 1) o = o * beta;                                                    \
+                        *pc = SCALAR_FMA(x, alpha, o);                                                  \
+                    }                                                                                   \
+                }                                                                                       \
+        }                                                                                               \
+    }                                                                                                   \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,          \
+                                long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {       \
+        (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
+        CK(prefix##_body)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);              \
+    }                                                                                                   \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,         \
+                                 long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {      \
+        CK(prefix##_body)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);                \
+    }
+
+CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
+CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
+
+// MARK: - The table
+
+const ck_table CK(table) = {
+    .level = CK_LEVEL,
+    .name = CK_NAME_STRING,
+    .float_lanes = CK_LANES,
+    .fused_multiply_add = CK_FMA,
+    .sgemm_mr = CK_SMR, .sgemm_nr = CK_SNV * CK_LANES,
+    .sgemm_packed = CK(sgemm_packed), .sgemm_strided = CK(sgemm_strided),
+    .dgemm_mr = CK_DMR, .dgemm_nr = CK_DNV * CK_DLANES,
+    .dgemm_packed = CK(dgemm_packed), .dgemm_strided = CK(dgemm_strided),
+    .unary = {
+        [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
+        [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),
+    },
+    .exp_shifted = CK(exp_shifted),
+    .gelu_gradient = CK(gelu_gradient),
+    .saxpy = CK(saxpy),
+    .daxpy = CK(daxpy),
+    .sgd = CK(sgd),
+    .momentum = CK(momentum),
+    .adam = CK(adam),
+};

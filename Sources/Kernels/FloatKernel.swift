@@ -1,0 +1,63 @@
+import CKernels
+
+/// The Float maps that run in the C kernels of `KernelLevel.current` (vectorized polynomial
+/// approximations; see `KernelFloat` for their error bounds), called on whole arrays.
+enum FloatKernel {
+    case exp, log, tanh, sigmoid, gelu, sqrt
+
+    typealias Function = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+
+    /// The kernel computing `op` on Float arrays, if it has one (the others are plain Swift).
+    init?(_ op: UnaryOp) {
+        switch op {
+        case .exp: self = .exp
+        case .log: self = .log
+        case .tanh: self = .tanh
+        case .sigmoid: self = .sigmoid
+        case .gelu: self = .gelu
+        case .sqrt: self = .sqrt
+        case .pow(let p) where p == 0.5: self = .sqrt
+        default: return nil
+        }
+    }
+
+    /// This map's function at the current level.
+    @inline(__always) var function: Function {
+        let unary = currentKernels.pointee.unary
+        switch self {
+        case .exp: return unary.0!
+        case .log: return unary.1!
+        case .tanh: return unary.2!
+        case .sigmoid: return unary.3!
+        case .gelu: return unary.4!
+        case .sqrt: return unary.5!
+        }
+    }
+
+    /// `out[i] = f(x[i])` for `i < count` (`out` may equal `x`).
+    @inline(__always) func run(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
+        function(x, out, count)
+    }
+
+    /// `f` on each lane of one vector (one call into C: for occasional use, not for loops).
+    @inline(__always) func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var x = x, y = SIMD8<Float>()
+        withUnsafePointer(to: &x) { xp in
+            withUnsafeMutablePointer(to: &y) { yp in
+                xp.withMemoryRebound(to: Float.self, capacity: 8) { xs in
+                    yp.withMemoryRebound(to: Float.self, capacity: 8) { ys in run(xs, ys, count: 8) }
+                }
+            }
+        }
+        return y
+    }
+}
+
+/// Rebinds a generic pointer known to hold `Float` (callers check `T.self == Float.self`).
+@inline(__always) func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always) func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
