@@ -1,10 +1,10 @@
 // Level detection and the tables of each level.
 #include "CKernels.h"
 
-extern const ck_table ck_table_baseline;
+extern const ck_table ck_table_baseline __attribute__((visibility("hidden")));
 #if defined(__x86_64__)
-extern const ck_table ck_table_avx2;
-extern const ck_table ck_table_avx512;
+extern const ck_table ck_table_avx2 __attribute__((visibility("hidden")));
+extern const ck_table ck_table_avx512 __attribute__((visibility("hidden")));
 
 #include <cpuid.h>
 

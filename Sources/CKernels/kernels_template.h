@@ -21,6 +21,8 @@
 #define CK_PASTE(a, b) CK_PASTE2(a, b)
 #define CK(name) CK_PASTE(CK_PASTE(ck, name), CK_SUFFIX)
 #define CK_INLINE static inline __attribute__((always_inline))
+/// Shared between levels' files (see CK_STREAM_SUFFIX), not exported from the library.
+#define CK_SHARED __attribute__((visibility("hidden")))
 
 typedef float VF __attribute__((vector_size(CK_LANES * 4)));
 typedef int VI __attribute__((vector_size(CK_LANES * 4)));
@@ -246,6 +248,172 @@ static void CK(daxpy)(const double *x, double s, double *y, long n) {
     for (; i < n; i++) y[i] = DFMA(s, x[i], y[i]);
 }
 
+// MARK: - Binary operations and folds
+//
+// These loops stream memory and do little arithmetic. A level may take them from another level
+// by defining CK_STREAM_SUFFIX: AVX-512 uses AVX2's (512-bit loads from addresses that are not
+// 64-byte aligned always span two cache lines, and compares into mask registers put extra latency
+// on the folds' chains: both were 10-20% slower than AVX2 here). Their results are the same bits
+// at every level (IEEE operations per element; the folds' order uses 8-lane accumulators always).
+
+#define CK_STREAM_LANES CK_LANES
+typedef float VS __attribute__((vector_size(CK_STREAM_LANES * 4)));
+typedef int VSI __attribute__((vector_size(CK_STREAM_LANES * 4)));
+typedef float VSu __attribute__((vector_size(CK_STREAM_LANES * 4), aligned(4)));
+CK_INLINE VS lds(const float *p) { return *(const VSu *)p; }
+CK_INLINE void sts(float *p, VS v) { *(VSu *)p = v; }
+CK_INLINE VS splats(float s) {
+    VS v;
+    for (int i = 0; i < CK_STREAM_LANES; i++) v[i] = s;
+    return v;
+}
+/// The folds' 8-lane accumulators, for combining them (two SSE registers on the baseline).
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V8u __attribute__((vector_size(32), aligned(4)));
+#define ld8(p) (*(const V8u *)(p))  // a macro: a V8 function result would warn about the AVX ABI
+
+#ifndef CK_STREAM_SUFFIX
+#define CK_STREAM_SUFFIX CK_SUFFIX
+#define CK_STREAM(name) CK(name)
+
+#define CK_OP_ADD(a, b) ((a) + (b))
+#define CK_OP_SUB(a, b) ((a) - (b))
+#define CK_OP_MUL(a, b) ((a) * (b))
+#define CK_OP_DIV(a, b) ((a) / (b))
+/// `m ? a : b` per lane on any vector type (m from a comparison of two such vectors).
+#define CK_SELECT(m, a, b) ((__typeof__(a))(((m) & (__typeof__(m))(a)) | (~(m) & (__typeof__(m))(b))))
+#define CK_OP_MAX(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT((a_ > b_) | (a_ != a_), a_, b_); })
+#define CK_OP_MIN(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT((a_ < b_) | (a_ != a_), a_, b_); })
+CK_INLINE float smax(float a, float b) { return (a > b || a != a) ? a : b; }
+CK_INLINE float smin(float a, float b) { return (a < b || a != a) ? a : b; }
+#define CK_SOP_ADD(a, b) ((a) + (b))
+#define CK_SOP_SUB(a, b) ((a) - (b))
+#define CK_SOP_MUL(a, b) ((a) * (b))
+#define CK_SOP_DIV(a, b) ((a) / (b))
+#define CK_SOP_MAX(a, b) smax((a), (b))
+#define CK_SOP_MIN(a, b) smin((a), (b))
+
+/// One loop per operation and operand layout (contiguous, b broadcast, a broadcast); the tail is
+/// scalar, with the same IEEE operation per element as a vector lane.
+#define CK_BINARY(name, VOP, SOP)                                                             \
+    CK_SHARED void CK(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n) { \
+        long i = 0;                                                                           \
+        if (sa == 1 && sb == 1) {                                                             \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS x = lds(a + i), y = lds(b + i);                                              \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(a[i], b[i]);                                      \
+        } else if (sa == 1) {                                                                 \
+            float s = b[0];                                                                   \
+            VS y = splats(s);                                                                  \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS x = lds(a + i);                                                             \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(a[i], s);                                         \
+        } else {                                                                              \
+            float s = a[0];                                                                   \
+            VS x = splats(s);                                                                  \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS y = lds(b + i);                                                             \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(s, b[i]);                                         \
+        }                                                                                     \
+    }
+
+CK_BINARY(add, CK_OP_ADD, CK_SOP_ADD)
+CK_BINARY(sub, CK_OP_SUB, CK_SOP_SUB)
+CK_BINARY(mul, CK_OP_MUL, CK_SOP_MUL)
+CK_BINARY(div, CK_OP_DIV, CK_SOP_DIV)
+CK_BINARY(max, CK_OP_MAX, CK_SOP_MAX)
+CK_BINARY(min, CK_OP_MIN, CK_SOP_MIN)
+
+/// The fixed order of the header, with native vectors: the four 8-lane accumulators are
+/// 32 / CK_STREAM_LANES vectors (8 SSE or 4 AVX registers) that, stored one after another,
+/// lay out accumulator 0's lanes, then 1's, 2's, 3's — so each lane sees the same operations on
+/// every level. The pairwise lane folds only read lanes that feed lane 0.
+/// `FAST` is the loop's operation: for max and min, the plain compare-select (the x86 max/min
+/// instruction, 2-cycle latency) instead of the NaN-propagating `VOP`, whose extra compare and
+/// blend sit on the accumulators' dependency chain; it agrees with `VOP` when no input is NaN,
+/// and NaN inputs are flagged on the side (`CHECK_NAN`) and send the run to the exact loop.
+#define CK_FOLD(name, VOP, FAST, SOP, CHECK_NAN)                                              \
+    CK_INLINE float CK(fold_body_##name)(const float *x, long n, int exact, int *saw_nan) {   \
+        enum { NV = 32 / CK_STREAM_LANES };                                                   \
+        float result;                                                                         \
+        long i;                                                                               \
+        if (n >= 32) {                                                                        \
+            VS acc[NV];                                                                       \
+            VSI nan = {0};                                                                    \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                 \
+                acc[v] = lds(x + v * CK_STREAM_LANES);                                        \
+                if (CHECK_NAN && !exact) nan |= acc[v] != acc[v];                             \
+            }                                                                                 \
+            for (i = 32; i + 32 <= n; i += 32) {                                              \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {             \
+                    VS y = lds(x + i + v * CK_STREAM_LANES);                                  \
+                    if (CHECK_NAN && !exact) {                                                \
+                        nan |= y != y;                                                        \
+                        acc[v] = FAST(acc[v], y);                                             \
+                    } else {                                                                  \
+                        acc[v] = VOP(acc[v], y);                                              \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+            if (CHECK_NAN && !exact) {                                                        \
+                int any = 0;                                                                  \
+                for (int l = 0; l < CK_STREAM_LANES; l++) any |= nan[l];                      \
+                if (any) { *saw_nan = 1; return 0; }                                          \
+            }                                                                                 \
+            float lanes[32];                                                                  \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) sts(lanes + v * CK_STREAM_LANES, acc[v]); \
+            V8 a0 = ld8(lanes), a1 = ld8(lanes + 8), a2 = ld8(lanes + 16), a3 = ld8(lanes + 24); \
+            V8 w = VOP(VOP(a0, a1), VOP(a2, a3));                                             \
+            w = VOP(w, __builtin_shufflevector(w, w, 4, 5, 6, 7, 4, 5, 6, 7));                \
+            w = VOP(w, __builtin_shufflevector(w, w, 2, 3, 2, 3, 2, 3, 2, 3));                \
+            w = VOP(w, __builtin_shufflevector(w, w, 1, 1, 1, 1, 1, 1, 1, 1));                \
+            result = w[0];                                                                    \
+        } else {                                                                              \
+            result = x[0];                                                                    \
+            i = 1;                                                                            \
+        }                                                                                     \
+        for (; i < n; i++) result = SOP(result, x[i]);                                        \
+        return result;                                                                        \
+    }                                                                                         \
+    CK_SHARED float CK(fold_##name)(const float *x, long n) {                                    \
+        int saw_nan = 0;                                                                      \
+        float result = CK(fold_body_##name)(x, n, 0, &saw_nan);                               \
+        return saw_nan ? CK(fold_body_##name)(x, n, 1, &saw_nan) : result;                    \
+    }
+
+#define CK_FAST_MAX(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT(a_ > b_, a_, b_); })
+#define CK_FAST_MIN(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT(a_ < b_, a_, b_); })
+CK_FOLD(add, CK_OP_ADD, CK_OP_ADD, CK_SOP_ADD, 0)
+CK_FOLD(max, CK_OP_MAX, CK_FAST_MAX, CK_SOP_MAX, 1)
+CK_FOLD(min, CK_OP_MIN, CK_FAST_MIN, CK_SOP_MIN, 1)
+
+#define CK_FOLD_ROWS(name)                                                                    \
+    CK_SHARED void CK(fold_rows_##name)(const float *x, long rows, long n, float *out) {         \
+        for (long r = 0; r < rows; r++) out[r] = CK(fold_##name)(x + r * n, n);               \
+    }
+
+CK_FOLD_ROWS(add)
+CK_FOLD_ROWS(max)
+CK_FOLD_ROWS(min)
+
+#else
+#define CK_STREAM(name) CK_PASTE(CK_PASTE(ck, name), CK_STREAM_SUFFIX)
+#define CK_DECLARE_BINARY(name) \
+    CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
+#define CK_DECLARE_FOLD(name) \
+    CK_SHARED float CK_STREAM(fold_##name)(const float *x, long n); \
+    CK_SHARED void CK_STREAM(fold_rows_##name)(const float *x, long rows, long n, float *out);
+CK_DECLARE_BINARY(add) CK_DECLARE_BINARY(sub) CK_DECLARE_BINARY(mul)
+CK_DECLARE_BINARY(div) CK_DECLARE_BINARY(max) CK_DECLARE_BINARY(min)
+CK_DECLARE_FOLD(add) CK_DECLARE_FOLD(max) CK_DECLARE_FOLD(min)
+#endif
+
 // MARK: - Optimizer steps (formulas: Sources/Kernels/OptimizerSteps.swift)
 
 /// Runs `body(offset pointers)` on whole vectors, then on zero-padded copies of the tail; arrays
@@ -410,7 +578,7 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
 
 // MARK: - The table
 
-const ck_table CK(table) = {
+CK_SHARED const ck_table CK(table) = {
     .level = CK_LEVEL,
     .name = CK_NAME_STRING,
     .float_lanes = CK_LANES,
@@ -423,6 +591,15 @@ const ck_table CK(table) = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),
     },
+    .binary = {
+        [CK_BINARY_ADD] = CK_STREAM(binary_add), [CK_BINARY_SUB] = CK_STREAM(binary_sub),
+        [CK_BINARY_MUL] = CK_STREAM(binary_mul), [CK_BINARY_DIV] = CK_STREAM(binary_div),
+        [CK_BINARY_MAX] = CK_STREAM(binary_max), [CK_BINARY_MIN] = CK_STREAM(binary_min),
+    },
+    .fold = {[CK_BINARY_ADD] = CK_STREAM(fold_add), [CK_BINARY_MAX] = CK_STREAM(fold_max),
+             [CK_BINARY_MIN] = CK_STREAM(fold_min)},
+    .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
+                  [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
     .exp_shifted = CK(exp_shifted),
     .gelu_gradient = CK(gelu_gradient),
     .saxpy = CK(saxpy),

@@ -1,10 +1,12 @@
 // AVX-512 F/DQ/BW/VL (x86-64-v4): 512-bit vectors and 32 registers. 12×32 float tile:
 // 24 accumulators, 2 B vectors and a broadcast in 27 of the 32 ZMM registers; 12×16 double tile.
+// The memory-streaming loops (binary operations, folds) are AVX2's (see the template).
 #if defined(__x86_64__)
 #define CK_SUFFIX avx512
 #define CK_NAME_STRING "avx512"
 #define CK_LEVEL CK_LEVEL_AVX512
 #define CK_LANES 16
+#define CK_STREAM_SUFFIX avx2
 #define CK_FMA 1
 #define CK_SMR 12
 #define CK_SNV 2

@@ -220,12 +220,16 @@ public enum Elementwise {
     }
 
     /// `out[i] = F(a[i·sa], b[i·sb])` for `i < n`, with fast paths for contiguous and broadcast
-    /// (stride 0) operands.
+    /// (stride 0) operands (Float: the C kernels of the current level).
     @inline(__always)
     static func binaryRun<F: BinaryFunctor, T: KernelFloat>(
         _ f: F.Type, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
         _ out: UnsafeMutablePointer<T>, _ n: Int
     ) {
+        if T.self == Float.self && (sa == 1 && sb <= 1 && sb >= 0 || sa == 0 && sb == 1) {
+            F.op.floatKernel(floats(a), sa, floats(b), sb, floats(out), n)
+            return
+        }
         let w = T.Vector.scalarCount
         var i = 0
         if sa == 1 && sb == 1 {

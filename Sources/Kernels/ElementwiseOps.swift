@@ -43,15 +43,17 @@ public enum UnaryGradient: Sendable, Hashable {
 // Functors that compare lanes call `KernelFloat`'s concrete selections (see there why).
 
 protocol BinaryFunctor {
+    /// The operation, which names its C kernel (Float runs those on contiguous and broadcast operands).
+    static var op: BinaryOp { get }
     static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector
 }
 
-enum AddOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a + b } }
-enum SubOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a - b } }
-enum MulOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a * b } }
-enum DivOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a / b } }
-enum MaxOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.maximum(a, b) } }
-enum MinOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.minimum(a, b) } }
+enum AddOp: BinaryFunctor { static var op: BinaryOp { .add }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a + b } }
+enum SubOp: BinaryFunctor { static var op: BinaryOp { .sub }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a - b } }
+enum MulOp: BinaryFunctor { static var op: BinaryOp { .mul }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a * b } }
+enum DivOp: BinaryFunctor { static var op: BinaryOp { .div }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a / b } }
+enum MaxOp: BinaryFunctor { static var op: BinaryOp { .max }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.maximum(a, b) } }
+enum MinOp: BinaryFunctor { static var op: BinaryOp { .min }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.minimum(a, b) } }
 
 /// A unary map on whole vectors; `p` is the operation's constant (the exponent of `pow`).
 protocol UnaryFunctor {

@@ -61,3 +61,37 @@ enum FloatKernel {
 @inline(__always) func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
+
+extension BinaryOp {
+    /// This operation's index in the C tables (`CK_BINARY_*`).
+    @inline(__always) var kernelIndex: Int {
+        switch self {
+        case .add: 0
+        case .sub: 1
+        case .mul: 2
+        case .div: 3
+        case .max: 4
+        case .min: 5
+        }
+    }
+
+    typealias BinaryFunction = @convention(c) (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int,
+                                               UnsafeMutablePointer<Float>?, Int) -> Void
+    typealias FoldFunction = @convention(c) (UnsafePointer<Float>?, Int) -> Float
+    typealias FoldRowsFunction = @convention(c) (UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+
+    /// `out[i] = a[i·sa] op b[i·sb]` at the current level; (sa, sb) is (1, 1), (1, 0) or (0, 1).
+    @inline(__always) var floatKernel: BinaryFunction {
+        withUnsafeBytes(of: currentKernels.pointee.binary) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<BinaryFunction>.stride, as: BinaryFunction.self) }
+    }
+
+    /// Folds contiguous Float values in `Reduction`'s fixed order (add, max, min only).
+    @inline(__always) var floatFold: FoldFunction {
+        withUnsafeBytes(of: currentKernels.pointee.fold) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<FoldFunction>.stride, as: FoldFunction.self) }
+    }
+
+    /// `out[r] = fold(x + r·n, n)` for `r < rows` (add, max, min only).
+    @inline(__always) var floatFoldRows: FoldRowsFunction {
+        withUnsafeBytes(of: currentKernels.pointee.fold_rows) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<FoldRowsFunction>.stride, as: FoldRowsFunction.self) }
+    }
+}

@@ -35,6 +35,13 @@ enum {
     CK_UNARY_COUNT
 };
 
+/// Binary operations, indexes into `ck_table.binary` and `ck_table.fold`. max and min propagate
+/// NaN (`max(a, b) = a > b || a is NaN ? a : b`), as Swift's `BinaryOp` documents.
+enum {
+    CK_BINARY_ADD = 0, CK_BINARY_SUB, CK_BINARY_MUL, CK_BINARY_DIV, CK_BINARY_MAX, CK_BINARY_MIN,
+    CK_BINARY_COUNT
+};
+
 /// GEMM register tile: `acc (mr × nr) = Σ_{p<k} A[r][p] · B[p][j]` in order of p (one multiply-add
 /// per term), then `C = alpha·acc + beta·C` on the `rows × cols` corner (rows ≤ mr, cols ≤ nr).
 /// A's element (r, p) is at `a[r·ars + p·acs]`; rows r ≥ arows read row arows-1 (results dropped).
@@ -75,6 +82,18 @@ typedef struct ck_table {
 
     /// `out[i] = f(x[i])` for i < n (out may equal x). Error bounds: Sources/Kernels/KernelFloat.swift.
     void (*unary[CK_UNARY_COUNT])(const float *x, float *out, long n);
+    /// `out[i] = a[i·sa] op b[i·sb]` for i < n, where (sa, sb) is (1, 1), (1, 0) or (0, 1)
+    /// (contiguous, or one operand broadcast). `out` may equal a contiguous input.
+    void (*binary[CK_BINARY_COUNT])(const float *a, long sa, const float *b, long sb, float *out, long n);
+    /// Folds n ≥ 1 contiguous values with add, max or min (indexes CK_BINARY_ADD, _MAX, _MIN; the
+    /// others are NULL) in the fixed order of Swift's `Reduction`, the same on every level:
+    /// for n ≥ 32, element i < n - n mod 32 goes to 8-lane accumulator (i / 8) mod 4, lane i mod 8;
+    /// the accumulators combine as (a0 op a1) op (a2 op a3); lanes fold pairwise (lane l with
+    /// lane l + 4, then + 2, then + 1); the remaining elements follow one by one. For n < 32:
+    /// x[0] op x[1] op ... in order.
+    float (*fold[CK_BINARY_COUNT])(const float *x, long n);
+    /// `out[r] = fold(x + r·n, n)` for r < rows: the same folds over consecutive runs.
+    void (*fold_rows[CK_BINARY_COUNT])(const float *x, long rows, long n, float *out);
     /// `out[i] = exp(x[i] - shift)`; returns nothing (sums stay in Swift, in their fixed order).
     void (*exp_shifted)(const float *x, float shift, float *out, long n);
     /// `dx[i] = dy[i] · gelu'(x[i])` (tanh-form GELU).
