@@ -402,8 +402,53 @@ CK_FOLD_ROWS(add)
 CK_FOLD_ROWS(max)
 CK_FOLD_ROWS(min)
 
+typedef unsigned U8 __attribute__((vector_size(32)));
+typedef unsigned U8u __attribute__((vector_size(32), aligned(4)));
+
+/// 8×8 blocks: 8 contiguous source rows (8 values of r each, for 8 values of c) are loaded,
+/// transposed in three rounds of two-source shuffles (unpack, pair, halves), and stored as 8
+/// contiguous destination rows; the edges are copied one value at a time.
+CK_SHARED void CK(transpose32)(const void *src_, long ss, void *dst_, long ds, long rows, long cols) {
+    const unsigned *src = (const unsigned *)src_;
+    unsigned *dst = (unsigned *)dst_;
+    long r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            const unsigned *s = src + c * ss + r;
+            U8 r0 = *(const U8u *)(s), r1 = *(const U8u *)(s + ss), r2 = *(const U8u *)(s + 2 * ss);
+            U8 r3 = *(const U8u *)(s + 3 * ss), r4 = *(const U8u *)(s + 4 * ss), r5 = *(const U8u *)(s + 5 * ss);
+            U8 r6 = *(const U8u *)(s + 6 * ss), r7 = *(const U8u *)(s + 7 * ss);
+#define CK_UNPACK_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define CK_UNPACK_HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define CK_PAIR_LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define CK_PAIR_HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define CK_LOW(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define CK_HIGH(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+            U8 t0 = CK_UNPACK_LO(r0, r1), t1 = CK_UNPACK_HI(r0, r1), t2 = CK_UNPACK_LO(r2, r3), t3 = CK_UNPACK_HI(r2, r3);
+            U8 t4 = CK_UNPACK_LO(r4, r5), t5 = CK_UNPACK_HI(r4, r5), t6 = CK_UNPACK_LO(r6, r7), t7 = CK_UNPACK_HI(r6, r7);
+            U8 s0 = CK_PAIR_LO(t0, t2), s1 = CK_PAIR_HI(t0, t2), s2 = CK_PAIR_LO(t1, t3), s3 = CK_PAIR_HI(t1, t3);
+            U8 s4 = CK_PAIR_LO(t4, t6), s5 = CK_PAIR_HI(t4, t6), s6 = CK_PAIR_LO(t5, t7), s7 = CK_PAIR_HI(t5, t7);
+            unsigned *d = dst + r * ds + c;
+            *(U8u *)(d) = CK_LOW(s0, s4);
+            *(U8u *)(d + ds) = CK_LOW(s1, s5);
+            *(U8u *)(d + 2 * ds) = CK_LOW(s2, s6);
+            *(U8u *)(d + 3 * ds) = CK_LOW(s3, s7);
+            *(U8u *)(d + 4 * ds) = CK_HIGH(s0, s4);
+            *(U8u *)(d + 5 * ds) = CK_HIGH(s1, s5);
+            *(U8u *)(d + 6 * ds) = CK_HIGH(s2, s6);
+            *(U8u *)(d + 7 * ds) = CK_HIGH(s3, s7);
+        }
+        for (long rr = r; rr < r + 8; rr++)
+            for (long cc = c; cc < cols; cc++) dst[rr * ds + cc] = src[cc * ss + rr];
+    }
+    for (; r < rows; r++)
+        for (long c = 0; c < cols; c++) dst[r * ds + c] = src[c * ss + r];
+}
+
 #else
 #define CK_STREAM(name) CK_PASTE(CK_PASTE(ck, name), CK_STREAM_SUFFIX)
+CK_SHARED void CK_STREAM(transpose32)(const void *src, long ss, void *dst, long ds, long rows, long cols);
 #define CK_DECLARE_BINARY(name) \
     CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
 #define CK_DECLARE_FOLD(name) \
@@ -600,6 +645,7 @@ CK_SHARED const ck_table CK(table) = {
              [CK_BINARY_MIN] = CK_STREAM(fold_min)},
     .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
                   [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
+    .transpose32 = CK_STREAM(transpose32),
     .exp_shifted = CK(exp_shifted),
     .gelu_gradient = CK(gelu_gradient),
     .saxpy = CK(saxpy),

@@ -94,6 +94,9 @@ typedef struct ck_table {
     float (*fold[CK_BINARY_COUNT])(const float *x, long n);
     /// `out[r] = fold(x + r·n, n)` for r < rows: the same folds over consecutive runs.
     void (*fold_rows[CK_BINARY_COUNT])(const float *x, long rows, long n, float *out);
+    /// Transposing copy of 4-byte elements: `dst[r·dst_stride + c] = src[c·src_stride + r]` for
+    /// r < rows, c < cols (8×8 blocks transposed in registers; values are only moved).
+    void (*transpose32)(const void *src, long src_stride, void *dst, long dst_stride, long rows, long cols);
     /// `out[i] = exp(x[i] - shift)`; returns nothing (sums stay in Swift, in their fixed order).
     void (*exp_shifted)(const float *x, float shift, float *out, long n);
     /// `dx[i] = dy[i] · gelu'(x[i])` (tanh-form GELU).
