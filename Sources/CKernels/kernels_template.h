@@ -8,6 +8,7 @@
 //   CK_FMA          1 when the level has fused multiply-add instructions
 //   CK_SMR, CK_SNV  float GEMM tile: CK_SMR rows by CK_SNV vectors (nr = CK_SNV·CK_LANES)
 //   CK_DMR, CK_DNV  double GEMM tile, likewise in double vectors
+//   CK_GEMM_L1_PERCENT  share of L1 for the A and B micro-panels when choosing kc
 //
 // Not a header of its own: it defines functions and a table, once per including file.
 
@@ -439,6 +440,25 @@ CK_SHARED void CK(transpose32)(const void *src_, long ss, void *dst_, long ds, l
             *(U8u *)(d + 6 * ds) = CK_HIGH(s2, s6);
             *(U8u *)(d + 7 * ds) = CK_HIGH(s3, s7);
         }
+        if (c + 4 <= cols) {
+            // 4 columns: 4×8 blocks, stored as 8 rows of 4.
+            typedef unsigned U4u __attribute__((vector_size(16), aligned(4)));
+            const unsigned *s = src + c * ss + r;
+            U8 r0 = *(const U8u *)(s), r1 = *(const U8u *)(s + ss), r2 = *(const U8u *)(s + 2 * ss);
+            U8 r3 = *(const U8u *)(s + 3 * ss);
+            U8 t0 = CK_UNPACK_LO(r0, r1), t1 = CK_UNPACK_HI(r0, r1), t2 = CK_UNPACK_LO(r2, r3), t3 = CK_UNPACK_HI(r2, r3);
+            U8 s0 = CK_PAIR_LO(t0, t2), s1 = CK_PAIR_HI(t0, t2), s2 = CK_PAIR_LO(t1, t3), s3 = CK_PAIR_HI(t1, t3);
+            unsigned *d = dst + r * ds + c;
+            *(U4u *)(d) = __builtin_shufflevector(s0, s0, 0, 1, 2, 3);
+            *(U4u *)(d + ds) = __builtin_shufflevector(s1, s1, 0, 1, 2, 3);
+            *(U4u *)(d + 2 * ds) = __builtin_shufflevector(s2, s2, 0, 1, 2, 3);
+            *(U4u *)(d + 3 * ds) = __builtin_shufflevector(s3, s3, 0, 1, 2, 3);
+            *(U4u *)(d + 4 * ds) = __builtin_shufflevector(s0, s0, 4, 5, 6, 7);
+            *(U4u *)(d + 5 * ds) = __builtin_shufflevector(s1, s1, 4, 5, 6, 7);
+            *(U4u *)(d + 6 * ds) = __builtin_shufflevector(s2, s2, 4, 5, 6, 7);
+            *(U4u *)(d + 7 * ds) = __builtin_shufflevector(s3, s3, 4, 5, 6, 7);
+            c += 4;
+        }
         for (long rr = r; rr < r + 8; rr++)
             for (long cc = c; cc < cols; cc++) dst[rr * ds + cc] = src[cc * ss + rr];
     }
@@ -446,8 +466,31 @@ CK_SHARED void CK(transpose32)(const void *src_, long ss, void *dst_, long ds, l
         for (long c = 0; c < cols; c++) dst[r * ds + c] = src[c * ss + r];
 }
 
+CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width) {
+    if (rs == 1) {
+        for (long p = 0; p < depth; p++) {
+            const float *s = src + p * cs;
+            float *d = dst + p * width;
+            long r = 0;
+            for (; r + CK_LANES <= n; r += CK_LANES) sts(d + r, lds(s + r));
+            for (; r < n; r++) d[r] = s[r];
+            for (; r < width; r++) d[r] = 0;
+        }
+    } else if (cs == 1) {
+        CK(transpose32)(src, rs, dst, width, depth, n);
+        for (long p = 0; p < depth; p++)
+            for (long r = n; r < width; r++) dst[p * width + r] = 0;
+    } else {
+        for (long p = 0; p < depth; p++) {
+            for (long r = 0; r < n; r++) dst[p * width + r] = src[r * rs + p * cs];
+            for (long r = n; r < width; r++) dst[p * width + r] = 0;
+        }
+    }
+}
+
 #else
 #define CK_STREAM(name) CK_PASTE(CK_PASTE(ck, name), CK_STREAM_SUFFIX)
+CK_SHARED void CK_STREAM(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
 CK_SHARED void CK_STREAM(transpose32)(const void *src, long ss, void *dst, long ds, long rows, long cols);
 #define CK_DECLARE_BINARY(name) \
     CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
@@ -531,54 +574,56 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 // MARK: - GEMM micro-kernels
 //
-// The register tile of BLIS: MR rows by NV vectors of accumulators, one broadcast of A and NV
-// loads of B per k step, MR·NV multiply-adds. `packed` specializes the strides of packed panels
-// (A: MR values per k step; B: NR values per k step) and prefetches the C tile before the loop;
-// `strided` reads A and B in place (the small-product path). The C update is the same arithmetic
-// per element in full and partial tiles, so an element's bits do not depend on where it sits.
+// The register tile of BLIS: R rows by NV vectors of accumulators, one broadcast of A and NV
+// loads of B per k step, R·NV multiply-adds. Each tile function has two bodies: R = MR, and
+// R = MR/2 for edge tiles of at most MR/2 rows (less wasted work on small products). `packed`
+// specializes the strides of packed panels (A: MR values per k step, of which the body reads R;
+// B: NR values per k step) and prefetches the C tile before the loop; `strided` reads A and B in
+// place (the small-product path). Every C element gets the same operations whichever body and
+// whichever corner of a tile computes it: Σ over p in order, then the same update arithmetic.
 
-#define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                   \
-    CK_INLINE void CK(prefix##_body)(long k, const T *a, long ars, long acs, long arows, const T *b,         \
-                                 long bs, T *c, long ldc, long rows, long cols, T alpha, T beta,        \
-                                 int packed) {                                                          \
+#define CK_U _Pragma("clang loop unroll(full)")
+
+#define CK_GEMM_BODY(name, T, V, LOADV, STOREV, SPLATV, LANES, MR, R, NV, SCALAR_FMA)                   \
+    CK_INLINE void name(long k, const T *a, long ars, long acs, long arows, const T *b, long bs, T *c,  \
+                        long ldc, long rows, long cols, T alpha, T beta, int packed) {                  \
         enum { NR = NV * LANES };                                                                       \
-        V acc[MR][NV];                                                                                  \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                    \
-            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);                                         \
+        V acc[R][NV];                                                                                   \
+        CK_U for (int r = 0; r < R; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);       \
         if (packed) {                                                                                   \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                              \
+            CK_U for (int r = 0; r < R; r++) {                                                          \
                 __builtin_prefetch(c + r * ldc, 1, 3);                                                  \
                 __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                         \
             }                                                                                           \
             for (long p = 0; p < k; p++) {                                                              \
                 V bv[NV];                                                                               \
-                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                              \
-                _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                          \
+                CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
+                CK_U for (int r = 0; r < R; r++) {                                                      \
                     V x = SPLATV(a[r]);                                                                 \
-                    _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);                  \
+                    CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);             \
                 }                                                                                       \
                 a += MR;                                                                                \
                 b += NR;                                                                                \
             }                                                                                           \
         } else {                                                                                        \
-            const T *ap[MR];                                                                            \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) ap[r] = a + (r < arows ? r : arows - 1) * ars;                 \
+            const T *ap[R];                                                                             \
+            CK_U for (int r = 0; r < R; r++) ap[r] = a + (r < arows ? r : arows - 1) * ars;             \
             long off = 0;                                                                               \
             for (long p = 0; p < k; p++) {                                                              \
                 V bv[NV];                                                                               \
-                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                              \
-                _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {                                                          \
+                CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
+                CK_U for (int r = 0; r < R; r++) {                                                      \
                     V x = SPLATV(ap[r][off]);                                                           \
-                    _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);                  \
+                    CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);             \
                 }                                                                                       \
                 off += acs;                                                                             \
                 b += bs;                                                                                \
             }                                                                                           \
         }                                                                                               \
-        if (rows == MR && cols == NR) {                                                                 \
+        if (rows == R && cols == NR) {                                                                  \
             V va = SPLATV(alpha), vb = SPLATV(beta);                                                    \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                \
-                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                                                          \
+            CK_U for (int r = 0; r < R; r++)                                                            \
+                CK_U for (int v = 0; v < NV; v++) {                                                     \
                     T *pc = c + r * ldc + v * LANES;                                                    \
                     V res;                                                                              \
                     if (beta == 0) {                                                                    \
@@ -591,9 +636,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                     STOREV(pc, res);                                                                    \
                 }                                                                                       \
         } else {                                                                                        \
-            T buf[MR * NR];                                                                             \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++)                                                                \
-                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) STOREV(buf + r * NR + v * LANES, acc[r][v]);               \
+            T buf[R * NR];                                                                              \
+            CK_U for (int r = 0; r < R; r++)                                                            \
+                CK_U for (int v = 0; v < NV; v++) STOREV(buf + r * NR + v * LANES, acc[r][v]);          \
             for (long r = 0; r < rows; r++)                                                             \
                 for (long j = 0; j < cols; j++) {                                                       \
                     T x = buf[r * NR + j];                                                              \
@@ -607,15 +652,25 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                     }                                                                                   \
                 }                                                                                       \
         }                                                                                               \
-    }                                                                                                   \
-    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,          \
-                                long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {       \
+    }
+
+#define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                  \
+    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA)         \
+    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA)   \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,      \
+                                    long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {   \
         (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
-        CK(prefix##_body)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);              \
+        if (rows <= MR / 2)                                                                             \
+            CK(prefix##_half)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
     }                                                                                                   \
-    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,         \
-                                 long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {      \
-        CK(prefix##_body)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);                \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,     \
+                                     long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {  \
+        if (rows <= MR / 2)                                                                             \
+            CK(prefix##_half)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
     }
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
@@ -632,6 +687,7 @@ CK_SHARED const ck_table CK(table) = {
     .sgemm_packed = CK(sgemm_packed), .sgemm_strided = CK(sgemm_strided),
     .dgemm_mr = CK_DMR, .dgemm_nr = CK_DNV * CK_DLANES,
     .dgemm_packed = CK(dgemm_packed), .dgemm_strided = CK(dgemm_strided),
+    .gemm_l1_percent = CK_GEMM_L1_PERCENT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),
@@ -646,6 +702,7 @@ CK_SHARED const ck_table CK(table) = {
     .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
                   [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
     .transpose32 = CK_STREAM(transpose32),
+    .pack = CK_STREAM(pack),
     .exp_shifted = CK(exp_shifted),
     .gelu_gradient = CK(gelu_gradient),
     .saxpy = CK(saxpy),

@@ -10,6 +10,7 @@
 #define CK_SNV 2
 #define CK_DMR 6
 #define CK_DNV 2
+#define CK_GEMM_L1_PERCENT 75
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "kernels_template.h"
 #pragma clang attribute pop

@@ -15,4 +15,5 @@
 #define CK_SNV 2
 #define CK_DMR 6
 #define CK_DNV 2
+#define CK_GEMM_L1_PERCENT 75
 #include "kernels_template.h"

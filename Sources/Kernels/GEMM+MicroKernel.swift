@@ -16,15 +16,16 @@ extension GEMM {
     /// | avx512   | 12 × 32    | 12 × 16     |
     ///
     /// Block sizes (the BLIS analysis, from `cache`):
-    /// - `kc`: an mr×kc micro-panel of A and a kc×nr micro-panel of B share about 3/4 of L1
-    ///   (multiple of 32, 32...1024);
+    /// - `kc`: an mr×kc micro-panel of A and a kc×nr micro-panel of B share a level-specific part
+    ///   of L1: 75% (baseline, AVX2), 150% for AVX-512, whose larger tile update needs a deeper
+    ///   kc to amortize (multiple of 32, 32...1024);
     /// - `mc`: the packed mc×kc block of A takes about a quarter of L2 (multiple of mr);
     /// - `nc`: the packed kc×nc block of B takes about an eighth of L3 (multiple of nr, ≤ 4096).
     /// `kc` is the only size that affects results (C is updated between k blocks).
     ///
     /// ```swift
     /// let kernel = GEMM.MicroKernel<Float>(level: .current, cache: .default)
-    /// print(kernel.mr, kernel.nr, kernel.kc)      // 12 32 192 on AVX-512 with a 48 KiB L1
+    /// print(kernel.mr, kernel.nr, kernel.kc)      // 12 32 256 on AVX-512 with a 32 KiB L1
     /// ```
     /// - Note: `@unchecked Sendable`: the two raw pointers are addresses of C functions, which
     ///   are immutable and callable from any thread.
@@ -54,7 +55,7 @@ extension GEMM {
             }
             self.level = level
             let size = MemoryLayout<T>.stride
-            let kcRaw = cache.l1 * 3 / 4 / ((mr + nr) * size)
+            let kcRaw = cache.l1 * Int(table.gemm_l1_percent) / 100 / ((mr + nr) * size)
             let kc = Swift.max(32, Swift.min(1024, kcRaw / 32 * 32))
             self.kc = kc
             mc = Swift.max(mr, cache.l2 / 4 / (kc * size) / mr * mr)

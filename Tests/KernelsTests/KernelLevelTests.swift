@@ -58,12 +58,13 @@ import Kernels
     }
 
     /// Tiles and block sizes worked out by hand from the BLIS rules in `GEMM.MicroKernel`, for a
-    /// 32 KiB L1, 512 KiB L2 and 32 MiB L3 (avx2: kc = 24576 / (22·4) = 279 → 256,
-    /// mc = 131072 / (256·4) = 128 → 126, nc = 4096).
+    /// 32 KiB L1, 512 KiB L2 and 32 MiB L3 (avx2: kc = 32768·75% / (22·4) = 279 → 256,
+    /// mc = 131072 / (256·4) = 128 → 126, nc = 4096; avx512: kc = 32768·150% / (44·4) = 279 → 256,
+    /// mc = 128 → 120, nc = 4096).
     @Test func microKernelDescriptors() {
         let cache = CacheSizes(l1: 32 << 10, l2: 512 << 10, l3: 32 << 20)
         let expected: [KernelLevel: (mr: Int, nr: Int, kc: Int, mc: Int, nc: Int)] = [
-            .baseline: (4, 8, 512, 64, 2048), .avx2: (6, 16, 256, 126, 4096), .avx512: (12, 32, 128, 252, 4096)]
+            .baseline: (4, 8, 512, 64, 2048), .avx2: (6, 16, 256, 126, 4096), .avx512: (12, 32, 256, 120, 4096)]
         for level in KernelLevel.supported {
             let kernel = GEMM.MicroKernel<Float>(level: level, cache: cache)
             let want = expected[level]!

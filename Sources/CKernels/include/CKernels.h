@@ -79,6 +79,9 @@ typedef struct ck_table {
     ck_sgemm_tile sgemm_packed, sgemm_strided;
     int dgemm_mr, dgemm_nr;
     ck_dgemm_tile dgemm_packed, dgemm_strided;
+    /// The share of L1, in percent, that an mr×kc micro-panel of A and a kc×nr micro-panel of B
+    /// may take together when GEMM chooses its depth kc (see GEMM.MicroKernel in Swift).
+    int gemm_l1_percent;
 
     /// `out[i] = f(x[i])` for i < n (out may equal x). Error bounds: Sources/Kernels/KernelFloat.swift.
     void (*unary[CK_UNARY_COUNT])(const float *x, float *out, long n);
@@ -97,6 +100,10 @@ typedef struct ck_table {
     /// Transposing copy of 4-byte elements: `dst[r·dst_stride + c] = src[c·src_stride + r]` for
     /// r < rows, c < cols (8×8 blocks transposed in registers; values are only moved).
     void (*transpose32)(const void *src, long src_stride, void *dst, long dst_stride, long rows, long cols);
+    /// GEMM packing of Float panels: `dst[p·width + r] = src[r·rs + p·cs]` for r < n, p < depth,
+    /// and 0 for n ≤ r < width (A panels: r a row, width mr; B panels: r a column, width nr).
+    /// Vector copies when rs = 1, register transposes when cs = 1; values are only moved.
+    void (*pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
     /// `out[i] = exp(x[i] - shift)`; returns nothing (sums stay in Swift, in their fixed order).
     void (*exp_shifted)(const float *x, float shift, float *out, long n);
     /// `dx[i] = dy[i] · gelu'(x[i])` (tanh-form GELU).
