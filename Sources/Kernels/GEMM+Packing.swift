@@ -48,8 +48,9 @@ extension GEMM {
 ///
 /// A worker takes a buffer at least as large as it needs (allocating, or replacing the largest
 /// free one by a bigger one, only while the pool warms up) and gives it back when its share is
-/// done. The pool holds as many buffers as were ever in use at once (two per worker share of a
-/// product: a few MB at most) and keeps them for the life of the process.
+/// done. The pool holds as many buffers as were ever in use at once (a product's shared packed B
+/// block and one packed A block per worker: a few MB at most) and keeps them for the life of the
+/// process.
 struct PackingPool: ~Copyable {
     /// One buffer. `@unchecked Sendable`: a buffer is used by one thread at a time, the one that
     /// took it from the pool (under its lock) until it gives it back (under the lock again).
@@ -87,17 +88,6 @@ struct PackingPool: ~Copyable {
 /// The process-wide packing pool (a `Mutex`: workers of concurrent products take and give back
 /// buffers at the start and end of their share, far from the inner loops).
 let packingPool = Mutex(PackingPool())
-
-/// Runs `body` with two pooled scratch buffers of `countA` and `countB` elements of `T`.
-@inline(__always)
-func withPackingBuffers<T, R>(_ type: T.Type, _ countA: Int, _ countB: Int,
-                              _ body: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>) -> R) -> R {
-    let (a, b) = packingPool.withLock { pool in
-        (pool.take(bytes: countA * MemoryLayout<T>.stride), pool.take(bytes: countB * MemoryLayout<T>.stride))
-    }
-    defer { packingPool.withLock { pool in pool.recycle(a); pool.recycle(b) } }
-    return body(a.pointer.bindMemory(to: T.self, capacity: countA), b.pointer.bindMemory(to: T.self, capacity: countB))
-}
 
 /// Runs `body` with scratch space for `count` elements of `T` that allocates nothing in steady
 /// state: stack storage up to 1 KiB (where `withUnsafeTemporaryAllocation` is sure to use the
