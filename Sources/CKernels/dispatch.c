@@ -47,6 +47,10 @@ int ck_best_level(void) {
 
 const ck_table *ck_table_for(int level) {
     if (level < 0 || level > ck_best_level()) return 0;
+    return ck_table_built(level);
+}
+
+const ck_table *ck_table_built(int level) {
     switch (level) {
     case CK_LEVEL_BASELINE: return &ck_table_baseline;
 #if defined(__x86_64__)

@@ -1,9 +1,10 @@
 /// Elementwise kernels: binary operations with NumPy broadcasting, operations with a scalar,
 /// unary maps and the derivative helpers of the backward pass.
 ///
-/// All loops run on whole SIMD vectors; a tail shorter than a vector is padded into one vector
-/// and computed by the same code, so an element's result never depends on its position or on how
-/// the work was split. Large arrays are cut into chunks of 32768 elements spread over `loop`.
+/// All loops run on whole SIMD vectors; a tail shorter than a vector gets the same operations per
+/// element (padded into one vector, or one element at a time for the IEEE arithmetic), so an
+/// element's result never depends on its position or on how the work was split. Float loops run
+/// in the C kernels of `KernelLevel.current` where they need vector code generation. Large arrays are cut into chunks of 32768 elements spread over `loop`.
 /// `out` may be the same buffer as a contiguous input of the same shape (in-place updates such as
 /// gradient accumulation `g = g + dg`).
 ///

@@ -24,7 +24,7 @@ extension GEMM {
     /// `kc` is the only size that affects results (C is updated between k blocks).
     ///
     /// ```swift
-    /// let kernel = GEMM.MicroKernel<Float>(level: .current, cache: .default)
+    /// let kernel = GEMM.MicroKernel<Float>(level: .current, cache: .default)!
     /// print(kernel.mr, kernel.nr, kernel.kc)      // 12 32 256 on AVX-512 with a 32 KiB L1
     /// ```
     /// - Note: `@unchecked Sendable`: the two raw pointers are addresses of C functions, which
@@ -39,10 +39,11 @@ extension GEMM {
         /// The C functions (`ck_sgemm_tile` or `ck_dgemm_tile`, by `T`).
         let packedTile: UnsafeRawPointer, stridedTile: UnsafeRawPointer
 
-        /// The micro-kernel of `level` for `T` (Float or Double), blocked for `cache`.
-        /// `level` must be supported (`level.isSupported`).
-        public init(level: KernelLevel, cache: CacheSizes) {
-            let table = level.table.pointee
+        /// The micro-kernel of `level` for `T` (Float or Double), blocked for `cache`; nil when
+        /// this build lacks the level (AVX2 or AVX-512 on aarch64). It describes any level this
+        /// build has, but GEMM runs it only where `level.isSupported`.
+        public init?(level: KernelLevel, cache: CacheSizes) {
+            guard let table = level.builtTable?.pointee else { return nil }
             if T.self == Float.self {
                 mr = Int(table.sgemm_mr); nr = Int(table.sgemm_nr)
                 packedTile = unsafeBitCast(table.sgemm_packed!, to: UnsafeRawPointer.self)

@@ -50,8 +50,8 @@ public enum KernelLevel: Int, Sendable, CaseIterable, CustomStringConvertible {
 
     /// Whether this level's multiply-adds are fused (one rounding): true for AVX2 and AVX-512,
     /// and for the baseline on aarch64; false for the x86-64 baseline (SSE2 has no FMA), whose
-    /// multiply-adds are a multiply and an add. Only asked of supported levels.
-    public var fusesMultiplyAdd: Bool { table.pointee.fused_multiply_add != 0 }
+    /// multiply-adds are a multiply and an add. False for a level this build lacks (AVX2 on aarch64).
+    public var fusesMultiplyAdd: Bool { builtTable?.pointee.fused_multiply_add == 1 }
 
     /// The levels this CPU can run, lowest first (always includes `.baseline`).
     public static var supported: [KernelLevel] { allCases.filter(\.isSupported) }
@@ -87,13 +87,17 @@ public enum KernelLevel: Int, Sendable, CaseIterable, CustomStringConvertible {
         return (level, nil)
     }
 
-    /// This level's C function table (only asked for supported levels).
+    /// This level's C function table, which this CPU can run (callers check `isSupported`).
     var table: UnsafePointer<ck_table> {
         guard let table = ck_table_for(Int32(rawValue)) else {
-            preconditionFailure("kernel level \(self) is not supported on this CPU")
+            preconditionFailure("kernel level \(self) is not supported on this CPU (check isSupported first)")
         }
         return table
     }
+
+    /// This level's C function table if this build has the level, whether or not the CPU can run
+    /// it: for describing the level (tile sizes, FMA), never for calling its functions.
+    var builtTable: UnsafePointer<ck_table>? { ck_table_built(Int32(rawValue)) }
 }
 
 /// The function table of `KernelLevel.current`, looked up once. `nonisolated(unsafe)`: the table

@@ -51,8 +51,8 @@ enum GemmCommand {
         let gflops = flops / median / 1e9
         let ops = (transA ? "T" : "N") + (transB ? "T" : "N")
         let level = KernelLevel.current
-        let tile = double ? "\(GEMM.MicroKernel<Double>(level: level, cache: cache))"
-                          : "\(GEMM.MicroKernel<Float>(level: level, cache: cache))"
+        let tile = double ? "\(GEMM.MicroKernel<Double>(level: level, cache: cache)!)"
+                          : "\(GEMM.MicroKernel<Float>(level: level, cache: cache)!)"
         print("kernels: \(level) (\(tile))")
         print(String(format: "%@gemm %@ m=%d n=%d k=%d threads=%d: median %.3f ms, %.1f GFLOP/s (best %.1f; %.1f per CPU-second)",
                      double ? "d" : "s", ops, m, n, k, threads, median * 1e3, gflops, flops / best / 1e9,

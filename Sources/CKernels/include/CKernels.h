@@ -127,6 +127,11 @@ int ck_best_level(void);
 /// does not support it.
 const ck_table *ck_table_for(int level);
 
+/// `level`'s table whether or not this CPU can run it (to describe it: tile sizes, FMA), or NULL
+/// when the level is not built for this architecture. Never call its functions unless
+/// `ck_table_for(level)` is not NULL.
+const ck_table *ck_table_built(int level);
+
 #ifdef __cplusplus
 }
 #endif
