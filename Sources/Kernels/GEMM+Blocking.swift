@@ -2,7 +2,7 @@ extension GEMM {
     /// Small products: no k blocking and no packing of op(A) (read in place); op(B) is read in
     /// place too when it is not transposed, except a last partial panel, which is packed with zero
     /// padding (as are all panels of a transposed B). Packed op(B) fits in half of L2. Row tiles
-    /// of `mr` are split over workers.
+    /// of `mr` are split over workers, a few pieces each.
     static func directProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>
@@ -17,9 +17,10 @@ extension GEMM {
             }
             let tiles = (m + mr - 1) / mr
             let workers = loop.concurrency
-            // ≤ 64³: threading costs more than it saves
+            // ≤ 64³: threading costs more than it saves. Several pieces per worker, so that a
+            // worker that starts late still takes a share.
             let split = !(workers <= 1 || m * n * k <= 1 << 18 || tiles < 2)
-            splitting(loop, 0..<tiles, when: split, grain: (tiles + workers - 1) / workers) { range in
+            splitting(loop, 0..<tiles, when: split, grain: Swift.max(1, tiles / (4 * workers))) { range in
                 for t in range {
                     let i = t * mr
                     let rows = Swift.min(mr, m - i)
