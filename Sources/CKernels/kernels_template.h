@@ -187,6 +187,23 @@ CK_INLINE VF v_gelu_gradient(VF x, VF dy) {
     return dy * d;
 }
 
+// The cheap maps and the derivatives, as Swift's ElementwiseOps.swift defines them (same
+// operations in the same order, so the same bits as those Swift loops had).
+CK_INLINE VF v_neg(VF x) { return -x; }
+CK_INLINE VF v_abs(VF x) { return sel(x < splat(0.0f), -x, x); }  // -0 stays -0, as in Swift
+CK_INLINE VF v_square(VF x) { return x * x; }
+CK_INLINE VF v_relu(VF x) { return sel((x > splat(0.0f)) | (x != x), x, splat(0.0f)); }
+CK_INLINE VF g_relu(VF x, VF dy) { return sel(x != x, x, sel(x > splat(0.0f), dy, splat(0.0f))); }
+CK_INLINE VF g_abs(VF x, VF dy) {
+    return sel(x != x, x, sel(x < splat(0.0f), -dy, sel(x > splat(0.0f), dy, splat(0.0f))));
+}
+CK_INLINE VF g_sqrt(VF y, VF dy) { return dy / (y + y); }
+CK_INLINE VF g_square(VF x, VF dy) { return (x + x) * dy; }
+CK_INLINE VF g_exp(VF y, VF dy) { return dy * y; }
+CK_INLINE VF g_log(VF x, VF dy) { return dy / x; }
+CK_INLINE VF g_tanh(VF y, VF dy) { return dy * (splat(1.0f) - y * y); }
+CK_INLINE VF g_sigmoid(VF y, VF dy) { return dy * (y * (splat(1.0f) - y)); }
+
 // MARK: - Array loops
 //
 // Whole vectors first; a tail shorter than a vector is copied into a zero-padded vector and
@@ -210,6 +227,10 @@ CK_UNARY_LOOP(tanh, v_tanh)
 CK_UNARY_LOOP(sigmoid, v_sigmoid)
 CK_UNARY_LOOP(gelu, v_gelu)
 CK_UNARY_LOOP(sqrt, v_sqrt)
+CK_UNARY_LOOP(neg, v_neg)
+CK_UNARY_LOOP(abs, v_abs)
+CK_UNARY_LOOP(square, v_square)
+CK_UNARY_LOOP(relu, v_relu)
 
 static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
     VF s = splat(shift);
@@ -223,17 +244,28 @@ static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
     }
 }
 
-static void CK(gelu_gradient)(const float *x, const float *dy, float *dx, long n) {
-    long i = 0;
-    for (; i + CK_LANES <= n; i += CK_LANES) st(dx + i, v_gelu_gradient(ld(x + i), ld(dy + i)));
-    if (i < n) {
-        float bx[CK_LANES] = {0}, bg[CK_LANES] = {0};
-        memcpy(bx, x + i, (size_t)(n - i) * sizeof(float));
-        memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));
-        st(bx, v_gelu_gradient(ld(bx), ld(bg)));
-        memcpy(dx + i, bx, (size_t)(n - i) * sizeof(float));
+#define CK_GRADIENT_LOOP(fname, vfunc)                                                \
+    static void CK(gradient_##fname)(const float *v, const float *dy, float *dx, long n) { \
+        long i = 0;                                                                   \
+        for (; i + CK_LANES <= n; i += CK_LANES) st(dx + i, vfunc(ld(v + i), ld(dy + i))); \
+        if (i < n) {                                                                  \
+            float bv[CK_LANES] = {0}, bg[CK_LANES] = {0};                             \
+            memcpy(bv, v + i, (size_t)(n - i) * sizeof(float));                       \
+            memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));                      \
+            st(bv, vfunc(ld(bv), ld(bg)));                                            \
+            memcpy(dx + i, bv, (size_t)(n - i) * sizeof(float));                      \
+        }                                                                             \
     }
-}
+
+CK_GRADIENT_LOOP(relu, g_relu)
+CK_GRADIENT_LOOP(abs, g_abs)
+CK_GRADIENT_LOOP(sqrt, g_sqrt)
+CK_GRADIENT_LOOP(square, g_square)
+CK_GRADIENT_LOOP(exp, g_exp)
+CK_GRADIENT_LOOP(log, g_log)
+CK_GRADIENT_LOOP(tanh, g_tanh)
+CK_GRADIENT_LOOP(sigmoid, g_sigmoid)
+CK_GRADIENT_LOOP(gelu, v_gelu_gradient)
 
 static void CK(saxpy)(const float *x, float s, float *y, long n) {
     VF vs = splat(s);
@@ -691,6 +723,15 @@ CK_SHARED const ck_table CK(table) = {
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),
+        [CK_UNARY_NEG] = CK(neg), [CK_UNARY_ABS] = CK(abs), [CK_UNARY_SQUARE] = CK(square),
+        [CK_UNARY_RELU] = CK(relu),
+    },
+    .gradient = {
+        [CK_GRADIENT_RELU] = CK(gradient_relu), [CK_GRADIENT_ABS] = CK(gradient_abs),
+        [CK_GRADIENT_SQRT] = CK(gradient_sqrt), [CK_GRADIENT_SQUARE] = CK(gradient_square),
+        [CK_GRADIENT_EXP] = CK(gradient_exp), [CK_GRADIENT_LOG] = CK(gradient_log),
+        [CK_GRADIENT_TANH] = CK(gradient_tanh), [CK_GRADIENT_SIGMOID] = CK(gradient_sigmoid),
+        [CK_GRADIENT_GELU] = CK(gradient_gelu),
     },
     .binary = {
         [CK_BINARY_ADD] = CK_STREAM(binary_add), [CK_BINARY_SUB] = CK_STREAM(binary_sub),
@@ -704,7 +745,6 @@ CK_SHARED const ck_table CK(table) = {
     .transpose32 = CK_STREAM(transpose32),
     .pack = CK_STREAM(pack),
     .exp_shifted = CK(exp_shifted),
-    .gelu_gradient = CK(gelu_gradient),
     .saxpy = CK(saxpy),
     .daxpy = CK(daxpy),
     .sgd = CK(sgd),

@@ -152,8 +152,8 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let v = value + r.lowerBound, g = dy + r.lowerBound, out = dx + r.lowerBound, n = r.count
-            if T.self == Float.self, op == .gelu {
-                currentKernels.pointee.gelu_gradient(floats(v), floats(g), floats(out), n)
+            if T.self == Float.self, let kernel = FloatKernel.gradient(op) {
+                kernel(floats(v), floats(g), floats(out), n)
                 return
             }
             switch op {

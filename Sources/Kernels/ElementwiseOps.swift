@@ -112,8 +112,9 @@ enum SigmoidGrad: GradientFunctor {
 enum GeluGrad: GradientFunctor {
     /// gelu(x) = x·s with s = sigmoid(2u), u = c(x + 0.044715x³):
     /// gelu'(x) = s + x · 2s(1-s) · c(1 + 3·0.044715x²).
-    /// Double only: Float runs the C kernel (the same formula with fused multiply-adds); here
-    /// plain multiplies and adds, which compile to vector instructions at any level.
+    /// Double only (as are all these functors' loops for the operations with a C kernel: see
+    /// `FloatKernel`): Float runs the same formula with fused multiply-adds in C; here plain
+    /// multiplies and adds, which compile to vector instructions at any level.
     @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {
         let c = T.Vector(repeating: T(0.7978845608028654))
         let k = T.Vector(repeating: T(0.044715))

@@ -1,9 +1,10 @@
 import CKernels
 
-/// The Float maps that run in the C kernels of `KernelLevel.current` (vectorized polynomial
-/// approximations; see `KernelFloat` for their error bounds), called on whole arrays.
-enum FloatKernel {
-    case exp, log, tanh, sigmoid, gelu, sqrt
+/// The Float maps that run in the C kernels of `KernelLevel.current` (the transcendental ones
+/// are vectorized polynomial approximations; see `KernelFloat` for their error bounds), called
+/// on whole arrays. The cases are in the order of the C table (`CK_UNARY_*`).
+enum FloatKernel: Int {
+    case exp, log, tanh, sigmoid, gelu, sqrt, neg, abs, square, relu
 
     typealias Function = @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
 
@@ -16,21 +17,43 @@ enum FloatKernel {
         case .sigmoid: self = .sigmoid
         case .gelu: self = .gelu
         case .sqrt: self = .sqrt
+        case .neg: self = .neg
+        case .abs: self = .abs
+        case .square: self = .square
+        case .relu: self = .relu
         case .pow(let p) where p == 0.5: self = .sqrt
+        case .pow(let p) where p == 2: self = .square
         default: return nil
         }
     }
 
     /// This map's function at the current level.
     @inline(__always) var function: Function {
-        let unary = currentKernels.pointee.unary
-        switch self {
-        case .exp: return unary.0!
-        case .log: return unary.1!
-        case .tanh: return unary.2!
-        case .sigmoid: return unary.3!
-        case .gelu: return unary.4!
-        case .sqrt: return unary.5!
+        withUnsafeBytes(of: currentKernels.pointee.unary) {
+            $0.load(fromByteOffset: rawValue * MemoryLayout<Function>.stride, as: Function.self)
+        }
+    }
+
+    typealias GradientFunction = @convention(c) (UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                                 UnsafeMutablePointer<Float>?, Int) -> Void
+
+    /// The C kernel of a derivative at the current level (all but `pow`'s, which stays in Swift).
+    @inline(__always) static func gradient(_ op: UnaryGradient) -> GradientFunction? {
+        let index: Int
+        switch op {
+        case .relu: index = 0
+        case .abs: index = 1
+        case .sqrt: index = 2
+        case .square: index = 3
+        case .exp: index = 4
+        case .log: index = 5
+        case .tanh: index = 6
+        case .sigmoid: index = 7
+        case .gelu: index = 8
+        case .pow: return nil
+        }
+        return withUnsafeBytes(of: currentKernels.pointee.gradient) {
+            $0.load(fromByteOffset: index * MemoryLayout<GradientFunction>.stride, as: GradientFunction.self)
         }
     }
 

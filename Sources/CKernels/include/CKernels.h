@@ -32,7 +32,16 @@ enum {
 /// The unary maps with a kernel of their own, indexes into `ck_table.unary`.
 enum {
     CK_UNARY_EXP = 0, CK_UNARY_LOG, CK_UNARY_TANH, CK_UNARY_SIGMOID, CK_UNARY_GELU, CK_UNARY_SQRT,
+    CK_UNARY_NEG, CK_UNARY_ABS, CK_UNARY_SQUARE, CK_UNARY_RELU,
     CK_UNARY_COUNT
+};
+
+/// The derivatives of unary maps, indexes into `ck_table.gradient` (which saved value each one
+/// takes, input or output, is documented on Swift's `UnaryGradient`).
+enum {
+    CK_GRADIENT_RELU = 0, CK_GRADIENT_ABS, CK_GRADIENT_SQRT, CK_GRADIENT_SQUARE, CK_GRADIENT_EXP,
+    CK_GRADIENT_LOG, CK_GRADIENT_TANH, CK_GRADIENT_SIGMOID, CK_GRADIENT_GELU,
+    CK_GRADIENT_COUNT
 };
 
 /// Binary operations, indexes into `ck_table.binary` and `ck_table.fold`. max and min propagate
@@ -106,8 +115,8 @@ typedef struct ck_table {
     void (*pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
     /// `out[i] = exp(x[i] - shift)`; returns nothing (sums stay in Swift, in their fixed order).
     void (*exp_shifted)(const float *x, float shift, float *out, long n);
-    /// `dx[i] = dy[i] · gelu'(x[i])` (tanh-form GELU).
-    void (*gelu_gradient)(const float *x, const float *dy, float *dx, long n);
+    /// `dx[i] = dy[i] · f'(…)` from the saved `value` (input or output of f); dx may equal dy.
+    void (*gradient[CK_GRADIENT_COUNT])(const float *value, const float *dy, float *dx, long n);
     /// `y[i] = y[i] + s·x[i]` (fused where the level has FMA).
     void (*saxpy)(const float *x, float s, float *y, long n);
     void (*daxpy)(const double *x, double s, double *y, long n);
