@@ -1,11 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Hot loops need AVX2 + FMA code generation on x86-64: without it `SIMD8<Float>.addingProduct`
-/// lowers to calls to `fmaf` (about 100x slower). Other architectures build with their defaults.
-let vectorFlags: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-march=x86-64-v3"], .when(platforms: [.linux, .macOS])),
-]
+// No unsafe flags in any product, so that other packages can depend on this one by version. The
+// inner loops that need AVX2/AVX-512 code generation live in the C target CKernels, compiled per
+// CPU level with per-function target attributes and chosen at run time (Kernels' `KernelLevel`).
 
 let package = Package(
     name: "GraphEngine",
@@ -24,19 +22,22 @@ let package = Package(
             pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]
         ),
+        // The kernels' innermost loops, once per CPU level (baseline, AVX2, AVX-512).
+        .target(name: "CKernels"),
 
         // MARK: - Libraries
-        .target(name: "Scheduler", dependencies: ["CHwloc"], swiftSettings: vectorFlags),
-        .target(name: "Kernels", swiftSettings: vectorFlags),
-        .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"], swiftSettings: vectorFlags),
-        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"], swiftSettings: vectorFlags),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training"], swiftSettings: vectorFlags),
+        .target(name: "Scheduler", dependencies: ["CHwloc"]),
+        .target(name: "Kernels", dependencies: ["CKernels"]),
+        .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"]),
+        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training"]),
 
         // MARK: - Tests
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
         // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
         // allocators, which must be in the dynamic symbol table to take the C library's place.
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"], swiftSettings: vectorFlags,
+        // (A test target is no product: its unsafe flags do not stop anyone depending on us.)
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"],
                     linkerSettings: [.unsafeFlags([
                         "-Xlinker", "--export-dynamic-symbol=malloc",
                         "-Xlinker", "--export-dynamic-symbol=posix_memalign",

@@ -1,9 +1,10 @@
 /// Elementwise kernels: binary operations with NumPy broadcasting, operations with a scalar,
 /// unary maps and the derivative helpers of the backward pass.
 ///
-/// All loops run on whole SIMD vectors; a tail shorter than a vector is padded into one vector
-/// and computed by the same code, so an element's result never depends on its position or on how
-/// the work was split. Large arrays are cut into chunks of 32768 elements spread over `loop`.
+/// All loops run on whole SIMD vectors; a tail shorter than a vector gets the same operations per
+/// element (padded into one vector, or one element at a time for the IEEE arithmetic), so an
+/// element's result never depends on its position or on how the work was split. Float loops run
+/// in the C kernels of `KernelLevel.current` where they need vector code generation. Large arrays are cut into chunks of 32768 elements spread over `loop`.
 /// `out` may be the same buffer as a contiguous input of the same shape (in-place updates such as
 /// gradient accumulation `g = g + dg`).
 ///
@@ -86,8 +87,9 @@ public enum Elementwise {
         }
     }
 
-    /// `y[i] = y[i] + s · x[i]` (one fused multiply-add per element), contiguous: SGD steps,
-    /// gradient accumulation with a weight, momentum updates.
+    /// `y[i] = y[i] + s · x[i]` (one fused multiply-add per element; a multiply and an add on the
+    /// x86-64 baseline level), contiguous: SGD steps, gradient accumulation with a weight, momentum
+    /// updates.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func multiplyAdd<T: KernelFloat>(
@@ -96,15 +98,12 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let x = x + r.lowerBound, y = y + r.lowerBound, n = r.count
-            let w = T.Vector.scalarCount, vs = T.Vector(repeating: s)
-            var i = 0
-            while i + w <= n {
-                storeVector(loadVector(UnsafePointer(y + i)).addingProduct(vs, loadVector(x + i)), y + i)
-                i += w
-            }
-            if i < n {
-                let v = loadPartial(UnsafePointer(y + i), n - i).addingProduct(vs, loadPartial(x + i, n - i))
-                for j in 0..<(n - i) { y[i + j] = v[j] }
+            if T.self == Float.self {
+                currentKernels.pointee.saxpy(floats(x), unsafeBitCast(s, to: Float.self), floats(y), n)
+            } else {
+                currentKernels.pointee.daxpy(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self),
+                                             unsafeBitCast(s, to: Double.self),
+                                             UnsafeMutableRawPointer(y).assumingMemoryBound(to: Double.self), n)
             }
         }
     }
@@ -120,6 +119,10 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let x = x + r.lowerBound, out = out + r.lowerBound, n = r.count
+            if T.self == Float.self, let kernel = FloatKernel(op) {
+                kernel.run(floats(x), floats(out), count: n)
+                return
+            }
             switch op {
             case .neg: unaryRun(NegOp.self, x, out, n, 0)
             case .abs: unaryRun(AbsOp.self, x, out, n, 0)
@@ -149,6 +152,10 @@ public enum Elementwise {
     ) {
         forChunks(count: count, loop: loop) { r in
             let v = value + r.lowerBound, g = dy + r.lowerBound, out = dx + r.lowerBound, n = r.count
+            if T.self == Float.self, let kernel = FloatKernel.gradient(op) {
+                kernel(floats(v), floats(g), floats(out), n)
+                return
+            }
             switch op {
             case .relu: gradientRun(ReluGrad.self, v, g, out, n, 0)
             case .abs: gradientRun(AbsGrad.self, v, g, out, n, 0)
@@ -214,12 +221,16 @@ public enum Elementwise {
     }
 
     /// `out[i] = F(a[i·sa], b[i·sb])` for `i < n`, with fast paths for contiguous and broadcast
-    /// (stride 0) operands.
+    /// (stride 0) operands (Float: the C kernels of the current level).
     @inline(__always)
     static func binaryRun<F: BinaryFunctor, T: KernelFloat>(
         _ f: F.Type, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
         _ out: UnsafeMutablePointer<T>, _ n: Int
     ) {
+        if T.self == Float.self && (sa == 1 && sb <= 1 && sb >= 0 || sa == 0 && sb == 1) {
+            F.op.floatKernel(floats(a), sa, floats(b), sb, floats(out), n)
+            return
+        }
         let w = T.Vector.scalarCount
         var i = 0
         if sa == 1 && sb == 1 {

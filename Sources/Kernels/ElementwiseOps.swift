@@ -5,7 +5,7 @@ public enum BinaryOp: Sendable, Hashable, CaseIterable {
 }
 
 /// A unary elementwise operation. `exp`, `log`, `tanh`, `sigmoid` and `gelu` use the vectorized
-/// approximations of `KernelFloat` (Float error bounds in `VectorMath.swift`); `relu` maps NaN to
+/// approximations of `KernelFloat` (Float error bounds there); `relu` maps NaN to
 /// NaN; `pow(p)` raises to a constant power (`pow(2)` is exactly `x*x`, `pow(0.5)` is `sqrt`).
 public enum UnaryOp: Sendable, Hashable {
     case neg, abs, sqrt, square, exp, log, tanh, sigmoid, relu, gelu
@@ -43,15 +43,17 @@ public enum UnaryGradient: Sendable, Hashable {
 // Functors that compare lanes call `KernelFloat`'s concrete selections (see there why).
 
 protocol BinaryFunctor {
+    /// The operation, which names its C kernel (Float runs those on contiguous and broadcast operands).
+    static var op: BinaryOp { get }
     static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector
 }
 
-enum AddOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a + b } }
-enum SubOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a - b } }
-enum MulOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a * b } }
-enum DivOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a / b } }
-enum MaxOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.maximum(a, b) } }
-enum MinOp: BinaryFunctor { @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.minimum(a, b) } }
+enum AddOp: BinaryFunctor { static var op: BinaryOp { .add }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a + b } }
+enum SubOp: BinaryFunctor { static var op: BinaryOp { .sub }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a - b } }
+enum MulOp: BinaryFunctor { static var op: BinaryOp { .mul }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a * b } }
+enum DivOp: BinaryFunctor { static var op: BinaryOp { .div }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { a / b } }
+enum MaxOp: BinaryFunctor { static var op: BinaryOp { .max }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.maximum(a, b) } }
+enum MinOp: BinaryFunctor { static var op: BinaryOp { .min }; @inline(__always) static func apply<T: KernelFloat>(_ t: T.Type, _ a: T.Vector, _ b: T.Vector) -> T.Vector { T.minimum(a, b) } }
 
 /// A unary map on whole vectors; `p` is the operation's constant (the exponent of `pow`).
 protocol UnaryFunctor {
@@ -110,13 +112,16 @@ enum SigmoidGrad: GradientFunctor {
 enum GeluGrad: GradientFunctor {
     /// gelu(x) = x·s with s = sigmoid(2u), u = c(x + 0.044715x³):
     /// gelu'(x) = s + x · 2s(1-s) · c(1 + 3·0.044715x²).
+    /// Double only (as are all these functors' loops for the operations with a C kernel: see
+    /// `FloatKernel`): Float runs the same formula with fused multiply-adds in C; here plain
+    /// multiplies and adds, which compile to vector instructions at any level.
     @inline(__always) static func apply<T: KernelFloat>(_ x: T.Vector, _ dy: T.Vector, _ p: T) -> T.Vector {
         let c = T.Vector(repeating: T(0.7978845608028654))
         let k = T.Vector(repeating: T(0.044715))
         let x2 = x * x
-        let u2 = 2 * c * x.addingProduct(x * x2, k)
+        let u2 = 2 * c * (x + x * x2 * k)
         let s = T.sigmoid(u2)
-        let du = c * T.Vector(repeating: 1).addingProduct(3 * k, x2)
+        let du = c * (1 + 3 * k * x2)
         let d = s + x * (2 * s * (1 - s)) * du
         return dy * d
     }

@@ -6,21 +6,23 @@
 /// never read (NaN in the old C does not leak through), as in BLAS.
 ///
 /// Structure (BLIS): k is cut into ⌈k/kc⌉ nearly equal blocks, n into blocks of `nc`, m into
-/// blocks of `mc`, all derived from `CacheSizes`; each block of op(B) is packed into `kc × NR`
-/// column panels, each block of op(A) into `MR × kc` row panels (zero-padded at the edges, so
-/// edges use the same micro-kernel), and a register-tiled micro-kernel (`MR = 6` rows by
-/// `NR = 2` SIMD vectors: 6×16 for Float, 6×8 for Double) accumulates with fused multiply-adds
-/// (`vfmadd231ps ymm`). Each worker computes its own rectangle of C with private buffers (no
-/// synchronization inside a product). Products whose op(B) fits in half of L2 take a path
-/// without packing overhead: op(A) and (when not transposed) op(B) are read in place, k is not
-/// blocked, and products up to 64³ run on the calling thread.
+/// blocks of `mc`; each block of op(B) is packed into `kc × nr` column panels, each block of op(A)
+/// into `mr × kc` row panels (zero-padded at the edges, so edges use the same micro-kernel), and
+/// the register-tile micro-kernel of the CPU's level accumulates with multiply-adds (`MicroKernel`:
+/// the tile sizes `mr × nr` and the block sizes come from it and from `cache`). Only the
+/// micro-kernel is level-specific (C, in `CKernels`); packing, blocking and threading are here.
+/// Each worker computes its own rectangle of C with private buffers (no synchronization inside
+/// a product). Products whose op(B) fits in half of L2 take a path without packing overhead:
+/// op(A) and (when not transposed) op(B) are read in place, k is not blocked, and products up to
+/// 64³ run on the calling thread.
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
 /// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block (all of k on the
 /// small-product path), and the blocks are added to C in order (`C = alpha·acc₀ + beta·C`, then
 /// `C = C + alpha·acc₁`, ...). The blocking depends only on `m, n, k`, the transposes and
-/// `cache`, never on the thread count: work is divided over blocks of C, never over k, so 1 and
-/// N workers give bitwise-equal results.
+/// `cache` and the level, never on the thread count: work is divided over blocks of C, never
+/// over k, so 1 and N workers give bitwise-equal results. Levels differ in the last bits (the
+/// x86-64 baseline does not fuse the multiply-adds; tiles and `kc` differ).
 ///
 /// ```swift
 /// // C (2×2) = A (2×3) · B (3×2)
@@ -30,11 +32,10 @@
 ///                   beta: 1, c: dw, ldc: n, loop: executorLoop)
 /// ```
 public enum GEMM {
-    /// Rows of the register tile.
-    static let mr = 6
-
-    /// `C = alpha · op(A) · op(B) + beta · C` (see the type's documentation). Throws a
-    /// `KernelError` naming `gemm` when a size is negative or a leading dimension is too small.
+    /// `C = alpha · op(A) · op(B) + beta · C` (see the type's documentation), with the
+    /// micro-kernel of `level` (by default the one chosen for this CPU). Throws a `KernelError`
+    /// naming `gemm` when a size is negative, a leading dimension is too small or `level` is not
+    /// supported by this CPU.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func multiply<T: KernelFloat>(
@@ -46,10 +47,12 @@ public enum GEMM {
         beta: T = 0,
         c: UnsafeMutablePointer<T>, ldc: Int,
         loop: any ParallelLoop = SerialLoop(),
-        cache: CacheSizes = .default
+        cache: CacheSizes = .default,
+        level: KernelLevel = .current
     ) throws {
         try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                      lda: lda, ldb: ldb, ldc: ldc)
+        guard level.isSupported else { throw KernelError("gemm", "kernel level \(level) is not supported by this CPU") }
         if m == 0 || n == 0 { return }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
@@ -57,12 +60,13 @@ public enum GEMM {
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
-        let nr = 2 * T.Vector.scalarCount
-        if roundUp(n, nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
-            directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop)
+        let kernel = MicroKernel<T>(level: level, cache: cache)!   // supported, so built
+        if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
+            directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
+                          kernel: kernel)
         } else {
             packedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
-                          loop: loop, cache: cache)
+                          loop: loop, kernel: kernel)
         }
     }
 
@@ -82,7 +86,8 @@ public enum GEMM {
         beta: T = 0,
         c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int,
         loop: any ParallelLoop = SerialLoop(),
-        cache: CacheSizes = .default
+        cache: CacheSizes = .default,
+        level: KernelLevel = .current
     ) throws {
         guard batch >= 0 else { throw KernelError("gemm", "negative batch \(batch)") }
         try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
@@ -95,14 +100,14 @@ public enum GEMM {
                 for i in range {
                     try? multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                   alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                                  beta: beta, c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache)
+                                  beta: beta, c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache, level: level)
                 }
             }
         } else {
             for i in 0..<batch {
                 try multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                              alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                             beta: beta, c: c + i * strideC, ldc: ldc, loop: loop, cache: cache)
+                             beta: beta, c: c + i * strideC, ldc: ldc, loop: loop, cache: cache, level: level)
             }
         }
     }

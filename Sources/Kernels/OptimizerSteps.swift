@@ -1,10 +1,13 @@
+import CKernels
+
 /// Parameter update loops for the optimizers (SGD, momentum / Nesterov, Adam / AdamW) on raw buffers.
 ///
 /// Each function updates one parameter array in place from its gradient (and its optimizer state,
 /// which it also updates). Every element is independent, so the result never depends on how the
-/// work is split; the last partial vector is computed in a zero-padded `SIMD8`, with exactly the
+/// work is split; the last partial vector is computed in a zero-padded vector, with exactly the
 /// same operations as full vectors, so an element's result does not depend on its position either.
-/// Multiply-adds use `addingProduct` (one rounding, `vfmadd*ps` with the package's flags).
+/// The loops run in the C kernels of `KernelLevel.current`; multiply-adds are fused (one rounding)
+/// on levels with FMA, a multiply and an add on the x86-64 baseline.
 ///
 /// The formulas follow PyTorch's `torch.optim` (no dampening):
 /// ```swift
@@ -18,11 +21,8 @@ public enum OptimizerSteps {
         learningRate: Float, weightDecay: Float = 0
     ) {
         precondition(p.count == g.count, "OptimizerSteps.sgd: \(p.count) parameters, \(g.count) gradients")
-        let negLR = SIMD8<Float>(repeating: -learningRate), wd = SIMD8<Float>(repeating: weightDecay)
-        forEachVector(p.count) { i, n in
-            let pv = load(p, i, n), gv = load(g, i, n)
-            store(pv.addingProduct(negLR, gv.addingProduct(wd, pv)), p, i, n)
-        }
+        if p.isEmpty { return }
+        currentKernels.pointee.sgd(p.baseAddress!, g.baseAddress!, p.count, -learningRate, weightDecay)
     }
 
     /// SGD with momentum: `g' = g + weightDecay * p`, `v = momentum * v + g'`, then
@@ -35,16 +35,9 @@ public enum OptimizerSteps {
     ) {
         precondition(p.count == g.count && p.count == velocity.count,
                      "OptimizerSteps.momentum: \(p.count) parameters, \(g.count) gradients, \(velocity.count) velocities")
-        let negLR = SIMD8<Float>(repeating: -learningRate), wd = SIMD8<Float>(repeating: weightDecay)
-        let mu = SIMD8<Float>(repeating: momentum)
-        forEachVector(p.count) { i, n in
-            let pv = load(p, i, n)
-            let gv = load(g, i, n).addingProduct(wd, pv)
-            let vv = gv.addingProduct(mu, load(velocity, i, n))
-            let direction = nesterov ? gv.addingProduct(mu, vv) : vv
-            store(vv, velocity, i, n)
-            store(pv.addingProduct(negLR, direction), p, i, n)
-        }
+        if p.isEmpty { return }
+        currentKernels.pointee.momentum(p.baseAddress!, g.baseAddress!, velocity.baseAddress!, p.count,
+                                        -learningRate, momentum, nesterov ? 1 : 0, weightDecay)
     }
 
     /// Adam, and AdamW when `decoupledWeightDecay` is true. `step` counts from 1 (this update's number).
@@ -53,8 +46,8 @@ public enum OptimizerSteps {
     /// - AdamW: `p *= 1 - learningRate * weightDecay` first, and `g' = g`.
     ///
     /// Then `m = m + (1 - beta1) * (g' - m)`, `v = beta2 * v + (1 - beta2) * g'^2`, and
-    /// `p -= (learningRate / (1 - beta1^step)) * m / (sqrt(v) / sqrt(1 - beta2^step) + epsilon)`.
-    /// The bias corrections are computed once in Double.
+    /// `p -= (learningRate / (1 - beta1^step)) * m / (sqrt(v) / sqrt(1 - beta2^step) + epsilon)`
+    /// (sqrt correctly rounded). The bias corrections are computed once in Double.
     public static func adam(
         parameters p: UnsafeMutableBufferPointer<Float>, gradients g: UnsafeBufferPointer<Float>,
         firstMoment m: UnsafeMutableBufferPointer<Float>, secondMoment v: UnsafeMutableBufferPointer<Float>,
@@ -64,78 +57,19 @@ public enum OptimizerSteps {
         precondition(p.count == g.count && p.count == m.count && p.count == v.count,
                      "OptimizerSteps.adam: \(p.count) parameters, \(g.count) gradients, \(m.count)/\(v.count) moments")
         precondition(step >= 1, "OptimizerSteps.adam: step counts from 1, got \(step)")
+        if p.isEmpty { return }
         let bc1 = 1 - power(Double(beta1), step), bc2 = 1 - power(Double(beta2), step)
-        let negStep = SIMD8<Float>(repeating: Float(-Double(learningRate) / bc1))
-        let invSqrtBC2 = SIMD8<Float>(repeating: Float(1 / bc2.squareRoot()))
-        let eps = SIMD8<Float>(repeating: epsilon)
-        let oneMinusB1 = SIMD8<Float>(repeating: 1 - beta1)
-        let b2 = SIMD8<Float>(repeating: beta2), oneMinusB2 = SIMD8<Float>(repeating: 1 - beta2)
-        let l2 = SIMD8<Float>(repeating: decoupledWeightDecay ? 0 : weightDecay)
-        let shrink = SIMD8<Float>(repeating: decoupledWeightDecay ? 1 - learningRate * weightDecay : 1)
-        forEachVector(p.count) { i, n in
-            let p0 = load(p, i, n)
-            let gv = load(g, i, n).addingProduct(l2, p0)
-            let mv0 = load(m, i, n)
-            let mv = mv0.addingProduct(oneMinusB1, gv - mv0)
-            let vv = (b2 * load(v, i, n)).addingProduct(oneMinusB2 * gv, gv)
-            let d = eps.addingProduct(squareRoot(vv), invSqrtBC2)
-            store(mv, m, i, n)
-            store(vv, v, i, n)
-            store((p0 * shrink).addingProduct(negStep, mv / d), p, i, n)
-        }
+        var args = ck_adam_args(
+            neg_step: Float(-Double(learningRate) / bc1), inv_sqrt_bc2: Float(1 / bc2.squareRoot()),
+            epsilon: epsilon, one_minus_b1: 1 - beta1, b2: beta2, one_minus_b2: 1 - beta2,
+            l2: decoupledWeightDecay ? 0 : weightDecay,
+            shrink: decoupledWeightDecay ? 1 - learningRate * weightDecay : 1)
+        currentKernels.pointee.adam(p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, p.count, &args)
     }
 
-    /// Square roots of 8 non-negative floats, vectorized, within 1 ulp of the correctly rounded
-    /// result for normal inputs (0 and +infinity exact; NaN stays NaN).
-    ///
-    /// Why not `SIMD8.squareRoot()`: it lowers to eight scalar `sqrtss` with branches (the standard
-    /// library's x86 shim), which made the whole Adam loop spill. Here: a bit-level first guess of
-    /// 1/sqrt(v), three Newton steps `y *= 1.5 - 0.5 v y^2` (relative error 3% -> 2e-3 -> 5e-6 ->
-    /// below float precision), `s = v y`, and one corrective step `s += y/2 (v - s^2)` with the
-    /// residual computed by fused multiply-add. Same operations on every lane: deterministic.
-    @inline(__always)
+    /// Square roots of 8 floats, correctly rounded (NaN for negative inputs, 0 and +infinity exact).
     public static func squareRoot(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        let bits = unsafeBitCast(v, to: SIMD8<UInt32>.self)
-        var y = unsafeBitCast(SIMD8<UInt32>(repeating: 0x5F37_5A86) &- (bits &>> 1), to: SIMD8<Float>.self)
-        let halfV = SIMD8<Float>(repeating: 0.5) * v
-        let threeHalves = SIMD8<Float>(repeating: 1.5)
-        for _ in 0..<3 {
-            y = y * threeHalves.addingProduct(-(halfV * y), y)
-        }
-        var s = v * y
-        let residual = v.addingProduct(-s, s)
-        s = s.addingProduct(SIMD8<Float>(repeating: 0.5) * y, residual)
-        s.replace(with: v, where: v .== .infinity)
-        return s
-    }
-
-    // MARK: - Loop helpers
-
-    /// Calls `body(start, lanes)` for each run of 8 elements, then once for the remainder (lanes < 8).
-    @inline(__always)
-    static func forEachVector(_ count: Int, _ body: (Int, Int) -> Void) {
-        var i = 0
-        while i + 8 <= count { body(i, 8); i += 8 }
-        if i < count { body(i, count - i) }
-    }
-
-    @inline(__always)
-    static func load(_ b: UnsafeMutableBufferPointer<Float>, _ i: Int, _ n: Int) -> SIMD8<Float> {
-        load(UnsafeBufferPointer(b), i, n)
-    }
-
-    @inline(__always)
-    static func load(_ b: UnsafeBufferPointer<Float>, _ i: Int, _ n: Int) -> SIMD8<Float> {
-        if n == 8 { return UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) }
-        var v = SIMD8<Float>()
-        for k in 0..<n { v[k] = b[i + k] }
-        return v
-    }
-
-    @inline(__always)
-    static func store(_ v: SIMD8<Float>, _ b: UnsafeMutableBufferPointer<Float>, _ i: Int, _ n: Int) {
-        if n == 8 { UnsafeMutableRawPointer(b.baseAddress! + i).storeBytes(of: v, as: SIMD8<Float>.self); return }
-        for k in 0..<n { b[i + k] = v[k] }
+        Float.squareRoot(v)
     }
 
     /// `base^exponent` by repeated squaring (exact enough, and free of libm differences across platforms).

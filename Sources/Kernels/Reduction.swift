@@ -145,12 +145,13 @@ public enum Reduction {
         // Fast path: the reduced positions are one contiguous run per output (a reduction over
         // all axes, or over trailing axes). Same order as the general path with one outer position.
         if !innerKept && (last == 0 || (last == 1 && groups.reduced[0] == 0)) {
-            if loop.concurrency > 1 && outCount > 1 && outCount * inner > 1 << 16 {
-                loop.parallelFor(0..<outCount, grain: Swift.max(1, (1 << 15) / inner)) { range in
+            let split = loop.concurrency > 1 && outCount > 1 && outCount * inner > 1 << 16
+            splitting(loop, 0..<outCount, when: split, grain: Swift.max(1, (1 << 15) / inner)) { range in
+                if T.self == Float.self && T.Vector.scalarCount == 8 {
+                    F.op.floatFoldRows(floats(x + range.lowerBound * inner), range.count, inner, floats(out + range.lowerBound))
+                } else {
                     for o in range { out[o] = foldRun(F.self, x + o * inner, inner) }
                 }
-            } else {
-                for o in 0..<outCount { out[o] = foldRun(F.self, x + o * inner, inner) }
             }
             return
         }
@@ -214,6 +215,10 @@ public enum Reduction {
     /// Folds `n ≥ 1` contiguous elements in the fixed order documented on `Reduction`.
     @inline(__always)
     static func foldRun<F: BinaryFunctor, T: KernelFloat>(_ f: F.Type, _ x: UnsafePointer<T>, _ n: Int) -> T {
+        if T.self == Float.self && T.Vector.scalarCount == 8 {
+            // The C kernels keep this order (8-lane accumulators) on every level.
+            return unsafeBitCast(F.op.floatFold(floats(x), n), to: T.self)
+        }
         let w = T.Vector.scalarCount
         var i = 0
         var result: T

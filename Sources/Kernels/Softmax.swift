@@ -78,11 +78,13 @@ public enum Softmax {
             let total = Reduction.foldRun(AddOp.self, gr, cols)
             let w = T.Vector.scalarCount
             let vt = T.Vector(repeating: total)
+            // exp(y) for the whole row first, into scratch (Float: one call into the C kernel).
+            Elementwise.unary(.exp, yr, into: tmp, count: cols)
             var j = 0
             while j < cols {
                 let m = Swift.min(w, cols - j)
                 let g = m == w ? loadVector(gr + j) : loadPartial(gr + j, m)
-                let e = T.exp(m == w ? loadVector(yr + j) : loadPartial(yr + j, m))
+                let e = m == w ? loadVector(UnsafePointer(tmp + j)) : loadPartial(UnsafePointer(tmp + j), m)
                 let v = g - e * vt
                 for l in 0..<m { dr[j + l] = v[l] }
                 j += m
@@ -187,6 +189,10 @@ public enum Softmax {
     static func expShifted<T: KernelFloat>(_ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int,
                                            max: T? = nil) -> T {
         let m = max ?? rowMax(x, n)
+        if T.self == Float.self {
+            currentKernels.pointee.exp_shifted(floats(x), unsafeBitCast(m, to: Float.self), floats(out), n)
+            return Reduction.foldRun(AddOp.self, UnsafePointer(out), n)
+        }
         let w = T.Vector.scalarCount
         let vm = T.Vector(repeating: m)
         var j = 0

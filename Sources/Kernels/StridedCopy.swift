@@ -53,9 +53,15 @@ public enum StridedCopy {
                     var i0 = 0
                     while i0 < inner {
                         let i1 = Swift.min(inner, i0 + 32)
-                        for row in r0..<r1 {
-                            let s = source + os + row, d = destination + od + row * dr
-                            for i in i0..<i1 { d[i * ds] = s[i * ss] }
+                        if MemoryLayout<T>.stride == 4 && ds == 1 {
+                            // 4-byte values into contiguous rows: 8×8 register transposes (C kernel).
+                            currentKernels.pointee.transpose32(source + os + r0 + i0 * ss, ss,
+                                                               destination + od + r0 * dr + i0, dr, r1 - r0, i1 - i0)
+                        } else {
+                            for row in r0..<r1 {
+                                let s = source + os + row, d = destination + od + row * dr
+                                for i in i0..<i1 { d[i * ds] = s[i * ss] }
+                            }
                         }
                         i0 = i1
                     }

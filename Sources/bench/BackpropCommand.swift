@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Scheduler
 import Tensor
 
@@ -113,17 +114,8 @@ enum BackpropCommand {
     /// `p -= lr * g`, vectorized (the closure runs inside the plan as the parameter's update task).
     @inline(never)
     static func sgd(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, _ lr: Float) {
-        let n = p.count
-        let pp = p.baseAddress!, gp = g.baseAddress!
-        var i = 0
-        let step = SIMD8<Float>(repeating: -lr)
-        while i + 8 <= n {
-            let v = UnsafeRawPointer(pp + i).loadUnaligned(as: SIMD8<Float>.self)
-            let d = UnsafeRawPointer(gp + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(pp + i).storeBytes(of: v.addingProduct(d, step), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { pp[i] = pp[i] - lr * gp[i]; i += 1 }
+        if p.isEmpty { return }
+        Elementwise.multiplyAdd(g.baseAddress!, scale: -lr, into: p.baseAddress!, count: p.count)
     }
 
     struct Built {

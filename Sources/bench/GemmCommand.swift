@@ -13,7 +13,9 @@ import Tensor
 /// ```
 /// Threads come from the Scheduler's `Executor` (pinned workers) unless `--loop dispatch`; the
 /// cache sizes default to those the topology (hwloc) reports.
-/// With `--json` the last line is `{"m":…,"n":…,"k":…,"threads":…,"median_s":…,"gflops":…,…}`.
+/// The first line names the kernel level (`KernelLevel.current`) and its tile and blocking.
+/// With `--json` the last line is `{"m":…,"n":…,"k":…,"threads":…,"median_s":…,"gflops":…,…,
+/// "kernel_level":"avx2"}`.
 enum GemmCommand {
     static func run(_ words: [String]) throws {
         var args = try Arguments(words, flags: ["trans-a", "trans-b", "json", "double"])
@@ -48,6 +50,10 @@ enum GemmCommand {
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         let gflops = flops / median / 1e9
         let ops = (transA ? "T" : "N") + (transB ? "T" : "N")
+        let level = KernelLevel.current
+        let tile = double ? "\(GEMM.MicroKernel<Double>(level: level, cache: cache)!)"
+                          : "\(GEMM.MicroKernel<Float>(level: level, cache: cache)!)"
+        print("kernels: \(level) (\(tile))")
         print(String(format: "%@gemm %@ m=%d n=%d k=%d threads=%d: median %.3f ms, %.1f GFLOP/s (best %.1f; %.1f per CPU-second)",
                      double ? "d" : "s", ops, m, n, k, threads, median * 1e3, gflops, flops / best / 1e9,
                      flops / cpuPerRun / 1e9))
@@ -61,6 +67,7 @@ enum GemmCommand {
             line.add("cpu_s_per_run", cpuPerRun)
             line.add("loop", threads == 1 ? "serial" : loopKind)
             line.add("l1", cache.l1); line.add("l2", cache.l2); line.add("l3", cache.l3)
+            line.add("kernel_level", level.description)
             print(line.text)
         }
     }

@@ -3,7 +3,7 @@ import Kernels
 
 /// `bench kernels`: throughput of the elementwise, reduction and softmax kernels on large Float
 /// arrays, in elements/s and GB/s (bytes read plus bytes written), with `memcpy` as the bandwidth
-/// reference.
+/// reference. Prints the kernel level in use (`KernelLevel.current`; JSON `kernel_level`).
 ///
 /// ```
 /// bench kernels --count 10000000 --threads 1 --repeat 5 [--json] [--loop executor|dispatch]
@@ -26,6 +26,7 @@ enum KernelsCommand {
         defer { finish() }
         let rows = try measureAll(count: count, loop: loop, repeats: repeats)
         print("kernels on \(count) floats, threads=\(threads) (median of \(repeats))")
+        print("kernel level: \(KernelLevel.current)")
         print("op                     ms      Gelem/s   GB/s")
         for r in rows {
             let s = r.median
@@ -34,7 +35,7 @@ enum KernelsCommand {
         }
         if json {
             var line = JSONLine()
-            line.add("count", count); line.add("threads", threads)
+            line.add("count", count); line.add("threads", threads); line.add("kernel_level", KernelLevel.current.description)
             let items = rows.map { r in
                 var o = JSONLine()
                 o.add("op", r.name); o.add("median_s", r.median)

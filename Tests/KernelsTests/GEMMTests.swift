@@ -35,7 +35,8 @@ struct GEMMCase: CustomStringConvertible, Sendable {
 /// returns C for bitwise comparisons.
 @discardableResult
 func checkGEMM<T: KernelFloat>(_ t: T.Type, _ cs: GEMMCase, loop: any ParallelLoop = SerialLoop(),
-                               cache: CacheSizes = .default, seed: UInt64 = 1) throws -> [T]
+                               cache: CacheSizes = .default, seed: UInt64 = 1,
+                               level: KernelLevel = .current) throws -> [T]
 where T.RawSignificand: FixedWidthInteger {
     var rng = TestRandom(seed: seed)
     let (aRows, aCols) = cs.ta ? (cs.k, cs.m) : (cs.m, cs.k)
@@ -51,7 +52,7 @@ where T.RawSignificand: FixedWidthInteger {
             try c.withUnsafeMutableBufferPointer { cp in
                 try GEMM.multiply(transposeA: cs.ta, transposeB: cs.tb, m: cs.m, n: cs.n, k: cs.k, alpha: T(cs.alpha),
                                   a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: T(cs.beta),
-                                  c: cp.baseAddress!, ldc: ldc, loop: loop, cache: cache)
+                                  c: cp.baseAddress!, ldc: ldc, loop: loop, cache: cache, level: level)
             }
         }
     }
@@ -68,7 +69,7 @@ where T.RawSignificand: FixedWidthInteger {
             if abs(Double(c[idx]) - ref.values[idx]) > bound { bad += 1 }
         }
     }
-    #expect(bad == 0, "\(T.self) \(cs): \(bad) elements outside the bound")
+    #expect(bad == 0, "\(T.self) \(cs) at \(level): \(bad) elements outside the bound")
     return c
 }
 

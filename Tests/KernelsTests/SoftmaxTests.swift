@@ -12,7 +12,7 @@ struct SoftmaxTests {
     }
 
     /// Relative error bound of p_j: rounding x_j - max costs |x_j - max|·eps/2 relative in exp,
-    /// exp itself ≤ 2 eps (VectorMath bound), the row sum ≤ cols·eps, the division eps/2.
+    /// exp itself ≤ 2 eps (the bound documented on KernelFloat), the row sum ≤ cols·eps, the division eps/2.
     static func relativeTolerance(_ row: ArraySlice<Float>, _ j: Int, cols: Int) -> Double {
         let eps = Double(Float.ulpOfOne)
         return eps * (abs(Double(row[row.startIndex + j]) - Double(row.max()!)) + Double(cols) + 4)

@@ -36,6 +36,23 @@ struct StridedCopyTests {
         #expect(labels == [4, 5, 6])
     }
 
+    /// Transposes of 4-byte values (8×8 register blocks, scalar edges) only move bits: Int32
+    /// patterns that are signalling NaNs as floats come through unchanged, in a batch of
+    /// transposes (a [2, 37, 45] tensor read as [2, 45, 37]) with sizes that are not multiples of 8.
+    @Test func transposesMoveBitsExactly() throws {
+        var rng = TestRandom(seed: 43)
+        var x = (0..<(2 * 37 * 45)).map { _ in Int32(truncatingIfNeeded: rng.next()) }
+        x[5] = Int32(bitPattern: 0x7f80_0001)     // a signalling NaN as a Float
+        x[100] = Int32(bitPattern: 0xffc0_1234)   // a quiet NaN with a payload
+        var t = [Int32](repeating: 0, count: x.count)
+        try StridedCopy.copy(shape: [2, 45, 37], from: x, strides: [37 * 45, 1, 45], to: &t)
+        #expect(t == gather(x, shape: [2, 45, 37], strides: [37 * 45, 1, 45]))
+        let f = x.map { Float(bitPattern: UInt32(bitPattern: $0)) }
+        var ft = [Float](repeating: 0, count: f.count)
+        try StridedCopy.copy(shape: [2, 45, 37], from: f, strides: [37 * 45, 1, 45], to: &ft)
+        #expect(ft.map(\.bitPattern) == t.map { UInt32(bitPattern: $0) })
+    }
+
     @Test func sameBitsForAnyWorkerCount() throws {
         var rng = TestRandom(seed: 42)
         let x: [Float] = rng.floats(300 * 500)

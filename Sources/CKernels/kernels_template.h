@@ -1,0 +1,753 @@
+// The kernels of one CPU level, written once on the compiler's generic vectors and included by
+// each level_*.c file inside a `#pragma clang attribute push(target(...))` region, so every
+// function here is compiled for that level's instruction set. The including file defines:
+//
+//   CK_SUFFIX       name suffix of this level's symbols (baseline, avx2, avx512)
+//   CK_LEVEL        its CK_LEVEL_* value
+//   CK_LANES        floats per vector (doubles: half as many)
+//   CK_FMA          1 when the level has fused multiply-add instructions
+//   CK_SMR, CK_SNV  float GEMM tile: CK_SMR rows by CK_SNV vectors (nr = CK_SNV·CK_LANES)
+//   CK_DMR, CK_DNV  double GEMM tile, likewise in double vectors
+//   CK_GEMM_L1_PERCENT  share of L1 for the A and B micro-panels when choosing kc
+//
+// Not a header of its own: it defines functions and a table, once per including file.
+
+#include <string.h>
+#include "CKernels.h"
+
+// No contraction: `a * b + c` is a multiply and an add; fused operations are written as FMA(...).
+#pragma clang fp contract(off)
+
+#define CK_PASTE2(a, b) a##_##b
+#define CK_PASTE(a, b) CK_PASTE2(a, b)
+#define CK(name) CK_PASTE(CK_PASTE(ck, name), CK_SUFFIX)
+#define CK_INLINE static inline __attribute__((always_inline))
+/// Shared between levels' files (see CK_STREAM_SUFFIX), not exported from the library.
+#define CK_SHARED __attribute__((visibility("hidden")))
+
+typedef float VF __attribute__((vector_size(CK_LANES * 4)));
+typedef int VI __attribute__((vector_size(CK_LANES * 4)));
+typedef float VFu __attribute__((vector_size(CK_LANES * 4), aligned(4)));
+#define CK_DLANES (CK_LANES / 2)
+typedef double VD __attribute__((vector_size(CK_LANES * 4)));
+typedef double VDu __attribute__((vector_size(CK_LANES * 4), aligned(8)));
+
+#if CK_FMA
+#define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
+#define SFMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#define DFMA(a, b, c) __builtin_fma((a), (b), (c))
+#else
+#define FMA(a, b, c) ((a) * (b) + (c))
+#define SFMA(a, b, c) ((a) * (b) + (c))
+#define DFMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+// MARK: - Vector helpers
+
+CK_INLINE VF ld(const float *p) { return *(const VFu *)p; }
+CK_INLINE void st(float *p, VF v) { *(VFu *)p = v; }
+CK_INLINE VD ldd(const double *p) { return *(const VDu *)p; }
+CK_INLINE void std_(double *p, VD v) { *(VDu *)p = v; }
+
+CK_INLINE VF splat(float s) {
+    VF v;
+    for (int i = 0; i < CK_LANES; i++) v[i] = s;
+    return v;
+}
+CK_INLINE VD splatd(double s) {
+    VD v;
+    for (int i = 0; i < CK_DLANES; i++) v[i] = s;
+    return v;
+}
+CK_INLINE VI splati(int s) {
+    VI v;
+    for (int i = 0; i < CK_LANES; i++) v[i] = s;
+    return v;
+}
+/// `m ? a : b` per lane (m from a comparison: all ones or all zeros).
+CK_INLINE VF sel(VI m, VF a, VF b) { return (VF)((m & (VI)a) | (~m & (VI)b)); }
+CK_INLINE VF vabs(VF x) { return (VF)((VI)x & splati(0x7fffffff)); }
+/// 2^n for n in -126...127, from the exponent bits.
+CK_INLINE VF pow2i(VI n) { return (VF)((n + 127) << 23); }
+
+// MARK: - Elementary functions
+//
+// Cody–Waite range reduction and short polynomials (Cephes coefficients); no tables, no branches:
+// special values are fixed with lane masks. Error bounds (measured against double libm by
+// Tests/KernelsTests/VectorMathTests on every level) are listed in Sources/Kernels/KernelFloat.swift.
+
+/// e^x: n = round(x·log2 e), r = x - n·ln2 (two-part ln2), e^r = 1 + r + r²·P(r) with P of degree 5,
+/// scaled by 2^n in two halves so results down to the denormal range form without underflow.
+CK_INLINE VF v_exp(VF x) {
+    VI nan = x != x;
+    VF xc = sel(x < splat(-104.0f), splat(-104.0f), x);
+    xc = sel(x > splat(89.0f), splat(89.0f), xc);
+    xc = sel(nan, splat(0.0f), xc);
+    // Adding 1.5·2^23 rounds to the nearest integer and leaves it in the low mantissa bits.
+    VF magic = splat(12582912.0f);
+    VF t = xc * splat(1.44269504088896341f) + magic;
+    VF n = t - magic;
+    VI ni = (VI)t - (VI)magic;
+    VF r = FMA(n, splat(-0.693359375f), xc);
+    r = FMA(n, splat(2.12194440e-4f), r);
+    VF r2 = r * r;
+    VF p = FMA(splat(1.9875691500e-4f), r, splat(1.3981999507e-3f));
+    p = FMA(p, r, splat(8.3334519073e-3f));
+    p = FMA(p, r, splat(4.1665795894e-2f));
+    p = FMA(p, r, splat(1.6666665459e-1f));
+    p = FMA(p, r, splat(5.0000001201e-1f));
+    VF er = FMA(p, r2, r + splat(1.0f));
+    VI n1 = ni >> 1, n2 = ni - n1;
+    VF y = er * pow2i(n1) * pow2i(n2);
+    y = sel(x > splat(88.72283935546875f), splat(__builtin_inff()), y);
+    y = sel(x < splat(-103.972084045410f), splat(0.0f), y);
+    return sel(nan, x, y);
+}
+
+/// log x: x = m·2^e, m in [√½, √2), log x = e·ln2 + f - f²/2 + f³·P(f), f = m - 1, P of degree 8;
+/// denormal inputs are scaled by 2^23 first.
+CK_INLINE VF v_log(VF x) {
+    VI tiny = x < splat(1.17549435e-38f);
+    VF xs = sel(tiny, x * splat(8388608.0f), x);
+    VI b = (VI)xs;
+    VI e = (b >> 23) - 126;
+    e = e - (tiny & splati(23));
+    VF m = (VF)((b & splati(0x007fffff)) | splati(0x3f000000));  // [0.5, 1)
+    VI small = m < splat(0.707106781186547524f);
+    e = e + small;  // small lanes are -1: e - 1
+    VF f = sel(small, m + m, m) - splat(1.0f);
+    VF z = f * f;
+    VF p = splat(7.0376836292e-2f);
+    p = FMA(p, f, splat(-1.1514610310e-1f));
+    p = FMA(p, f, splat(1.1676998740e-1f));
+    p = FMA(p, f, splat(-1.2420140846e-1f));
+    p = FMA(p, f, splat(1.4249322787e-1f));
+    p = FMA(p, f, splat(-1.6668057665e-1f));
+    p = FMA(p, f, splat(2.0000714765e-1f));
+    p = FMA(p, f, splat(-2.4999993993e-1f));
+    p = FMA(p, f, splat(3.3333331174e-1f));
+    VF ef = (VF)(e + splati(0x4B400000)) - splat(12582912.0f);
+    VF y = f * z * p;
+    y = FMA(ef, splat(-2.12194440e-4f), y);
+    y = FMA(z, splat(-0.5f), y);
+    VF r = f + y;
+    r = FMA(ef, splat(0.693359375f), r);
+    r = sel(x == splat(__builtin_inff()), splat(__builtin_inff()), r);
+    r = sel(x == splat(0.0f), splat(-__builtin_inff()), r);
+    r = sel(x < splat(0.0f), splat(__builtin_nanf("")), r);
+    return sel(x != x, x, r);
+}
+
+/// tanh x: x + x³·P(x²) for |x| < 0.625, else sign(x)·(1 - 2/(e^{2|x|} + 1)).
+CK_INLINE VF v_tanh(VF x) {
+    VF a = vabs(x);
+    VF z = x * x;
+    VF p = splat(-5.70498872745e-3f);
+    p = FMA(p, z, splat(2.06390887954e-2f));
+    p = FMA(p, z, splat(-5.37397155531e-2f));
+    p = FMA(p, z, splat(1.33314422036e-1f));
+    p = FMA(p, z, splat(-3.33332819422e-1f));
+    VF small = FMA(x * z, p, x);
+    VF e = v_exp(a + a);
+    VF big = splat(1.0f) - splat(2.0f) / (e + splat(1.0f));
+    big = sel(x < splat(0.0f), -big, big);
+    VF r = sel(a < splat(0.625f), small, big);
+    return sel(x != x, x, r);
+}
+
+/// 1/(1+e^-x) as s = 1/(1+e^{-|x|}): s for x ≥ 0, e^{-|x|}·s for x < 0 (full relative accuracy
+/// for large negative x, down to the denormal range).
+CK_INLINE VF v_sigmoid(VF x) {
+    VF e = v_exp(-vabs(x));
+    VF s = splat(1.0f) / (splat(1.0f) + e);
+    VF r = sel(x < splat(0.0f), e * s, s);
+    return sel(x != x, x, r);
+}
+
+/// GELU (tanh form) as x·sigmoid(2u), 2u = x·(A + B·x²): equal to 0.5x(1 + tanh u) without its
+/// cancellation for negative x.
+CK_INLINE VF v_gelu(VF x) {
+    VF u2 = x * FMA(splat(0.07135481627260025f), x * x, splat(1.5957691216057308f));
+    VF r = x * v_sigmoid(u2);
+    return sel(x == splat(-__builtin_inff()), splat(0.0f), r);
+}
+
+/// √x, correctly rounded (the IEEE square-root instruction).
+CK_INLINE VF v_sqrt(VF x) { return __builtin_elementwise_sqrt(x); }
+
+/// gelu'(x) · dy, with gelu(x) = x·s, s = sigmoid(2u), u = c(x + 0.044715x³):
+/// gelu'(x) = s + x·2s(1-s)·c(1 + 3·0.044715x²).
+CK_INLINE VF v_gelu_gradient(VF x, VF dy) {
+    VF c = splat(0.7978845608028654f), k = splat(0.044715f);
+    VF x2 = x * x;
+    VF u2 = splat(2.0f) * c * FMA(x * x2, k, x);
+    VF s = v_sigmoid(u2);
+    VF du = c * FMA(splat(3.0f) * k, x2, splat(1.0f));
+    VF d = s + x * (splat(2.0f) * s * (splat(1.0f) - s)) * du;
+    return dy * d;
+}
+
+// The cheap maps and the derivatives, as Swift's ElementwiseOps.swift defines them (same
+// operations in the same order, so the same bits as those Swift loops had).
+CK_INLINE VF v_neg(VF x) { return -x; }
+CK_INLINE VF v_abs(VF x) { return sel(x < splat(0.0f), -x, x); }  // -0 stays -0, as in Swift
+CK_INLINE VF v_square(VF x) { return x * x; }
+CK_INLINE VF v_relu(VF x) { return sel((x > splat(0.0f)) | (x != x), x, splat(0.0f)); }
+CK_INLINE VF g_relu(VF x, VF dy) { return sel(x != x, x, sel(x > splat(0.0f), dy, splat(0.0f))); }
+CK_INLINE VF g_abs(VF x, VF dy) {
+    return sel(x != x, x, sel(x < splat(0.0f), -dy, sel(x > splat(0.0f), dy, splat(0.0f))));
+}
+CK_INLINE VF g_sqrt(VF y, VF dy) { return dy / (y + y); }
+CK_INLINE VF g_square(VF x, VF dy) { return (x + x) * dy; }
+CK_INLINE VF g_exp(VF y, VF dy) { return dy * y; }
+CK_INLINE VF g_log(VF x, VF dy) { return dy / x; }
+CK_INLINE VF g_tanh(VF y, VF dy) { return dy * (splat(1.0f) - y * y); }
+CK_INLINE VF g_sigmoid(VF y, VF dy) { return dy * (y * (splat(1.0f) - y)); }
+
+// MARK: - Array loops
+//
+// Whole vectors first; a tail shorter than a vector is copied into a zero-padded vector and
+// computed by the same code, so an element's result never depends on its position.
+
+#define CK_UNARY_LOOP(fname, vfunc)                                                   \
+    static void CK(fname)(const float *x, float *out, long n) {                       \
+        long i = 0;                                                                   \
+        for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, vfunc(ld(x + i)));       \
+        if (i < n) {                                                                  \
+            float buf[CK_LANES] = {0};                                                \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));                      \
+            st(buf, vfunc(ld(buf)));                                                  \
+            memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));                    \
+        }                                                                             \
+    }
+
+CK_UNARY_LOOP(exp, v_exp)
+CK_UNARY_LOOP(log, v_log)
+CK_UNARY_LOOP(tanh, v_tanh)
+CK_UNARY_LOOP(sigmoid, v_sigmoid)
+CK_UNARY_LOOP(gelu, v_gelu)
+CK_UNARY_LOOP(sqrt, v_sqrt)
+CK_UNARY_LOOP(neg, v_neg)
+CK_UNARY_LOOP(abs, v_abs)
+CK_UNARY_LOOP(square, v_square)
+CK_UNARY_LOOP(relu, v_relu)
+
+static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
+    VF s = splat(shift);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, v_exp(ld(x + i) - s));
+    if (i < n) {
+        float buf[CK_LANES] = {0};
+        memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));
+        st(buf, v_exp(ld(buf) - s));
+        memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+#define CK_GRADIENT_LOOP(fname, vfunc)                                                \
+    static void CK(gradient_##fname)(const float *v, const float *dy, float *dx, long n) { \
+        long i = 0;                                                                   \
+        for (; i + CK_LANES <= n; i += CK_LANES) st(dx + i, vfunc(ld(v + i), ld(dy + i))); \
+        if (i < n) {                                                                  \
+            float bv[CK_LANES] = {0}, bg[CK_LANES] = {0};                             \
+            memcpy(bv, v + i, (size_t)(n - i) * sizeof(float));                       \
+            memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));                      \
+            st(bv, vfunc(ld(bv), ld(bg)));                                            \
+            memcpy(dx + i, bv, (size_t)(n - i) * sizeof(float));                      \
+        }                                                                             \
+    }
+
+CK_GRADIENT_LOOP(relu, g_relu)
+CK_GRADIENT_LOOP(abs, g_abs)
+CK_GRADIENT_LOOP(sqrt, g_sqrt)
+CK_GRADIENT_LOOP(square, g_square)
+CK_GRADIENT_LOOP(exp, g_exp)
+CK_GRADIENT_LOOP(log, g_log)
+CK_GRADIENT_LOOP(tanh, g_tanh)
+CK_GRADIENT_LOOP(sigmoid, g_sigmoid)
+CK_GRADIENT_LOOP(gelu, v_gelu_gradient)
+
+static void CK(saxpy)(const float *x, float s, float *y, long n) {
+    VF vs = splat(s);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) st(y + i, FMA(vs, ld(x + i), ld(y + i)));
+    for (; i < n; i++) y[i] = SFMA(s, x[i], y[i]);
+}
+
+static void CK(daxpy)(const double *x, double s, double *y, long n) {
+    VD vs = splatd(s);
+    long i = 0;
+    for (; i + CK_DLANES <= n; i += CK_DLANES) std_(y + i, FMA(vs, ldd(x + i), ldd(y + i)));
+    for (; i < n; i++) y[i] = DFMA(s, x[i], y[i]);
+}
+
+// MARK: - Binary operations and folds
+//
+// These loops stream memory and do little arithmetic. A level may take them from another level
+// by defining CK_STREAM_SUFFIX: AVX-512 uses AVX2's (512-bit loads from addresses that are not
+// 64-byte aligned always span two cache lines, and compares into mask registers put extra latency
+// on the folds' chains: both were 10-20% slower than AVX2 here). Their results are the same bits
+// at every level (IEEE operations per element; the folds' order uses 8-lane accumulators always).
+
+#define CK_STREAM_LANES CK_LANES
+typedef float VS __attribute__((vector_size(CK_STREAM_LANES * 4)));
+typedef int VSI __attribute__((vector_size(CK_STREAM_LANES * 4)));
+typedef float VSu __attribute__((vector_size(CK_STREAM_LANES * 4), aligned(4)));
+CK_INLINE VS lds(const float *p) { return *(const VSu *)p; }
+CK_INLINE void sts(float *p, VS v) { *(VSu *)p = v; }
+CK_INLINE VS splats(float s) {
+    VS v;
+    for (int i = 0; i < CK_STREAM_LANES; i++) v[i] = s;
+    return v;
+}
+/// The folds' 8-lane accumulators, for combining them (two SSE registers on the baseline).
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V8u __attribute__((vector_size(32), aligned(4)));
+#define ld8(p) (*(const V8u *)(p))  // a macro: a V8 function result would warn about the AVX ABI
+
+#ifndef CK_STREAM_SUFFIX
+#define CK_STREAM_SUFFIX CK_SUFFIX
+#define CK_STREAM(name) CK(name)
+
+#define CK_OP_ADD(a, b) ((a) + (b))
+#define CK_OP_SUB(a, b) ((a) - (b))
+#define CK_OP_MUL(a, b) ((a) * (b))
+#define CK_OP_DIV(a, b) ((a) / (b))
+/// `m ? a : b` per lane on any vector type (m from a comparison of two such vectors).
+#define CK_SELECT(m, a, b) ((__typeof__(a))(((m) & (__typeof__(m))(a)) | (~(m) & (__typeof__(m))(b))))
+#define CK_OP_MAX(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT((a_ > b_) | (a_ != a_), a_, b_); })
+#define CK_OP_MIN(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT((a_ < b_) | (a_ != a_), a_, b_); })
+CK_INLINE float smax(float a, float b) { return (a > b || a != a) ? a : b; }
+CK_INLINE float smin(float a, float b) { return (a < b || a != a) ? a : b; }
+#define CK_SOP_ADD(a, b) ((a) + (b))
+#define CK_SOP_SUB(a, b) ((a) - (b))
+#define CK_SOP_MUL(a, b) ((a) * (b))
+#define CK_SOP_DIV(a, b) ((a) / (b))
+#define CK_SOP_MAX(a, b) smax((a), (b))
+#define CK_SOP_MIN(a, b) smin((a), (b))
+
+/// One loop per operation and operand layout (contiguous, b broadcast, a broadcast); the tail is
+/// scalar, with the same IEEE operation per element as a vector lane.
+#define CK_BINARY(name, VOP, SOP)                                                             \
+    CK_SHARED void CK(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n) { \
+        long i = 0;                                                                           \
+        if (sa == 1 && sb == 1) {                                                             \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS x = lds(a + i), y = lds(b + i);                                              \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(a[i], b[i]);                                      \
+        } else if (sa == 1) {                                                                 \
+            float s = b[0];                                                                   \
+            VS y = splats(s);                                                                  \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS x = lds(a + i);                                                             \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(a[i], s);                                         \
+        } else {                                                                              \
+            float s = a[0];                                                                   \
+            VS x = splats(s);                                                                  \
+            for (; i + CK_STREAM_LANES <= n; i += CK_STREAM_LANES) {                                        \
+                VS y = lds(b + i);                                                             \
+                sts(out + i, VOP(x, y));                                                       \
+            }                                                                                 \
+            for (; i < n; i++) out[i] = SOP(s, b[i]);                                         \
+        }                                                                                     \
+    }
+
+CK_BINARY(add, CK_OP_ADD, CK_SOP_ADD)
+CK_BINARY(sub, CK_OP_SUB, CK_SOP_SUB)
+CK_BINARY(mul, CK_OP_MUL, CK_SOP_MUL)
+CK_BINARY(div, CK_OP_DIV, CK_SOP_DIV)
+CK_BINARY(max, CK_OP_MAX, CK_SOP_MAX)
+CK_BINARY(min, CK_OP_MIN, CK_SOP_MIN)
+
+/// The fixed order of the header, with native vectors: the four 8-lane accumulators are
+/// 32 / CK_STREAM_LANES vectors (8 SSE or 4 AVX registers) that, stored one after another,
+/// lay out accumulator 0's lanes, then 1's, 2's, 3's — so each lane sees the same operations on
+/// every level. The pairwise lane folds only read lanes that feed lane 0.
+/// `FAST` is the loop's operation: for max and min, the plain compare-select (the x86 max/min
+/// instruction, 2-cycle latency) instead of the NaN-propagating `VOP`, whose extra compare and
+/// blend sit on the accumulators' dependency chain; it agrees with `VOP` when no input is NaN,
+/// and NaN inputs are flagged on the side (`CHECK_NAN`) and send the run to the exact loop.
+#define CK_FOLD(name, VOP, FAST, SOP, CHECK_NAN)                                              \
+    CK_INLINE float CK(fold_body_##name)(const float *x, long n, int exact, int *saw_nan) {   \
+        enum { NV = 32 / CK_STREAM_LANES };                                                   \
+        float result;                                                                         \
+        long i;                                                                               \
+        if (n >= 32) {                                                                        \
+            VS acc[NV];                                                                       \
+            VSI nan = {0};                                                                    \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                 \
+                acc[v] = lds(x + v * CK_STREAM_LANES);                                        \
+                if (CHECK_NAN && !exact) nan |= acc[v] != acc[v];                             \
+            }                                                                                 \
+            for (i = 32; i + 32 <= n; i += 32) {                                              \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {             \
+                    VS y = lds(x + i + v * CK_STREAM_LANES);                                  \
+                    if (CHECK_NAN && !exact) {                                                \
+                        nan |= y != y;                                                        \
+                        acc[v] = FAST(acc[v], y);                                             \
+                    } else {                                                                  \
+                        acc[v] = VOP(acc[v], y);                                              \
+                    }                                                                         \
+                }                                                                             \
+            }                                                                                 \
+            if (CHECK_NAN && !exact) {                                                        \
+                int any = 0;                                                                  \
+                for (int l = 0; l < CK_STREAM_LANES; l++) any |= nan[l];                      \
+                if (any) { *saw_nan = 1; return 0; }                                          \
+            }                                                                                 \
+            float lanes[32];                                                                  \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) sts(lanes + v * CK_STREAM_LANES, acc[v]); \
+            V8 a0 = ld8(lanes), a1 = ld8(lanes + 8), a2 = ld8(lanes + 16), a3 = ld8(lanes + 24); \
+            V8 w = VOP(VOP(a0, a1), VOP(a2, a3));                                             \
+            w = VOP(w, __builtin_shufflevector(w, w, 4, 5, 6, 7, 4, 5, 6, 7));                \
+            w = VOP(w, __builtin_shufflevector(w, w, 2, 3, 2, 3, 2, 3, 2, 3));                \
+            w = VOP(w, __builtin_shufflevector(w, w, 1, 1, 1, 1, 1, 1, 1, 1));                \
+            result = w[0];                                                                    \
+        } else {                                                                              \
+            result = x[0];                                                                    \
+            i = 1;                                                                            \
+        }                                                                                     \
+        for (; i < n; i++) result = SOP(result, x[i]);                                        \
+        return result;                                                                        \
+    }                                                                                         \
+    CK_SHARED float CK(fold_##name)(const float *x, long n) {                                    \
+        int saw_nan = 0;                                                                      \
+        float result = CK(fold_body_##name)(x, n, 0, &saw_nan);                               \
+        return saw_nan ? CK(fold_body_##name)(x, n, 1, &saw_nan) : result;                    \
+    }
+
+#define CK_FAST_MAX(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT(a_ > b_, a_, b_); })
+#define CK_FAST_MIN(a, b) ({ __typeof__(a) a_ = (a), b_ = (b); CK_SELECT(a_ < b_, a_, b_); })
+CK_FOLD(add, CK_OP_ADD, CK_OP_ADD, CK_SOP_ADD, 0)
+CK_FOLD(max, CK_OP_MAX, CK_FAST_MAX, CK_SOP_MAX, 1)
+CK_FOLD(min, CK_OP_MIN, CK_FAST_MIN, CK_SOP_MIN, 1)
+
+#define CK_FOLD_ROWS(name)                                                                    \
+    CK_SHARED void CK(fold_rows_##name)(const float *x, long rows, long n, float *out) {         \
+        for (long r = 0; r < rows; r++) out[r] = CK(fold_##name)(x + r * n, n);               \
+    }
+
+CK_FOLD_ROWS(add)
+CK_FOLD_ROWS(max)
+CK_FOLD_ROWS(min)
+
+typedef unsigned U8 __attribute__((vector_size(32)));
+typedef unsigned U8u __attribute__((vector_size(32), aligned(4)));
+
+/// 8×8 blocks: 8 contiguous source rows (8 values of r each, for 8 values of c) are loaded,
+/// transposed in three rounds of two-source shuffles (unpack, pair, halves), and stored as 8
+/// contiguous destination rows; the edges are copied one value at a time.
+CK_SHARED void CK(transpose32)(const void *src_, long ss, void *dst_, long ds, long rows, long cols) {
+    const unsigned *src = (const unsigned *)src_;
+    unsigned *dst = (unsigned *)dst_;
+    long r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        long c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            const unsigned *s = src + c * ss + r;
+            U8 r0 = *(const U8u *)(s), r1 = *(const U8u *)(s + ss), r2 = *(const U8u *)(s + 2 * ss);
+            U8 r3 = *(const U8u *)(s + 3 * ss), r4 = *(const U8u *)(s + 4 * ss), r5 = *(const U8u *)(s + 5 * ss);
+            U8 r6 = *(const U8u *)(s + 6 * ss), r7 = *(const U8u *)(s + 7 * ss);
+#define CK_UNPACK_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define CK_UNPACK_HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define CK_PAIR_LO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define CK_PAIR_HI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define CK_LOW(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define CK_HIGH(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+            U8 t0 = CK_UNPACK_LO(r0, r1), t1 = CK_UNPACK_HI(r0, r1), t2 = CK_UNPACK_LO(r2, r3), t3 = CK_UNPACK_HI(r2, r3);
+            U8 t4 = CK_UNPACK_LO(r4, r5), t5 = CK_UNPACK_HI(r4, r5), t6 = CK_UNPACK_LO(r6, r7), t7 = CK_UNPACK_HI(r6, r7);
+            U8 s0 = CK_PAIR_LO(t0, t2), s1 = CK_PAIR_HI(t0, t2), s2 = CK_PAIR_LO(t1, t3), s3 = CK_PAIR_HI(t1, t3);
+            U8 s4 = CK_PAIR_LO(t4, t6), s5 = CK_PAIR_HI(t4, t6), s6 = CK_PAIR_LO(t5, t7), s7 = CK_PAIR_HI(t5, t7);
+            unsigned *d = dst + r * ds + c;
+            *(U8u *)(d) = CK_LOW(s0, s4);
+            *(U8u *)(d + ds) = CK_LOW(s1, s5);
+            *(U8u *)(d + 2 * ds) = CK_LOW(s2, s6);
+            *(U8u *)(d + 3 * ds) = CK_LOW(s3, s7);
+            *(U8u *)(d + 4 * ds) = CK_HIGH(s0, s4);
+            *(U8u *)(d + 5 * ds) = CK_HIGH(s1, s5);
+            *(U8u *)(d + 6 * ds) = CK_HIGH(s2, s6);
+            *(U8u *)(d + 7 * ds) = CK_HIGH(s3, s7);
+        }
+        if (c + 4 <= cols) {
+            // 4 columns: 4×8 blocks, stored as 8 rows of 4.
+            typedef unsigned U4u __attribute__((vector_size(16), aligned(4)));
+            const unsigned *s = src + c * ss + r;
+            U8 r0 = *(const U8u *)(s), r1 = *(const U8u *)(s + ss), r2 = *(const U8u *)(s + 2 * ss);
+            U8 r3 = *(const U8u *)(s + 3 * ss);
+            U8 t0 = CK_UNPACK_LO(r0, r1), t1 = CK_UNPACK_HI(r0, r1), t2 = CK_UNPACK_LO(r2, r3), t3 = CK_UNPACK_HI(r2, r3);
+            U8 s0 = CK_PAIR_LO(t0, t2), s1 = CK_PAIR_HI(t0, t2), s2 = CK_PAIR_LO(t1, t3), s3 = CK_PAIR_HI(t1, t3);
+            unsigned *d = dst + r * ds + c;
+            *(U4u *)(d) = __builtin_shufflevector(s0, s0, 0, 1, 2, 3);
+            *(U4u *)(d + ds) = __builtin_shufflevector(s1, s1, 0, 1, 2, 3);
+            *(U4u *)(d + 2 * ds) = __builtin_shufflevector(s2, s2, 0, 1, 2, 3);
+            *(U4u *)(d + 3 * ds) = __builtin_shufflevector(s3, s3, 0, 1, 2, 3);
+            *(U4u *)(d + 4 * ds) = __builtin_shufflevector(s0, s0, 4, 5, 6, 7);
+            *(U4u *)(d + 5 * ds) = __builtin_shufflevector(s1, s1, 4, 5, 6, 7);
+            *(U4u *)(d + 6 * ds) = __builtin_shufflevector(s2, s2, 4, 5, 6, 7);
+            *(U4u *)(d + 7 * ds) = __builtin_shufflevector(s3, s3, 4, 5, 6, 7);
+            c += 4;
+        }
+        for (long rr = r; rr < r + 8; rr++)
+            for (long cc = c; cc < cols; cc++) dst[rr * ds + cc] = src[cc * ss + rr];
+    }
+    for (; r < rows; r++)
+        for (long c = 0; c < cols; c++) dst[r * ds + c] = src[c * ss + r];
+}
+
+CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width) {
+    if (rs == 1) {
+        for (long p = 0; p < depth; p++) {
+            const float *s = src + p * cs;
+            float *d = dst + p * width;
+            long r = 0;
+            for (; r + CK_LANES <= n; r += CK_LANES) sts(d + r, lds(s + r));
+            for (; r < n; r++) d[r] = s[r];
+            for (; r < width; r++) d[r] = 0;
+        }
+    } else if (cs == 1) {
+        CK(transpose32)(src, rs, dst, width, depth, n);
+        for (long p = 0; p < depth; p++)
+            for (long r = n; r < width; r++) dst[p * width + r] = 0;
+    } else {
+        for (long p = 0; p < depth; p++) {
+            for (long r = 0; r < n; r++) dst[p * width + r] = src[r * rs + p * cs];
+            for (long r = n; r < width; r++) dst[p * width + r] = 0;
+        }
+    }
+}
+
+#else
+#define CK_STREAM(name) CK_PASTE(CK_PASTE(ck, name), CK_STREAM_SUFFIX)
+CK_SHARED void CK_STREAM(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
+CK_SHARED void CK_STREAM(transpose32)(const void *src, long ss, void *dst, long ds, long rows, long cols);
+#define CK_DECLARE_BINARY(name) \
+    CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
+#define CK_DECLARE_FOLD(name) \
+    CK_SHARED float CK_STREAM(fold_##name)(const float *x, long n); \
+    CK_SHARED void CK_STREAM(fold_rows_##name)(const float *x, long rows, long n, float *out);
+CK_DECLARE_BINARY(add) CK_DECLARE_BINARY(sub) CK_DECLARE_BINARY(mul)
+CK_DECLARE_BINARY(div) CK_DECLARE_BINARY(max) CK_DECLARE_BINARY(min)
+CK_DECLARE_FOLD(add) CK_DECLARE_FOLD(max) CK_DECLARE_FOLD(min)
+#endif
+
+// MARK: - Optimizer steps (formulas: Sources/Kernels/OptimizerSteps.swift)
+
+/// Runs `body(offset pointers)` on whole vectors, then on zero-padded copies of the tail; arrays
+/// named in `outs` are copied back. Written as a macro over the step's arrays.
+#define CK_TAIL_BUF(name) float name##_t[CK_LANES] = {0}; memcpy(name##_t, name + i, (size_t)(n - i) * sizeof(float))
+#define CK_TAIL_OUT(name) memcpy(name + i, name##_t, (size_t)(n - i) * sizeof(float))
+
+CK_INLINE void sgd_body(float *p, const float *g, VF nlr, VF wd) {
+    VF pv = ld(p), gv = ld(g);
+    st(p, FMA(nlr, FMA(wd, pv, gv), pv));
+}
+
+static void CK(sgd)(float *p, const float *g, long n, float neg_lr, float weight_decay) {
+    VF nlr = splat(neg_lr), wd = splat(weight_decay);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) sgd_body(p + i, g + i, nlr, wd);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g);
+        sgd_body(p_t, g_t, nlr, wd);
+        CK_TAIL_OUT(p);
+    }
+}
+
+CK_INLINE void momentum_body(float *p, const float *g, float *vel, VF nlr, VF mu, int nesterov, VF wd) {
+    VF pv = ld(p);
+    VF gv = FMA(wd, pv, ld(g));
+    VF vv = FMA(mu, ld(vel), gv);
+    VF direction = nesterov ? FMA(mu, vv, gv) : vv;
+    st(vel, vv);
+    st(p, FMA(nlr, direction, pv));
+}
+
+static void CK(momentum)(float *p, const float *g, float *velocity, long n, float neg_lr, float momentum,
+                         int nesterov, float weight_decay) {
+    VF nlr = splat(neg_lr), mu = splat(momentum), wd = splat(weight_decay);
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) momentum_body(p + i, g + i, velocity + i, nlr, mu, nesterov, wd);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g); CK_TAIL_BUF(velocity);
+        momentum_body(p_t, g_t, velocity_t, nlr, mu, nesterov, wd);
+        CK_TAIL_OUT(p); CK_TAIL_OUT(velocity);
+    }
+}
+
+typedef struct { VF neg_step, inv_sqrt_bc2, eps, one_minus_b1, b2, one_minus_b2, l2, shrink; } adam_consts;
+
+CK_INLINE void adam_body(float *p, const float *g, float *m, float *v, const adam_consts *k) {
+    VF p0 = ld(p);
+    VF gv = FMA(k->l2, p0, ld(g));
+    VF m0 = ld(m);
+    VF mv = FMA(k->one_minus_b1, gv - m0, m0);
+    VF vv = FMA(k->one_minus_b2 * gv, gv, k->b2 * ld(v));
+    VF d = FMA(v_sqrt(vv), k->inv_sqrt_bc2, k->eps);
+    st(m, mv);
+    st(v, vv);
+    st(p, FMA(k->neg_step, mv / d, p0 * k->shrink));
+}
+
+static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const ck_adam_args *a) {
+    adam_consts k = {splat(a->neg_step), splat(a->inv_sqrt_bc2), splat(a->epsilon), splat(a->one_minus_b1),
+                     splat(a->b2), splat(a->one_minus_b2), splat(a->l2), splat(a->shrink)};
+    long i = 0;
+    for (; i + CK_LANES <= n; i += CK_LANES) adam_body(p + i, g + i, m + i, v + i, &k);
+    if (i < n) {
+        CK_TAIL_BUF(p); CK_TAIL_BUF(g); CK_TAIL_BUF(m); CK_TAIL_BUF(v);
+        adam_body(p_t, g_t, m_t, v_t, &k);
+        CK_TAIL_OUT(p); CK_TAIL_OUT(m); CK_TAIL_OUT(v);
+    }
+}
+
+// MARK: - GEMM micro-kernels
+//
+// The register tile of BLIS: R rows by NV vectors of accumulators, one broadcast of A and NV
+// loads of B per k step, R·NV multiply-adds. Each tile function has two bodies: R = MR, and
+// R = MR/2 for edge tiles of at most MR/2 rows (less wasted work on small products). `packed`
+// specializes the strides of packed panels (A: MR values per k step, of which the body reads R;
+// B: NR values per k step) and prefetches the C tile before the loop; `strided` reads A and B in
+// place (the small-product path). Every C element gets the same operations whichever body and
+// whichever corner of a tile computes it: Σ over p in order, then the same update arithmetic.
+
+#define CK_U _Pragma("clang loop unroll(full)")
+
+#define CK_GEMM_BODY(name, T, V, LOADV, STOREV, SPLATV, LANES, MR, R, NV, SCALAR_FMA)                   \
+    CK_INLINE void name(long k, const T *a, long ars, long acs, long arows, const T *b, long bs, T *c,  \
+                        long ldc, long rows, long cols, T alpha, T beta, int packed) {                  \
+        enum { NR = NV * LANES };                                                                       \
+        V acc[R][NV];                                                                                   \
+        CK_U for (int r = 0; r < R; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);       \
+        if (packed) {                                                                                   \
+            CK_U for (int r = 0; r < R; r++) {                                                          \
+                __builtin_prefetch(c + r * ldc, 1, 3);                                                  \
+                __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                         \
+            }                                                                                           \
+            for (long p = 0; p < k; p++) {                                                              \
+                V bv[NV];                                                                               \
+                CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
+                CK_U for (int r = 0; r < R; r++) {                                                      \
+                    V x = SPLATV(a[r]);                                                                 \
+                    CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);             \
+                }                                                                                       \
+                a += MR;                                                                                \
+                b += NR;                                                                                \
+            }                                                                                           \
+        } else {                                                                                        \
+            const T *ap[R];                                                                             \
+            CK_U for (int r = 0; r < R; r++) ap[r] = a + (r < arows ? r : arows - 1) * ars;             \
+            long off = 0;                                                                               \
+            for (long p = 0; p < k; p++) {                                                              \
+                V bv[NV];                                                                               \
+                CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
+                CK_U for (int r = 0; r < R; r++) {                                                      \
+                    V x = SPLATV(ap[r][off]);                                                           \
+                    CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);             \
+                }                                                                                       \
+                off += acs;                                                                             \
+                b += bs;                                                                                \
+            }                                                                                           \
+        }                                                                                               \
+        if (rows == R && cols == NR) {                                                                  \
+            V va = SPLATV(alpha), vb = SPLATV(beta);                                                    \
+            CK_U for (int r = 0; r < R; r++)                                                            \
+                CK_U for (int v = 0; v < NV; v++) {                                                     \
+                    T *pc = c + r * ldc + v * LANES;                                                    \
+                    V res;                                                                              \
+                    if (beta == 0) {                                                                    \
+                        res = acc[r][v] * va;                                                           \
+                    } else {                                                                            \
+                        V o = LOADV(pc);                                                                \
+                        if (beta != 1) o = o * vb;                                                      \
+                        res = FMA(acc[r][v], va, o);                                                    \
+                    }                                                                                   \
+                    STOREV(pc, res);                                                                    \
+                }                                                                                       \
+        } else {                                                                                        \
+            T buf[R * NR];                                                                              \
+            CK_U for (int r = 0; r < R; r++)                                                            \
+                CK_U for (int v = 0; v < NV; v++) STOREV(buf + r * NR + v * LANES, acc[r][v]);          \
+            for (long r = 0; r < rows; r++)                                                             \
+                for (long j = 0; j < cols; j++) {                                                       \
+                    T x = buf[r * NR + j];                                                              \
+                    T *pc = c + r * ldc + j;                                                            \
+                    if (beta == 0) {                                                                    \
+                        *pc = x * alpha;                                                                \
+                    } else {                                                                            \
+                        T o = *pc;                                                                      \
+                        if (beta != 1) o = o * beta;                                                    \
+                        *pc = SCALAR_FMA(x, alpha, o);                                                  \
+                    }                                                                                   \
+                }                                                                                       \
+        }                                                                                               \
+    }
+
+#define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                  \
+    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA)         \
+    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA)   \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,      \
+                                    long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {   \
+        (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
+        if (rows <= MR / 2)                                                                             \
+            CK(prefix##_half)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
+    }                                                                                                   \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,     \
+                                     long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {  \
+        if (rows <= MR / 2)                                                                             \
+            CK(prefix##_half)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
+    }
+
+CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
+CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
+
+// MARK: - The table
+
+CK_SHARED const ck_table CK(table) = {
+    .level = CK_LEVEL,
+    .name = CK_NAME_STRING,
+    .float_lanes = CK_LANES,
+    .fused_multiply_add = CK_FMA,
+    .sgemm_mr = CK_SMR, .sgemm_nr = CK_SNV * CK_LANES,
+    .sgemm_packed = CK(sgemm_packed), .sgemm_strided = CK(sgemm_strided),
+    .dgemm_mr = CK_DMR, .dgemm_nr = CK_DNV * CK_DLANES,
+    .dgemm_packed = CK(dgemm_packed), .dgemm_strided = CK(dgemm_strided),
+    .gemm_l1_percent = CK_GEMM_L1_PERCENT,
+    .unary = {
+        [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
+        [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),
+        [CK_UNARY_NEG] = CK(neg), [CK_UNARY_ABS] = CK(abs), [CK_UNARY_SQUARE] = CK(square),
+        [CK_UNARY_RELU] = CK(relu),
+    },
+    .gradient = {
+        [CK_GRADIENT_RELU] = CK(gradient_relu), [CK_GRADIENT_ABS] = CK(gradient_abs),
+        [CK_GRADIENT_SQRT] = CK(gradient_sqrt), [CK_GRADIENT_SQUARE] = CK(gradient_square),
+        [CK_GRADIENT_EXP] = CK(gradient_exp), [CK_GRADIENT_LOG] = CK(gradient_log),
+        [CK_GRADIENT_TANH] = CK(gradient_tanh), [CK_GRADIENT_SIGMOID] = CK(gradient_sigmoid),
+        [CK_GRADIENT_GELU] = CK(gradient_gelu),
+    },
+    .binary = {
+        [CK_BINARY_ADD] = CK_STREAM(binary_add), [CK_BINARY_SUB] = CK_STREAM(binary_sub),
+        [CK_BINARY_MUL] = CK_STREAM(binary_mul), [CK_BINARY_DIV] = CK_STREAM(binary_div),
+        [CK_BINARY_MAX] = CK_STREAM(binary_max), [CK_BINARY_MIN] = CK_STREAM(binary_min),
+    },
+    .fold = {[CK_BINARY_ADD] = CK_STREAM(fold_add), [CK_BINARY_MAX] = CK_STREAM(fold_max),
+             [CK_BINARY_MIN] = CK_STREAM(fold_min)},
+    .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
+                  [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
+    .transpose32 = CK_STREAM(transpose32),
+    .pack = CK_STREAM(pack),
+    .exp_shifted = CK(exp_shifted),
+    .saxpy = CK(saxpy),
+    .daxpy = CK(daxpy),
+    .sgd = CK(sgd),
+    .momentum = CK(momentum),
+    .adam = CK(adam),
+};

@@ -1,0 +1,22 @@
+// AVX-512 F/DQ/BW/VL (x86-64-v4): 512-bit vectors and 32 registers. 12×32 float tile:
+// 24 accumulators, 2 B vectors and a broadcast in 27 of the 32 ZMM registers; 12×16 double tile.
+// The memory-streaming loops (binary operations, folds) are AVX2's (see the template).
+#if defined(__x86_64__)
+#define CK_SUFFIX avx512
+#define CK_NAME_STRING "avx512"
+#define CK_LEVEL CK_LEVEL_AVX512
+#define CK_LANES 16
+#define CK_STREAM_SUFFIX avx2
+#define CK_FMA 1
+#define CK_SMR 12
+#define CK_SNV 2
+#define CK_DMR 12
+#define CK_DNV 2
+// kc: the A and B micro-panels may take 150% of L1 (the B micro-panel then streams from L2): the
+// 12×32 tile's C update costs twice the 6×16 one's per k step, and a deeper kc amortizes it
+// (1024³ on Zen 5: 5-10% faster with kc 416 than with the 75% rule's 192; AVX2 gained nothing).
+#define CK_GEMM_L1_PERCENT 150
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))), apply_to = function)
+#include "kernels_template.h"
+#pragma clang attribute pop
+#endif
