@@ -203,10 +203,12 @@ public enum Convolution {
 
     // MARK: - Patches
 
-    /// Rows of the patch matrix per block: about 32 Ki elements (in L2), a multiple of GEMM's 6-row
-    /// tile; fixed by the shapes alone.
+    /// Rows of the patch matrix per block: about 32 Ki elements (in L2), a multiple of 6 (the AVX2
+    /// micro-tile's rows); fixed by the shapes alone, not by the CPU's kernel level, so blocks (and
+    /// the filter gradient's sums) are the same on every machine.
     static func blockRows(_ s: Conv2DShape) -> Int {
-        Swift.max(GEMM.mr, Swift.min(1020, (1 << 15) / Swift.max(1, s.patchSize) / GEMM.mr * GEMM.mr))
+        let tile = 6
+        return Swift.max(tile, Swift.min(1020, (1 << 15) / Swift.max(1, s.patchSize) / tile * tile))
     }
 
     /// How many partial sums the filter gradient keeps: up to 16 (so up to 16 workers share it),
