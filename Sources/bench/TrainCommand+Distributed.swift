@@ -1,0 +1,126 @@
+import Distributed
+import Foundation
+import Scheduler
+import Tensor
+import Training
+
+/// `bench train --distributed`: each process started by `mpirun` is one rank of a data-parallel run.
+/// Every rank loads the data and builds the model; `DataParallelTrainer` checks that the ranks
+/// agree, gives them rank 0's parameters, splits every global batch (`--batch`) across them and
+/// sums the gradients. Rank 0 alone prints and writes files (checkpoints, profile, report, graph).
+/// An error on any rank ends every rank (`MPI_Abort`) after printing it.
+extension TrainCommand {
+    static func runDistributed(_ options: Options) throws {
+        let communicator = try Communicator.world(timeout: options.commTimeout)
+        do {
+            if options.double {
+                try Run<Double>(options, communicator: communicator).train()
+            } else {
+                try Run<Float>(options, communicator: communicator).train()
+            }
+        } catch {
+            let text = error is DistributedError ? "\(error)" : "rank \(communicator.rank) of \(communicator.size): \(error)"
+            FileHandle.standardError.write("bench train: \(text)\n".data(using: .utf8)!)
+            communicator.abort(code: error is ArgumentError ? 2 : 1)
+        }
+        communicator.finalize()
+    }
+
+    /// Communication over a run's epochs.
+    struct CommunicationTotals {
+        var reduceSeconds = 0.0
+        var exposedSeconds = 0.0
+        var bytes = 0
+        /// The same after the first epoch (first-touch costs), like `samples_per_s`.
+        var steadyReduceSeconds = 0.0
+        var steadyExposedSeconds = 0.0
+
+        mutating func add(_ s: CommunicationStatistics, steady: Bool) {
+            reduceSeconds += s.reduceSeconds
+            exposedSeconds += s.exposedSeconds
+            bytes += s.bytes
+            if steady {
+                steadyReduceSeconds += s.reduceSeconds
+                steadyExposedSeconds += s.exposedSeconds
+            }
+        }
+    }
+}
+
+extension TrainCommand.Run {
+    /// Joins the trainer to the run: the settings every rank must share, then `DataParallelTrainer`.
+    func makeParallel(_ trainer: Trainer<Scalar>, _ communicator: Communicator, _ prepared: TrainCommand.PreparedData,
+                      _ model: Model) throws -> DataParallelTrainer<Scalar> {
+        var settings = [
+            "data": prepared.name,
+            "training rows": "\(prepared.train.count) x \(prepared.train.featureCount) (fingerprint \(String(prepared.train.fingerprint, radix: 16)))",
+            "test rows": "\(prepared.test.count) (fingerprint \(String(prepared.test.fingerprint, radix: 16)))",
+            "model": model.summary,
+            "loss": model.loss?.description ?? "graph's own",
+            "epochs": String(o.epochs),
+            "resume": o.resume ? "yes" : "no",
+            "bucket-mb": String(o.bucketMB),
+        ]
+        if let v = prepared.validation { settings["validation rows"] = "\(v.count) (fingerprint \(String(v.fingerprint, radix: 16)))" }
+        if let p = o.patience { settings["patience"] = String(p) }
+        let parallel = try DataParallelTrainer(trainer: trainer, communicator: communicator,
+                                               bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings)
+        let hosts = try hostNames(communicator)
+        let share = DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: 0, size: communicator.size).count
+        let even = trainer.batchSize % communicator.size == 0
+        let buckets = parallel.layout.buckets.count
+        out.line("""
+            distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); global batch \(trainer.batchSize) split across them \
+            (\(even ? "\(share)" : "\(share - 1)-\(share)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
+            (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread; \
+            collective timeout \(Int(communicator.timeout)) s
+            """)
+        if trainer.epoch > 0 && communicator.rank == 0 {
+            out.line("every rank continues from rank 0's state after epoch \(trainer.epoch)")
+        }
+        return parallel
+    }
+
+    /// `host (ranks 0-1), other (rank 2)`: where the ranks run.
+    private func hostNames(_ communicator: Communicator) throws -> String {
+        let mine = Array(communicator.processorName.utf8)
+        let lengths = try communicator.allgather(Int64(mine.count), what: "the host names' lengths")
+        let bytes = try communicator.allgather(mine, what: "the host names")
+        var names: [String] = [], start = 0
+        for length in lengths {
+            names.append(String(decoding: bytes[start..<(start + Int(length))], as: UTF8.self))
+            start += Int(length)
+        }
+        var order: [String] = [], ranks: [String: [Int]] = [:]
+        for (r, name) in names.enumerated() {
+            if ranks[name] == nil { order.append(name) }
+            ranks[name, default: []].append(r)
+        }
+        return order.map { name in
+            let r = ranks[name]!
+            let list = r.count > 2 && r.last! - r.first! == r.count - 1 ? "\(r.first!)-\(r.last!)" : r.map(String.init).joined(separator: ", ")
+            return "\(name) (rank\(r.count == 1 ? "" : "s") \(list))"
+        }.joined(separator: ", ")
+    }
+
+    /// A fingerprint of the trained parameters' bit patterns (equal runs print equal ones).
+    static func parameterFingerprint(_ trainer: Trainer<Scalar>) throws -> UInt64 {
+        var f = Fingerprint()
+        for values in try trainer.parameterValues() { f.add(values) }
+        return f.value
+    }
+
+    /// The distributed run's fields of the `--json` line.
+    func addDistributedFields(_ j: inout JSONLine, _ parallel: DataParallelTrainer<Scalar>,
+                              _ c: TrainCommand.CommunicationTotals) {
+        j.add("ranks", parallel.size)
+        j.add("per_rank_batch", Double(parallel.trainer.batchSize) / Double(parallel.size))
+        j.add("bucket_mb", o.bucketMB)
+        j.add("buckets", parallel.layout.buckets.count)
+        j.add("comm_bytes", c.bytes)
+        j.add("comm_seconds", c.reduceSeconds)
+        j.add("comm_exposed_seconds", c.exposedSeconds)
+        let (reduce, exposed) = c.steadyReduceSeconds > 0 ? (c.steadyReduceSeconds, c.steadyExposedSeconds) : (c.reduceSeconds, c.exposedSeconds)
+        j.add("comm_hidden_share", reduce > 0 ? max(0, 1 - exposed / reduce) : 1)
+    }
+}
