@@ -66,12 +66,12 @@ extension TrainCommand.Run {
         let parallel = try DataParallelTrainer(trainer: trainer, communicator: communicator,
                                                bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings)
         let hosts = try hostNames(communicator)
-        let share = DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: 0, size: communicator.size).count
-        let even = trainer.batchSize % communicator.size == 0
+        let shares = (0..<communicator.size).map { DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: $0, size: communicator.size).count }
+        let (fewest, most) = (shares.min()!, shares.max()!)
         let buckets = parallel.layout.buckets.count
         out.line("""
             distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); global batch \(trainer.batchSize) split across them \
-            (\(even ? "\(share)" : "\(share - 1)-\(share)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
+            (\(fewest == most ? "\(most)" : "\(fewest)-\(most)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
             (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread; \
             collective timeout \(Int(communicator.timeout)) s
             """)

@@ -9,8 +9,9 @@ extension TrainCommand {
         let json: Bool
         /// Prints nothing (the ranks of a distributed run other than rank 0).
         var silent = false
-        /// Progress bars only make sense on a terminal (not in logs or pipes).
-        let isTerminal = isatty(STDOUT_FILENO) == 1
+        /// Progress bars only make sense on a terminal (not in logs or pipes; under mpirun, whose
+        /// ranks may write to a pseudo-terminal, the run sets it false).
+        var isTerminal = isatty(STDOUT_FILENO) == 1
 
         func line(_ text: String, terminator: String = "\n") {
             guard !silent else { return }
@@ -42,6 +43,7 @@ extension TrainCommand {
                   "loss \(String(format: "%.4f", r.loss))  train \(metric(r.metric))  " +
                   "\(heldOutName) \(metric(heldOut.metric)) (loss \(String(format: "%.4f", heldOut.loss)))  " +
                   "\(Int(r.samplesPerSecond.rounded())) samples/s  \(String(format: "%.3f", r.seconds)) s")
+            fflush(nil)   // each epoch reaches logs (and mpirun's output) as it ends
         }
     }
 }

@@ -19,6 +19,7 @@ extension TrainCommand {
             self.communicator = communicator
             var output = Output(json: options.json)
             output.silent = (communicator?.rank ?? 0) != 0
+            if communicator != nil { output.isTerminal = false }
             out = output
         }
 
