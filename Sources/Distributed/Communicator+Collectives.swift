@@ -8,13 +8,14 @@ extension Communicator {
     }
 
     /// `allreduce` on raw memory of `count` elements of `datatype`.
-    func allreduce(_ pointer: UnsafeMutableRawPointer?, count: Int, datatype: MPIDatatype, op: MPIReduction, what: String) throws {
+    func allreduce(_ pointer: UnsafeMutableRawPointer?, count: Int, datatype: MPIDatatype, op: MPIReduction, what: String,
+                   pause: (() -> Void)? = nil) throws {
         guard count > 0, let pointer else { return }
         try checkCount(count, what)
         var request: MPI_Request? = cmpi_request_null()
         try check(MPI_Iallreduce(cmpi_in_place(), pointer, Int32(count), datatype.handle, op.handle, comm, &request),
                   "MPI_Iallreduce", what)
-        try wait(&request, "all-reduce of \(what) (\(Communicator.bytes(count * datatype.size)))")
+        try wait(&request, "all-reduce of \(what) (\(Communicator.bytes(count * datatype.size)))", pause: pause)
     }
 
     /// Replaces `buffer` on every rank with rank `root`'s.

@@ -91,6 +91,19 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// A communicator over part of `parent`'s ranks (freed by its creator).
+    init(sub: MPI_Comm, of parent: Communicator) {
+        comm = sub
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(sub, &r)
+        MPI_Comm_size(sub, &s)
+        rank = Int(r)
+        size = Int(s)
+        timeout = parent.timeout
+        threadLevel = parent.threadLevel
+        processorName = parent.processorName
+    }
+
     static func threadLevelName(_ level: Int32) -> String {
         switch level {
         case Int32(MPI_THREAD_SINGLE): "MPI_THREAD_SINGLE"
@@ -135,7 +148,10 @@ public final class Communicator: @unchecked Sendable {
     /// Tests `request` until it completes, yielding the CPU between tests; throws after `timeout`
     /// seconds. Open MPI progresses a non-blocking collective only while some thread is inside an
     /// MPI call, so the caller tests it continuously (this is what the communication thread does).
-    func wait(_ request: inout MPI_Request?, _ what: @autoclosure () -> String) throws {
+    ///
+    /// - Parameter pause: called between tests (e.g. to sleep while other threads compute);
+    ///   without it the caller yields the CPU every 16 tests.
+    func wait(_ request: inout MPI_Request?, _ what: @autoclosure () -> String, pause: (() -> Void)? = nil) throws {
         let deadline = monotonicSeconds() + timeout
         var done: Int32 = 0
         var tests = 0
@@ -143,6 +159,7 @@ public final class Communicator: @unchecked Sendable {
             try check(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test", what())
             if done != 0 { return }
             tests += 1
+            pause?()
             if tests & 15 == 0 {
                 if monotonicSeconds() > deadline {
                     throw error(.timeout, "\(what()) did not complete within \(Communicator.seconds(timeout)): a peer rank is dead, stopped or running different collectives (different settings?); ending the run")

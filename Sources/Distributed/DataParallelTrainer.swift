@@ -59,8 +59,10 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     ///   - bucketBytes: gradients per all-reduce, about (see `BucketLayout`); default 25 MB.
     ///   - settings: what else must be equal on every rank (data, model description, options),
     ///     by name; differences are reported by name.
+    ///   - pollMicroseconds: how long the communication thread sleeps between tests of a reduction
+    ///     while backprop still runs (default 50; 0 tests flat out, which takes a core from the workers).
     public init(trainer: Trainer<Scalar>, communicator: Communicator, bucketBytes: Int = 25 << 20,
-                settings: [String: String] = [:]) throws {
+                settings: [String: String] = [:], pollMicroseconds: Int = 50) throws {
         guard !trainer.hasFixedBatch else {
             throw communicator.error(.unavailable, "a graph with fixed shapes trains batches of its own size; data-parallel training needs a model the trainer builds for each rank's share of the batch (an MLP or layers)")
         }
@@ -93,7 +95,8 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
 
         let loop: any ParallelLoop = trainer.executor.map { $0 as any ParallelLoop } ?? SerialLoop()
         let updates = sizes.indices.map { trainer.optimizerState.updateHook(parameter: $0, loop: loop) }
-        let reducer = try BucketReducer<Scalar>(communicator: communicator, layout: layout, parameterSizes: sizes, updates: updates)
+        let reducer = try BucketReducer<Scalar>(communicator: communicator, layout: layout, parameterSizes: sizes,
+                                                updates: updates, pollMicroseconds: pollMicroseconds)
         exchange = ReplicaExchange(reducer: reducer, rank: communicator.rank, size: communicator.size)
         trainer.gradientExchange = exchange
         try verifyReplicas(when: "at start-up")

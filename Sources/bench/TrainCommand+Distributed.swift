@@ -34,11 +34,14 @@ extension TrainCommand {
         /// The same after the first epoch (first-touch costs), like `samples_per_s`.
         var steadyReduceSeconds = 0.0
         var steadyExposedSeconds = 0.0
+        /// Rank 0's all-reduces, when its steps were traced (`--profile`).
+        var events: [CommunicationEvent] = []
 
         mutating func add(_ s: CommunicationStatistics, steady: Bool) {
             reduceSeconds += s.reduceSeconds
             exposedSeconds += s.exposedSeconds
             bytes += s.bytes
+            events += s.events
             if steady {
                 steadyReduceSeconds += s.reduceSeconds
                 steadyExposedSeconds += s.exposedSeconds
@@ -48,9 +51,19 @@ extension TrainCommand {
 }
 
 extension TrainCommand.Run {
+    /// The worker pool. Ranks that share a node with MPI's binding off (`--bind-to none`) split
+    /// the node's CPUs, so that their pools do not pin their workers to the same cores; ranks that
+    /// MPI bound keep their binding (the pool pins inside it). Returns the share it used, if any.
+    func makeExecutor() throws -> (Executor, [Int]?) {
+        guard let communicator, let share = try communicator.cpuShareOnNode() else {
+            return (Executor(workers: o.threads), nil)
+        }
+        return (Communicator.withThreadAffinity(share) { Executor(workers: o.threads) }, share)
+    }
+
     /// Joins the trainer to the run: the settings every rank must share, then `DataParallelTrainer`.
     func makeParallel(_ trainer: Trainer<Scalar>, _ communicator: Communicator, _ prepared: TrainCommand.PreparedData,
-                      _ model: Model) throws -> DataParallelTrainer<Scalar> {
+                      _ model: Model, cpuShare: [Int]?) throws -> DataParallelTrainer<Scalar> {
         var settings = [
             "data": prepared.name,
             "training rows": "\(prepared.train.count) x \(prepared.train.featureCount) (fingerprint \(String(prepared.train.fingerprint, radix: 16)))",
@@ -64,7 +77,8 @@ extension TrainCommand.Run {
         if let v = prepared.validation { settings["validation rows"] = "\(v.count) (fingerprint \(String(v.fingerprint, radix: 16)))" }
         if let p = o.patience { settings["patience"] = String(p) }
         let parallel = try DataParallelTrainer(trainer: trainer, communicator: communicator,
-                                               bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings)
+                                               bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings,
+                                               pollMicroseconds: o.commPollMicroseconds)
         let hosts = try hostNames(communicator)
         let shares = (0..<communicator.size).map { DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: $0, size: communicator.size).count }
         let (fewest, most) = (shares.min()!, shares.max()!)
@@ -73,12 +87,41 @@ extension TrainCommand.Run {
             distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); global batch \(trainer.batchSize) split across them \
             (\(fewest == most ? "\(most)" : "\(fewest)-\(most)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
             (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread; \
-            collective timeout \(Int(communicator.timeout)) s
+            collective timeout \(Int(communicator.timeout)) s; \(cpuShare.map { "each rank's workers pinned within its share of its node's CPUs (rank 0: \(Self.cpuList($0)))" } ?? "workers pinned within the CPUs each rank was given")
             """)
         if trainer.epoch > 0 && communicator.rank == 0 {
             out.line("every rank continues from rank 0's state after epoch \(trainer.epoch)")
         }
         return parallel
+    }
+
+    /// Adds rank 0's all-reduces to the profile's `trace.json` as a track of their own ("allreduce
+    /// (communication thread)"), in category `communication`, with the bucket and the bytes each moved.
+    static func addCommunication(_ events: [CommunicationEvent], toTraceIn dir: String, origin: UInt64) throws {
+        let path = dir + "/trace.json"
+        guard !events.isEmpty, var text = try? String(contentsOfFile: path, encoding: .utf8),
+              let end = text.range(of: "\n]}", options: .backwards) else { return }
+        let tid = 1_000_000
+        var added = ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_name\",\"args\":{\"name\":\"allreduce (communication thread)\"}}"
+        added += ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":\(tid)}}"
+        for e in events where e.begin >= origin {
+            added += ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":\(tid),\"ts\":\(Double(e.begin - origin) / 1000),\"dur\":\(Double(e.end - e.begin) / 1000)"
+                + ",\"name\":\"allreduce bucket \(e.bucket)\",\"cat\":\"communication\",\"args\":{\"bucket\":\(e.bucket),\"bytes\":\(e.bytes)}}"
+        }
+        text.replaceSubrange(end.lowerBound..<end.lowerBound, with: added)
+        try AtomicFile.write(Array(text.utf8), to: path)
+    }
+
+    /// `0-3,8`: CPU indexes with runs shortened.
+    static func cpuList(_ cpus: [Int]) -> String {
+        var parts: [String] = [], i = 0
+        while i < cpus.count {
+            var j = i
+            while j + 1 < cpus.count && cpus[j + 1] == cpus[j] + 1 { j += 1 }
+            parts.append(j > i ? "\(cpus[i])-\(cpus[j])" : "\(cpus[i])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
     }
 
     /// `host (ranks 0-1), other (rank 2)`: where the ranks run.
@@ -116,6 +159,7 @@ extension TrainCommand.Run {
         j.add("ranks", parallel.size)
         j.add("per_rank_batch", Double(parallel.trainer.batchSize) / Double(parallel.size))
         j.add("bucket_mb", o.bucketMB)
+        j.add("comm_poll_us", o.commPollMicroseconds)
         j.add("buckets", parallel.layout.buckets.count)
         j.add("comm_bytes", c.bytes)
         j.add("comm_seconds", c.reduceSeconds)

@@ -36,7 +36,7 @@ extension TrainCommand {
         func train() throws {
             let graphFile = try readGraphFile()
             let prepared = try PreparedData.load(o, task: o.task ?? Self.task(of: graphFile))
-            let executor = Executor(workers: o.threads)
+            let (executor, cpuShare) = try makeExecutor()
             defer { executor.shutdown() }
             let optimizer = makeOptimizer(prepared, fixedBatch: graphFile?.training?.batchSize)
             let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
@@ -70,7 +70,7 @@ extension TrainCommand {
                 model: \(model.summary), loss \(model.loss?.description ?? "from the graph"), \(optimizer), batch \(trainer.batchSize), \
                 \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)\(Scalar.self == Double.self ? ", Double" : "")
                 """)
-            let parallel = try communicator.map { try makeParallel(trainer, $0, prepared, model) }
+            let parallel = try communicator.map { try makeParallel(trainer, $0, prepared, model, cpuShare: cpuShare) }
             var communication = CommunicationTotals()
 
             // `--profile DIR`: every training batch is traced (evaluation is not) and profiled at the end.
@@ -152,6 +152,7 @@ extension TrainCommand {
             if isRoot, let dir = o.profile {
                 let profile = try session.profile()
                 try profile.write(to: URL(fileURLWithPath: dir), title: title)
+                if parallel != nil { try Self.addCommunication(communication.events, toTraceIn: dir, origin: profile.originNanos) }
                 try curves.write(toDirectory: dir, title: title, facts: facts)
                 let perStep = profile.runs.map(\.criticalPathNanos).sorted()
                 let median = perStep.isEmpty ? 0 : Double(perStep[perStep.count / 2]) / 1e3
