@@ -87,9 +87,9 @@ timeout 120 "${mpirun[@]}" -np 1 "$bench" "${small[@]}" --samples 4096 : -np 1 "
 status2=$?
 set -e
 [ $status -ne 0 ] && [ $status -ne 124 ] || fail "ranks with different batches: status $status"
-grep -q "rank 1 of 2: started with settings different from rank 0's: batch: '256' on rank 0, '128' here" "$work/m1.out" \
+grep -q "rank 0 of 2: the ranks started with different settings (rank 1: batch: '256' on rank 0, '128' on rank 1)" "$work/m1.out" \
     || fail "different batches: $(grep -i rank "$work/m1.out" | head -5)"
-ok "different --batch refused: $(grep -o "rank 1 of 2: started with settings different.*here" "$work/m1.out" | head -1 | cut -c1-120)"
+ok "different --batch refused: $(grep -o "rank 0 of 2: the ranks started with different settings.*rank 1)" "$work/m1.out" | head -1)"
 [ $status2 -ne 0 ] && [ $status2 -ne 124 ] || fail "ranks with different data: status $status2"
 grep -q "training rows: '3277 x 784" "$work/m2.out" || fail "different data: $(grep -i rank "$work/m2.out" | head -5)"
 ok "different data refused (the training rows differ)"
@@ -104,7 +104,7 @@ rank_pid() {   # the pid of rank $2 among the children of mpirun $1
 fault() {   # $1: signal for rank 1; prints the run's output; returns mpirun's status and seconds after the signal
     "${mpirun[@]}" -np 2 "$bench" "${long[@]}" > "$work/fault.out" 2>&1 &
     local mpid=$!; pids+=("$mpid")
-    for _ in $(seq 600); do grep -q "^epoch 1/" "$work/fault.out" && break; sleep 0.1; done
+    for _ in $(seq 600); do grep -Eq "^epoch +1/" "$work/fault.out" && break; sleep 0.1; done
     local victim; victim=$(rank_pid "$mpid" 1)
     [ -n "$victim" ] || fail "cannot find rank 1 of mpirun $mpid"
     pids+=("$victim")
