@@ -53,7 +53,10 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     private var reducedBytes = 0
     /// When tracing: one interval per all-reduce (monotonic nanoseconds).
     private var events: [CommunicationEvent] = []
-    var tracing = false
+    private var tracing = false
+
+    /// Whether to record an event per all-reduce (for traces).
+    func setTracing(_ on: Bool) { monitor.locked { tracing = on } }
 
     final class Counter: Sendable {
         let value = Atomic<Int>(0)

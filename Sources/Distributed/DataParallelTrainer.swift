@@ -129,7 +129,7 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
             if last > 0 && last < size {
                 throw communicator.error(.unavailable, "the last batch of each epoch has \(last) of the \(data.count) training rows, fewer than the \(size) ranks: every rank needs at least one row of each batch (choose a batch size that leaves none or at least \(size))")
             }
-            exchange.reducer.tracing = trace != nil
+            exchange.reducer.setTracing(trace != nil)
             let local = try trainer.trainEpoch(on: data, trace: trace, afterBatch: afterBatch)
             let n = Double(local.samples)
             var sums = [local.loss * n, (local.accuracy ?? 0) * n, (local.r2 ?? 0) * n, n]
