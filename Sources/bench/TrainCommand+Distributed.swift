@@ -37,6 +37,15 @@ extension TrainCommand {
         /// Rank 0's all-reduces, when its steps were traced (`--profile`).
         var events: [CommunicationEvent] = []
 
+        /// One line for rank 0's report.
+        var summary: String {
+            let (reduce, exposed) = steadyReduceSeconds > 0 ? (steadyReduceSeconds, steadyExposedSeconds) : (reduceSeconds, exposedSeconds)
+            let hidden = reduce > 0 ? max(0, 1 - exposed / reduce) : 1
+            return "communication (rank 0): \(String(format: "%.1f", Double(bytes) / 1_048_576)) MB all-reduced in \(String(format: "%.2f", reduceSeconds)) s; "
+                + "\(String(format: "%.0f", 100 * hidden))% of it hidden behind backprop\(steadyReduceSeconds > 0 ? " after the first epoch" : "") "
+                + "(the training thread waited \(String(format: "%.2f", exposedSeconds)) s for it)"
+        }
+
         mutating func add(_ s: CommunicationStatistics, steady: Bool) {
             reduceSeconds += s.reduceSeconds
             exposedSeconds += s.exposedSeconds

@@ -141,6 +141,7 @@ extension TrainCommand {
             out.line(testAnalysis.table(), terminator: "")
             out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
                      "(\(Int((Double(trainedSamples) / max(trainSeconds, 1e-9)).rounded())) samples/s)")
+            if parallel != nil { out.line(communication.summary) }
 
             var title = "bench train: \(prepared.name), \(model.summary)"
             let facts: [(String, String)] = [
