@@ -49,8 +49,21 @@ timeout 300 "${mpirun[@]}" -np 1 "$bench" "${args[@]}" --distributed > "$work/r1
     || fail "1 rank under mpirun differs from one process: $(field "$work/one.out" param_checksum) vs $(field "$work/r1.out" param_checksum)"
 ok "1 rank is bitwise one process ($(field "$work/one.out" param_checksum))"
 for run in a b; do
-    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${args[@]}" --distributed --bucket-mb 1 --save-graph "$work/r2$run.json" > "$work/r2$run.out"
+    # The second run is profiled too: tracing must not change a bit.
+    profile=(); [ $run = b ] && profile=(--profile "$work/profile")
+    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${args[@]}" --distributed --bucket-mb 1 --save-graph "$work/r2$run.json" "${profile[@]}" > "$work/r2$run.out"
 done
+python3 - "$work/profile/trace.json" <<'PY' || fail "the 2-rank trace.json lacks a rank's tasks or all-reduces"
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+names = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
+assert sorted(n.split(" (")[0] for n in names.values()) == ["rank 0", "rank 1"], names
+for pid in names:
+    assert any(e["pid"] == pid and e.get("cat") == "backward" for e in events), pid
+    comm = [e for e in events if e["pid"] == pid and e.get("cat") == "communication"]
+    assert comm and all(e["args"]["bytes"] in (4239400, 3215360) for e in comm), comm[:2]
+PY
+ok "a profiled 2-rank run writes one trace.json with both ranks' tasks and all-reduces (bytes per bucket)"
 grep -q "distributed: 2 ranks on .*global batch 256 split across them (128 rows per rank); 2 gradient buckets" "$work/r2a.out" \
     || fail "the 2-rank run does not describe its split and buckets: $(grep distributed: "$work/r2a.out")"
 [ "$(field "$work/r2a.out" param_checksum)" = "$(field "$work/r2b.out" param_checksum)" ] || fail "two 2-rank runs differ"
@@ -87,9 +100,9 @@ timeout 120 "${mpirun[@]}" -np 1 "$bench" "${small[@]}" --samples 4096 : -np 1 "
 status2=$?
 set -e
 [ $status -ne 0 ] && [ $status -ne 124 ] || fail "ranks with different batches: status $status"
-grep -q "rank 0 of 2: the ranks started with different settings (rank 1: batch: '256' on rank 0, '128' on rank 1)" "$work/m1.out" \
+grep -q "rank [01] of 2: the ranks started with different settings (rank 1: batch: '256' on rank 0, '128' on rank 1)" "$work/m1.out" \
     || fail "different batches: $(grep -i rank "$work/m1.out" | head -5)"
-ok "different --batch refused: $(grep -o "rank 0 of 2: the ranks started with different settings.*rank 1)" "$work/m1.out" | head -1)"
+ok "different --batch refused: $(grep -o "rank [01] of 2: the ranks started with different settings.*rank 1)" "$work/m1.out" | head -1)"
 [ $status2 -ne 0 ] && [ $status2 -ne 124 ] || fail "ranks with different data: status $status2"
 grep -q "training rows: '3277 x 784" "$work/m2.out" || fail "different data: $(grep -i rank "$work/m2.out" | head -5)"
 ok "different data refused (the training rows differ)"

@@ -75,6 +75,27 @@ extension Communicator {
         return all
     }
 
+    /// Every rank's bytes, on rank `root` (in rank order; nil on the other ranks).
+    public func gather(bytes: [UInt8], root: Int = 0, what: String) throws -> [[UInt8]]? {
+        let lengths = try allgather(Int64(bytes.count), what: "the lengths of \(what)")
+        let total = lengths.reduce(0, +)
+        guard total <= Int64(Int32.max) else { throw error(.unavailable, "\(what): \(total) bytes are too many for one gather") }
+        var displacements = [Int32](repeating: 0, count: size)
+        for r in 1..<max(size, 1) { displacements[r] = displacements[r - 1] + Int32(lengths[r - 1]) }
+        let counts = lengths.map { Int32($0) }
+        var all = [UInt8](repeating: 0, count: rank == root ? Int(total) : 0)
+        var request: MPI_Request? = cmpi_request_null()
+        try bytes.withUnsafeBufferPointer { mine in
+            try all.withUnsafeMutableBufferPointer { out in
+                try check(MPI_Igatherv(mine.baseAddress, Int32(bytes.count), cmpi_uint8(), out.baseAddress, counts, displacements,
+                                       cmpi_uint8(), Int32(root), comm, &request), "MPI_Igatherv", what)
+                try wait(&request, "gather of \(what) (\(Communicator.bytes(Int(total))))")
+            }
+        }
+        guard rank == root else { return nil }
+        return (0..<size).map { r in Array(all[Int(displacements[r])..<(Int(displacements[r]) + Int(lengths[r]))]) }
+    }
+
     /// Waits until every rank has called it.
     public func barrier(what: String) throws {
         var request: MPI_Request? = cmpi_request_null()

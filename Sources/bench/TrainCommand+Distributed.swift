@@ -104,21 +104,38 @@ extension TrainCommand.Run {
         return parallel
     }
 
-    /// Adds rank 0's all-reduces to the profile's `trace.json` as a track of their own ("allreduce
-    /// (communication thread)"), in category `communication`, with the bucket and the bytes each moved.
-    static func addCommunication(_ events: [CommunicationEvent], toTraceIn dir: String, origin: UInt64) throws {
-        let path = dir + "/trace.json"
-        guard !events.isEmpty, var text = try? String(contentsOfFile: path, encoding: .utf8),
-              let end = text.range(of: "\n]}", options: .backwards) else { return }
-        let tid = 1_000_000
-        var added = ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_name\",\"args\":{\"name\":\"allreduce (communication thread)\"}}"
-        added += ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":\(tid),\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":\(tid)}}"
-        for e in events where e.begin >= origin {
-            added += ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":\(tid),\"ts\":\(Double(e.begin - origin) / 1000),\"dur\":\(Double(e.end - e.begin) / 1000)"
-                + ",\"name\":\"allreduce bucket \(e.bucket)\",\"cat\":\"communication\",\"args\":{\"bucket\":\(e.bucket),\"bytes\":\(e.bytes)}}"
+    /// Replaces rank 0's `trace.json` with every rank's trace: one process per rank (named by
+    /// rank and host), each with its workers and its communication thread's all-reduces (category
+    /// `communication`, with the bucket and the bytes moved), on a common time axis (the barrier
+    /// before training; ranks on different hosts are aligned to within that barrier's skew).
+    func mergeTraces(_ profile: Profile, _ events: [CommunicationEvent], into dir: String,
+                     _ communicator: Communicator, origin: UInt64) throws {
+        let shiftMicros = (Double(profile.originNanos) - Double(origin)) / 1000
+        var mine = (try JSONSerialization.jsonObject(with: Data(profile.chromeTrace().utf8)) as? [String: Any])?["traceEvents"]
+            as? [[String: Any]] ?? []
+        let pid = communicator.rank + 1
+        for i in mine.indices {
+            mine[i]["pid"] = pid
+            if let ts = mine[i]["ts"] as? Double { mine[i]["ts"] = ts + shiftMicros }
+            if mine[i]["name"] as? String == "process_name" {
+                mine[i]["args"] = ["name": "rank \(communicator.rank) (\(communicator.processorName))"]
+            }
         }
-        text.replaceSubrange(end.lowerBound..<end.lowerBound, with: added)
-        try AtomicFile.write(Array(text.utf8), to: path)
+        mine.append(["ph": "M", "pid": pid, "name": "process_sort_index", "args": ["sort_index": pid]])
+        let tid = 1_000_000
+        mine.append(["ph": "M", "pid": pid, "tid": tid, "name": "thread_name", "args": ["name": "allreduce (communication thread)"]])
+        mine.append(["ph": "M", "pid": pid, "tid": tid, "name": "thread_sort_index", "args": ["sort_index": tid]])
+        for e in events where e.begin >= origin {
+            mine.append(["ph": "X", "pid": pid, "tid": tid, "ts": Double(e.begin - origin) / 1000, "dur": Double(e.end - e.begin) / 1000,
+                         "name": "allreduce bucket \(e.bucket)", "cat": "communication", "args": ["bucket": e.bucket, "bytes": e.bytes]])
+        }
+        let bytes = Array(try JSONSerialization.data(withJSONObject: mine))
+        guard let all = try communicator.gather(bytes: bytes, root: 0, what: "the ranks' traces") else { return }
+        var merged: [[String: Any]] = []
+        for part in all { merged += (try JSONSerialization.jsonObject(with: Data(part)) as? [[String: Any]]) ?? [] }
+        let object: [String: Any] = ["displayTimeUnit": "ns", "traceEvents": merged,
+                                     "otherData": ["generator": "GraphEngine Profile", "ranks": communicator.size]]
+        try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: object)), to: dir + "/trace.json")
     }
 
     /// `0-3,8`: CPU indexes with runs shortened.

@@ -71,10 +71,14 @@ extension TrainCommand {
                 \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)\(Scalar.self == Double.self ? ", Double" : "")
                 """)
             let parallel = try communicator.map { try makeParallel(trainer, $0, prepared, model, cpuShare: cpuShare) }
+            // The ranks' traces share this origin (taken as they leave a barrier).
+            try communicator?.barrier(what: "the traces' common origin")
+            let traceOrigin = TraceRecorder.now()
             var communication = CommunicationTotals()
 
             // `--profile DIR`: every training batch is traced (evaluation is not) and profiled at the end.
-            let recorder = isRoot ? o.profile.map { _ in TraceRecorder() } : nil
+            // Every rank traces its steps; rank 0 writes the profile, with all ranks' traces in trace.json.
+            let recorder = o.profile.map { _ in TraceRecorder() }
             var session = ProfileSession()
             let heldOut = prepared.validation ?? prepared.test
             var curves = LearningCurves(metricName: prepared.task.isClassification ? "accuracy" : "R²",
@@ -150,14 +154,18 @@ extension TrainCommand {
                 ("batch", String(trainer.batchSize)), ("seed", String(o.seed)),
                 ("test " + curves.metricName, String(format: "%.4f", testAnalysis.mainMetric)),
             ]
-            if isRoot, let dir = o.profile {
+            if let dir = o.profile {
                 let profile = try session.profile()
-                try profile.write(to: URL(fileURLWithPath: dir), title: title)
-                if parallel != nil { try Self.addCommunication(communication.events, toTraceIn: dir, origin: profile.originNanos) }
-                try curves.write(toDirectory: dir, title: title, facts: facts)
+                if isRoot {
+                    try profile.write(to: URL(fileURLWithPath: dir), title: title)
+                    try curves.write(toDirectory: dir, title: title, facts: facts)
+                }
+                if let communicator {
+                    try mergeTraces(profile, communication.events, into: dir, communicator, origin: traceOrigin)
+                }
                 let perStep = profile.runs.map(\.criticalPathNanos).sorted()
                 let median = perStep.isEmpty ? 0 : Double(perStep[perStep.count / 2]) / 1e3
-                out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot, training.html); " +
+                out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json\(communicator.map { " with the \($0.size) ranks' traces" } ?? ""), summary.txt, graph.dot, training.html); " +
                          "critical path \(String(format: "%.1f", median)) µs per step (median; \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms summed over the steps), average parallelism \(String(format: "%.2f", profile.averageParallelism))")
             }
             if isRoot, let dir = o.report {
