@@ -115,10 +115,10 @@ rank_pid() {   # the pid of rank $2 among the children of mpirun $1
     done
 }
 fault() {   # $1: signal for rank 1; prints the run's output; returns mpirun's status and seconds after the signal
-    "${mpirun[@]}" -np 2 "$bench" "${long[@]}" > "$work/fault.out" 2>&1 &
-    local mpid=$!; pids+=("$mpid")
+    timeout 300 "${mpirun[@]}" -np 2 "$bench" "${long[@]}" > "$work/fault.out" 2>&1 &
+    local mpid=$!; pids+=("$mpid")     # timeout's pid; mpirun is its child
     for _ in $(seq 600); do grep -Eq "^epoch +1/" "$work/fault.out" && break; sleep 0.1; done
-    local victim; victim=$(rank_pid "$mpid" 1)
+    local victim; victim=$(rank_pid "$(pgrep -P "$mpid" -x mpirun || pgrep -P "$mpid" | head -1)" 1)
     [ -n "$victim" ] || fail "cannot find rank 1 of mpirun $mpid"
     pids+=("$victim")
     local start=$SECONDS

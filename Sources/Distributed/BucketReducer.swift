@@ -153,7 +153,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// After a step's plan run: waits for each bucket's sum in turn and updates its parameters.
     func finish() throws {
-        let deadline = monotonicSeconds() + communicator.timeout
+        // Twice the collective timeout: a reduction that hangs is reported by the communication
+        // thread (which says which collective); this only catches a bucket that never started.
+        let deadline = monotonicSeconds() + 2 * communicator.timeout
         for (b, bucket) in layout.buckets.enumerated() {
             let waitStart = monotonicSeconds()
             urgent.store(true, ordering: .relaxed)
@@ -161,7 +163,7 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
             try monitor.locked {
                 while !reduced[b] && failure == nil {
                     if !monitor.wait(until: deadline) && !reduced[b] && failure == nil {
-                        throw communicator.error(.timeout, "gradient bucket \(b) of step \(step) was not reduced within \(Communicator.seconds(communicator.timeout)) (is its plan's hook missing, or a peer rank stuck?)")
+                        throw communicator.error(.timeout, "gradient bucket \(b) of step \(step) was not reduced within \(Communicator.seconds(2 * communicator.timeout)): its all-reduce never started (a gradient never reached it) or a peer rank is stuck; ending the run")
                     }
                 }
                 if let failure { throw failure }
