@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Training", targets: ["Training"]),
+        // Data-parallel training over MPI: needs Open MPI (libopenmpi-dev); the products above do not.
+        .library(name: "Distributed", targets: ["Distributed"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -24,13 +26,21 @@ let package = Package(
         ),
         // The kernels' innermost loops, once per CPU level (baseline, AVX2, AVX-512).
         .target(name: "CKernels"),
+        // Open MPI's mpi.h, with accessors for the handles it defines as macros (see shim.h). Only
+        // targets that depend on it (Distributed, bench) need MPI installed to build.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
 
         // MARK: - Libraries
         .target(name: "Scheduler", dependencies: ["CHwloc"]),
         .target(name: "Kernels", dependencies: ["CKernels"]),
         .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"]),
         .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"]),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training"]),
+        .target(name: "Distributed", dependencies: ["CMPI", "Training", "Tensor", "Scheduler", "Kernels"]),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training", "Distributed"]),
 
         // MARK: - Tests
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
@@ -45,6 +55,7 @@ let package = Package(
                     ], .when(platforms: [.linux], configuration: .release))]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "Scheduler", "Kernels"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Tensor", "Scheduler"]),
     ],
     swiftLanguageModes: [.v6]
 )

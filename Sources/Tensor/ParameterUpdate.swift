@@ -22,6 +22,16 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     /// Task name in traces (default `update <parameter name>`).
     public var name: String?
     public var apply: Apply
+    /// Scheduling rank (default 0): this task and every task it waits for run before ready tasks
+    /// that lead only to tasks of lower rank; the critical path decides among equals. A
+    /// data-parallel trainer ranks the hooks that hand gradients to communication by the order
+    /// it sends them, so the first gradients to send are computed first.
+    public var priority: Int = 0
+    /// Whether `apply` writes the parameter (default true): the task then waits for every task of
+    /// the run that reads the parameter. A hook that only reads the gradient (to copy it, e.g. for
+    /// a reduction across processes, and update the parameter after the run) sets false: it runs
+    /// as soon as the gradient exists, and must not write the parameter.
+    public var writesParameter: Bool = true
 
     public init(parameter: Node<Scalar>, gradient: Node<Scalar>, name: String? = nil, _ apply: @escaping Apply) {
         self.parameter = parameter

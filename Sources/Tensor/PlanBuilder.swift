@@ -99,8 +99,10 @@ struct PlanBuilder<Scalar: TensorScalar> {
             }
             let g = root[u.gradient.id]
             if stepOf[g] >= 0 { deps[s].append(stepOf[g]) }
-            // After every read of the parameter (its readers so far are all node steps).
-            for reader in consumers[root[u.parameter.id]] where !deps[s].contains(reader) { deps[s].append(reader) }
+            // After every read of the parameter (its readers so far are all node steps), if it writes it.
+            if u.writesParameter {
+                for reader in consumers[root[u.parameter.id]] where !deps[s].contains(reader) { deps[s].append(reader) }
+            }
             consumers[g].append(s)
         }
 
@@ -287,7 +289,8 @@ struct PlanBuilder<Scalar: TensorScalar> {
             for j in r.inputs { edges.append(.init(from: j, to: i)) }
         }
 
-        let program = PlanProgram(bodies: bodies, info: info, dependencies: deps, costs: costs)
+        let ranks = [Int](repeating: 0, count: m) + updates.map(\.priority)
+        let program = PlanProgram(bodies: bodies, info: info, dependencies: deps, costs: costs, ranks: ranks)
         return Built(program: program, arena: arena, arenaBytes: top, unplannedBytes: unplanned,
                      storage: storage, placeholders: placeholders, boxes: boxes,
                      structure: PlanStructure(nodes: nodes, edges: edges))

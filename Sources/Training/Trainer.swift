@@ -53,6 +53,13 @@ public final class Trainer<Scalar: TensorScalar> {
     public private(set) var epoch: Int = 0
     /// Runs every plan (nil: on the calling thread).
     public let executor: Executor?
+    /// Data-parallel training (nil: this process trains alone): each step trains this process's
+    /// rows of the global batch, and the exchange combines gradients across processes and applies
+    /// the updates (see `GradientExchange`). Set it before training; epoch results then describe
+    /// this process's rows.
+    public var gradientExchange: (any GradientExchange<Scalar>)? {
+        didSet { trainHeads = [:] }
+    }
 
     private let source: Source
     /// Plans by batch size: training (forward, backward, updates) and evaluation (forward only).
@@ -157,6 +164,16 @@ public final class Trainer<Scalar: TensorScalar> {
         public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
         /// Accuracy for classification, R² for regression.
         public var metric: Double { accuracy ?? r2 ?? .nan }
+
+        /// Figures as given (e.g. combined over the processes of a data-parallel run).
+        public init(epoch: Int, loss: Double, accuracy: Double?, r2: Double?, samples: Int, seconds: Double) {
+            self.epoch = epoch
+            self.loss = loss
+            self.accuracy = accuracy
+            self.r2 = r2
+            self.samples = samples
+            self.seconds = seconds
+        }
     }
 
     /// One training batch just run, for progress displays and profilers.
@@ -186,20 +203,23 @@ public final class Trainer<Scalar: TensorScalar> {
         guard batchCount > 0 else {
             throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) training rows")
         }
+        let exchange = gradientExchange
         // Plans for the full and the last (partial) batch are built before the clock starts.
-        for b in Set([0, batchCount - 1]) { _ = try trainHead(batches[b].count) }
+        for b in Set([0, batchCount - 1]) { _ = try trainHead((exchange?.localRows(of: batches[b]) ?? batches[b]).count) }
         var tracker = MetricTracker(data: data)
         let start = monotonicSeconds()
         var lossSum = 0.0
         for b in 0..<batchCount {
-            let rows = batches[b]
+            let rows = exchange?.localRows(of: batches[b]) ?? batches[b]
             let head = try trainHead(rows.count)
             try feed(head, data, rows, targets: true)
             if let step = stepPlaceholder, head.plan.reads(step) {
                 let value = Scalar(optimizerState.step)
                 try head.plan.withFeed(step) { $0[0] = value }
             }
+            try exchange?.beginStep(localRows: rows.count, batchRows: batches[b].count)
             try head.plan.run(trace: trace)
+            try exchange?.finishStep()
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
             try head.plan.withValue(of: head.prediction) { tracker.add($0, rows: rows, loss: loss) }
@@ -232,6 +252,15 @@ public final class Trainer<Scalar: TensorScalar> {
         public let r2: Double?
         /// Accuracy for classification, R² for regression.
         public var metric: Double { accuracy ?? r2 ?? .nan }
+
+        /// Figures as given (e.g. combined over the processes of a data-parallel run).
+        public init(loss: Double, predictions: [Double], predictionWidth: Int, confusion: ConfusionMatrix?, r2: Double?) {
+            self.loss = loss
+            self.predictions = predictions
+            self.predictionWidth = predictionWidth
+            self.confusion = confusion
+            self.r2 = r2
+        }
     }
 
     /// Runs the model forward over every row of `data` (in row order, in chunks) without changing it.
@@ -362,8 +391,9 @@ public final class Trainer<Scalar: TensorScalar> {
         let (inputs, target, prediction, lossNode) = try nodes(rows, name: "train\(rows)")
         let grads = try graph.gradients(of: lossNode, wrt: parameters)
         let updates = parameters.indices.map { i in
-            ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
-                            optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
+            let update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
+                                         optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
+            return gradientExchange?.planUpdate(parameter: i, replacing: update) ?? update
         }
         let head = Head(inputs: inputs, target: target, prediction: prediction, loss: lossNode,
                         plan: try Plan(outputs: [lossNode, prediction], updates: updates, executor: executor))

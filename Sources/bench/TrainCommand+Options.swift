@@ -39,6 +39,14 @@ extension TrainCommand {
         var report: String?
         var double: Bool
         var json: Bool
+        /// `--distributed`: one rank of a data-parallel run started by `mpirun` (see TrainCommand+Distributed).
+        var distributed: Bool
+        /// `--bucket-mb`: gradients per all-reduce, in MB.
+        var bucketMB: Double
+        /// `--comm-timeout`: seconds a collective may take before the run is ended as hung.
+        var commTimeout: Double
+        /// `--comm-poll-us`: the communication thread's sleep between tests while backprop runs.
+        var commPollMicroseconds: Int
 
         init(_ args: inout Arguments) throws {
             data = args.string("data", default: "digits")
@@ -137,6 +145,23 @@ extension TrainCommand {
             report = args.string("report")
             double = args.flag("double")
             json = args.flag("json")
+            distributed = args.flag("distributed")
+            bucketMB = try args.double("bucket-mb", default: 25)
+            commTimeout = try args.double("comm-timeout", default: 300)
+            commPollMicroseconds = try args.int("comm-poll-us", default: 50)
+            guard commPollMicroseconds >= 0 && commPollMicroseconds <= 100_000 else {
+                throw ArgumentError("--comm-poll-us expects microseconds from 0 to 100000, got \(commPollMicroseconds)")
+            }
+            guard bucketMB > 0, bucketMB.isFinite else { throw ArgumentError("--bucket-mb expects a positive number of megabytes, got \(bucketMB)") }
+            guard commTimeout > 0, commTimeout.isFinite else { throw ArgumentError("--comm-timeout expects a positive number of seconds, got \(commTimeout)") }
+            if !distributed {
+                for (flag, given) in [("bucket-mb", bucketMB != 25), ("comm-timeout", commTimeout != 300),
+                                      ("comm-poll-us", commPollMicroseconds != 50)] where given {
+                    throw ArgumentError("--\(flag) applies to --distributed runs")
+                }
+            } else if graph != nil {
+                throw ArgumentError("--distributed trains a model each rank builds for its share of the batch (--model, --hidden or layers); a --graph has fixed batch shapes")
+            }
             guard epochs >= 0 else { throw ArgumentError("--epochs expects a non-negative integer, got \(epochs)") }
             guard batch > 0 else { throw ArgumentError("--batch expects a positive integer, got \(batch)") }
             guard threads > 0 else { throw ArgumentError("--threads expects a positive integer, got \(threads)") }

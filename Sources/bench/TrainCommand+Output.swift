@@ -7,15 +7,19 @@ extension TrainCommand {
     /// the last line of stdout.
     struct Output {
         let json: Bool
-        /// Progress bars only make sense on a terminal (not in logs or pipes).
-        let isTerminal = isatty(STDOUT_FILENO) == 1
+        /// Prints nothing (the ranks of a distributed run other than rank 0).
+        var silent = false
+        /// Progress bars only make sense on a terminal (not in logs or pipes; under mpirun, whose
+        /// ranks may write to a pseudo-terminal, the run sets it false).
+        var isTerminal = isatty(STDOUT_FILENO) == 1
 
         func line(_ text: String, terminator: String = "\n") {
+            guard !silent else { return }
             print(text, terminator: terminator)
         }
 
         func progress(_ done: Int, _ total: Int) {
-            guard isTerminal, total > 1 else { return }
+            guard !silent, isTerminal, total > 1 else { return }
             // Redraw about 50 times per epoch at most: printing is not free.
             let step = max(1, total / 50)
             guard done % step == 0 || done == total else { return }
@@ -28,6 +32,7 @@ extension TrainCommand {
 
         func epochLine<S>(_ r: Trainer<S>.EpochResult, heldOut: Trainer<S>.Evaluation, heldOutName: String,
                           task: LearningTask, of epochs: Int) {
+            guard !silent else { return }
             if isTerminal { print("\r\u{1B}[K", terminator: "") }
             let digits = String(epochs).count
             let n = String(r.epoch + 1)
@@ -38,6 +43,7 @@ extension TrainCommand {
                   "loss \(String(format: "%.4f", r.loss))  train \(metric(r.metric))  " +
                   "\(heldOutName) \(metric(heldOut.metric)) (loss \(String(format: "%.4f", heldOut.loss)))  " +
                   "\(Int(r.samplesPerSecond.rounded())) samples/s  \(String(format: "%.3f", r.seconds)) s")
+            fflush(nil)   // each epoch reaches logs (and mpirun's output) as it ends
         }
     }
 }

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import Scheduler
 import Tensor
@@ -8,10 +9,18 @@ extension TrainCommand {
     struct Run<Scalar: TensorScalar> {
         let o: Options
         let out: Output
+        /// `--distributed`: the ranks (nil: this process trains alone).
+        let communicator: Communicator?
+        /// Whether this process prints and writes files (rank 0, or the only process).
+        var isRoot: Bool { (communicator?.rank ?? 0) == 0 }
 
-        init(_ options: Options) {
+        init(_ options: Options, communicator: Communicator? = nil) {
             o = options
-            out = Output(json: options.json)
+            self.communicator = communicator
+            var output = Output(json: options.json)
+            output.silent = (communicator?.rank ?? 0) != 0
+            if communicator != nil { output.isTerminal = false }
+            out = output
         }
 
         /// The model to train, as the trainer takes it, and how to describe and save it.
@@ -27,7 +36,7 @@ extension TrainCommand {
         func train() throws {
             let graphFile = try readGraphFile()
             let prepared = try PreparedData.load(o, task: o.task ?? Self.task(of: graphFile))
-            let executor = Executor(workers: o.threads)
+            let (executor, cpuShare) = try makeExecutor()
             defer { executor.shutdown() }
             let optimizer = makeOptimizer(prepared, fixedBatch: graphFile?.training?.batchSize)
             let model = try makeModel(prepared, graphFile: graphFile, optimizer: optimizer, executor: executor)
@@ -40,7 +49,8 @@ extension TrainCommand {
                 Preprocessor.key: try prepared.preprocessor.json(), ModelDescription.key: try model.description.json(),
             ]
             metadata["scalar"] = scalarName
-            if o.resume, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
+            // A distributed run resumes on rank 0, which gives its state to the other ranks.
+            if o.resume, isRoot, let path = o.checkpoint, FileManager.default.fileExists(atPath: path) {
                 let checkpoint = try Checkpoint(contentsOf: path)
                 // The seed fixes the split (so the preprocessing) and the batch order: name it, not its effects.
                 guard checkpoint.seed == o.seed else {
@@ -60,8 +70,14 @@ extension TrainCommand {
                 model: \(model.summary), loss \(model.loss?.description ?? "from the graph"), \(optimizer), batch \(trainer.batchSize), \
                 \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)\(Scalar.self == Double.self ? ", Double" : "")
                 """)
+            let parallel = try communicator.map { try makeParallel(trainer, $0, prepared, model, cpuShare: cpuShare) }
+            // The ranks' traces share this origin (taken as they leave a barrier).
+            try communicator?.barrier(what: "the traces' common origin")
+            let traceOrigin = TraceRecorder.now()
+            var communication = CommunicationTotals()
 
             // `--profile DIR`: every training batch is traced (evaluation is not) and profiled at the end.
+            // Every rank traces its steps; rank 0 writes the profile, with all ranks' traces in trace.json.
             let recorder = o.profile.map { _ in TraceRecorder() }
             var session = ProfileSession()
             let heldOut = prepared.validation ?? prepared.test
@@ -74,14 +90,17 @@ extension TrainCommand {
             var stoppedEarly = false
             let wallStart = Clock.now()
             while trainer.epoch < o.epochs {
-                let result = try trainer.trainEpoch(on: prepared.train, trace: recorder) { batch in
+                let afterBatch: (Trainer<Scalar>.BatchInfo) -> Void = { batch in
                     out.progress(batch.index + 1, batch.count)
                     if let recorder, let compiled = batch.plan.compiled {
                         session.add(run: recorder.events, of: compiled, tasks: batch.plan.profileTasks)
                         recorder.reset()
                     }
                 }
-                let held = try trainer.evaluate(heldOut)
+                let result = try parallel?.trainEpoch(on: prepared.train, trace: recorder, afterBatch: afterBatch)
+                    ?? trainer.trainEpoch(on: prepared.train, trace: recorder, afterBatch: afterBatch)
+                if let parallel { communication.add(parallel.takeCommunicationStatistics(), steady: trainedSamples > 0) }
+                let held = try parallel?.evaluate(heldOut) ?? trainer.evaluate(heldOut)
                 if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }
                 trainSeconds += result.seconds
                 trainedSamples += result.samples
@@ -89,7 +108,7 @@ extension TrainCommand {
                 curves.append(.init(epoch: result.epoch + 1, trainLoss: result.loss, heldOutLoss: held.loss,
                                     trainMetric: result.metric, heldOutMetric: held.metric, seconds: result.seconds))
                 out.epochLine(result, heldOut: held, heldOutName: curves.heldOutName, task: prepared.task, of: o.epochs)
-                if let path = o.checkpoint { try trainer.checkpoint(metadata: metadata).write(to: path) }
+                if isRoot, let path = o.checkpoint { try trainer.checkpoint(metadata: metadata).write(to: path) }
                 if let patience = o.patience {
                     if best == nil || held.loss < best!.loss {
                         best = (result.epoch, held.loss, try trainer.parameterValues())
@@ -103,7 +122,7 @@ extension TrainCommand {
                 try trainer.setParameterValues(best.values)
                 curves.bestEpoch = best.epoch + 1
                 out.line("\(stoppedEarly ? "stopped early: no" : "early stopping: best") validation loss \(stoppedEarly ? "improvement in \(o.patience!) epochs; keeping" : "at") epoch \(best.epoch + 1) (loss \(String(format: "%.4f", best.loss)))")
-                if let path = o.checkpoint {
+                if isRoot, let path = o.checkpoint {
                     var m = metadata
                     m["best_epoch"] = String(best.epoch + 1)
                     try trainer.checkpoint(metadata: m).write(to: path)
@@ -111,8 +130,8 @@ extension TrainCommand {
             }
 
             // Analysis of the trained model on both splits.
-            let trainEval = try trainer.evaluate(prepared.train)
-            let testEval = try trainer.evaluate(prepared.test)
+            let trainEval = try parallel?.evaluate(prepared.train) ?? trainer.evaluate(prepared.train)
+            let testEval = try parallel?.evaluate(prepared.test) ?? trainer.evaluate(prepared.test)
             // A graph's own loss: its prediction is read as logits (one: sigmoid; several: softmax) or values.
             let analysisLoss = model.loss ?? (prepared.task == .regression ? .meanSquaredError
                                               : testEval.predictionWidth == 1 ? .binaryCrossEntropy : .crossEntropy)
@@ -125,6 +144,7 @@ extension TrainCommand {
             out.line(testAnalysis.table(), terminator: "")
             out.line("trained \(trainedSamples) samples in \(String(format: "%.2f", trainSeconds)) s " +
                      "(\(Int((Double(trainedSamples) / max(trainSeconds, 1e-9)).rounded())) samples/s)")
+            if parallel != nil { out.line(communication.summary) }
 
             var title = "bench train: \(prepared.name), \(model.summary)"
             let facts: [(String, String)] = [
@@ -135,24 +155,29 @@ extension TrainCommand {
             ]
             if let dir = o.profile {
                 let profile = try session.profile()
-                try profile.write(to: URL(fileURLWithPath: dir), title: title)
-                try curves.write(toDirectory: dir, title: title, facts: facts)
+                if isRoot {
+                    try profile.write(to: URL(fileURLWithPath: dir), title: title)
+                    try curves.write(toDirectory: dir, title: title, facts: facts)
+                }
+                if let communicator {
+                    try mergeTraces(profile, communication.events, into: dir, communicator, origin: traceOrigin)
+                }
                 let perStep = profile.runs.map(\.criticalPathNanos).sorted()
                 let median = perStep.isEmpty ? 0 : Double(perStep[perStep.count / 2]) / 1e3
-                out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json, summary.txt, graph.dot, training.html); " +
+                out.line("profile of \(session.runCount) training steps written to \(dir)/ (report.html, trace.json\(communicator.map { " with the \($0.size) ranks' traces" } ?? ""), summary.txt, graph.dot, training.html); " +
                          "critical path \(String(format: "%.1f", median)) µs per step (median; \(String(format: "%.2f", Double(profile.criticalPathNanos) / 1e6)) ms summed over the steps), average parallelism \(String(format: "%.2f", profile.averageParallelism))")
             }
-            if let dir = o.report {
+            if isRoot, let dir = o.report {
                 title += " (learning curves)"
                 try curves.write(toDirectory: dir, title: title, facts: facts)
                 out.line("learning curves written to \(dir)/training.html")
             }
-            if let path = o.saveGraph {
+            if isRoot, let path = o.saveGraph {
                 try model.file().write(to: URL(fileURLWithPath: path))
                 out.line("trained graph written to \(path)")
             }
 
-            if o.json {
+            if o.json && isRoot {
                 var j = JSONLine()
                 j.add("data", prepared.name)
                 j.add("task", prepared.task.rawValue)
@@ -176,6 +201,8 @@ extension TrainCommand {
                 j.add("seconds", trainSeconds)
                 j.add("train_seconds", trainSeconds)
                 j.add("wall_seconds", Clock.now() - wallStart)
+                j.add("param_checksum", String(try Self.parameterFingerprint(trainer), radix: 16))
+                if let parallel { addDistributedFields(&j, parallel, communication) }
                 print(j.text)
             }
         }

@@ -25,6 +25,7 @@ enum TrainCommand {
                            [--weight-decay X] [--epochs E] [--batch B] [--threads T] [--seed S] [--double]
                            [--test-fraction F] [--validation-fraction F --patience P] [--samples N]
                            [--checkpoint PATH] [--resume] [--save-graph PATH] [--profile DIR] [--report DIR] [--json]
+                           [--distributed [--bucket-mb MB] [--comm-timeout S] [--comm-poll-us US]]
 
         The label is the last column unless --label-column(s) name others (numbers from 0, or header names);
         the task is inferred from it (text or <= 20 distinct integers: classification; otherwise regression) and
@@ -39,15 +40,25 @@ enum TrainCommand {
         preprocessing, for `bench predict`; --resume continues from it. --validation-fraction F --patience P
         stops early and keeps the best epoch's parameters. --report DIR writes training.html (learning
         curves); --profile DIR the profile files and training.html. --json prints one JSON object last.
+
+        --distributed: one rank of a data-parallel run under mpirun (docs/distributed.md), e.g.
+          mpirun -np 2 --bind-to none bench train --distributed --data synthetic --model 784,1024,1024,10 --batch 256
+        --batch is the global batch, split across the ranks; gradients are summed in buckets of about
+        --bucket-mb (25) MB; a collective taking over --comm-timeout (300) s ends the run; the communication
+        thread sleeps --comm-poll-us (50) µs between tests while backprop runs. Rank 0 prints and writes files.
         """
 
     static func run(_ words: [String]) throws {
         if words.contains("--help") || words.contains("-h") { print(usage); return }
         var args = try Arguments(words, flags: ["standardize", "no-standardize", "no-standardize-targets", "resume",
-                                                "json", "double"])
+                                                "json", "double", "distributed"])
         let options = try Options(&args)
         try args.finish()
-        if options.double { try Run<Double>(options).train() } else { try Run<Float>(options).train() }
+        guard options.distributed else {
+            if options.double { try Run<Double>(options).train() } else { try Run<Float>(options).train() }
+            return
+        }
+        try runDistributed(options)
     }
 
     static func defaultLearningRate(_ kind: Optimizer.Kind) -> Float {
