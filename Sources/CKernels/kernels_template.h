@@ -12,7 +12,8 @@
 //
 // Not a header of its own: it defines functions and a table, once per including file.
 
-#include <string.h>
+// No C library headers: the kernels need none (copies use __builtin_memcpy), so the file also
+// compiles for targets whose system headers are absent (cross-compiling checks).
 #include "CKernels.h"
 
 // No contraction: `a * b + c` is a multiply and an add; fused operations are written as FMA(...).
@@ -215,9 +216,9 @@ CK_INLINE VF g_sigmoid(VF y, VF dy) { return dy * (y * (splat(1.0f) - y)); }
         for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, vfunc(ld(x + i)));       \
         if (i < n) {                                                                  \
             float buf[CK_LANES] = {0};                                                \
-            memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));                      \
+            __builtin_memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));                      \
             st(buf, vfunc(ld(buf)));                                                  \
-            memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));                    \
+            __builtin_memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));                    \
         }                                                                             \
     }
 
@@ -238,9 +239,9 @@ static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
     for (; i + CK_LANES <= n; i += CK_LANES) st(out + i, v_exp(ld(x + i) - s));
     if (i < n) {
         float buf[CK_LANES] = {0};
-        memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));
+        __builtin_memcpy(buf, x + i, (size_t)(n - i) * sizeof(float));
         st(buf, v_exp(ld(buf) - s));
-        memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));
+        __builtin_memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));
     }
 }
 
@@ -250,10 +251,10 @@ static void CK(exp_shifted)(const float *x, float shift, float *out, long n) {
         for (; i + CK_LANES <= n; i += CK_LANES) st(dx + i, vfunc(ld(v + i), ld(dy + i))); \
         if (i < n) {                                                                  \
             float bv[CK_LANES] = {0}, bg[CK_LANES] = {0};                             \
-            memcpy(bv, v + i, (size_t)(n - i) * sizeof(float));                       \
-            memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));                      \
+            __builtin_memcpy(bv, v + i, (size_t)(n - i) * sizeof(float));                       \
+            __builtin_memcpy(bg, dy + i, (size_t)(n - i) * sizeof(float));                      \
             st(bv, vfunc(ld(bv), ld(bg)));                                            \
-            memcpy(dx + i, bv, (size_t)(n - i) * sizeof(float));                      \
+            __builtin_memcpy(dx + i, bv, (size_t)(n - i) * sizeof(float));                      \
         }                                                                             \
     }
 
@@ -538,8 +539,8 @@ CK_DECLARE_FOLD(add) CK_DECLARE_FOLD(max) CK_DECLARE_FOLD(min)
 
 /// Runs `body(offset pointers)` on whole vectors, then on zero-padded copies of the tail; arrays
 /// named in `outs` are copied back. Written as a macro over the step's arrays.
-#define CK_TAIL_BUF(name) float name##_t[CK_LANES] = {0}; memcpy(name##_t, name + i, (size_t)(n - i) * sizeof(float))
-#define CK_TAIL_OUT(name) memcpy(name + i, name##_t, (size_t)(n - i) * sizeof(float))
+#define CK_TAIL_BUF(name) float name##_t[CK_LANES] = {0}; __builtin_memcpy(name##_t, name + i, (size_t)(n - i) * sizeof(float))
+#define CK_TAIL_OUT(name) __builtin_memcpy(name + i, name##_t, (size_t)(n - i) * sizeof(float))
 
 CK_INLINE void sgd_body(float *p, const float *g, VF nlr, VF wd) {
     VF pv = ld(p), gv = ld(g);
