@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Scheduler
 
 /// Each operation's forward computation as a call into the kernels: one task body per node.
 ///
@@ -146,12 +147,14 @@ enum Lowering<Scalar: TensorScalar> {
             let strideB = rb == 2 ? 0 : b.shape[rb - 2] * ldb
             let pa = a.pointer, pb = b.pointer
             let flops = 2 * Double(batch) * Double(m) * Double(cols) * Double(k)
+            // Blocks sized for this machine's caches (hwloc's, through the executor's topology).
+            let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
             if batch == 1 {
                 return Lowered(body: {
                     do {
                         try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
                                           a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
-                                          c: out.pointer, ldc: cols, loop: loop)
+                                          c: out.pointer, ldc: cols, loop: loop, cache: cache)
                     } catch { throw failure(error) }
                 }, flops: flops)
             }
@@ -160,7 +163,7 @@ enum Lowering<Scalar: TensorScalar> {
                     try GEMM.multiplyBatched(batch: batch, transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
                                              a: pa.pointer, lda: lda, strideA: strideA,
                                              b: pb.pointer, ldb: ldb, strideB: strideB,
-                                             c: out.pointer, ldc: cols, strideC: m * cols, loop: loop)
+                                             c: out.pointer, ldc: cols, strideC: m * cols, loop: loop, cache: cache)
                 } catch { throw failure(error) }
             }, flops: flops)
 
