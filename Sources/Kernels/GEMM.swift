@@ -118,13 +118,14 @@ public enum GEMM {
             throw KernelError("gemm", "negative size m=\(m) n=\(n) k=\(k)")
         }
         let aCols = transposeA ? m : k, bCols = transposeB ? k : n
-        guard lda >= max(1, aCols) else {
+        // An empty operand (a zero dimension) is never read: any leading dimension will do.
+        guard lda >= max(1, aCols) || aCols == 0 else {
             throw KernelError("gemm", "lda \(lda) < \(aCols) (stored columns of A, \(transposeA ? "k×m" : "m×k"))")
         }
-        guard ldb >= max(1, bCols) else {
+        guard ldb >= max(1, bCols) || bCols == 0 else {
             throw KernelError("gemm", "ldb \(ldb) < \(bCols) (stored columns of B, \(transposeB ? "n×k" : "k×n"))")
         }
-        guard ldc >= max(1, n) else { throw KernelError("gemm", "ldc \(ldc) < n = \(n)") }
+        guard ldc >= max(1, n) || n == 0 else { throw KernelError("gemm", "ldc \(ldc) < n = \(n)") }
     }
 
     /// C = beta · C (C = 0 when beta is 0, without reading C).

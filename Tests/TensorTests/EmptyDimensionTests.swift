@@ -1,0 +1,32 @@
+import Tensor
+import Testing
+
+/// Empty dimensions are valid shapes: products over an empty inner dimension are zeros, and empty
+/// results compute (nothing) without errors, forward and backward.
+@Suite struct EmptyDimensionTests {
+    @Test func matmulOverAnEmptyInnerDimensionIsZeros() throws {
+        let g = Graph<Double>()
+        let a = g.parameter("a", .zeros(shape: [2, 0])), b = g.parameter("b", .zeros(shape: [0, 3]))
+        let c = try a.matmul(b)
+        let bias = g.parameter("bias", Tensor(shape: [3], scalars: [1, 2, 3]))
+        let loss = try (c + bias).sum()
+        let grads = try g.gradients(of: loss, wrt: [a, b, bias])
+        let plan = try Plan(outputs: [c, loss] + grads)
+        try plan.run()
+        #expect(try plan.value(of: c).scalars == [0, 0, 0, 0, 0, 0])
+        #expect(try plan.value(of: loss).scalar == 12)
+        #expect(try plan.value(of: grads[0]).shape == [2, 0] && plan.value(of: grads[1]).shape == [0, 3])
+        #expect(try plan.value(of: grads[2]).scalars == [2, 2, 2])
+    }
+
+    @Test func emptyOuterDimensionsComputeNothing() throws {
+        let g = Graph<Float>()
+        let a = g.parameter("a", .zeros(shape: [0, 4])), b = g.parameter("b", .ones(shape: [4, 5]))
+        let c = try a.matmul(b)
+        let total = try c.sum()
+        let plan = try Plan(outputs: [c, total])
+        try plan.run()
+        #expect(try plan.value(of: c).shape == [0, 5])
+        #expect(try plan.value(of: total).scalar == 0)
+    }
+}
