@@ -266,7 +266,9 @@ struct GraphFileReader<Scalar: TensorScalar> {
         guard let sidecar else { throw f.error("values", "refers to a values file, but the document has no \"values_file\"") }
         let count = shape.reduce(1, *), size = sidecar.float64 ? 8 : 4
         guard offset >= 0, offset <= sidecar.bytes.count / size - count else {
-            throw ref.error("offset", "elements \(offset)..<\(offset + count) are outside \(sidecar.path) (\(sidecar.bytes.count / size) elements)")
+            // (offset &+ count: the message must not trap on an offset near Int.max.)
+            let end = offset.addingReportingOverflow(count).overflow ? "beyond Int.max" : String(offset + count)
+            throw ref.error("offset", "elements \(offset)..<\(end) are outside \(sidecar.path) (\(sidecar.bytes.count / size) elements)")
         }
         return sidecar.bytes.withUnsafeBytes { raw in
             (0..<count).map { k in
