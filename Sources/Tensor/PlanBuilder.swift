@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Kernels
 
 /// Turns the part of a graph that a plan needs into a `PlanProgram`: prunes, makes one task per
@@ -201,7 +204,13 @@ struct PlanBuilder<Scalar: TensorScalar> {
             for r in releaseAt[p] { free.append(Block(offset: offset[r], size: bytes(r), releasers: consumers[r])) }
         }
 
-        // 6. Storage addresses.
+        // 6. Storage addresses, once the buffers are known to fit in memory (a plan that cannot
+        // fit is refused here, with what it needs, rather than dying in the allocator).
+        let memory = PlanBuilder.physicalMemoryBytes
+        if top > memory {
+            throw GraphError(operation: "plan", shapes: [],
+                             message: "its buffers need \(top) bytes (\(top >> 30) GiB), more than this machine's \(memory) bytes of memory")
+        }
         let arena = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(top, Self.alignment), alignment: Self.alignment)
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(top, Self.alignment))
         var storage = [UnsafeMutablePointer<Scalar>?](repeating: nil, count: n)
@@ -407,4 +416,13 @@ struct Operand<Scalar> {
     let shape: [Int]
     var count: Int { shape.reduce(1, *) }
     var pointer: Address<Scalar> { Address(address) }
+}
+
+extension PlanBuilder {
+    /// Bytes of physical memory (Int.max when the system does not say).
+    static var physicalMemoryBytes: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return Int.max }
+        return pages.multipliedReportingOverflow(by: size).overflow ? Int.max : pages * size
+    }
 }

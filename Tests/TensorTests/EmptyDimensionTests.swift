@@ -30,3 +30,15 @@ import Testing
         #expect(try plan.value(of: total).scalar == 0)
     }
 }
+
+/// A plan whose buffers cannot fit in memory is refused before allocating, saying what it needs.
+@Suite struct OversizedPlanTests {
+    @Test func aPlanLargerThanMemoryIsRefused() throws {
+        let g = Graph<Float>()
+        let x = g.placeholder("x", shape: [1 << 20, 1 << 20])     // 4 TiB of Float
+        let y = try exp(x)
+        #expect { try Plan(outputs: [y]) } throws: { error in
+            "\(error)".contains("bytes") && "\(error)".contains("more than this machine's")
+        }
+    }
+}
