@@ -37,9 +37,9 @@ public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The index of the largest of `values[row * width ..< (row + 1) * width]` (first on ties; NaN never wins).
-    public static func argmax(_ values: UnsafeBufferPointer<Float>, row: Int, width: Int) -> Int {
+    public static func argmax<S: TensorScalar>(_ values: UnsafeBufferPointer<S>, row: Int, width: Int) -> Int {
         var best = 0
-        var bestValue = -Float.infinity
+        var bestValue = -S.infinity
         for c in 0..<width where values[row * width + c] > bestValue {
             bestValue = values[row * width + c]
             best = c

@@ -509,7 +509,7 @@ struct MetricTracker {
         for (i, r) in rows.enumerated() {
             if confusion != nil {
                 let predicted = width == 1 ? (predictions[i] > 0 ? 1 : 0)
-                    : Self.argmax(predictions, row: i, width: width)
+                    : ConfusionMatrix.argmax(predictions, row: i, width: width)
                 confusion!.add(actual: Int(data.targets[r]), predicted: min(predicted, confusion!.classCount - 1))
             } else {
                 for j in 0..<min(k, width) {
@@ -539,17 +539,6 @@ struct MetricTracker {
             total += variance > 0 ? 1 - mse / variance : (mse == 0 ? 1 : 0)
         }
         return total / Double(k)
-    }
-
-    /// The index of the largest value of a row (first on ties; NaN never wins).
-    static func argmax<S: TensorScalar>(_ values: UnsafeBufferPointer<S>, row: Int, width: Int) -> Int {
-        var best = 0
-        var bestValue = -S.infinity
-        for c in 0..<width where values[row * width + c] > bestValue {
-            bestValue = values[row * width + c]
-            best = c
-        }
-        return best
     }
 }
 

@@ -253,20 +253,6 @@ extension DataSummary {
 
     private static func fixed(_ x: Double) -> String { String(format: "%.1f", x) }
 
-    /// `s` with `&`, `<`, `>`, `"` and `'` replaced by character references.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// `s` safe inside HTML content and quoted attributes (the reports' one escaper).
+    static func escape(_ s: String) -> String { HTMLText.escape(s) }
 }
