@@ -75,7 +75,7 @@ enum DataCommand {
             separator = c
         }
 
-        let table = try DataTable(csvFile: path, options: DataTable.ReadOptions(header: header, separator: separator))
+        let table = try TrainCommand.PreparedData.readTable(data, path: path, options: DataTable.ReadOptions(header: header, separator: separator))
         let labels = requested ?? [table.columns.count - 1]
         if let bad = labels.first(where: { $0 >= table.columns.count }) {
             throw DatasetError.labelColumnOutOfRange(file: path, labelColumn: bad, columns: table.columns.count)

@@ -49,7 +49,9 @@ enum PredictCommand {
         case "present": .present
         default: .automatic
         }
-        let table = try DataTable(csvFile: dataPath, options: DataTable.ReadOptions(header: header))
+        // The bundled iris file is read with its real column names, as training read it.
+        let table = try TrainCommand.PreparedData.readTable(dataPath.hasSuffix("Data/iris.csv") ? "iris" : dataPath, path: dataPath,
+                                                            options: DataTable.ReadOptions(header: header))
         let (p, labelled) = try predictor.predict(table)
         let csv = csvText(p)
         if let output {

@@ -21,7 +21,7 @@ extension TrainCommand {
         static func load(_ o: Options, task: LearningTask?) throws -> PreparedData {
             if o.data == "synthetic" { return try synthetic(o) }
             let (path, header) = try resolve(o.data)
-            let table = try DataTable(csvFile: path, options: DataTable.ReadOptions(header: header))
+            let table = try readTable(o.data, path: path, options: DataTable.ReadOptions(header: header))
             let labelColumns = try (o.labelColumns ?? [String(table.columns.count - 1)]).map { try column($0, in: table) }
             var trainRows: [Int], testTable: DataTable, testRows: [Int]
             if let testPath = o.testData {
@@ -81,6 +81,20 @@ extension TrainCommand {
                 throw ArgumentError("\(table.name) has no column named '\(text)' (columns: \(table.columns.map(\.name).joined(separator: ", ")))")
             }
             return i
+        }
+
+        /// Reads `path`; the bundled iris, whose first line is a scikit-learn style count header
+        /// (`150,4,setosa,versicolor,virginica`), gets its columns' real names and its species as labels.
+        static func readTable(_ data: String, path: String, options: DataTable.ReadOptions) throws -> DataTable {
+            let table = try DataTable(csvFile: path, options: options)
+            guard data == "iris", table.columns.count == 5, table.columns[4].kind == .numeric else { return table }
+            let species = table.columns.count == 5 ? table.columns[2...4].map(\.name) : []
+            let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+            var columns = zip(names, table.columns.prefix(4)).map { DataTable.Column(name: $0, numbers: $1.numbers) }
+            columns.append(DataTable.Column(name: "species", texts: table.columns[4].numbers.map { value in
+                value.flatMap { v in v >= 0 && Int(v) < species.count ? species[Int(v)] : nil }
+            }))
+            return DataTable(name: table.name, columns: columns, lines: table.lines)
         }
 
         /// A bundled data set's path and header, or a CSV path (header detected).
