@@ -56,8 +56,13 @@ extension TrainCommand {
                 guard checkpoint.seed == o.seed else {
                     throw CheckpointError.mismatch("\(path) was saved by a run with --seed \(checkpoint.seed), this run has --seed \(o.seed): resume with the same seed (it fixes the data split and the batch order)")
                 }
-                for key in ["data", "batch", "task", Preprocessor.key, ModelDescription.key] where checkpoint.metadata[key] != metadata[key] {
-                    throw CheckpointError.mismatch("\(path) was saved by a run with another \(key == Preprocessor.key ? "preprocessing" : key == ModelDescription.key ? "model" : key)\(key.count < 8 ? " (\(checkpoint.metadata[key] ?? "unknown") vs \(metadata[key]!))" : "")")
+                // Short settings are shown side by side; the model and preprocessing (JSON) only named.
+                for key in ["data", "batch", "task"] where checkpoint.metadata[key] != metadata[key] {
+                    throw CheckpointError.mismatch("\(path) was saved by a run with another \(key) (\(checkpoint.metadata[key] ?? "unknown") vs \(metadata[key]!))")
+                }
+                for (key, what) in [(ModelDescription.key, "model"), (Preprocessor.key, "preprocessing")]
+                where checkpoint.metadata[key] != metadata[key] {
+                    throw CheckpointError.mismatch("\(path) was saved by a run with another \(what)")
                 }
                 try trainer.restore(from: checkpoint)
                 out.line("resumed from \(path) after epoch \(checkpoint.epoch) (step \(checkpoint.step))")

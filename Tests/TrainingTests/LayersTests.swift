@@ -43,7 +43,7 @@ import Training
         #expect(flat.outputWidth == 2 && flat.parameters.map(\.shape) == [[16, 2], [2]])
     }
 
-    @Test func sequentialTrainsAndRoundTripsThroughACheckpoint() throws {
+    @Test func sequentialTrainsAndItsDescriptionRoundTrips() throws {
         // Two Gaussian blobs: a layered model trains with cross-entropy, and Predictor rebuilds it.
         var rng = SeededGenerator(seed: 3)
         var features: [Double] = [], labels: [Double] = []
