@@ -6,7 +6,7 @@ import Foundation
 /// ```
 /// offset  bytes  field
 /// 0       8      magic: 0x89 'G' 'E' 'C' 'K' 'P' 'T' '\n'
-/// 8       4      format version (u32) = 2
+/// 8       4      format version (u32) = 3
 /// 12      4      reserved (u32) = 0
 /// 16      8      payload length P (u64)
 /// 24      P      payload
@@ -16,6 +16,7 @@ import Foundation
 ///          u32 n, n x (string key, string value)       metadata, sorted by key
 ///          u32 n, n x array                            parameters
 ///          u32 n, n x array                            optimizer slots
+///          u32 n, n x array                            model state (version 3)
 /// string:  u32 byte count, UTF-8 bytes
 /// array:   string name, u32 element bytes (4: f32, 8: f64), u32 rank, rank x u64 dims,
 ///          (product of dims) x element (IEEE 754 bits)
@@ -34,7 +35,7 @@ extension Checkpoint {
         w.string(optimizer)
         w.u32(UInt32(metadata.count))
         for key in metadata.keys.sorted() { w.string(key); w.string(metadata[key]!) }
-        for list in [parameters, optimizerSlots] {
+        for list in [parameters, optimizerSlots, state] {
             w.u32(UInt32(list.count))
             for a in list {
                 w.string(a.name)
@@ -98,7 +99,7 @@ extension Checkpoint {
             metadata[key] = try r.string()
         }
         var lists: [[NamedArray]] = []
-        for _ in 0..<2 {
+        for _ in 0..<(version >= 3 ? 3 : 2) {
             var list: [NamedArray] = []
             for _ in 0..<(Int(try r.u32())) {
                 let arrayName = try r.string()
@@ -123,7 +124,7 @@ extension Checkpoint {
         }
         guard r.offset == r.end else { throw r.malformed("\(r.end - r.offset) unread payload bytes") }
         self.init(parameters: lists[0], optimizer: optimizer, optimizerSlots: lists[1], step: step, epoch: epoch,
-                  seed: seed, metadata: metadata)
+                  seed: seed, metadata: metadata, state: lists.count > 2 ? lists[2] : [])
     }
 
     /// Reads and decodes the checkpoint at `path`.

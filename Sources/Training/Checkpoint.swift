@@ -48,9 +48,10 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The format version this build writes and reads.
-    public static let formatVersion: UInt32 = 2
-    /// Older versions this build still reads (version 1: Float arrays only).
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let formatVersion: UInt32 = 3
+    /// Older versions this build still reads (version 1: Float arrays only; versions 1 and 2: no
+    /// model state).
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
 
     /// Model parameters, in the model's order.
     public var parameters: [NamedArray]
@@ -66,10 +67,13 @@ public struct Checkpoint: Sendable, Equatable {
     public var seed: UInt64
     /// Free-form facts about the run (data set, model widths, ...), kept in key order.
     public var metadata: [String: String]
+    /// The model's state besides its parameters (batch normalization's running statistics), in the
+    /// model's order; empty for models without any.
+    public var state: [NamedArray]
 
     /// A snapshot from its parts (see `Trainer.checkpoint` for the usual way to take one).
     public init(parameters: [NamedArray], optimizer: String, optimizerSlots: [NamedArray] = [], step: Int,
-                epoch: Int, seed: UInt64, metadata: [String: String] = [:]) {
+                epoch: Int, seed: UInt64, metadata: [String: String] = [:], state: [NamedArray] = []) {
         self.parameters = parameters
         self.optimizer = optimizer
         self.optimizerSlots = optimizerSlots
@@ -77,6 +81,7 @@ public struct Checkpoint: Sendable, Equatable {
         self.epoch = epoch
         self.seed = seed
         self.metadata = metadata
+        self.state = state
     }
 
     /// Throws `CheckpointError.mismatch` unless the checkpoint holds exactly these parameters
@@ -98,6 +103,18 @@ public struct Checkpoint: Sendable, Equatable {
         }
         if let expectedOptimizer, optimizer != expectedOptimizer {
             throw CheckpointError.mismatch("optimizer state is for '\(optimizer)', the run uses '\(expectedOptimizer)'")
+        }
+    }
+
+    /// Throws `CheckpointError.mismatch` unless the checkpoint holds exactly this model state (same
+    /// names, shapes and order), saying what differs.
+    public func checkMatches(state expected: [(name: String, shape: [Int])]) throws {
+        let found = state.map(\.name), wanted = expected.map(\.name)
+        guard found == wanted else {
+            throw CheckpointError.mismatch("the checkpoint holds model state [\(found.joined(separator: ", "))], the model keeps [\(wanted.joined(separator: ", "))]")
+        }
+        for (p, e) in zip(state, expected) where p.shape != e.shape {
+            throw CheckpointError.mismatch("state '\(p.name)' has shape \(p.shape) in the checkpoint, \(e.shape) in the model")
         }
     }
 

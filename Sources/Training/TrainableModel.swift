@@ -29,12 +29,25 @@ public protocol TrainableModel<Scalar> {
     /// A scalar placeholder the trainer feeds with the optimizer step before every training run
     /// (dropout masks change with it); nil by default.
     var stepPlaceholder: Node<Scalar>? { get }
+    /// Values the model keeps that the optimizer does not train (batch normalization's running
+    /// statistics), in a fixed order: saved in checkpoints after the parameters. None by default.
+    var state: [Node<Scalar>] { get }
+    /// Their names (default: the names of the parameter nodes that hold them).
+    var stateNames: [String] { get }
+    /// The prediction as a training step computes it, with the updates of the model's state that the
+    /// step runs (default: `prediction(input, training: true)` and no updates).
+    func trainingPrediction(_ input: Node<Scalar>) throws -> (prediction: Node<Scalar>, stateUpdates: [StateUpdate<Scalar>])
 }
 
 extension TrainableModel {
     public var parameterNames: [String] { parameters.map(parameterName) }
     public func prediction(_ input: Node<Scalar>, training: Bool) throws -> Node<Scalar> { try prediction(input) }
     public var stepPlaceholder: Node<Scalar>? { nil }
+    public var state: [Node<Scalar>] { [] }
+    public var stateNames: [String] { state.map(parameterName) }
+    public func trainingPrediction(_ input: Node<Scalar>) throws -> (prediction: Node<Scalar>, stateUpdates: [StateUpdate<Scalar>]) {
+        (try prediction(input, training: true), [])
+    }
 }
 
 /// The name a parameter node was created with (`%id` for other nodes).

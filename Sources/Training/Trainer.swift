@@ -41,6 +41,11 @@ public final class Trainer<Scalar: TensorScalar> {
     public let parameters: [Node<Scalar>]
     /// Their names, as checkpoints record them.
     public let parameterNames: [String]
+    /// Values the model keeps that the optimizer does not train (batch normalization's running
+    /// statistics; see `TrainableModel.state`), updated by training steps and saved in checkpoints.
+    public let state: [Node<Scalar>]
+    /// Their names, as checkpoints record them.
+    public let stateNames: [String]
     /// The objective, when it is one of the known losses (nil: a custom loss node of a `TrainingGraph`).
     public let loss: Loss?
     /// The optimizer's moments and step count.
@@ -93,9 +98,17 @@ public final class Trainer<Scalar: TensorScalar> {
         guard model.parameterNames.count == model.parameters.count else {
             throw ModelSpecError("the model names \(model.parameterNames.count) parameters but has \(model.parameters.count)")
         }
+        guard model.stateNames.count == model.state.count else {
+            throw ModelSpecError("the model names \(model.stateNames.count) state arrays but has \(model.state.count)")
+        }
         graph = first.graph
         parameters = model.parameters
         parameterNames = model.parameterNames
+        state = model.state
+        stateNames = model.stateNames
+        guard Set(parameterNames + stateNames).count == parameterNames.count + stateNames.count else {
+            throw ModelSpecError("parameter and state names \(parameterNames + stateNames) repeat: checkpoints need distinct names")
+        }
         self.loss = loss
         source = .model(model, loss)
         optimizerState = OptimizerState(optimizer: optimizer, parameterSizes: parameters.map(\.count))
@@ -112,6 +125,8 @@ public final class Trainer<Scalar: TensorScalar> {
         graph = spec.loss.graph
         parameters = spec.parameters
         parameterNames = spec.parameters.map(parameterName)
+        state = []
+        stateNames = []
         guard Set(parameterNames).count == parameterNames.count else {
             throw ModelSpecError("parameter names \(parameterNames) repeat: checkpoints need distinct names")
         }
@@ -337,23 +352,43 @@ public final class Trainer<Scalar: TensorScalar> {
         for (node, v) in zip(parameters, values) { try graph.setValue(Tensor(shape: node.shape, scalars: v), of: node) }
     }
 
-    /// The trainer's whole state: parameters, optimizer state, epochs and steps done, seed.
-    public func checkpoint(metadata: [String: String] = [:]) throws -> Checkpoint {
-        let params = try zip(parameterNames, parameters).map { name, node in
-            Checkpoint.NamedArray(name: name, shape: node.shape, scalars: try graph.value(of: node).scalars)
+    /// A copy of every state array's values (running statistics), in `state` order.
+    public func stateValues() throws -> [[Scalar]] {
+        try state.map { try graph.value(of: $0).scalars }
+    }
+
+    /// Replaces every state array's values (as `stateValues` returns them).
+    public func setStateValues(_ values: [[Scalar]]) throws {
+        guard values.count == state.count else {
+            throw ModelSpecError("\(values.count) state arrays for \(state.count) in the model")
         }
+        for (node, v) in zip(state, values) { try graph.setValue(Tensor(shape: node.shape, scalars: v), of: node) }
+    }
+
+    /// The trainer's whole state: parameters, model state, optimizer state, epochs and steps done, seed.
+    public func checkpoint(metadata: [String: String] = [:]) throws -> Checkpoint {
+        func named(_ names: [String], _ nodes: [Node<Scalar>]) throws -> [Checkpoint.NamedArray] {
+            try zip(names, nodes).map { name, node in
+                Checkpoint.NamedArray(name: name, shape: node.shape, scalars: try graph.value(of: node).scalars)
+            }
+        }
+        let params = try named(parameterNames, parameters)
         return Checkpoint(parameters: params, optimizer: optimizerState.optimizer.kind.rawValue,
                           optimizerSlots: Checkpoint.slots(of: optimizerState, parameters: params),
-                          step: optimizerState.step, epoch: epoch, seed: seed, metadata: metadata)
+                          step: optimizerState.step, epoch: epoch, seed: seed, metadata: metadata,
+                          state: try named(stateNames, state))
     }
 
     /// The names and shapes of the parameters, as `Checkpoint.checkMatches` takes them.
     public var parameterShapes: [(name: String, shape: [Int])] { zip(parameterNames, parameters).map { ($0, $1.shape) } }
+    /// The names and shapes of the model's state, as `Checkpoint.checkMatches` takes them.
+    public var stateShapes: [(name: String, shape: [Int])] { zip(stateNames, state).map { ($0, $1.shape) } }
 
     /// Continues from `checkpoint`: it must hold this model's parameters (names and shapes), this
     /// optimizer's state and this trainer's seed; throws `CheckpointError.mismatch` saying what differs.
     public func restore(from checkpoint: Checkpoint) throws {
         try checkpoint.checkMatches(parameters: parameterShapes, optimizer: optimizerState.optimizer.kind.rawValue)
+        try checkpoint.checkMatches(state: stateShapes)
         guard checkpoint.seed == seed else {
             throw CheckpointError.mismatch("the checkpoint's run used seed \(checkpoint.seed), this one \(seed)")
         }
@@ -366,7 +401,8 @@ public final class Trainer<Scalar: TensorScalar> {
     /// state and the epoch alone: what prediction from a saved model needs.
     public func loadParameters(from checkpoint: Checkpoint) throws {
         try checkpoint.checkMatches(parameters: parameterShapes, optimizer: nil)
-        for (array, node) in zip(checkpoint.parameters, parameters) {
+        try checkpoint.checkMatches(state: stateShapes)
+        for (array, node) in zip(checkpoint.parameters + checkpoint.state, parameters + state) {
             try graph.setValue(Tensor(shape: array.shape, scalars: array.scalars(as: Scalar.self)), of: node)
         }
     }
@@ -388,13 +424,14 @@ public final class Trainer<Scalar: TensorScalar> {
 
     private func trainHead(_ rows: Int) throws -> Head {
         if let head = trainHeads[rows] { return head }
-        let (inputs, target, prediction, lossNode) = try nodes(rows, name: "train\(rows)")
+        let (inputs, target, prediction, lossNode, stateUpdates) = try nodes(rows, name: "train\(rows)")
         let grads = try graph.gradients(of: lossNode, wrt: parameters)
-        let updates = parameters.indices.map { i in
+        var updates = parameters.indices.map { i in
             let update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
                                          optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
             return gradientExchange?.planUpdate(parameter: i, replacing: update) ?? update
         }
+        updates += stateUpdates.map(\.parameterUpdate)
         let head = Head(inputs: inputs, target: target, prediction: prediction, loss: lossNode,
                         plan: try Plan(outputs: [lossNode, prediction], updates: updates, executor: executor))
         trainHeads[rows] = head
@@ -403,7 +440,7 @@ public final class Trainer<Scalar: TensorScalar> {
 
     private func evalHead(_ rows: Int) throws -> Head {
         if let head = evalHeads[rows] { return head }
-        let (inputs, target, prediction, lossNode) = try nodes(rows, name: "eval\(rows)")
+        let (inputs, target, prediction, lossNode, _) = try nodes(rows, name: "eval\(rows)")
         let outputs = loss == nil ? [prediction, lossNode] : [prediction]
         let head = Head(inputs: inputs, target: target, prediction: prediction, loss: lossNode,
                         plan: try Plan(outputs: outputs, executor: executor))
@@ -412,19 +449,20 @@ public final class Trainer<Scalar: TensorScalar> {
     }
 
     private func nodes(_ rows: Int, name: String) throws
-        -> ([TrainingGraph<Scalar>.Input], Node<Scalar>, Node<Scalar>, Node<Scalar>) {
+        -> ([TrainingGraph<Scalar>.Input], Node<Scalar>, Node<Scalar>, Node<Scalar>, [StateUpdate<Scalar>]) {
         switch source {
         case let .fixed(spec):
             precondition(rows == spec.batchSize, "Trainer: a fixed-shape graph runs batches of \(spec.batchSize) rows, asked \(rows)")
-            return (spec.inputs, spec.target, spec.prediction, spec.loss)
+            return (spec.inputs, spec.target, spec.prediction, spec.loss, [])
         case let .model(model, loss):
             let x = graph.placeholder("\(name).x", shape: [rows] + model.inputShape)
-            let prediction = try model.prediction(x, training: name.hasPrefix("train"))
+            let (prediction, stateUpdates) = name.hasPrefix("train") ? try model.trainingPrediction(x)
+                                                                     : (try model.prediction(x, training: false), [])
             guard prediction.shape.count == 2, prediction.shape[0] == rows else {
                 throw ModelSpecError("the model's prediction for \(rows) rows has shape \(prediction.shape), expected [\(rows), outputs]")
             }
             let target = graph.placeholder("\(name).target", shape: loss.targetShape(rows: rows, targetCount: prediction.shape[1]))
-            return ([.init(x)], target, prediction, try loss(prediction: prediction, target: target))
+            return ([.init(x)], target, prediction, try loss(prediction: prediction, target: target), stateUpdates)
         }
     }
 

@@ -20,6 +20,7 @@ extension TrainCommand {
 
         static func load(_ o: Options, task: LearningTask?) throws -> PreparedData {
             if o.data == "synthetic" { return try synthetic(o) }
+            if isText(o.data) { return try text(o) }
             let (path, header) = try resolve(o.data)
             let table = try readTable(o.data, path: path, options: DataTable.ReadOptions(header: header))
             let labelColumns = try (o.labelColumns ?? [String(table.columns.count - 1)]).map { try column($0, in: table) }

@@ -46,7 +46,19 @@ extension TrainCommand.Run {
         let features = prepared.train.featureCount
         let outputs = loss.outputWidth(task: prepared.task, classCount: p.classCount, targetCount: prepared.train.targetCount)
         let batch = o.batch, task = prepared.task
-        if let specs = o.layers {
+        var layers = o.layers
+        if TrainCommand.PreparedData.isText(prepared.name) {
+            // A text's samples are character indices: the model starts with an embedding, whose
+            // vocabulary (embedding(D)) is the text's character set.
+            let v = p.classCount
+            layers = try (layers ?? LayerSpec.parse("embedding(64)-position-attention(4)-layernorm-last-dense(\(v))")).map {
+                if case let .embedding(0, d) = $0 { .embedding(vocabulary: v, dimension: d) } else { $0 }
+            }
+            guard case .embedding? = layers?.first else {
+                throw ArgumentError("--model: a text's samples are \(o.context) character indices; start the model with embedding(D)")
+            }
+        }
+        if let specs = layers {
             // The digits are 8x8 images: a model that starts on images reads them so unless told otherwise.
             let inputShape = o.image ?? (specs.first?.takesImages == true && prepared.name == "digits" ? [8, 8, 1] : [features])
             guard inputShape.reduce(1, *) == features else {

@@ -17,6 +17,8 @@ extension TrainCommand {
         var layers: [LayerSpec]?
         /// `--image HxWxC`: one sample's features as an image (the digits are 8x8x1).
         var image: [Int]?
+        /// `--context T`: characters per sample of a text (`--data shakespeare` or a .txt file).
+        var context: Int
         var hidden: [Int]?
         var graph: String?
         var saveGraph: String?
@@ -95,6 +97,8 @@ extension TrainCommand {
                 }
                 return dims.map { $0! }
             }
+            let contextGiven = args.string("context")
+            context = try args.int("context", default: 32)
             hidden = try args.string("hidden").map { text in
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int(String($0).trimmed) }
                 guard !text.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
@@ -183,6 +187,16 @@ extension TrainCommand {
             if graph != nil {
                 guard model == nil && layers == nil && hidden == nil else { throw ArgumentError("--graph brings its own model: --model and --hidden do not apply") }
                 guard loss == nil else { throw ArgumentError("--graph brings its own loss (its training section): --loss does not apply") }
+            }
+            if TrainCommand.PreparedData.isText(data) {
+                guard context > 0 && context <= 4096 else { throw ArgumentError("--context expects characters from 1 to 4096, got \(context)") }
+                for (flag, given) in [("label-column(s)", labelColumns != nil), ("test-data", testData != nil), ("graph", graph != nil),
+                                      ("model as widths (a text needs layers starting with embedding)", model != nil),
+                                      ("hidden", hidden != nil), ("image", image != nil)] where given {
+                    throw ArgumentError("--\(flag) does not apply to a text (--data \(data))")
+                }
+            } else if contextGiven != nil {
+                throw ArgumentError("--context applies to a text (--data shakespeare or a .txt file)")
             }
             if data == "synthetic" {
                 for (flag, given) in [("label-column(s)", labelColumns != nil), ("test-data", testData != nil), ("graph", graph != nil)] where given {

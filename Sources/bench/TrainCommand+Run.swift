@@ -68,9 +68,12 @@ extension TrainCommand {
                 out.line("resumed from \(path) after epoch \(checkpoint.epoch) (step \(checkpoint.step))")
             }
             let p = prepared.preprocessor
+            let columns = TrainCommand.PreparedData.isText(o.data)
+                ? "\(o.context) characters of context, a vocabulary of \(p.classCount) characters"
+                : "\(p.features.count) feature columns (\(p.featureCount) encoded)\(o.standardize ? ", standardized" : "")\(o.impute != .none ? ", missing cells filled with the \(o.impute.rawValue)" : "")"
             out.line("""
                 train: \(prepared.name), \(prepared.train.count) training / \(prepared.validation.map { "\($0.count) validation / " } ?? "")\(prepared.test.count) test samples, \
-                \(p.features.count) feature columns (\(p.featureCount) encoded)\(o.standardize ? ", standardized" : "")\(o.impute != .none ? ", missing cells filled with the \(o.impute.rawValue)" : "")
+                \(columns)
                 task: \(prepared.task.rawValue) (\(p.taskReason == "given" ? "given" : "inferred: " + p.taskReason))\(describeTarget(p))
                 model: \(model.summary), loss \(model.loss?.description ?? "from the graph"), \(optimizer), batch \(trainer.batchSize), \
                 \(executor.workerCount) worker\(executor.workerCount == 1 ? "" : "s"), seed \(o.seed)\(Scalar.self == Double.self ? ", Double" : "")
@@ -88,7 +91,7 @@ extension TrainCommand {
             let heldOut = prepared.validation ?? prepared.test
             var curves = LearningCurves(metricName: prepared.task.isClassification ? "accuracy" : "R²",
                                         heldOutName: prepared.validation == nil ? "test" : "validation")
-            var best: (epoch: Int, loss: Double, values: [[Scalar]])?
+            var best: (epoch: Int, loss: Double, values: [[Scalar]], state: [[Scalar]])?
             var trainSeconds = 0.0, trainedSamples = 0
             var steadySeconds = 0.0, steadySamples = 0      // epochs after the first one of this process
             var lastLoss = Double.nan
@@ -116,7 +119,7 @@ extension TrainCommand {
                 if isRoot, let path = o.checkpoint { try trainer.checkpoint(metadata: metadata).write(to: path) }
                 if let patience = o.patience {
                     if best == nil || held.loss < best!.loss {
-                        best = (result.epoch, held.loss, try trainer.parameterValues())
+                        best = (result.epoch, held.loss, try trainer.parameterValues(), try trainer.stateValues())
                     } else if result.epoch - best!.epoch >= patience {
                         stoppedEarly = true
                         break
@@ -125,6 +128,7 @@ extension TrainCommand {
             }
             if let best {
                 try trainer.setParameterValues(best.values)
+                try trainer.setStateValues(best.state)
                 curves.bestEpoch = best.epoch + 1
                 out.line("\(stoppedEarly ? "stopped early: no" : "early stopping: best") validation loss \(stoppedEarly ? "improvement in \(o.patience!) epochs; keeping" : "at") epoch \(best.epoch + 1) (loss \(String(format: "%.4f", best.loss)))")
                 if isRoot, let path = o.checkpoint {

@@ -90,8 +90,8 @@ import Training
     @Test func wrongMagicAndVersion() throws {
         var bytes = Self.sample().encoded()
         #expect(throws: CheckpointError.notACheckpoint(file: "x")) { try Checkpoint(decoding: Array("hello world, not a checkpoint".utf8), name: "x") }
-        bytes[8] = 3   // version 3 (a future format)
-        #expect(throws: CheckpointError.unsupportedVersion(file: "v", found: 3, supported: Checkpoint.formatVersion)) {
+        bytes[8] = 4   // version 4 (a future format)
+        #expect(throws: CheckpointError.unsupportedVersion(file: "v", found: 4, supported: Checkpoint.formatVersion)) {
             try Checkpoint(decoding: bytes, name: "v")
         }
         #expect(throws: CheckpointError.unreadable(file: "/no/such.ckpt", reason: "no such file")) {
@@ -175,9 +175,9 @@ import Training
         #expect(c.epoch == 2 && c.step == 7 && c.seed == 99 && c.optimizer == "sgd" && c.metadata == ["data": "digits"])
         #expect(c.parameters.count == 1 && c.parameters[0].shape == [1, 2] && c.parameters[0].values == [1.5, -0.25])
         #expect(c.parameters[0].scalarBytes == 4 && c.optimizerSlots.isEmpty)
-        // Written again, it is a version 2 file that reads back equal.
+        // Written again, it is a version 3 file that reads back equal.
         let again = c.encoded()
-        #expect(again[8] == 2)
-        #expect(try Checkpoint(decoding: again, name: "v2") == c)
+        #expect(again[8] == 3)
+        #expect(try Checkpoint(decoding: again, name: "v3") == c)
     }
 }

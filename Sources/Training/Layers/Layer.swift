@@ -20,10 +20,23 @@ public protocol Layer<Scalar> {
     var outputShape: [Int] { get }
     /// The layer applied to a batch; `training` is false for evaluation and prediction (dropout is off).
     func callAsFunction(_ x: Node<Scalar>, training: Bool) throws -> Node<Scalar>
+    /// Values the layer keeps that the optimizer does not train (batch normalization's running
+    /// statistics): saved in checkpoints, updated by `training(_:stateUpdates:)`. None by default.
+    var state: [Node<Scalar>] { get }
+    /// The state's names (unique within a model).
+    var stateNames: [String] { get }
+    /// The layer as a training step applies it, appending the updates of its state (by default the
+    /// same as `self(x, training: true)`, with no updates).
+    func training(_ x: Node<Scalar>, stateUpdates: inout [StateUpdate<Scalar>]) throws -> Node<Scalar>
 }
 
 extension Layer {
     public var parameterNames: [String] { parameters.map(parameterName) }
+    public var state: [Node<Scalar>] { [] }
+    public var stateNames: [String] { state.map(parameterName) }
+    public func training(_ x: Node<Scalar>, stateUpdates: inout [StateUpdate<Scalar>]) throws -> Node<Scalar> {
+        try self(x, training: true)
+    }
 }
 
 /// Reshapes each sample to one dimension: `[rows, a, b, c]` -> `[rows, a*b*c]`.

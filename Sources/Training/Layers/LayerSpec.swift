@@ -25,6 +25,14 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     case averagePool(kernel: Int, stride: Int)
     /// Global average pooling of images to one vector of channels (`globalavgpool`).
     case globalAveragePool
+    /// Batch normalization over every axis but the last, with running statistics (`batchnorm`).
+    case batchNorm
+    /// Causal multi-head self-attention over a sequence, with its residual connection (`attention(H)`).
+    case attention(heads: Int)
+    /// A learned vector added to each position of a sequence (`position`).
+    case position
+    /// The last position of a sequence (`last`).
+    case lastStep
 
     /// Parses specs separated by `-`: `dense(N)`, `relu`, `tanh`, `sigmoid`, `gelu`, `flatten`.
     /// Errors name the bad part and list what is known.
@@ -63,8 +71,20 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
             }
             return .conv(filters: v[0]!, kernel: v[1]!, stride: v.count > 2 ? v[2]! : 1, padding: v.count > 3 ? v[3]! : v[1]! / 2)
         case "embedding":
-            let v = try integers(2...2)
-            return .embedding(vocabulary: v[0], dimension: v[1])
+            // embedding(D) leaves the vocabulary to the data (bench train on a text fills it in).
+            let v = try integers(1...2)
+            return v.count == 1 ? .embedding(vocabulary: 0, dimension: v[0]) : .embedding(vocabulary: v[0], dimension: v[1])
+        case "attention":
+            return .attention(heads: try integers(1...1)[0])
+        case "batchnorm":
+            _ = try integers(0...0)
+            return .batchNorm
+        case "position":
+            _ = try integers(0...0)
+            return .position
+        case "last":
+            _ = try integers(0...0)
+            return .lastStep
         case "maxpool", "avgpool":
             let v = try integers(1...2)
             return name == "maxpool" ? .maxPool(kernel: v[0], stride: v.count > 1 ? v[1] : v[0])
@@ -93,14 +113,14 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     /// The layers `parse` knows, as written.
-    public static let known = "dense(N), conv(F,K[,S[,P]]), relu, tanh, sigmoid, gelu, flatten, dropout(R), layernorm, embedding(V,D), maxpool(K[,S]), avgpool(K[,S]), globalavgpool"
+    public static let known = "dense(N), conv(F,K[,S[,P]]), relu, tanh, sigmoid, gelu, flatten, dropout(R), layernorm, batchnorm, embedding(V,D), embedding(D) (vocabulary from a text), position, attention(H), last, maxpool(K[,S]), avgpool(K[,S]), globalavgpool"
 
     /// Whether the layer reads images `[height, width, channels]` (so a model starting with it gets
     /// its input reshaped to images).
     public var takesImages: Bool {
         switch self {
         case .conv, .maxPool, .averagePool, .globalAveragePool: true
-        case .dense, .activation, .flatten, .dropout, .layerNorm, .embedding: false
+        case .dense, .activation, .flatten, .dropout, .layerNorm, .embedding, .batchNorm, .attention, .position, .lastStep: false
         }
     }
 
@@ -112,10 +132,14 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         case let .conv(f, k, s, p): s == 1 && p == k / 2 ? "conv(\(f),\(k))" : p == k / 2 ? "conv(\(f),\(k),\(s))" : "conv(\(f),\(k),\(s),\(p))"
         case let .dropout(rate): "dropout(\(rate))"
         case .layerNorm: "layernorm"
-        case let .embedding(v, d): "embedding(\(v),\(d))"
+        case let .embedding(v, d): v == 0 ? "embedding(\(d))" : "embedding(\(v),\(d))"
         case let .maxPool(k, s): k == s ? "maxpool(\(k))" : "maxpool(\(k),\(s))"
         case let .averagePool(k, s): k == s ? "avgpool(\(k))" : "avgpool(\(k),\(s))"
         case .globalAveragePool: "globalavgpool"
+        case .batchNorm: "batchnorm"
+        case let .attention(h): "attention(\(h))"
+        case .position: "position"
+        case .lastStep: "last"
         }
     }
 
@@ -142,6 +166,9 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
         case .layerNorm:
             return LayerNorm(graph: graph, name: name, inputShape: inputShape)
         case let .embedding(vocabulary, dimension):
+            guard vocabulary > 0 else {
+                throw ModelSpecError("\(name) embedding(\(dimension)): the vocabulary comes from a text's characters (bench train --data TEXT); elsewhere give embedding(vocabulary,\(dimension))")
+            }
             return Embedding(graph: graph, name: name, vocabulary: vocabulary, dimension: dimension, inputShape: inputShape,
                              using: &generator)
         case let .maxPool(kernel, stride):
@@ -150,6 +177,14 @@ public enum LayerSpec: Sendable, Equatable, Codable, CustomStringConvertible {
             return try Pool2D<S>(.average, kernel: kernel, stride: stride, inputShape: inputShape, name: name)
         case .globalAveragePool:
             return try GlobalAveragePool2D<S>(inputShape: inputShape, name: name)
+        case .batchNorm:
+            return try BatchNorm<S>(graph: graph, name: name, inputShape: inputShape)
+        case let .attention(heads):
+            return try SelfAttention<S>(graph: graph, name: name, heads: heads, inputShape: inputShape, using: &generator)
+        case .position:
+            return try PositionEmbedding<S>(graph: graph, name: name, inputShape: inputShape, using: &generator)
+        case .lastStep:
+            return try LastStep<S>(inputShape: inputShape, name: name)
         }
     }
 }

@@ -60,6 +60,8 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
 
     public var parameters: [Node<Scalar>] { layers.flatMap { $0.parameters } }
     public var parameterNames: [String] { layers.flatMap { $0.parameterNames } }
+    public var state: [Node<Scalar>] { layers.flatMap { $0.state } }
+    public var stateNames: [String] { layers.flatMap { $0.stateNames } }
     /// One sample's output width.
     public var outputWidth: Int { layers.last?.outputShape.reduce(1, *) ?? inputShape.reduce(1, *) }
 
@@ -69,6 +71,13 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
         var h = input
         for layer in layers { h = try layer(h, training: training) }
         return h
+    }
+
+    public func trainingPrediction(_ input: Node<Scalar>) throws -> (prediction: Node<Scalar>, stateUpdates: [StateUpdate<Scalar>]) {
+        var h = input
+        var updates: [StateUpdate<Scalar>] = []
+        for layer in layers { h = try layer.training(h, stateUpdates: &updates) }
+        return (h, updates)
     }
 
     /// The specs as `bench train --model` takes them.
