@@ -51,6 +51,36 @@ def build(model, batch):
             logp = jax.nn.log_softmax(h)
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
         return params, inputs, loss
+    if model == "cnn":
+        # NHWC images and HWIO filters, as ours.
+        params = []
+        for cin, cout in ((1, 6), (6, 16)):
+            params += [jax.random.normal(split(), (5, 5, cin, cout), jnp.float32) * (2.0 / (25 * cin)) ** 0.5,
+                       jnp.zeros(cout, jnp.float32)]
+        widths = [400, 120, 84, 10]
+        for i in range(3):
+            params += [he(widths[i], widths[i + 1]), jnp.zeros(widths[i + 1], jnp.float32)]
+        inputs = (jax.random.normal(split(), (batch, 28, 28, 1), jnp.float32),
+                  jax.random.randint(split(), (batch,), 0, 10))
+
+        def pool(h):
+            return jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+        def loss(p, inp):
+            x, y = inp
+            h = x
+            for i, pad in enumerate((2, 0)):
+                h = jax.lax.conv_general_dilated(h, p[2 * i], (1, 1), [(pad, pad), (pad, pad)],
+                                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+                h = pool(jax.nn.relu(h + p[2 * i + 1]))
+            h = h.reshape(h.shape[0], 400)
+            for i in range(3):
+                h = h @ p[4 + 2 * i] + p[5 + 2 * i]
+                if i < 2:
+                    h = jax.nn.relu(h)
+            logp = jax.nn.log_softmax(h)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+        return params, inputs, loss
     if model == "wide":
         K = a.branches
         params = [he(1024, 1024) for _ in range(2 * K)]

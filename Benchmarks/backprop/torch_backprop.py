@@ -3,6 +3,9 @@
 
 Models (the same as `bench backprop`):
   mlp        784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 64 or 256
+  cnn        LeNet-5 on 28x28x1 images, batch 64: conv 5x5x6 (padding 2), ReLU, 2x2 max pool, conv 5x5x16,
+             ReLU, 2x2 max pool, dense 400-120-84-10 with ReLUs, softmax cross-entropy. PyTorch runs it in
+             its native NCHW layout (oneDNN convolutions); ours is NHWC: each runs its own default.
   wide       K=4 (--branches) independent branches relu(x_k W1_k) W2_k, x_k 256x1024, W 1024x1024; loss = sum of all outputs
   deep       100 layers of width 64, h = relu(h W_i + b_i), batch 64; loss = sum(h)
   small-ops  50 branches on 64-float tensors; h = x_b, then 40 ops: i%3==0 tanh(h), 1: h*w_b, 2: h+x_b;
@@ -50,6 +53,29 @@ def build(model, batch):
                 if i < 2:
                     h = torch.relu(h)
             return torch.nn.functional.cross_entropy(h, y)
+        return params, loss
+    if model == "cnn":
+        def conv(cin, cout):
+            return ((torch.randn(cout, cin, 5, 5) * (2.0 / (25 * cin)) ** 0.5).requires_grad_(),
+                    torch.zeros(cout, requires_grad=True))
+        c0, c1 = conv(1, 6), conv(6, 16)
+        params = [*c0, *c1]
+        widths = [400, 120, 84, 10]
+        for i in range(3):
+            params += [he(widths[i], widths[i + 1]), torch.zeros(widths[i + 1], requires_grad=True)]
+        x = torch.randn(batch, 1, 28, 28)
+        y = torch.randint(0, 10, (batch,))
+        F = torch.nn.functional
+
+        def loss():
+            h = F.max_pool2d(torch.relu(F.conv2d(x, params[0], params[1], padding=2)), 2)
+            h = F.max_pool2d(torch.relu(F.conv2d(h, params[2], params[3])), 2)
+            h = h.reshape(batch, 400)
+            for i in range(3):
+                h = h @ params[4 + 2 * i] + params[5 + 2 * i]
+                if i < 2:
+                    h = torch.relu(h)
+            return F.cross_entropy(h, y)
         return params, loss
     if model == "wide":
         K = a.branches

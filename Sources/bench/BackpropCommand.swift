@@ -8,11 +8,14 @@ import Tensor
 /// ```
 /// bench backprop --model mlp --threads 2 --batch 256 --update --json
 /// bench backprop --model small-ops --threads 1
+/// bench backprop --model cnn --threads 2 --update          # LeNet-5 on 28x28x1, batch 64
 /// bench backprop --model wide --branches 4 --threads 2
 /// bench backprop --model mlp --threads 2 --profile /tmp/mlp-profile
 /// ```
 /// Models (the same as the peers in Benchmarks/backprop):
 /// - `mlp`: 784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 256 by default;
+/// - `cnn`: LeNet-5 on 28x28x1 NHWC images: conv 5x5 6 filters (padding 2), ReLU, 2x2 max pool, conv 5x5
+///   16 filters, ReLU, 2x2 max pool, dense 400-120-84-10 with ReLUs, softmax cross-entropy; batch 64;
 /// - `wide`: K (`--branches`, 4) branches relu(x_k W1_k) W2_k, x_k 256x1024, W 1024x1024; loss = sum of outputs;
 /// - `deep`: 100 layers of width 64, h = relu(h W_i + b_i), batch 64; loss = sum(h);
 /// - `small-ops`: 50 branches on 64 floats, 40 ops each (tanh, * w_b, + x_b in turn); loss = sum of sums;
@@ -26,9 +29,9 @@ enum BackpropCommand {
         var args = try Arguments(words, flags: ["update", "json", "no-fusion", "parallelism"])
         let model = args.string("model", default: "mlp")
         let threads = try args.int("threads", default: 1)
-        let defaults = ["mlp": 256, "wide": 256, "deep": 64, "small-ops": 1]
+        let defaults = ["mlp": 256, "wide": 256, "deep": 64, "small-ops": 1, "cnn": 64]
         guard let defaultBatch = defaults[model] else {
-            throw ArgumentError("--model must be mlp, wide, deep or small-ops, got '\(model)'")
+            throw ArgumentError("--model must be mlp, cnn, wide, deep or small-ops, got '\(model)'")
         }
         var batch = try args.int("batch", default: 0)
         if batch == 0 { batch = defaultBatch }
@@ -146,6 +149,31 @@ enum BackpropCommand {
             let labels = (0..<batch).map { _ in Float(Int.random(in: 0..<10, using: &rng)) }
             return Built(loss: try softmaxCrossEntropy(logits: h, labels: y), wrt: params,
                          feeds: [x: .randomNormal(shape: [batch, 784], using: &rng), y: Tensor(labels)])
+        case "cnn":
+            // LeNet-5 on 28x28x1 images (NHWC): conv 5x5x6 (padding 2), ReLU, 2x2 max pooling, conv
+            // 5x5x16, ReLU, 2x2 max pooling, dense 400-120-84-10 with ReLUs, softmax cross-entropy.
+            let x = g.placeholder("x", shape: [batch, 28, 28, 1]), y = g.placeholder("y", shape: [batch])
+            var params: [Node<Float>] = []
+            var h = x
+            for (i, (cin, cout, pad)) in [(1, 6, 2), (6, 16, 0)].enumerated() {
+                let f = g.parameter("conv\(i).filter", .randomNormal(shape: [5, 5, cin, cout],
+                                                                     standardDeviation: Float((2.0 / Double(25 * cin)).squareRoot()), using: &rng))
+                let b = g.parameter("conv\(i).bias", .zeros(shape: [cout]))
+                params += [f, b]
+                h = try maxPool2d(relu(conv2d(h, filter: f, padding: [pad, pad]) + b), kernel: [2, 2])
+            }
+            h = try h.reshaped([batch, 400])
+            let widths = [400, 120, 84, 10]
+            for i in 0..<3 {
+                let w = he(g, "dense\(i).weight", widths[i], widths[i + 1], &rng)
+                let b = g.parameter("dense\(i).bias", .zeros(shape: [widths[i + 1]]))
+                params += [w, b]
+                h = try h.matmul(w) + b
+                if i < 2 { h = try relu(h) }
+            }
+            let labels = (0..<batch).map { _ in Float(Int.random(in: 0..<10, using: &rng)) }
+            return Built(loss: try softmaxCrossEntropy(logits: h, labels: y), wrt: params,
+                         feeds: [x: .randomNormal(shape: [batch, 28, 28, 1], using: &rng), y: Tensor(labels)])
         case "wide":
             var params: [Node<Float>] = []
             var feeds: [Node<Float>: Tensor<Float>] = [:]

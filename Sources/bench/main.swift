@@ -6,7 +6,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("scheduler", "task-graph throughput: chain, tree, wavefront, traversal, flat", SchedulerCommand.run),
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
-    ("backprop", "forward + backward (+ SGD) plans: mlp, wide, deep, small-ops", BackpropCommand.run),
+    ("backprop", "forward + backward (+ SGD) plans: mlp, cnn, wide, deep, small-ops", BackpropCommand.run),
     ("train", "train a model (MLP or graph file) on a CSV: any task, any loss; analysis and reports", TrainCommand.run),
     ("predict", "apply a trained model (checkpoint) to new rows of a CSV", PredictCommand.run),
     ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
