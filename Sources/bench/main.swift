@@ -7,6 +7,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
     ("gemm", "GEMM throughput (GFLOP/s)", GemmCommand.run),
     ("kernels", "elementwise, reduction and softmax throughput", KernelsCommand.run),
     ("backprop", "forward + backward (+ SGD) plans: mlp, cnn, wide, deep, small-ops", BackpropCommand.run),
+    ("conv", "conv2d and max-pooling kernels on the LeNet-5 layers (forward, both gradients)", ConvCommand.run),
     ("train", "train a model (MLP or graph file) on a CSV: any task, any loss; analysis and reports", TrainCommand.run),
     ("predict", "apply a trained model (checkpoint) to new rows of a CSV", PredictCommand.run),
     ("graph", "run a graph file (JSON) forward and backward", GraphCommand.run),
