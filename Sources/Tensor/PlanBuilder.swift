@@ -217,12 +217,12 @@ struct PlanBuilder<Scalar: TensorScalar> {
         var boxes: [ValueBox<Scalar>] = []
         for i in 0..<n where needed[i] {
             let r = root[i]
-            switch records[r].operation {
-            case .parameter, .constant:
+            switch records[r].operation.leaf {
+            case .parameter?, .constant?:
                 let box = graph.boxes[r]!
                 if r == i { boxes.append(box) }
                 storage[i] = box.buffer.baseAddress!
-            default:
+            case .placeholder?, nil:
                 storage[i] = (arena + offset[r]).assumingMemoryBound(to: Scalar.self)
             }
         }
@@ -243,7 +243,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
                 let output = Operand<Scalar>(address: storage[i]!, shape: r.shape)
                 moved += Double((inputs.reduce(0) { $0 + $1.count } + output.count) * stride)
                 if fusible[s] {
-                    let (op, f) = Lowering<Scalar>.elementwise(r.operation, inputs: inputs, output: output)
+                    let (op, f) = Lowering<Scalar>.microOp(r.operation.elementwiseForm!, inputs: inputs, output: output)
                     micro.append(op)
                     flops += f
                 } else {
@@ -315,17 +315,15 @@ struct PlanBuilder<Scalar: TensorScalar> {
     // on G and feed it back, so grouping never creates a cycle, and steps stay in topological order.
     // Forward and backward nodes never share a group (profiles label tasks by that).
     static func isFusible(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Bool {
+        guard let form = r.operation.elementwiseForm else { return false }
         let n = r.shape.reduce(1, *)
-        switch r.operation {
-        case .add, .sub, .mul, .div, .minimum, .maximum:
+        switch form {
+        case .binary:
             return r.inputs.allSatisfy { let c = records[$0].shape.reduce(1, *); return c == n || c == 1 } || rowLength(r, records) > 0
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .clamp, .pow, .scale, .shift,
-             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward, .clampBackward:
+        case .unary, .constant, .gradient, .clamp, .clampGradient:
             return true
-        case .broadcastTo:
+        case .fill:
             return records[r.inputs[0]].shape.reduce(1, *) == 1
-        default:
-            return false
         }
     }
 
@@ -333,7 +331,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
     /// other of the output's shape `[..., C]`), the row length C; else 0. Groups holding one run in
     /// chunks of whole rows.
     static func rowLength(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Int {
-        guard r.operation.isBinaryBroadcasting, r.shape.count >= 2, let cols = r.shape.last, cols > 1 else { return 0 }
+        guard case .binary? = r.operation.elementwiseForm, r.shape.count >= 2, let cols = r.shape.last, cols > 1 else { return 0 }
         let n = r.shape.reduce(1, *)
         guard n > cols else { return 0 }
         var sawRow = false
