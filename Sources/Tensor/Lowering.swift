@@ -493,7 +493,7 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
-    /// The micro-op of a node in a fused group (`PlanBuilder.isFusible`) and its flops.
+    /// The micro-op of a node in a fused group (`PlanSteps`) and its flops.
     static func microOp(_ form: ElementwiseForm, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (MicroOp<Scalar>, Double) {
         let out = output.address
         let n = Double(output.count)
@@ -644,7 +644,7 @@ struct MicroOp<Scalar: TensorScalar> {
 /// A fused group's micro-ops in one buffer.
 ///
 /// - Note: `@unchecked Sendable`: immutable after init; the memory the ops point to is ordered by
-///   the task graph like every other task's (see PlanBuilder).
+///   the task graph like every other task's (see BufferPlan).
 final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
     private let ops: UnsafeMutableBufferPointer<MicroOp<Scalar>>
 

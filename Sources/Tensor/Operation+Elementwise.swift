@@ -2,7 +2,7 @@ import Kernels
 
 /// How an elementwise operation computes each output element, as the kernels name it: the one table
 /// that maps operations to elementwise kernels, read both by plain lowering (one task per node) and
-/// by fused groups (see Note [Fusion] in PlanBuilder.swift).
+/// by fused groups (see Note [Fusion] in PlanSteps.swift).
 enum ElementwiseForm: Equatable {
     /// `out = a ∘ b`, broadcasting NumPy-style (`add`, `sub`, `mul`, `div`, `minimum`, `maximum`).
     case binary(BinaryOp)
