@@ -1,6 +1,8 @@
 /// Every operation a graph node can hold: the fixed set a model is built from, plus the derivative
 /// helpers that gradient rules emit. Each case has a shape rule (`Operation+Shapes.swift`), a gradient
-/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`).
+/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`; elementwise ones through
+/// their form in `Operation+Elementwise.swift`). Every switch over operations is exhaustive (no
+/// `default:`), so a new case does not compile until each of these places handles it.
 ///
 /// Scalar attributes are stored as `Double` so one graph description serves `Float` and `Double`.
 public enum Operation: Hashable, Sendable {
