@@ -40,14 +40,20 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"]),
         .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Tensor", "Scheduler", "Kernels"]),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training", "Distributed"]),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training", "Distributed", "DispatchLoop"]),
+        // A `ParallelLoop` over Dispatch's concurrentPerform, shared by bench (`gemm --loop dispatch`)
+        // and the kernels' tests: a library target of its own, no product (package access only),
+        // so neither keeps a copy and bench does not depend on test code.
+        .target(name: "DispatchLoop", dependencies: ["Kernels"]),
 
         // MARK: - Tests
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
+        // What several test targets share (a seeded generator); no product, used by tests only.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "TestSupport"]),
         // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
         // allocators, which must be in the dynamic symbol table to take the C library's place.
         // (A test target is no product: its unsafe flags do not stop anyone depending on us.)
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler"],
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Scheduler", "TestSupport", "DispatchLoop"],
                     linkerSettings: [.unsafeFlags([
                         "-Xlinker", "--export-dynamic-symbol=malloc",
                         "-Xlinker", "--export-dynamic-symbol=posix_memalign",

@@ -47,9 +47,9 @@ extension GraphFile {
             }
         }
         for i in records.indices where needed[i] && fileID[i] == nil {
-            switch records[i].operation {
-            case let .placeholder(name), let .parameter(name): fileID[i] = claim(name)
-            default: break
+            switch records[i].operation.leaf {
+            case let .placeholder(name)?, let .parameter(name)?: fileID[i] = claim(name)
+            case .constant?, nil: break
             }
         }
         for i in records.indices where needed[i] && fileID[i] == nil { fileID[i] = claim("n\(i)") }
@@ -59,10 +59,10 @@ extension GraphFile {
         for i in records.indices where needed[i] {
             let r = records[i]
             var fields = [("id", JSONText.quote(fileID[i]!))]
-            switch r.operation {
-            case .placeholder:
+            switch r.operation.leaf {
+            case .placeholder?:
                 fields += [("kind", "\"placeholder\""), ("shape", JSONText.ints(r.shape))]
-            case .parameter, .constant:
+            case .parameter?, .constant?:
                 let kind = if case .parameter = r.operation { "parameter" } else { "constant" }
                 let value = try graph.value(of: Node(graph: graph, id: i)).scalars
                 fields += [("kind", "\"\(kind)\""), ("shape", JSONText.ints(r.shape))]
@@ -72,7 +72,7 @@ extension GraphFile {
                 } else {
                     fields.append(("values", "[" + value.map(JSONText.number).joined(separator: ", ") + "]"))
                 }
-            default:
+            case nil:
                 guard let attributes = GraphFileOperations.attributes(of: r.operation) else {
                     throw GraphFileError(place: "node %\(i) (\(r.operation.name))",
                                          message: "\(r.operation.name) is a derivative helper that graph files do not describe; "

@@ -103,9 +103,9 @@ public struct GraphTrainingSpec<Scalar: TensorScalar>: Equatable {
     /// A node as messages name it when no file ids are known: a placeholder's or parameter's name in
     /// quotes, else `%<id>`.
     static func label(_ node: Node<Scalar>) -> String {
-        switch node.operation {
-        case let .placeholder(name), let .parameter(name): "\"\(name)\""
-        default: "%\(node.id)"
+        switch node.operation.leaf {
+        case let .placeholder(name)?, let .parameter(name)?: "\"\(name)\""
+        case .constant?, nil: "%\(node.id)"
         }
     }
 }
@@ -220,11 +220,11 @@ extension GraphTrainingSpec {
 
     /// "a parameter", "a constant", "an op (matmul)": what a node is, for "not a placeholder".
     static func kind(_ node: Node<Scalar>) -> String {
-        switch node.operation {
-        case .placeholder: "a placeholder"
-        case .parameter: "a parameter"
-        case .constant: "a constant"
-        default: "an op (\(node.operation.name))"
+        switch node.operation.leaf {
+        case .placeholder?: "a placeholder"
+        case .parameter?: "a parameter"
+        case .constant?: "a constant"
+        case nil: "an op (\(node.operation.name))"
         }
     }
 }

@@ -33,74 +33,11 @@ enum Lowering<Scalar: TensorScalar> {
         case .placeholder, .parameter, .constant, .reshape:
             return Lowered(body: {}, flops: 0)
 
-        case .add, .sub, .mul, .div, .minimum, .maximum:
-            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
-            let a = inputs[0], b = inputs[1]
-            let pa = a.pointer, pb = b.pointer
-            if a.shape == shape && b.shape == shape {
-                return Lowered(body: {
-                    Elementwise.binary(kernelOp, pa.pointer, pb.pointer, into: out.pointer, count: n, loop: loop)
-                }, flops: Double(n))
-            }
-            if a.shape == shape && b.count == 1 {
-                return Lowered(body: {
-                    Elementwise.binary(kernelOp, pa.pointer, scalar: pb.pointer[0], into: out.pointer, count: n, loop: loop)
-                }, flops: Double(n))
-            }
-            if b.shape == shape && a.count == 1 {
-                return Lowered(body: {
-                    Elementwise.binary(kernelOp, pb.pointer, scalar: pa.pointer[0], scalarFirst: true,
-                                       into: out.pointer, count: n, loop: loop)
-                }, flops: Double(n))
-            }
-            let sa = try Broadcast.strides(of: a.shape, to: shape)
-            let sb = try Broadcast.strides(of: b.shape, to: shape)
-            return Lowered(body: {
-                do {
-                    try Elementwise.binary(kernelOp, shape: shape, pa.pointer, strides: sa, pb.pointer, strides: sb,
-                                           into: out.pointer, loop: loop)
-                } catch { throw failure(error) }
-            }, flops: Double(n))
-
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .pow:
-            let kernelOp = op.unaryKernel!   // this case lists exactly the unary operations
-            let x = inputs[0].pointer
-            let perElement: Double = switch op { case .neg, .relu, .abs, .square: 1; case .sqrt: 4; default: 15 }
-            return Lowered(body: {
-                Elementwise.unary(kernelOp, x.pointer, into: out.pointer, count: n, loop: loop)
-            }, flops: perElement * Double(n))
-
-        case let .scale(c), let .shift(c):
-            let kernelOp: BinaryOp
-            if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
-            let x = inputs[0].pointer
-            let s = Scalar(c)
-            return Lowered(body: {
-                Elementwise.binary(kernelOp, x.pointer, scalar: s, into: out.pointer, count: n, loop: loop)
-            }, flops: Double(n))
-
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
-            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
-            let v = inputs[0].pointer, g = inputs[1].pointer
-            return Lowered(body: {
-                Elementwise.unaryGradient(kernelOp, value: v.pointer, gradient: g.pointer, into: out.pointer,
-                                          count: n, loop: loop)
-            }, flops: 3 * Double(n))
-
-        case let .clamp(lo, hi):
-            let x = inputs[0].pointer
-            let lower = Scalar(lo), upper = Scalar(hi)
-            return Lowered(body: {
-                Selection.clamp(x.pointer, lower: lower, upper: upper, into: out.pointer, count: n, loop: loop)
-            }, flops: 2 * Double(n))
-
-        case let .clampBackward(lo, hi):
-            let x = inputs[0].pointer, g = inputs[1].pointer
-            let lower = Scalar(lo), upper = Scalar(hi)
-            return Lowered(body: {
-                Selection.clampGradient(x.pointer, lower: lower, upper: upper, gradient: g.pointer, into: out.pointer,
-                                        count: n, loop: loop)
-            }, flops: 2 * Double(n))
+        case .add, .sub, .mul, .div, .minimum, .maximum, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu,
+             .abs, .square, .pow, .scale, .shift, .clamp,
+             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward, .clampBackward:
+            // Exactly the operations whose `elementwiseForm` is not nil, less `broadcastTo` (a copy here).
+            return try elementwise(op.elementwiseForm!, inputs: inputs, output: output, loop: loop, failure: failure)
 
         case .select:
             let c = inputs[0], a = inputs[1], b = inputs[2]
@@ -216,27 +153,23 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: 0)
 
-        case let .sum(axes, _), let .mean(axes, _), let .max(axes, _):
-            let kernelOp: ReduceOp = switch op { case .sum: .sum; case .mean: .mean; default: .max }
-            let x = inputs[0]
-            let px = x.pointer, xs = x.shape
-            return Lowered(body: {
-                do {
-                    try Reduction.reduce(kernelOp, px.pointer, shape: xs, axes: axes, into: out.pointer, loop: loop)
-                } catch { throw failure(error) }
-            }, flops: Double(x.count))
+        case let .sum(axes, _):
+            return reduce(.sum, inputs[0], axes: axes, out: out, loop: loop, failure: failure)
+        case let .mean(axes, _):
+            return reduce(.mean, inputs[0], axes: axes, out: out, loop: loop, failure: failure)
+        case let .max(axes, _):
+            return reduce(.max, inputs[0], axes: axes, out: out, loop: loop, failure: failure)
 
-        case let .softmax(axis), let .logSoftmax(axis):
-            let isLog: Bool
-            if case .logSoftmax = op { isLog = true } else { isLog = false }
-            return softmax(input: inputs[0], axis: axis, log: isLog, out: out, loop: loop, failure: failure)
+        case let .softmax(axis):
+            return softmax(input: inputs[0], axis: axis, log: false, out: out, loop: loop, failure: failure)
+        case let .logSoftmax(axis):
+            return softmax(input: inputs[0], axis: axis, log: true, out: out, loop: loop, failure: failure)
 
         case .softmaxCrossEntropy, .softmaxCrossEntropyBackward:
             let z = inputs[0], labels = inputs[1]
             let rows = z.shape[0], cols = z.shape[1]
             let scratch = Scratch<Int32>(count: rows)
             let pz = z.pointer, pl = labels.pointer
-            let g = inputs.count > 2 ? inputs[2].pointer : nil
             let convert: @Sendable () throws -> Void = {
                 for r in 0..<rows {
                     let v = pl.pointer[r]
@@ -247,7 +180,8 @@ enum Lowering<Scalar: TensorScalar> {
                     scratch.pointer[r] = Int32(v)
                 }
             }
-            if let g {
+            if case .softmaxCrossEntropyBackward = op {
+                let g = inputs[2].pointer
                 return Lowered(body: {
                     try convert()
                     do {
@@ -294,32 +228,29 @@ enum Lowering<Scalar: TensorScalar> {
                                      columns: columns, into: out.pointer, loop: loop)
             }, flops: Double(values.count))
 
-        case let .layerNorm(eps), let .layerNormBackward(eps), let .layerNormGammaBackward(eps):
-            let x = inputs[0].pointer
-            let cols = inputs[0].shape.last!, rows = cols == 0 ? 0 : inputs[0].count / cols
-            let epsilon = Scalar(eps)
-            let flops = 10 * Double(inputs[0].count)
-            switch op {
-            case .layerNorm:
-                let gamma = inputs[1].pointer, beta = inputs[2].pointer
-                return Lowered(body: {
-                    LayerNorm.forward(x.pointer, gamma: gamma.pointer, beta: beta.pointer, rows: rows, cols: cols,
-                                      epsilon: epsilon, into: out.pointer, loop: loop)
-                }, flops: flops)
-            case .layerNormBackward:
-                let gamma = inputs[1].pointer, g = inputs[2].pointer
-                return Lowered(body: {
-                    LayerNorm.backward(x.pointer, gamma: gamma.pointer, gradient: g.pointer, rows: rows, cols: cols,
-                                       epsilon: epsilon, into: out.pointer, loop: loop)
-                }, flops: 1.5 * flops)
-            default:
-                let g = inputs[1].pointer
-                let scratch = Scratch<Scalar>(count: LayerNorm.gammaScratchCount(rows: rows, cols: cols))
-                return Lowered(body: {
-                    LayerNorm.gammaGradient(x.pointer, gradient: g.pointer, rows: rows, cols: cols, epsilon: epsilon,
-                                            into: out.pointer, scratch: scratch.pointer, loop: loop)
-                }, flops: flops)
-            }
+        // Layer normalization: rows of the last axis of the first input.
+        case let .layerNorm(eps):
+            let (x, rows, cols, flops) = Self.rows(of: inputs[0])
+            let epsilon = Scalar(eps), gamma = inputs[1].pointer, beta = inputs[2].pointer
+            return Lowered(body: {
+                LayerNorm.forward(x.pointer, gamma: gamma.pointer, beta: beta.pointer, rows: rows, cols: cols,
+                                  epsilon: epsilon, into: out.pointer, loop: loop)
+            }, flops: flops)
+        case let .layerNormBackward(eps):
+            let (x, rows, cols, flops) = Self.rows(of: inputs[0])
+            let epsilon = Scalar(eps), gamma = inputs[1].pointer, g = inputs[2].pointer
+            return Lowered(body: {
+                LayerNorm.backward(x.pointer, gamma: gamma.pointer, gradient: g.pointer, rows: rows, cols: cols,
+                                   epsilon: epsilon, into: out.pointer, loop: loop)
+            }, flops: 1.5 * flops)
+        case let .layerNormGammaBackward(eps):
+            let (x, rows, cols, flops) = Self.rows(of: inputs[0])
+            let epsilon = Scalar(eps), g = inputs[1].pointer
+            let scratch = Scratch<Scalar>(count: LayerNorm.gammaScratchCount(rows: rows, cols: cols))
+            return Lowered(body: {
+                LayerNorm.gammaGradient(x.pointer, gradient: g.pointer, rows: rows, cols: cols, epsilon: epsilon,
+                                        into: out.pointer, scratch: scratch.pointer, loop: loop)
+            }, flops: flops)
 
         case let .dropout(rate, seed):
             let x = inputs[0].pointer, step = inputs[1].pointer
@@ -337,97 +268,91 @@ enum Lowering<Scalar: TensorScalar> {
                               into: out.pointer, loop: loop)
             }, flops: 10 * Double(n))
 
-        case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p), let .maxPool2dBackward(k, st, p),
-             let .avgPool2dBackward(k, st, p, _):
-            let image: [Int]   // the pooled input's shape: the result's for the average's gradient
-            if case .avgPool2dBackward = op { image = shape } else { image = inputs[0].shape }
-            let geometry = Pool2DShape(batch: image[0], height: image[1], width: image[2], channels: image[3],
-                                       kernel: (k[0], k[1]), stride: (st[0], st[1]), padding: (p[0], p[1]))
-            let flops = Double(geometry.batch * geometry.outputHeight * geometry.outputWidth * geometry.channels * k[0] * k[1])
+        // Pooling: the geometry of the pooled image (the input, or the result for the average's gradient).
+        case let .maxPool2d(k, st, p):
+            let (geometry, flops) = Self.pooling(image: inputs[0].shape, kernel: k, stride: st, padding: p)
             let a = inputs[0].pointer
-            switch op {
-            case .maxPool2d:
-                return Lowered(body: { Pooling.maxForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
-            case .avgPool2d:
-                return Lowered(body: { Pooling.averageForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
-            case .maxPool2dBackward:
-                let g = inputs[1].pointer
-                return Lowered(body: {
-                    Pooling.maxBackward(a.pointer, gradient: g.pointer, shape: geometry, into: out.pointer, loop: loop)
-                }, flops: flops)
-            default:
-                return Lowered(body: {
-                    Pooling.averageBackward(gradient: a.pointer, shape: geometry, into: out.pointer, loop: loop)
-                }, flops: flops)
-            }
+            return Lowered(body: { Pooling.maxForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
+        case let .avgPool2d(k, st, p):
+            let (geometry, flops) = Self.pooling(image: inputs[0].shape, kernel: k, stride: st, padding: p)
+            let a = inputs[0].pointer
+            return Lowered(body: { Pooling.averageForward(a.pointer, shape: geometry, into: out.pointer, loop: loop) }, flops: flops)
+        case let .maxPool2dBackward(k, st, p):
+            let (geometry, flops) = Self.pooling(image: inputs[0].shape, kernel: k, stride: st, padding: p)
+            let a = inputs[0].pointer, g = inputs[1].pointer
+            return Lowered(body: {
+                Pooling.maxBackward(a.pointer, gradient: g.pointer, shape: geometry, into: out.pointer, loop: loop)
+            }, flops: flops)
+        case let .avgPool2dBackward(k, st, p, _):
+            let (geometry, flops) = Self.pooling(image: shape, kernel: k, stride: st, padding: p)
+            let g = inputs[0].pointer
+            return Lowered(body: {
+                Pooling.averageBackward(gradient: g.pointer, shape: geometry, into: out.pointer, loop: loop)
+            }, flops: flops)
 
-        case let .conv2d(st, p, d, groups), let .conv2dBackwardInput(st, p, d, groups, _),
-             let .conv2dBackwardFilter(st, p, d, groups, _):
-            // The image and filter shapes: among the inputs, or the result for the two gradients.
-            let x: [Int], f: [Int]
-            switch op {
-            case .conv2dBackwardInput: (x, f) = (shape, inputs[1].shape)
-            case .conv2dBackwardFilter: (x, f) = (inputs[0].shape, shape)
-            default: (x, f) = (inputs[0].shape, inputs[1].shape)
-            }
-            let geometry = Conv2DShape(batch: x[0], height: x[1], width: x[2], inputChannels: x[3], outputChannels: f[3],
-                                       kernel: (f[0], f[1]), stride: (st[0], st[1]), padding: (p[0], p[1]),
-                                       dilation: (d[0], d[1]), groups: groups)
-            let flops = 2 * Double(geometry.patchRows) * Double(geometry.patchSize) * Double(f[3])
-            let a = inputs[0].pointer, b = inputs[1].pointer
-            switch op {
-            case .conv2dBackwardInput:
-                return Lowered(body: {
-                    do { try Convolution.backwardInput(gradient: a.pointer, filter: b.pointer, shape: geometry, into: out.pointer, loop: loop) }
-                    catch { throw failure(error) }
-                }, flops: flops)
-            case .conv2dBackwardFilter:
-                let scratch = Scratch<Scalar>(count: Convolution.filterScratchCount(geometry))
-                return Lowered(body: {
-                    do {
-                        try Convolution.backwardFilter(a.pointer, gradient: b.pointer, shape: geometry, into: out.pointer,
-                                                       scratch: scratch.pointer, loop: loop)
-                    } catch { throw failure(error) }
-                }, flops: flops)
-            default:
-                return Lowered(body: {
-                    do { try Convolution.forward(a.pointer, filter: b.pointer, shape: geometry, into: out.pointer, loop: loop) }
-                    catch { throw failure(error) }
-                }, flops: flops)
-            }
+        // Convolutions: the image and filter shapes are among the inputs, or the result for the two gradients.
+        case let .conv2d(st, p, d, groups):
+            let (geometry, flops) = Self.convolution(image: inputs[0].shape, filter: inputs[1].shape, stride: st, padding: p,
+                                                     dilation: d, groups: groups)
+            let x = inputs[0].pointer, w = inputs[1].pointer
+            return Lowered(body: {
+                do { try Convolution.forward(x.pointer, filter: w.pointer, shape: geometry, into: out.pointer, loop: loop) }
+                catch { throw failure(error) }
+            }, flops: flops)
+        case let .conv2dBackwardInput(st, p, d, groups, _):
+            let (geometry, flops) = Self.convolution(image: shape, filter: inputs[1].shape, stride: st, padding: p,
+                                                     dilation: d, groups: groups)
+            let g = inputs[0].pointer, w = inputs[1].pointer
+            return Lowered(body: {
+                do { try Convolution.backwardInput(gradient: g.pointer, filter: w.pointer, shape: geometry, into: out.pointer, loop: loop) }
+                catch { throw failure(error) }
+            }, flops: flops)
+        case let .conv2dBackwardFilter(st, p, d, groups, _):
+            let (geometry, flops) = Self.convolution(image: inputs[0].shape, filter: shape, stride: st, padding: p,
+                                                     dilation: d, groups: groups)
+            let x = inputs[0].pointer, g = inputs[1].pointer
+            let scratch = Scratch<Scalar>(count: Convolution.filterScratchCount(geometry))
+            return Lowered(body: {
+                do {
+                    try Convolution.backwardFilter(x.pointer, gradient: g.pointer, shape: geometry, into: out.pointer,
+                                                   scratch: scratch.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: flops)
 
-        case .meanSquaredError, .binaryCrossEntropyWithLogits:
-            // Small fixed-order loops (one pass, summed in index order): the losses' own kernels.
+        // Losses: small fixed-order loops (one pass, summed in index order), the losses' own kernels.
+        case .meanSquaredError:
             let a = inputs[0].pointer, b = inputs[1].pointer
             let count = inputs[0].count
-            let isMSE: Bool
-            if case .meanSquaredError = op { isMSE = true } else { isMSE = false }
             return Lowered(body: {
                 var total: Scalar = 0
                 let x = a.pointer, t = b.pointer
-                if isMSE {
-                    for i in 0..<count { let d = x[i] - t[i]; total += d * d }
-                } else {
-                    for i in 0..<count {
-                        let z = x[i]
-                        let softplus = Scalar(Foundation.log1p(Foundation.exp(-Swift.abs(Double(z)))))
-                        total += Swift.max(z, 0) - z * t[i] + softplus
-                    }
+                for i in 0..<count { let d = x[i] - t[i]; total += d * d }
+                out.pointer[0] = total / Scalar(count)
+            }, flops: 3 * Double(count))
+        case .binaryCrossEntropyWithLogits:
+            let a = inputs[0].pointer, b = inputs[1].pointer
+            let count = inputs[0].count
+            return Lowered(body: {
+                var total: Scalar = 0
+                let x = a.pointer, t = b.pointer
+                for i in 0..<count {
+                    let z = x[i]
+                    let softplus = Scalar(Foundation.log1p(Foundation.exp(-Swift.abs(Double(z)))))
+                    total += Swift.max(z, 0) - z * t[i] + softplus
                 }
                 out.pointer[0] = total / Scalar(count)
-            }, flops: (isMSE ? 3 : 20) * Double(count))
+            }, flops: 20 * Double(count))
 
-        case let .maxBackward(axes):
-            // dx = g where x equals the (broadcast) maximum, else 0.
+        case .maxBackward:
+            // dx = g where x equals the (broadcast) maximum, else 0 (y and g in keep-dims shape).
             let x = inputs[0]
             let ys = try Broadcast.strides(of: inputs[1].shape, to: x.shape)
             let maskScratch = Scratch<Scalar>(count: n)
             let px = x.pointer, py = inputs[1].pointer, pg = inputs[2].pointer
             let xs = x.shape, contiguous = Broadcast.contiguousStrides(x.shape)
-            _ = axes
             return Lowered(body: {
                 do {
-                    // mask = (x >= y) as 0/1: max(x - y, -1)... computed exactly: x - y is 0 at the max.
+                    // mask = (x == y) as 0/1: x - y is exactly 0 at the maximum.
                     try Elementwise.binary(.sub, shape: xs, px.pointer, strides: contiguous,
                                            py.pointer, strides: ys, into: maskScratch.pointer, loop: loop)
                     for i in 0..<n { maskScratch.pointer[i] = maskScratch.pointer[i] == 0 ? 1 : 0 }
@@ -437,6 +362,40 @@ enum Lowering<Scalar: TensorScalar> {
                 } catch { throw failure(error) }
             }, flops: 3 * Double(n))
         }
+    }
+
+    /// A reduction over `axes` of `x`.
+    static func reduce(_ kernelOp: ReduceOp, _ x: Operand<Scalar>, axes: [Int], out: Address<Scalar>, loop: any ParallelLoop,
+                       failure: @escaping @Sendable (any Error) -> GraphError) -> Lowered {
+        let px = x.pointer, xs = x.shape
+        return Lowered(body: {
+            do {
+                try Reduction.reduce(kernelOp, px.pointer, shape: xs, axes: axes, into: out.pointer, loop: loop)
+            } catch { throw failure(error) }
+        }, flops: Double(x.count))
+    }
+
+    /// `x` as rows of its last axis (layer normalization's view), with the forward pass's flops.
+    static func rows(of x: Operand<Scalar>) -> (Address<Scalar>, rows: Int, cols: Int, flops: Double) {
+        let cols = x.shape.last!, rows = cols == 0 ? 0 : x.count / cols
+        return (x.pointer, rows, cols, 10 * Double(x.count))
+    }
+
+    /// The geometry of pooling an NHWC `image`, and the flops of one pass over its windows.
+    static func pooling(image: [Int], kernel k: [Int], stride st: [Int], padding p: [Int]) -> (Pool2DShape, Double) {
+        let geometry = Pool2DShape(batch: image[0], height: image[1], width: image[2], channels: image[3],
+                                   kernel: (k[0], k[1]), stride: (st[0], st[1]), padding: (p[0], p[1]))
+        let flops = Double(geometry.batch * geometry.outputHeight * geometry.outputWidth * geometry.channels * k[0] * k[1])
+        return (geometry, flops)
+    }
+
+    /// The geometry of convolving an NHWC `image` with an HWIO `filter`, and the flops of one pass.
+    static func convolution(image x: [Int], filter f: [Int], stride st: [Int], padding p: [Int], dilation d: [Int],
+                            groups: Int) -> (Conv2DShape, Double) {
+        let geometry = Conv2DShape(batch: x[0], height: x[1], width: x[2], inputChannels: x[3], outputChannels: f[3],
+                                   kernel: (f[0], f[1]), stride: (st[0], st[1]), padding: (p[0], p[1]),
+                                   dilation: (d[0], d[1]), groups: groups)
+        return (geometry, 2 * Double(geometry.patchRows) * Double(geometry.patchSize) * Double(f[3]))
     }
 
     /// Element `flat` of a row-major tensor of `shape` as an index, e.g. `[1, 2]` (for messages).
@@ -453,13 +412,93 @@ enum Lowering<Scalar: TensorScalar> {
     /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
     static var chunkSize: Int { 4096 }
 
-    /// The micro-op of a fusible node (`PlanBuilder.isFusible`) and its flops.
-    static func elementwise(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (MicroOp<Scalar>, Double) {
+    /// One elementwise node as a task of its own.
+    static func elementwise(_ form: ElementwiseForm, inputs: [Operand<Scalar>], output: Operand<Scalar>,
+                            loop: any ParallelLoop, failure: @escaping @Sendable (any Error) -> GraphError) throws -> Lowered {
+        let out = output.pointer
+        let n = output.count
+        let shape = output.shape
+        switch form {
+        case let .binary(kernelOp):
+            let a = inputs[0], b = inputs[1]
+            let pa = a.pointer, pb = b.pointer
+            if a.shape == shape && b.shape == shape {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pa.pointer, pb.pointer, into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            if a.shape == shape && b.count == 1 {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pa.pointer, scalar: pb.pointer[0], into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            if b.shape == shape && a.count == 1 {
+                return Lowered(body: {
+                    Elementwise.binary(kernelOp, pb.pointer, scalar: pa.pointer[0], scalarFirst: true,
+                                       into: out.pointer, count: n, loop: loop)
+                }, flops: Double(n))
+            }
+            let sa = try Broadcast.strides(of: a.shape, to: shape)
+            let sb = try Broadcast.strides(of: b.shape, to: shape)
+            return Lowered(body: {
+                do {
+                    try Elementwise.binary(kernelOp, shape: shape, pa.pointer, strides: sa, pb.pointer, strides: sb,
+                                           into: out.pointer, loop: loop)
+                } catch { throw failure(error) }
+            }, flops: Double(n))
+
+        case let .unary(kernelOp):
+            let x = inputs[0].pointer
+            let perElement: Double = switch kernelOp {
+            case .neg, .relu, .abs, .square: 1
+            case .sqrt: 4
+            case .exp, .log, .tanh, .sigmoid, .gelu, .pow: 15
+            }
+            return Lowered(body: {
+                Elementwise.unary(kernelOp, x.pointer, into: out.pointer, count: n, loop: loop)
+            }, flops: perElement * Double(n))
+
+        case let .constant(kernelOp, c):
+            let x = inputs[0].pointer
+            let s = Scalar(c)
+            return Lowered(body: {
+                Elementwise.binary(kernelOp, x.pointer, scalar: s, into: out.pointer, count: n, loop: loop)
+            }, flops: Double(n))
+
+        case let .gradient(kernelOp):
+            let v = inputs[0].pointer, g = inputs[1].pointer
+            return Lowered(body: {
+                Elementwise.unaryGradient(kernelOp, value: v.pointer, gradient: g.pointer, into: out.pointer,
+                                          count: n, loop: loop)
+            }, flops: 3 * Double(n))
+
+        case let .clamp(lo, hi):
+            let x = inputs[0].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clamp(x.pointer, lower: lower, upper: upper, into: out.pointer, count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case let .clampGradient(lo, hi):
+            let x = inputs[0].pointer, g = inputs[1].pointer
+            let lower = Scalar(lo), upper = Scalar(hi)
+            return Lowered(body: {
+                Selection.clampGradient(x.pointer, lower: lower, upper: upper, gradient: g.pointer, into: out.pointer,
+                                        count: n, loop: loop)
+            }, flops: 2 * Double(n))
+
+        case .fill:
+            let x = inputs[0].pointer
+            return Lowered(body: { Elementwise.fill(out.pointer, value: x.pointer[0], count: n) }, flops: 0)
+        }
+    }
+
+    /// The micro-op of a node in a fused group (`PlanSteps`) and its flops.
+    static func microOp(_ form: ElementwiseForm, inputs: [Operand<Scalar>], output: Operand<Scalar>) -> (MicroOp<Scalar>, Double) {
         let out = output.address
         let n = Double(output.count)
-        switch op {
-        case .add, .sub, .mul, .div, .minimum, .maximum:
-            let kernelOp = op.binaryKernel!   // this case lists exactly the binary operations
+        switch form {
+        case let .binary(kernelOp):
             let a = inputs[0], b = inputs[1]
             let aScalar = a.count == 1 && output.count != 1, bScalar = b.count == 1 && output.count != 1
             let cols = output.shape.last ?? 1
@@ -467,22 +506,18 @@ enum Lowering<Scalar: TensorScalar> {
             let kind: MicroOp<Scalar>.Kind = aScalar && bScalar ? .scalarScalar : bScalar ? .arrayScalar : aScalar ? .scalarArray
                 : aRow && bRow ? .rowRow : bRow ? .arrayRow : aRow ? .rowArray : .arrayArray
             return (MicroOp(code: .binary(kernelOp, kind), a: a.address, b: b.address, out: out, constant: 0, rowLength: cols), n)
-        case .scale(let v), .shift(let v):
-            let kernelOp: BinaryOp
-            if case .scale = op { kernelOp = .mul } else { kernelOp = .add }
+        case let .constant(kernelOp, v):
             return (MicroOp(code: .binary(kernelOp, .arrayConstant), a: inputs[0].address, b: out, out: out, constant: Scalar(v)), n)
-        case .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward:
-            let kernelOp = op.unaryGradientKernel!   // this case lists exactly the unary derivative helpers
+        case let .gradient(kernelOp):
             return (MicroOp(code: .gradient(kernelOp), a: inputs[0].address, b: inputs[1].address, out: out, constant: 0), 3 * n)
         case let .clamp(lo, hi):
             return (MicroOp(code: .clamp(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: out, out: out, constant: 0), 2 * n)
-        case let .clampBackward(lo, hi):
+        case let .clampGradient(lo, hi):
             return (MicroOp(code: .clampGradient(Scalar(lo), Scalar(hi)), a: inputs[0].address, b: inputs[1].address,
                             out: out, constant: 0), 2 * n)
-        case .broadcastTo:
+        case .fill:
             return (MicroOp(code: .fill, a: inputs[0].address, b: out, out: out, constant: 0), 0)
-        default:
-            let kernelOp = op.unaryKernel ?? .neg   // only unary operations are fused into this case
+        case let .unary(kernelOp):
             return (MicroOp(code: .unary(kernelOp), a: inputs[0].address, b: out, out: out, constant: 0), 15 * n)
         }
     }
@@ -609,7 +644,7 @@ struct MicroOp<Scalar: TensorScalar> {
 /// A fused group's micro-ops in one buffer.
 ///
 /// - Note: `@unchecked Sendable`: immutable after init; the memory the ops point to is ordered by
-///   the task graph like every other task's (see PlanBuilder).
+///   the task graph like every other task's (see BufferPlan).
 final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
     private let ops: UnsafeMutableBufferPointer<MicroOp<Scalar>>
 
@@ -638,49 +673,4 @@ final class Scratch<Element>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Element>
     init(count: Int) { pointer = .allocate(capacity: Swift.max(count, 1)) }
     deinit { pointer.deallocate() }
-}
-
-extension Operation {
-    /// The elementwise kernel that computes a unary operation; nil for every other operation.
-    var unaryKernel: UnaryOp? {
-        switch self {
-        case .neg: .neg
-        case .exp: .exp
-        case .log: .log
-        case .sqrt: .sqrt
-        case .tanh: .tanh
-        case .sigmoid: .sigmoid
-        case .relu: .relu
-        case .gelu: .gelu
-        case .abs: .abs
-        case .square: .square
-        case let .pow(p): .pow(p)
-        default: nil
-        }
-    }
-
-    /// The elementwise kernel that computes a binary broadcasting operation; nil for every other operation.
-    var binaryKernel: BinaryOp? {
-        switch self {
-        case .add: .add
-        case .sub: .sub
-        case .mul: .mul
-        case .div: .div
-        case .minimum: .min
-        case .maximum: .max
-        default: nil
-        }
-    }
-
-    /// The kernel of a unary derivative helper (`dx = g · f'(value)`); nil for every other operation.
-    var unaryGradientKernel: UnaryGradient? {
-        switch self {
-        case .reluBackward: .relu
-        case .tanhBackward: .tanh
-        case .sigmoidBackward: .sigmoid
-        case .geluBackward: .gelu
-        case .absBackward: .abs
-        default: nil
-        }
-    }
 }

@@ -1,6 +1,8 @@
 /// Every operation a graph node can hold: the fixed set a model is built from, plus the derivative
 /// helpers that gradient rules emit. Each case has a shape rule (`Operation+Shapes.swift`), a gradient
-/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`).
+/// rule (`GradientRules.swift`) and a kernel lowering (`Lowering.swift`; elementwise ones through
+/// their form in `Operation+Elementwise.swift`). Every switch over operations is exhaustive (no
+/// `default:`), so a new case does not compile until each of these places handles it.
 ///
 /// Scalar attributes are stored as `Double` so one graph description serves `Float` and `Double`.
 public enum Operation: Hashable, Sendable {
@@ -198,26 +200,33 @@ public enum Operation: Hashable, Sendable {
     }
 
     /// Whether the node is a leaf (no inputs, no work to run).
-    public var isLeaf: Bool {
+    public var isLeaf: Bool { leaf != nil }
+
+    /// A leaf's kind and name; nil for every operation with inputs. The one switch that sorts leaves
+    /// from operations, so places that treat leaves apart switch over this (exhaustively) instead of
+    /// listing every operation.
+    var leaf: Leaf? {
         switch self {
-        case .placeholder, .parameter, .constant: true
-        default: false
+        case let .placeholder(name): .placeholder(name: name)
+        case let .parameter(name): .parameter(name: name)
+        case .constant: .constant
+        case .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square,
+             .minimum, .maximum, .clamp, .select, .pow, .scale, .shift, .matmul,
+             .transpose, .reshape, .broadcastTo, .concat, .slice, .pad, .embedding,
+             .sum, .mean, .max, .softmax, .logSoftmax, .maxPool2d, .avgPool2d, .conv2d, .layerNorm, .dropout,
+             .meanSquaredError, .binaryCrossEntropyWithLogits, .softmaxCrossEntropy,
+             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward, .clampBackward,
+             .extremumBackward, .selectBackward, .maxBackward, .softmaxCrossEntropyBackward, .embeddingBackward,
+             .layerNormBackward, .layerNormGammaBackward, .maxPool2dBackward, .avgPool2dBackward,
+             .conv2dBackwardInput, .conv2dBackwardFilter:
+            nil
         }
     }
 
-    /// Whether the operation maps each output element from the same-position elements of inputs of
-    /// the output's shape (no broadcasting involved), so chains of them can fuse into one loop.
-    var isUnaryElementwise: Bool {
-        switch self {
-        case .neg, .exp, .log, .sqrt, .tanh, .sigmoid, .relu, .gelu, .abs, .square, .clamp, .pow, .scale, .shift: true
-        default: false
-        }
-    }
-
-    var isBinaryBroadcasting: Bool {
-        switch self {
-        case .add, .sub, .mul, .div, .minimum, .maximum: true
-        default: false
-        }
+    /// The three kinds of leaf (see `leaf`).
+    enum Leaf: Equatable {
+        case placeholder(name: String)
+        case parameter(name: String)
+        case constant
     }
 }

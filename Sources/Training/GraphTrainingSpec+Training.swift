@@ -40,7 +40,16 @@ extension GraphTrainingSpec {
         case .meanSquaredError: return .meanSquaredError
         case .binaryCrossEntropyWithLogits: return .binaryCrossEntropy
         case .softmaxCrossEntropy: return .crossEntropy
-        default: return nil
+        // Listed, not `default:`, so that a new loss operation must be sorted here.
+        case .placeholder, .parameter, .constant, .add, .sub, .mul, .div, .neg, .exp, .log, .sqrt, .tanh, .sigmoid,
+             .relu, .gelu, .abs, .square, .minimum, .maximum, .clamp, .select, .pow, .scale, .shift, .matmul,
+             .transpose, .reshape, .broadcastTo, .concat, .slice, .pad, .embedding, .sum, .mean, .max, .softmax,
+             .logSoftmax, .maxPool2d, .avgPool2d, .conv2d, .layerNorm, .dropout,
+             .reluBackward, .tanhBackward, .sigmoidBackward, .geluBackward, .absBackward, .clampBackward,
+             .extremumBackward, .selectBackward, .maxBackward, .softmaxCrossEntropyBackward, .embeddingBackward,
+             .layerNormBackward, .layerNormGammaBackward, .maxPool2dBackward, .avgPool2dBackward,
+             .conv2dBackwardInput, .conv2dBackwardFilter:
+            return nil
         }
     }
 }

@@ -1,3 +1,4 @@
+import DispatchLoop
 import Foundation
 import Kernels
 import Scheduler

@@ -42,9 +42,7 @@ enum GraphCommand {
             guard let loss = file.loss ?? (file.outputs.count == 1 ? file.outputs[0].node : nil) else {
                 throw ArgumentError("--grad needs a loss: mark an output with \"loss\" in the file, or have a single output")
             }
-            wrt = file.nodes.values.filter {
-                switch $0.operation { case .parameter, .placeholder: true; default: false }
-            }.sorted { $0.id < $1.id }
+            wrt = file.nodes.values.filter { $0.operation.isLeaf && $0.operation != .constant }.sorted { $0.id < $1.id }
             gradients = try file.graph.gradients(of: loss, wrt: wrt)
         }
 

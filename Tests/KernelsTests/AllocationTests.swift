@@ -7,6 +7,7 @@ import Glibc
 import Kernels
 import Synchronization
 import Testing
+import TestSupport
 
 // Counting heap allocations.
 //

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import TestSupport
 
 /// Scalar reference of each binary op with the kernels' NaN rule for max/min.
 func referenceBinary<T: KernelFloat>(_ op: BinaryOp, _ a: T, _ b: T) -> T {

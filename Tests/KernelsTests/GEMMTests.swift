@@ -1,5 +1,7 @@
 import Testing
 import Kernels
+import DispatchLoop
+import TestSupport
 
 /// Plain triple-loop reference in Double: C = alpha·op(A)·op(B) + beta·C, plus Σ|a||b| per element
 /// for the error bound.
@@ -149,7 +151,7 @@ where T.RawSignificand: FixedWidthInteger {
             cs.alpha = [1, -1, 0.5, 3][i % 4]; cs.beta = [0, 1, -2, 0.25][(i / 4) % 4]
             cs.pad = Int.random(in: 0...3, using: &rng)
             let cache = caches[i % caches.count]
-            let loop: any ParallelLoop = i % 2 == 0 ? SerialLoop() : DispatchLoop(workers: 1 + i % 4)
+            let loop: any ParallelLoop = i % 2 == 0 ? SerialLoop() : DispatchParallelLoop(workers: 1 + i % 4)
             if i % 5 == 0 {
                 try checkGEMM(Double.self, cs, loop: loop, cache: cache, seed: UInt64(i))
             } else {
@@ -210,7 +212,7 @@ where T.RawSignificand: FixedWidthInteger {
         let a: [Float] = rng.floats(batch * m * k), b: [Float] = rng.floats(k * n)
         var c = [Float](repeating: 0, count: batch * m * n)
         try GEMM.multiplyBatched(batch: batch, m: m, n: n, k: k, a: a, lda: k, strideA: m * k,
-                                 b: b, ldb: n, strideB: 0, c: &c, ldc: n, strideC: m * n, loop: DispatchLoop(workers: 3))
+                                 b: b, ldb: n, strideB: 0, c: &c, ldc: n, strideC: m * n, loop: DispatchParallelLoop(workers: 3))
         for i in 0..<batch {
             var ci = [Float](repeating: 0, count: m * n)
             try GEMM.multiply(m: m, n: n, k: k, a: Array(a[(i * m * k)...]), lda: k, b: b, ldb: n, c: &ci, ldc: n)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import DispatchLoop
 
 /// The choice of CPU level, and GEMM at every level this CPU supports (called directly through
 /// `level:`). The other kernels run at `KernelLevel.current`: `scripts/test` runs this whole
@@ -95,7 +96,7 @@ import Kernels
             (GEMMCase(m: 257, n: 300, k: 300, tb: true), .default)]
         for (cs, cache) in cases {
             let serial = try checkGEMM(Float.self, cs, cache: cache, level: level)
-            let parallel = try checkGEMM(Float.self, cs, loop: DispatchLoop(workers: 3), cache: cache, level: level)
+            let parallel = try checkGEMM(Float.self, cs, loop: DispatchParallelLoop(workers: 3), cache: cache, level: level)
             #expect(serial == parallel, "\(cs) at \(level): 1 and 3 workers differ")
             try checkGEMM(Double.self, cs, cache: cache, level: level)
         }

@@ -1,5 +1,7 @@
 import Testing
 import Kernels
+import DispatchLoop
+import TestSupport
 
 /// Double reference of a reduction over `axes` of a contiguous tensor, plus Σ|x| per output.
 func referenceReduce(_ op: ReduceOp, _ x: [Float], shape: [Int], axes: Set<Int>) -> (values: [Double], magnitude: [Double], counts: Int) {
@@ -81,7 +83,7 @@ struct ReductionTests {
         for axis in 0..<3 {
             let n = shape[axis], outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
             var out = [Int32](repeating: -1, count: outer * inner)
-            try Reduction.argmax(x, shape: shape, axis: axis, into: &out, loop: DispatchLoop(workers: 3))
+            try Reduction.argmax(x, shape: shape, axis: axis, into: &out, loop: DispatchParallelLoop(workers: 3))
             for o in 0..<outer {
                 for i in 0..<inner {
                     var best = 0

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import TestSupport
 
 struct SoftmaxTests {
     /// Double reference softmax of one row.

@@ -1,5 +1,6 @@
 import Testing
 import Kernels
+import TestSupport
 
 struct StridedCopyTests {
     @Test func transposeSliceBroadcastAndConcat() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 struct TaskFailure: Error, Equatable {
     let task: Int
@@ -15,7 +16,7 @@ extension SchedulerTests {
                 let executor = Executor(workers: workers)
                 for seed in 0..<20 {
                     let shape = Shape.random(scaled(2000, minimum: 300), edgesPerTask: 3, seed: UInt64(500 + seed))
-                    var rng = SeededRandom(seed: UInt64(seed))
+                    var rng = TestRandom(seed: UInt64(seed))
                     let thrower = Int.random(in: 0..<shape.count, using: &rng)
                     let ledger = Ledger(shape.count)
                     let throws_ = Atomic<Int>(0)

@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 /// Worker counts every concurrency test runs over.
 let workerCounts = [1, 2, 3, 4, 8]
@@ -46,19 +47,6 @@ struct CheckFailed: Error, CustomStringConvertible {
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw CheckFailed(message()) }
-}
-
-/// SplitMix64: small, seeded, repeatable.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Per-task counters shared with task closures: how often each task ran, and tickets from one
@@ -163,7 +151,7 @@ struct Shape {
     }
 
     static func layered(levels: Int, width: Int, seed: UInt64) -> Shape {
-        var rng = SeededRandom(seed: seed)
+        var rng = TestRandom(seed: seed)
         var e: [(Int, Int)] = []
         for l in 0..<(levels - 1) {
             for i in 0..<width {
@@ -178,7 +166,7 @@ struct Shape {
 
     /// Random DAG: edges only from lower to higher index (so acyclic), with a shuffled naming.
     static func random(_ n: Int, edgesPerTask: Int, seed: UInt64) -> Shape {
-        var rng = SeededRandom(seed: seed)
+        var rng = TestRandom(seed: seed)
         var e: [(Int, Int)] = []
         e.reserveCapacity(n * edgesPerTask)
         let perm = Array(0..<n).shuffled(using: &rng)

@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 extension SchedulerTests {
     @Suite struct WorkStealingDequeTests {
@@ -43,7 +44,7 @@ extension SchedulerTests {
                         }
                     }
                 }
-                var rng = SeededRandom(seed: UInt64(thieves))
+                var rng = TestRandom(seed: UInt64(thieves))
                 var next = 0
                 while next < items {
                     // Bursts of pushes (growth) with occasional pops by the owner.

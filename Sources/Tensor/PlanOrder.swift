@@ -1,0 +1,63 @@
+/// Phase 3 of `PlanBuilder`: what each step waits for, who reads each stored value, and the one
+/// sequential order that buffer planning walks.
+///
+/// Steps `0..<steps.count` compute nodes; step `steps.count + k` runs `updates[k]`. A node step
+/// waits for the steps that compute its inputs; an update waits for its gradient and, when it
+/// writes the parameter, for every step that reads the parameter (so no reader sees a half-updated
+/// value).
+struct PlanOrder {
+    /// Per step, the steps it waits for (each at most once).
+    let dependencies: [[Int]]
+    /// Per node id (roots only: views read their root), the steps other than its own that read it.
+    let consumers: [[Int]]
+    /// Every step once: node steps in id order, each update right after the last step it waits for.
+    let sequence: [Int]
+    /// Per step, its index in `sequence`.
+    let position: [Int]
+
+    /// Throws if two updates write one parameter.
+    init<Scalar>(_ records: [Graph<Scalar>.Record], steps: PlanSteps<Scalar>, updates: [ParameterUpdate<Scalar>]) throws(GraphError) {
+        let m = steps.count, stepCount = m + updates.count
+        let root = steps.root, stepOf = steps.stepOf
+        var deps = [[Int]](repeating: [], count: stepCount)
+        var consumers = [[Int]](repeating: [], count: records.count)
+        for s in 0..<m {
+            for i in steps.members[s] {
+                for j in records[i].inputs {
+                    let r = root[j]
+                    let p = stepOf[r]
+                    if p >= 0 && p != s && !deps[s].contains(p) { deps[s].append(p) }
+                    if p != s && consumers[r].last != s { consumers[r].append(s) }
+                }
+            }
+        }
+        var updated = Set<Int>()
+        for (k, u) in updates.enumerated() {
+            let s = m + k
+            guard updated.insert(u.parameter.id).inserted else {
+                throw GraphError(operation: "plan", shapes: [u.parameter.shape], location: u.parameter.location,
+                                 message: "parameter %\(u.parameter.id) has two updates in one plan")
+            }
+            let g = root[u.gradient.id]
+            if stepOf[g] >= 0 { deps[s].append(stepOf[g]) }
+            // After every read of the parameter (its readers so far are all node steps), if it writes it.
+            if u.writesParameter {
+                for reader in consumers[root[u.parameter.id]] where !deps[s].contains(reader) { deps[s].append(reader) }
+            }
+            consumers[g].append(s)
+        }
+
+        var updatesAfter = [[Int]](repeating: [], count: m + 1)
+        for k in 0..<updates.count { updatesAfter[(deps[m + k].max() ?? -1) + 1].append(m + k) }
+        var sequence: [Int] = updatesAfter[0]
+        sequence.reserveCapacity(stepCount)
+        for s in 0..<m { sequence.append(s); sequence.append(contentsOf: updatesAfter[s + 1]) }
+        var position = [Int](repeating: 0, count: stepCount)
+        for (p, s) in sequence.enumerated() { position[s] = p }
+
+        dependencies = deps
+        self.consumers = consumers
+        self.sequence = sequence
+        self.position = position
+    }
+}
