@@ -261,8 +261,8 @@ def backprop_cases(args):
         if model == "mlp":
             for b in csv_ints(args.batches):
                 cases.append(("mlp", b, not args.no_update))
-        elif model == "cnn":
-            cases.append(("cnn", None, not args.no_update))   # LeNet-5, batch 64, with the SGD step
+        elif model in ("cnn", "char"):
+            cases.append((model, None, not args.no_update))   # LeNet-5 / the character model, batch 64, with the SGD step
         else:
             cases.append((model, None, False))
     return cases
@@ -359,7 +359,7 @@ def main():
     k.set_defaults(func=cmd_kernels)
 
     b = sub.add_parser("backprop")
-    b.add_argument("--models", default="mlp,cnn,wide,deep,small-ops")
+    b.add_argument("--models", default="mlp,cnn,char,wide,deep,small-ops")
     b.add_argument("--batches", default="64,256", help="mlp batch sizes")
     b.add_argument("--threads", default="1,2")
     b.add_argument("--repeat", type=int, default=20)

@@ -81,6 +81,34 @@ def build(model, batch):
             logp = jax.nn.log_softmax(h)
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
         return params, inputs, loss
+    if model == "char":
+        V, T, D, H = 70, 32, 64, 4
+        limit = (6.0 / (2 * D)) ** 0.5
+        params = [jax.random.normal(split(), (V, D), jnp.float32) / D ** 0.5,
+                  jax.random.normal(split(), (T, D), jnp.float32) * 0.02]
+        params += [jax.random.uniform(split(), (D, D), jnp.float32, -limit, limit) for _ in range(4)]
+        lv = (6.0 / (D + V)) ** 0.5
+        params += [jnp.ones(D, jnp.float32), jnp.zeros(D, jnp.float32),
+                   jax.random.uniform(split(), (D, V), jnp.float32, -lv, lv), jnp.zeros(V, jnp.float32)]
+        inputs = (jax.random.randint(split(), (batch, T), 0, V), jax.random.randint(split(), (batch,), 0, V))
+        mask = jnp.triu(jnp.full((T, T), -1e9, jnp.float32), k=1)
+
+        def loss(p, inp):
+            x, y = inp
+            emb, pos, wq, wk, wv, wo, gamma, beta, w, b = p
+            h = emb[x] + pos
+
+            def heads(t):
+                return t.reshape(batch, T, H, D // H).transpose(0, 2, 1, 3)
+            q, k, v = heads(h @ wq), heads(h @ wk), heads(h @ wv)
+            att = jax.nn.softmax(q @ k.transpose(0, 1, 3, 2) * (1 / (D // H) ** 0.5) + mask, axis=-1) @ v
+            h = h + att.transpose(0, 2, 1, 3).reshape(batch, T, D) @ wo
+            mu = h.mean(-1, keepdims=True)
+            var = ((h - mu) ** 2).mean(-1, keepdims=True)
+            h = (h - mu) / jnp.sqrt(var + 1e-5) * gamma + beta
+            logp = jax.nn.log_softmax(h[:, -1] @ w + b)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+        return params, inputs, loss
     if model == "wide":
         K = a.branches
         params = [he(1024, 1024) for _ in range(2 * K)]

@@ -12,7 +12,7 @@ import resource
 import statistics
 import sys
 
-MODELS = ("mlp", "cnn", "wide", "deep", "small-ops")
+MODELS = ("mlp", "cnn", "char", "wide", "deep", "small-ops")
 
 
 def backprop_args(description):
@@ -30,7 +30,7 @@ def backprop_args(description):
     if a.threads < 1 or a.repeat < 1 or a.warmup < 0 or a.branches < 1:
         p.error("--threads and --repeat must be positive")
     if a.batch == 0:
-        a.batch = {"mlp": 256, "cnn": 64, "wide": 256, "deep": 64, "small-ops": 1}[a.model]
+        a.batch = {"mlp": 256, "cnn": 64, "char": 64, "wide": 256, "deep": 64, "small-ops": 1}[a.model]
     return a
 
 

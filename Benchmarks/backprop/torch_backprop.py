@@ -3,6 +3,8 @@
 
 Models (the same as `bench backprop`):
   mlp        784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 64 or 256
+  char       character model: embedding 70x64, learned positions, 4-head causal self-attention with residual,
+             layer norm, last position, dense 64-70, softmax cross-entropy; context 32, batch 64
   cnn        LeNet-5 on 28x28x1 images, batch 64: conv 5x5x6 (padding 2), ReLU, 2x2 max pool, conv 5x5x16,
              ReLU, 2x2 max pool, dense 400-120-84-10 with ReLUs, softmax cross-entropy. PyTorch runs it in
              its native NCHW layout (oneDNN convolutions); ours is NHWC: each runs its own default.
@@ -76,6 +78,30 @@ def build(model, batch):
                 if i < 2:
                     h = torch.relu(h)
             return F.cross_entropy(h, y)
+        return params, loss
+    if model == "char":
+        V, T, D, H = 70, 32, 64, 4
+        emb = (torch.randn(V, D) / D ** 0.5).requires_grad_()
+        pos = (torch.randn(T, D) * 0.02).requires_grad_()
+        limit = (6.0 / (2 * D)) ** 0.5
+        wq, wk, wv, wo = [((torch.rand(D, D) * 2 - 1) * limit).requires_grad_() for _ in range(4)]
+        gamma, beta = torch.ones(D, requires_grad=True), torch.zeros(D, requires_grad=True)
+        w, b = ((torch.rand(D, V) * 2 - 1) * (6.0 / (D + V)) ** 0.5).requires_grad_(), torch.zeros(V, requires_grad=True)
+        params = [emb, pos, wq, wk, wv, wo, gamma, beta, w, b]
+        x = torch.randint(0, V, (batch, T))
+        y = torch.randint(0, V, (batch,))
+        mask = torch.triu(torch.full((T, T), -1e9), diagonal=1)
+        F = torch.nn.functional
+
+        def loss():
+            h = emb[x] + pos
+            def heads(t):
+                return t.reshape(batch, T, H, D // H).transpose(1, 2)
+            q, k, v = heads(h @ wq), heads(h @ wk), heads(h @ wv)
+            att = torch.softmax(q @ k.transpose(-1, -2) * (1 / (D // H) ** 0.5) + mask, dim=-1) @ v
+            h = h + att.transpose(1, 2).reshape(batch, T, D) @ wo
+            h = F.layer_norm(h, (D,), gamma, beta)
+            return F.cross_entropy(h[:, -1] @ w + b, y)
         return params, loss
     if model == "wide":
         K = a.branches

@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Scheduler
 import Tensor
+import Training
 
 /// `bench backprop`: forward + backward (+ an SGD step with `--update`) of a model as one plan.
 ///
@@ -14,6 +15,8 @@ import Tensor
 /// ```
 /// Models (the same as the peers in Benchmarks/backprop):
 /// - `mlp`: 784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 256 by default;
+/// - `char`: the character-level model of `bench train --data shakespeare` (embedding 70x64, positions,
+///   4-head causal self-attention with residual, layer norm, last position, dense 64-70), context 32, batch 64;
 /// - `cnn`: LeNet-5 on 28x28x1 NHWC images: conv 5x5 6 filters (padding 2), ReLU, 2x2 max pool, conv 5x5
 ///   16 filters, ReLU, 2x2 max pool, dense 400-120-84-10 with ReLUs, softmax cross-entropy; batch 64;
 /// - `wide`: K (`--branches`, 4) branches relu(x_k W1_k) W2_k, x_k 256x1024, W 1024x1024; loss = sum of outputs;
@@ -29,9 +32,9 @@ enum BackpropCommand {
         var args = try Arguments(words, flags: ["update", "json", "no-fusion", "parallelism"])
         let model = args.string("model", default: "mlp")
         let threads = try args.int("threads", default: 1)
-        let defaults = ["mlp": 256, "wide": 256, "deep": 64, "small-ops": 1, "cnn": 64]
+        let defaults = ["mlp": 256, "wide": 256, "deep": 64, "small-ops": 1, "cnn": 64, "char": 64]
         guard let defaultBatch = defaults[model] else {
-            throw ArgumentError("--model must be mlp, cnn, wide, deep or small-ops, got '\(model)'")
+            throw ArgumentError("--model must be mlp, cnn, char, wide, deep or small-ops, got '\(model)'")
         }
         var batch = try args.int("batch", default: 0)
         if batch == 0 { batch = defaultBatch }
@@ -174,6 +177,18 @@ enum BackpropCommand {
             let labels = (0..<batch).map { _ in Float(Int.random(in: 0..<10, using: &rng)) }
             return Built(loss: try softmaxCrossEntropy(logits: h, labels: y), wrt: params,
                          feeds: [x: .randomNormal(shape: [batch, 28, 28, 1], using: &rng), y: Tensor(labels)])
+        case "char":
+            // The character-level model of `bench train --data shakespeare`: 32 characters of a
+            // 70-character vocabulary, embedding 64, learned positions, 4-head causal self-attention
+            // with its residual, layer norm, the last position, dense to 70 logits.
+            let model = try Sequential(graph: g, inputShape: [32],
+                                       layers: LayerSpec.parse("embedding(70,64)-position-attention(4)-layernorm-last-dense(70)"),
+                                       using: &rng)
+            let x = g.placeholder("x", shape: [batch, 32]), y = g.placeholder("y", shape: [batch])
+            let indices = (0..<(batch * 32)).map { _ in Float(Int.random(in: 0..<70, using: &rng)) }
+            let labels = (0..<batch).map { _ in Float(Int.random(in: 0..<70, using: &rng)) }
+            return Built(loss: try softmaxCrossEntropy(logits: model.prediction(x, training: true), labels: y),
+                         wrt: model.parameters, feeds: [x: Tensor(shape: [batch, 32], scalars: indices), y: Tensor(labels)])
         case "wide":
             var params: [Node<Float>] = []
             var feeds: [Node<Float>: Tensor<Float>] = [:]
