@@ -56,6 +56,9 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     /// replica rank 0's parameters, optimizer state and epoch, and starts the communication thread.
     ///
     /// - Parameters:
+    ///   - trainer: this rank's trainer (its model, loss, optimizer, global batch size and seed must
+    ///     be the same on every rank; its parameters are replaced by rank 0's).
+    ///   - communicator: the ranks taking part (every rank of it calls this initializer).
     ///   - bucketBytes: gradients per all-reduce, about (see `BucketLayout`); default 25 MB.
     ///   - settings: what else must be equal on every rank (data, model description, options),
     ///     by name; differences are reported by name.

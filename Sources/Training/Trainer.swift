@@ -90,6 +90,11 @@ public final class Trainer<Scalar: TensorScalar> {
     /// A trainer for `model` on `loss`.
     ///
     /// - Parameters:
+    ///   - model: the model to train (its parameters, all in one graph, are what training updates).
+    ///   - loss: the objective, which must fit the model's prediction and the data's task.
+    ///   - optimizer: how gradients update the parameters (its state lives in `optimizerState`).
+    ///   - batchSize: rows per training batch (the epoch's last batch may be shorter).
+    ///   - seed: fixes every epoch's batch order.
     ///   - executor: the worker pool the plans run on (nil: every task in order on the calling thread).
     public init(model: some TrainableModel<Scalar>, loss: Loss, optimizer: Optimizer, batchSize: Int, seed: UInt64,
                 executor: Executor?) throws {
@@ -206,6 +211,7 @@ public final class Trainer<Scalar: TensorScalar> {
     /// Trains one epoch over `data` in the seeded order of epoch `epoch`.
     ///
     /// - Parameters:
+    ///   - data: the training rows; their features and targets must fit the model and the loss.
     ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
     ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
     ///   - afterBatch: called after each batch's run (progress bars, profilers).
