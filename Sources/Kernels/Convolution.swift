@@ -96,6 +96,15 @@ public enum Convolution {
             withScratch(T.self, count: rowsPerBlock * k) { patches in
                 for b in range {
                     let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
+                    if singleChannelRuns(s) {
+                        // One input channel: the transposed patch matrix is gathered with whole runs
+                        // of input rows (see `im2colTransposed`), and GEMM reads it transposed.
+                        im2colTransposed(x, s, rows: rows, into: patches)
+                        try? GEMM.multiply(transposeA: true, m: rows.count, n: cout, k: k, a: patches, lda: rows.count,
+                                           b: filter, ldb: cout, c: y + rows.lowerBound * cout, ldc: cout,
+                                           loop: split ? SerialLoop() : loop)
+                        continue
+                    }
                     for g in 0..<s.groups {
                         im2col(x, s, group: g, rows: rows, into: patches)
                         try? GEMM.multiply(m: rows.count, n: coutG, k: k, a: patches, lda: k, b: filter + g * coutG, ldb: cout,
@@ -182,6 +191,14 @@ public enum Convolution {
                     let sum = chunks > 1 ? scratch + c * size : dW
                     for b in (c * blocks / chunks)..<((c + 1) * blocks / chunks) {
                         let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
+                        if singleChannelRuns(s) {
+                            im2colTransposed(x, s, rows: rows, into: patches)
+                            try? GEMM.multiply(m: k, n: cout, k: rows.count, a: patches, lda: rows.count,
+                                               b: dy + rows.lowerBound * cout, ldb: cout,
+                                               beta: b == c * blocks / chunks ? 0 : 1, c: sum, ldc: cout,
+                                               loop: split ? SerialLoop() : loop)
+                            continue
+                        }
                         for g in 0..<s.groups {
                             im2col(x, s, group: g, rows: rows, into: patches)
                             try? GEMM.multiply(transposeA: true, m: k, n: coutG, k: rows.count, a: patches, lda: k,
@@ -245,6 +262,46 @@ public enum Convolution {
                 fill(dst + hi &* cg, (kw &- hi) &* cg)
             }
             dst += rowLength
+        }
+    }
+
+    /// Whether the input has one channel (one group, stride and dilation 1): then, for a kernel
+    /// position, consecutive output pixels of an output row read consecutive input pixels, so the
+    /// TRANSPOSED patch matrix is gathered with whole runs of input rows instead of one short run
+    /// per pixel and kernel row (a grayscale image model's first layer).
+    static func singleChannelRuns(_ s: Conv2DShape) -> Bool {
+        s.inputChannels == 1 && s.groups == 1 && s.strideHeight == 1 && s.strideWidth == 1
+            && s.dilationHeight == 1 && s.dilationWidth == 1
+    }
+
+    /// Gathers the transpose of rows `rows` of the patch matrix into `p` (`patchSize × rows.count`,
+    /// row-major): `p[t][r]` = the input pixel under kernel position `t` for output pixel `r`, or 0
+    /// in the padding. For each output row the pixels of the block cover and each kernel position,
+    /// that is one run of an input row (zeros where it leaves the image). Needs `singleChannelRuns`.
+    static func im2colTransposed<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Conv2DShape, rows: Range<Int>,
+                                                 into p: UnsafeMutablePointer<T>) {
+        let ow = s.outputWidth, oh = s.outputHeight, width = s.width, height = s.height
+        let kh = s.kernelHeight, kw = s.kernelWidth, ld = rows.count
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let n = r / (oh * ow), i = r % (oh * ow) / ow, j0 = r % ow
+            let j1 = Swift.min(ow, j0 + rows.upperBound - r)          // this output row's pixels in the block
+            let column = r - rows.lowerBound, count = j1 - j0
+            for a in 0..<kh {
+                let ih = i + a - s.padTop
+                for b in 0..<kw {
+                    let dst = p + (a * kw + b) * ld + column
+                    guard ih >= 0 && ih < height else { fill(dst, count); continue }
+                    // Output column j reads input column j + b - padLeft; inside for lo..<hi.
+                    let shift = b - s.padLeft
+                    let lo = Swift.min(j1, Swift.max(j0, -shift)), hi = Swift.max(lo, Swift.min(j1, width - shift))
+                    fill(dst, lo - j0)
+                    let source = x + (n * height + ih) * width + shift
+                    (dst + (lo - j0)).update(from: source + lo, count: hi - lo)
+                    fill(dst + (hi - j0), j1 - hi)
+                }
+            }
+            r += count
         }
     }
 
