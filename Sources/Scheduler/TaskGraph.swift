@@ -84,10 +84,22 @@ public final class TaskGraph {
 
 /// A task in a `TaskGraph`, used to add dependencies.
 ///
-/// - Note: A handle does not keep its graph alive (that would cost two atomic reference-count
-///   operations per task while building); use it only while the graph exists, as you would an index.
+/// ```swift
+/// let graph = TaskGraph()
+/// let a = graph.addTask("a") {}, b = graph.addTask("b") {}
+/// a.precede(b)
+/// ```
+///
+/// - Note: A handle does not keep its graph alive (a graph would otherwise live as long as any
+///   copy of any of its handles); use it while the graph exists, as you would an index. Misuse is
+///   caught, not undefined: a handle used after its graph was deinitialized traps ("attempted to
+///   read an unowned reference but object ... was already deallocated"), and an edge between
+///   tasks of two graphs makes `compile()` throw `SchedulerError.foreignTask`.
 public struct TaskHandle {
-    unowned(unsafe) let graph: TaskGraph
+    // `unowned` (safe), not `unowned(unsafe)`: a handle that outlives its graph traps with the
+    // runtime's message instead of reading freed memory. It costs an unowned reference count
+    // operation when a handle is created and dropped, not a strong retain.
+    unowned let graph: TaskGraph
     /// The task's index in its graph (and in the compiled graph).
     public let index: Int
 
