@@ -20,6 +20,10 @@ public final class RunHandle: Sendable {
     /// finished or failed.
     public func cancel() { run.cancel() }
 
+    /// Whether the run was cancelled (by `cancel()` or its awaiting task) before it completed or
+    /// failed; it may still be draining tasks that had started.
+    public var isCancelled: Bool { run.status.load(ordering: .acquiring) == RunState.cancelled }
+
     /// Whether the run has finished (successfully or not).
     public var isFinished: Bool { run.finished.load(ordering: .acquiring) }
 
@@ -41,13 +45,16 @@ public final class RunHandle: Sendable {
     /// the first error a task threw, or `SchedulerError.cancelled` if `cancel()` stopped it.
     /// Cancelling the waiting Swift task cancels the run, and this then throws `CancellationError`.
     public func wait() async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                run.whenFinished { continuation.resume(with: $0) }
+        do {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    run.whenFinished { continuation.resume(with: $0) }
+                }
+            } onCancel: {
+                run.cancel()
             }
-        } onCancel: {
-            run.cancel()
+        } catch SchedulerError.cancelled where Task.isCancelled {
+            throw CancellationError()
         }
-        if Task.isCancelled, case .failure(SchedulerError.cancelled) = run.result { throw CancellationError() }
     }
 }

@@ -49,6 +49,7 @@ extension SchedulerTests {
             let ran = Locked(0)
             let handle = executor.start(try Self.gated(gate, count: 5, ran: ran))
             handle.cancel()
+            #expect(handle.isCancelled)
             gate.signal()
             await #expect(throws: SchedulerError.cancelled) { try await handle.wait() }
             #expect(ran.withLock { $0 } == 0, "tasks after the gate started after the cancel")
@@ -56,13 +57,10 @@ extension SchedulerTests {
             let gate2 = DispatchSemaphore(value: 0)
             let ran2 = Locked(0)
             let handle2 = executor.start(try Self.gated(gate2, count: 5, ran: ran2))
+            #expect(!handle2.isCancelled)
             let waiter = Task { try await handle2.wait() }
             waiter.cancel()
-            while !Task.isCancelled && !handle2.isFinished {
-                // The run is cancelled once the cancel handler ran; let the gate go after that.
-                try await Task.sleep(nanoseconds: 5_000_000)
-                break
-            }
+            while !handle2.isCancelled { await Task.yield() }   // the cancel handler ran
             gate2.signal()
             await #expect(throws: CancellationError.self) { try await waiter.value }
             #expect(ran2.withLock { $0 } == 0)
