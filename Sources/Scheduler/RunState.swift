@@ -111,6 +111,12 @@ final class RunState: @unchecked Sendable {
         case RunState.failed: result = .failure(error.withLock { $0 } ?? SchedulerError.cancelled)
         default: result = .failure(SchedulerError.cancelled)
         }
+        // The table's reference may be the one keeping `self` alive: hold our own until the end.
+        let keep = Unmanaged.passRetained(self)
+        defer { keep.release() }
+        // First the slot (no item of this run exists any more, so nobody looks it up again), so
+        // that a caller whose wait returns finds it free: Note [A full run table].
+        if slot >= 0 { pool.table.unregister(slot) }
         let callbacks = outcome.withLock { state in
             state.result = result
             defer { state.callbacks = [] }
@@ -119,9 +125,6 @@ final class RunState: @unchecked Sendable {
         finished.store(true, ordering: .releasing)   // pairs with the waiter's acquire
         semaphore.signal()
         for callback in callbacks { callback(result) }
-        // Last: the table's reference may be the one keeping `self` alive. No item of this run
-        // exists any more, so nobody can look the slot up again.
-        if slot >= 0 { pool.table.unregister(slot) }
     }
 
     /// The result; only after `finished`.

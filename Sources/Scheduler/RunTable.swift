@@ -13,7 +13,8 @@ import Synchronization
 /// `SchedulerError.tooManyRuns`: it neither spins nor blocks. (Blocking would need a waiter that
 /// is not a worker, and a task that starts a nested run on a worker cannot wait for a slot that
 /// only other runs on the same workers free; failing is what cannot hang.) A caller that starts
-/// runs without bound limits how many it keeps in flight, or retries after some finished.
+/// runs without bound limits how many it keeps in flight, or retries after some finished: a run
+/// gives its slot back before its waiters wake, so a slot is free when a `wait()` returns.
 final class RunTable: @unchecked Sendable {
     // @unchecked Sendable: slots are atomics; the free list is behind a Lock.
     static let shared = RunTable(capacity: 1 << WorkItem.slotBits)
@@ -47,9 +48,6 @@ final class RunTable: @unchecked Sendable {
         slots[Int(slot)].store(bits, ordering: .releasing)
         return Int(slot)
     }
-
-    /// Slots free now (for tests and diagnostics; stale as soon as it returns).
-    var freeCount: Int { free.withLock { $0.count } }
 
     /// The run in `slot`; valid while any of its work items exist.
     @inline(__always)
