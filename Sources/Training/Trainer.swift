@@ -339,9 +339,43 @@ public final class Trainer<Scalar: TensorScalar> {
     }
 
     /// Runs the model forward over every row of `data` (in row order, in chunks) without changing it.
+    /// Unavailable in async code: use `try await evaluate(_:)` there.
+    @available(*, noasync, message: "use the async form, `try await evaluate(_:)`, which does not block a thread")
     public func evaluate(_ data: Dataset) throws -> Evaluation {
         try checkFits(data)
-        let (predictions, width, windowLoss) = try forwardAll(data, targets: true)
+        return evaluation(of: data, try forwardAll(data, targets: true))
+    }
+
+    /// `evaluate(_:)`, suspending the calling task while the plans run instead of blocking its
+    /// thread; cancelling the task stops it with `CancellationError` (the model is not changed).
+    nonisolated(nonsending)
+    public func evaluate(_ data: Dataset) async throws -> Evaluation {
+        try checkFits(data)
+        return evaluation(of: data, try await forwardAllAsync(data, targets: true))
+    }
+
+    /// The model's outputs for every row of `features` (its targets are not used): `rows x width`
+    /// values, logits for classification losses (see `Loss.probabilities(row:)`).
+    /// Unavailable in async code: use `try await predict(_:)` there.
+    @available(*, noasync, message: "use the async form, `try await predict(_:)`, which does not block a thread")
+    public func predict(_ features: Dataset) throws -> (values: [Double], width: Int) {
+        try checkInputs(features)
+        let (predictions, width, _) = try forwardAll(features, targets: false)
+        return (predictions, width)
+    }
+
+    /// `predict(_:)`, suspending the calling task while the plans run instead of blocking its
+    /// thread; cancelling the task stops it with `CancellationError`.
+    nonisolated(nonsending)
+    public func predict(_ features: Dataset) async throws -> (values: [Double], width: Int) {
+        try checkInputs(features)
+        let (predictions, width, _) = try await forwardAllAsync(features, targets: false)
+        return (predictions, width)
+    }
+
+    /// The loss and metrics of `predictions` (from `forwardAll`) against `data`'s targets.
+    private func evaluation(of data: Dataset, _ forward: ([Double], Int, Double)) -> Evaluation {
+        let (predictions, width, windowLoss) = forward
         var tracker = MetricTracker(data: data)
         predictions.withUnsafeBufferPointer { p in
             for r in 0..<data.count {
@@ -355,45 +389,80 @@ public final class Trainer<Scalar: TensorScalar> {
                           confusion: tracker.confusion, r2: tracker.r2)
     }
 
-    /// The model's outputs for every row of `features` (its targets are not used): `rows x width`
-    /// values, logits for classification losses (see `Loss.probabilities(row:)`).
-    public func predict(_ features: Dataset) throws -> (values: [Double], width: Int) {
-        try checkInputs(features)
-        let (predictions, width, _) = try forwardAll(features, targets: false)
-        return (predictions, width)
+    /// Forward passes over all rows; with fixed batches the last window overlaps the one before it
+    /// and only its new rows are kept. Returns the predictions, their width and the mean window loss.
+    private func forwardAll(_ data: Dataset, targets: Bool) throws -> ([Double], Int, Double) {
+        var pass = try ForwardPass(data: data, targets: targets, chunk: hasFixedBatch ? batchSize : evalChunk,
+                                   fixed: hasFixedBatch, batchSize: batchSize)
+        while let head = try nextChunk(&pass) {
+            try head.plan.run()
+            try collectChunk(head, into: &pass)
+        }
+        return pass.result
     }
 
-    /// Forward passes over all rows; with fixed batches the last window overlaps the one before it
-    /// and only its new rows are kept.
-    private func forwardAll(_ data: Dataset, targets: Bool) throws -> ([Double], Int, Double) {
-        let chunk = hasFixedBatch ? batchSize : evalChunk
-        guard data.count > 0 else { return ([], 0, 0) }
-        guard data.count >= chunk || !hasFixedBatch else {
-            throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) rows to evaluate")
+    /// `forwardAll`, awaiting each plan run.
+    nonisolated(nonsending)
+    private func forwardAllAsync(_ data: Dataset, targets: Bool) async throws -> ([Double], Int, Double) {
+        var pass = try ForwardPass(data: data, targets: targets, chunk: hasFixedBatch ? batchSize : evalChunk,
+                                   fixed: hasFixedBatch, batchSize: batchSize)
+        while let head = try nextChunk(&pass) {
+            try Task.checkCancellation()
+            try await head.plan.run()
+            try collectChunk(head, into: &pass)
         }
+        return pass.result
+    }
+
+    /// A forward pass over a data set in progress: the window fed last and what was collected.
+    private struct ForwardPass {
+        let data: Dataset
+        let targets: Bool
+        let chunk: Int
+        let fixed: Bool
+        var start = 0
+        var window = 0..<0
         var out: [Double] = []
         var width = 0
         var lossSum = 0.0
-        var start = 0
-        while start < data.count {
-            let lo = hasFixedBatch ? min(start, data.count - chunk) : start
-            let hi = min(lo + chunk, data.count)
-            let rows = lo..<hi
-            let head = try evalHead(rows.count)
-            // Only a custom loss node needs the target in evaluation plans (known losses are computed on the host).
-            try feed(head, data, rows, targets: loss == nil ? targets : nil)
-            try head.plan.run()
-            width = head.prediction.shape.dropFirst().reduce(1, *)
-            let skip = start - lo
-            try head.plan.withUnsafeValue(of: head.prediction) { p in
-                out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+
+        init(data: Dataset, targets: Bool, chunk: Int, fixed: Bool, batchSize: Int) throws {
+            guard data.count == 0 || data.count >= chunk || !fixed else {
+                throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) rows to evaluate")
             }
-            if loss == nil {
-                lossSum += Double(try head.plan.withUnsafeValue(of: head.loss) { $0[0] }) * Double(hi - start)
-            }
-            start = hi
+            self.data = data
+            self.targets = targets
+            self.chunk = chunk
+            self.fixed = fixed
         }
-        return (out, width, lossSum / Double(data.count))
+
+        var result: ([Double], Int, Double) { data.count > 0 ? (out, width, lossSum / Double(data.count)) : ([], 0, 0) }
+    }
+
+    /// Feeds the next window of rows and returns its plan's head, or nil when every row was seen.
+    private func nextChunk(_ pass: inout ForwardPass) throws -> Head? {
+        guard pass.start < pass.data.count else { return nil }
+        let lo = pass.fixed ? min(pass.start, pass.data.count - pass.chunk) : pass.start
+        pass.window = lo..<min(lo + pass.chunk, pass.data.count)
+        let head = try evalHead(pass.window.count)
+        // Only a custom loss node needs the target in evaluation plans (known losses are computed on the host).
+        try feed(head, pass.data, pass.window, targets: loss == nil ? pass.targets : nil)
+        return head
+    }
+
+    /// After a window's run: keeps its new rows' predictions (and the custom loss).
+    private func collectChunk(_ head: Head, into pass: inout ForwardPass) throws {
+        let rows = pass.window
+        let width = head.prediction.shape.dropFirst().reduce(1, *)
+        pass.width = width
+        let skip = pass.start - rows.lowerBound
+        try head.plan.withUnsafeValue(of: head.prediction) { p in
+            pass.out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+        }
+        if loss == nil {
+            pass.lossSum += Double(try head.plan.withUnsafeValue(of: head.loss) { $0[0] }) * Double(rows.upperBound - pass.start)
+        }
+        pass.start = rows.upperBound
     }
 
     // MARK: - Parameters and checkpoints

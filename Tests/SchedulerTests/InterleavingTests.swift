@@ -68,13 +68,15 @@ extension SchedulerTests {
     @Suite struct InterleavingTests {
         /// Four threads call `run`, `start`/`wait`, `cancel`, the async forms, `parallelFor` and
         /// `shutdown` on one executor in random orders with random delays, 10^4 times (10^3 in
-        /// debug builds, which ThreadSanitizer uses). Every call must end within the round's
+        /// debug builds, which ThreadSanitizer uses; `SCHEDULER_INTERLEAVINGS` sets the count). Every call must end within the round's
         /// deadline (a hang fails the test instead of hanging it), with an outcome its call
         /// allows: a run completes (all 6 tasks ran) or fails with `.shutDown`, `.cancelled` or
         /// `CancellationError` where it was cancelled; a run started after the same thread's own
         /// `shutdown()` fails with `.shutDown`; `parallelFor` covers its range exactly once.
         @Test func everyInterleavingEnds() throws {
-            let rounds = scaled(10_000, minimum: 1_000)
+            // SCHEDULER_INTERLEAVINGS overrides the count (e.g. the full 10^4 under ThreadSanitizer).
+            let rounds = ProcessInfo.processInfo.environment["SCHEDULER_INTERLEAVINGS"].flatMap { Int($0) }
+                ?? scaled(10_000, minimum: 1_000)
             let threads = 4, callsPerThread = 2
             let deadline = sizeDivisor == 1 ? 10.0 : 60.0
             let current = Locked<InterleavingRound?>(nil)

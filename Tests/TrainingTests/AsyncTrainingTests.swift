@@ -17,7 +17,8 @@ import Training
                            batchSize: 16, seed: 3, executor: executor)
     }
 
-    /// Bit for bit the parameters, losses and batch callbacks of the blocking epochs.
+    /// Bit for bit the parameters, losses and batch callbacks of the blocking epochs, then the same
+    /// evaluation and predictions.
     @Test(arguments: [0, 2])
     func asyncEpochsTrainExactlyAsBlockingOnes(workers: Int) async throws {
         let train = try Self.irisSplit()
@@ -35,6 +36,16 @@ import Training
         #expect(losses.map(\.bitPattern) == blockingLosses.map(\.bitPattern))
         let a = try blocking.parameterValues(), b = try suspending.parameterValues()
         #expect(a.map { $0.map(\.bitPattern) } == b.map { $0.map(\.bitPattern) })
+        // Evaluation and prediction too (the same model, so the same figures).
+        let (evaluated, predicted) = try evaluateBlocking(blocking, on: train)
+        let evaluatedAsync = try await suspending.evaluate(train)
+        let predictedAsync = try await suspending.predict(train)
+        #expect(evaluatedAsync.loss.bitPattern == evaluated.loss.bitPattern)
+        #expect(evaluatedAsync.predictions == evaluated.predictions)
+        #expect(evaluatedAsync.accuracy == evaluated.accuracy)
+        #expect(predictedAsync.width == 3 && predicted.width == 3)
+        #expect(predictedAsync.values == predicted.values)
+        #expect(predictedAsync.values.count == train.count * 3)
     }
 
     /// A cancelled task trains nothing: `CancellationError`, no epoch counted, parameters unchanged.
@@ -58,4 +69,9 @@ import Training
 /// The blocking epochs, from a synchronous function (the blocking form is unavailable in async code).
 private func trainBlocking(_ trainer: Trainer<Float>, on data: Dataset, epochs: Int) throws -> [Double] {
     try (0..<epochs).map { _ in try trainer.trainEpoch(on: data).loss }
+}
+
+private func evaluateBlocking(_ trainer: Trainer<Float>, on data: Dataset) throws
+    -> (Trainer<Float>.Evaluation, (values: [Double], width: Int)) {
+    (try trainer.evaluate(data), try trainer.predict(data))
 }
