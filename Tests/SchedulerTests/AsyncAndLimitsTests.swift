@@ -129,16 +129,36 @@ extension SchedulerTests {
             }
         }
 
+        /// A handle outliving its graph traps with a message, even when a new graph took the
+        /// old one's registry slot (the generation tells them apart).
         @Test func aHandleUsedAfterItsGraphIsGoneTrapsWithAMessage() async {
-            await #expect(processExitsWith: .failure) {
+            let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
                 func orphan() -> TaskHandle {
                     let graph = TaskGraph()
                     return graph.addTask("orphan") {}
                 }
                 let handle = orphan()
-                let other = TaskGraph()
-                handle.precede(other.addTask("x") {})
+                let fresh = TaskGraph()   // most likely in the freed slot
+                let x = fresh.addTask("x") {}
+                handle.precede(x)
             }
+            let stderr = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+            #expect(stderr.contains("TaskHandle: precede on task #0 after its TaskGraph was deinitialized"), "\(stderr)")
+        }
+
+        /// Handles of live graphs work, however many graphs come and go.
+        @Test func handlesOfLiveGraphsSurviveOtherGraphsComingAndGoing() throws {
+            let keep = TaskGraph()
+            let a = keep.addTask("a") {}, b = keep.addTask("b") {}
+            for i in 0..<10_000 {
+                let other = TaskGraph()
+                other.addTask("t\(i)") {}.precede(other.addTask("u") {})
+                #expect(try other.compile().edgeCount == 1)
+            }
+            a.precede(b)
+            #expect(a.name == "a" && b.name == "b")
+            let compiled = try keep.compile()
+            #expect(compiled.successors(of: 0) == [1])
         }
     }
 }
