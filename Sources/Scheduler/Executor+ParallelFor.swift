@@ -59,7 +59,16 @@ extension Executor {
             if let worker {
                 for _ in 0..<tokens { worker.deque.push(bits) }
             } else {
-                pool.injection.push(bits, times: tokens)
+                // Note [Shutting down without stranding a run]: tokens pushed after the last
+                // worker left would never be taken, and the caller would sleep forever.
+                let accepted = closed.withLock { closed in
+                    if !closed { pool.injection.push(bits, times: tokens) }
+                    return !closed
+                }
+                if !accepted {
+                    for _ in 0..<tokens { Unmanaged.passUnretained(job).release() }
+                    job.work(worker: nil)   // every piece, on the calling thread
+                }
             }
             for _ in 0..<tokens { pool.wakeOne() }
             if let worker {

@@ -22,12 +22,15 @@ final class Pool: @unchecked Sendable {
     private let exited = DispatchGroup()
     private let started = DispatchGroup()
     let count: Int
+    /// Where this pool's runs in progress are registered (Note [A full run table]).
+    let table: RunTable
 
     /// Idle rounds (each a look at every queue) before a worker sleeps.
     static let spinRounds = 64
 
-    init(workers n: Int, cpus: [Int]?) {
+    init(workers n: Int, cpus: [Int]?, table: RunTable = .shared) {
         count = n
+        self.table = table
         boundCPUs = .allocate(capacity: n)
         for i in 0..<n { (boundCPUs + i).initialize(to: Atomic(-1)) }
         workers = (0..<n).map { Worker(index: $0, pool: self) }
@@ -151,7 +154,13 @@ final class Pool: @unchecked Sendable {
             // Two-phase park: Note [Parking without lost wake-ups].
             let key = idle.prepareWait()
             if hasVisibleWork() { idle.cancelWait(); continue }
-            if stopping.load(ordering: .sequentiallyConsistent) { idle.cancelWait(); return }
+            if stopping.load(ordering: .sequentiallyConsistent) {
+                idle.cancelWait()
+                // Note [Shutting down without stranding a run]: work pushed before the executor
+                // closed its gate is visible now; drain it before leaving.
+                if hasVisibleWork() { continue }
+                return
+            }
             idle.commitWait(key)
         }
     }
@@ -232,14 +241,14 @@ final class Pool: @unchecked Sendable {
     func execute(_ item: Int, on w: Worker) {
         switch item & WorkItem.kindMask {
         case WorkItem.taskKind:
-            RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+            table.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
                 if w.holdsCredit(otherThan: run) { w.settleCredit() }   // don't hold another run up
                 w.ensureScratch(run.maxOutDegree)
                 runStrand(run, from: WorkItem.taskIndex(item), on: w)
                 w.endUnit(run)
             }
         case WorkItem.rootsKind:
-            RunTable.shared.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
+            table.run(at: WorkItem.slot(item))._withUnsafeGuaranteedRef { run in
                 if w.holdsCredit(otherThan: run) { w.settleCredit() }
                 claimRoots(run, on: w)
             }

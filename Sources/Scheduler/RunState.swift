@@ -25,9 +25,9 @@ import Synchronization
 /// unspent credit >= live units, and it reaches zero only when both are zero: never early, and
 /// at the latest when the last worker holding credit goes idle. See `Worker.endUnit`.
 final class RunState: @unchecked Sendable {
-    // @unchecked Sendable: shared fields are atomics or behind Locks; `slot`, `onFinish` and the
-    // pointers are written before the run is published (its first item pushed) and only read
-    // afterwards; the join counters are atomics.
+    // @unchecked Sendable: shared fields are atomics or behind Locks; `slot` and the pointers are
+    // written before the run is published (its first item pushed) and only read afterwards; the
+    // join counters are atomics.
     static let running = 0, failed = 1, cancelled = 2, completed = 3
 
     let graph: CompiledGraph
@@ -44,8 +44,7 @@ final class RunState: @unchecked Sendable {
     let maxOutDegree: Int
     let trace: TraceRecorder?
     let pool: Pool
-    var slot = -1
-    var onFinish: (@Sendable (Result<Void, any Error>) -> Void)? = nil
+    var slot = -1   // -1: never registered (the table was full)
 
     let status = Atomic<Int>(RunState.running)
     private let pad0 = CacheLinePad()   // keep the counters off the line of status and pointers
@@ -55,7 +54,8 @@ final class RunState: @unchecked Sendable {
     private let pad2 = CacheLinePad()
     let finished = Atomic<Bool>(false)
     private let error = Lock<(any Error)?>(nil)
-    private let outcome = Lock<Result<Void, any Error>?>(nil)
+    /// The result once finished, and until then the callbacks waiting for it (`whenFinished`).
+    private let outcome = Lock<(result: Result<Void, any Error>?, callbacks: [@Sendable (Result<Void, any Error>) -> Void])>((nil, []))
     private let semaphore = DispatchSemaphore(value: 0)
 
     init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
@@ -111,17 +111,35 @@ final class RunState: @unchecked Sendable {
         case RunState.failed: result = .failure(error.withLock { $0 } ?? SchedulerError.cancelled)
         default: result = .failure(SchedulerError.cancelled)
         }
-        outcome.withLock { $0 = result }
+        // The table's reference may be the one keeping `self` alive: hold our own until the end.
+        let keep = Unmanaged.passRetained(self)
+        defer { keep.release() }
+        // First the slot (no item of this run exists any more, so nobody looks it up again), so
+        // that a caller whose wait returns finds it free: Note [A full run table].
+        if slot >= 0 { pool.table.unregister(slot) }
+        let callbacks = outcome.withLock { state in
+            state.result = result
+            defer { state.callbacks = [] }
+            return state.callbacks
+        }
         finished.store(true, ordering: .releasing)   // pairs with the waiter's acquire
         semaphore.signal()
-        onFinish?(result)
-        // Last: the table's reference may be the one keeping `self` alive. No item of this run
-        // exists any more, so nobody can look the slot up again.
-        RunTable.shared.unregister(slot)
+        for callback in callbacks { callback(result) }
     }
 
     /// The result; only after `finished`.
-    var result: Result<Void, any Error> { outcome.withLock { $0 } ?? .failure(SchedulerError.cancelled) }
+    var result: Result<Void, any Error> { outcome.withLock { $0.result } ?? .failure(SchedulerError.cancelled) }
+
+    /// Calls `callback` with the result once the run finished: at once (on the calling thread) if
+    /// it has, else on the thread that finishes it. Never blocks; how async waits resume.
+    func whenFinished(_ callback: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        let done: Result<Void, any Error>? = outcome.withLock { state in
+            if let result = state.result { return result }
+            state.callbacks.append(callback)
+            return nil
+        }
+        if let done { callback(done) }
+    }
 
     /// Blocks the calling (non-worker) thread until the run finished: spins briefly (short runs
     /// end within microseconds), then sleeps on the semaphore.

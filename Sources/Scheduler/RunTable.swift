@@ -1,37 +1,52 @@
 import Synchronization
 
-/// Process-wide table of runs in progress, so a work item can name its run in a few bits.
+/// The table of runs in progress on a pool, so a work item can name its run in a few bits.
 ///
 /// Work items are single machine words (the Chase-Lev deque stores words); a task item carries a
 /// slot of this table and the task's index instead of a pointer plus an index, so the executor
 /// never allocates per task. See `WorkItem`.
+///
+/// Note [A full run table]
+/// The table has `capacity` slots (65,536 for `shared`, the one every executor uses). A run takes
+/// a slot when it is submitted and gives it back when it ends, so the table is full only with
+/// that many runs in progress at once. `register` then returns nil and the run fails at once with
+/// `SchedulerError.tooManyRuns`: it neither spins nor blocks. (Blocking would need a waiter that
+/// is not a worker, and a task that starts a nested run on a worker cannot wait for a slot that
+/// only other runs on the same workers free; failing is what cannot hang.) A caller that starts
+/// runs without bound limits how many it keeps in flight, or retries after some finished: a run
+/// gives its slot back before its waiters wake, so a slot is free when a `wait()` returns.
 final class RunTable: @unchecked Sendable {
     // @unchecked Sendable: slots are atomics; the free list is behind a Lock.
-    static let capacity = 1 << WorkItem.slotBits
-    static let shared = RunTable()
+    static let shared = RunTable(capacity: 1 << WorkItem.slotBits)
 
+    /// Number of slots: runs that can be in progress at once.
+    let capacity: Int
     private let slots: UnsafeMutablePointer<Atomic<Int>>
     private let free: Lock<[Int32]>
 
-    private init() {
-        slots = .allocate(capacity: RunTable.capacity)
-        for i in 0..<RunTable.capacity { (slots + i).initialize(to: Atomic(0)) }
-        free = Lock(Array((0..<Int32(RunTable.capacity)).reversed()))
+    /// A table of `capacity` slots (at most `1 << WorkItem.slotBits`: a slot must fit a work item).
+    init(capacity: Int) {
+        precondition(capacity >= 1 && capacity <= 1 << WorkItem.slotBits, "RunTable: capacity \(capacity) out of range")
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        for i in 0..<capacity { (slots + i).initialize(to: Atomic(0)) }
+        free = Lock(Array((0..<Int32(capacity)).reversed()))
     }
 
-    /// Registers `run` (retaining it) and returns its slot. Waits if all slots are taken (only
-    /// with 65536 runs in progress at once).
-    func register(_ run: RunState) -> Int {
-        while true {
-            if let slot = free.withLock({ $0.popLast() }) {
-                let bits = Int(bitPattern: Unmanaged.passRetained(run).toOpaque())
-                // Release: the run's fields are initialized before its slot can be read; readers
-                // also get it through the work item's own publication (deque push / queue lock).
-                slots[Int(slot)].store(bits, ordering: .releasing)
-                return Int(slot)
-            }
-            sched_yield()
-        }
+    deinit {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+    }
+
+    /// Registers `run` (retaining it) and returns its slot, or nil if every slot is taken
+    /// (Note [A full run table]).
+    func register(_ run: RunState) -> Int? {
+        guard let slot = free.withLock({ $0.popLast() }) else { return nil }
+        let bits = Int(bitPattern: Unmanaged.passRetained(run).toOpaque())
+        // Release: the run's fields are initialized before its slot can be read; readers also get
+        // it through the work item's own publication (deque push / queue lock).
+        slots[Int(slot)].store(bits, ordering: .releasing)
+        return Int(slot)
     }
 
     /// The run in `slot`; valid while any of its work items exist.
@@ -49,10 +64,6 @@ final class RunTable: @unchecked Sendable {
         Unmanaged<RunState>.fromOpaque(UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped).release()
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The encoding of work items, one machine word each.
 ///

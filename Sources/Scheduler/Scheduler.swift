@@ -18,7 +18,7 @@
 /// ```
 ///
 /// How it fits together (one concept per file):
-/// - `TaskGraph`, `TaskHandle`: building. `CompiledGraph`: successor lists in compressed rows,
+/// - `TaskGraph`, `TaskHandle` (a value; `TaskGraphRegistry` makes a stale one trap): building. `CompiledGraph`: successor lists in compressed rows,
 ///   join counters only for tasks with two or more predecessors, roots and rows in priority order.
 /// - `Executor`: the public face; `Pool`/`Worker`: threads, deques, stealing, parking;
 ///   `RunState`: one run's counters, error, cancel flag and waiter; `RunHandle`: waiting/cancel.
@@ -29,6 +29,8 @@
 /// The reasoning behind the concurrency lives next to the code, in named notes:
 /// - Note [Chase-Lev memory orders] (`WorkStealingDeque`)
 /// - Note [Parking without lost wake-ups] (`EventCount`)
+/// - Note [Shutting down without stranding a run] (`Executor.shutdown`), Note [A full run table]
+///   (`RunTable`), Note [Handles that cannot dangle] (`TaskGraphRegistry`)
 /// - Note [Counting live units] and Note [Unit credit] (`RunState`)
 /// - Note [parallelFor lifetime] (`ParallelForJob`), Note [Spreading pieces] (`Executor+ParallelFor`)
 ///

@@ -26,8 +26,16 @@ public final class TaskGraph {
     @exclusivity(unchecked) var edges: [Edge] = []
     var hasPriorities = false   // any task with a priority other than 0
     var foreignEdge: SchedulerError? = nil   // the first bad edge, thrown by compile()
+    /// Where this graph is registered, and the generation its handles carry (Note [Handles that
+    /// cannot dangle]).
+    private(set) var slot: Int32 = -1
+    private(set) var generation: UInt32 = 0
 
-    public init() {}
+    public init() {
+        (slot, generation) = TaskGraphRegistry.shared.register(self)
+    }
+
+    deinit { TaskGraphRegistry.shared.unregister(slot: slot) }
 
     /// Number of tasks added so far.
     public var taskCount: Int { bodies.count }
@@ -45,7 +53,7 @@ public final class TaskGraph {
         bodies.append(TaskBody(call: body))
         info.append(TaskInfo(name: name, cost: cost, priority: priority))
         if priority != 0 { hasPriorities = true }
-        return TaskHandle(graph: self, index: bodies.count - 1)
+        return TaskHandle(slot: slot, generation: generation, index: bodies.count - 1)
     }
 
     /// Reserves room for `tasks` tasks and `edges` edges (avoids regrowth when building big graphs).
@@ -69,12 +77,16 @@ public final class TaskGraph {
         edges.append(Edge(from: Int32(truncatingIfNeeded: from), to: Int32(truncatingIfNeeded: to)))
     }
 
+    /// Whether `handle` is a task of this graph.
+    @inline(__always)
+    func owns(_ handle: TaskHandle) -> Bool { handle.slot == slot && handle.generation == generation }
+
     @inline(__always)
     func addEdge(from: TaskHandle, to: TaskHandle) {
-        guard from.graph === self, to.graph === self else {
+        guard owns(from), owns(to) else {
             if foreignEdge == nil {
-                let other = from.graph === self ? to : from
-                foreignEdge = .foreignTask(operation: "precede", task: other.graph.info[other.index].name)
+                let other = owns(from) ? to : from
+                foreignEdge = .foreignTask(operation: "precede", task: other.name)
             }
             return
         }
@@ -84,29 +96,54 @@ public final class TaskGraph {
 
 /// A task in a `TaskGraph`, used to add dependencies.
 ///
-/// - Note: A handle does not keep its graph alive (that would cost two atomic reference-count
-///   operations per task while building); use it only while the graph exists, as you would an index.
+/// ```swift
+/// let graph = TaskGraph()
+/// let a = graph.addTask("a") {}, b = graph.addTask("b") {}
+/// a.precede(b)
+/// ```
+///
+/// A handle is a plain value (it names its graph without keeping it alive, like an index) that
+/// cannot dangle: one used after its graph was deinitialized traps with "TaskHandle: ... after its
+/// TaskGraph was deinitialized", and an edge between tasks of two graphs makes `compile()` throw
+/// `SchedulerError.foreignTask`. (Note [Handles that cannot dangle] in `TaskGraphRegistry`.)
 public struct TaskHandle {
-    unowned(unsafe) let graph: TaskGraph
+    let slot: Int32
+    let generation: UInt32
     /// The task's index in its graph (and in the compiled graph).
     public let index: Int
 
+    init(slot: Int32, generation: UInt32, index: Int) {
+        self.slot = slot
+        self.generation = generation
+        self.index = index
+    }
+
+    /// Calls `body` with this handle's graph; traps if the graph is gone.
+    @inline(__always)
+    func withGraph<R>(_ use: StaticString, _ body: (TaskGraph) -> R) -> R {
+        TaskGraphRegistry.shared.withGraph(slot: slot, generation: generation, for: "\(use) on task #\(index)", body)
+    }
+
     /// The task's name.
-    public var name: String { graph.info[index].name }
+    public var name: String { withGraph("name") { $0.info[index].name } }
 
     /// Makes `other` run after this task.
     @inline(__always)
-    public func precede(_ other: TaskHandle) { graph.addEdge(from: self, to: other) }
+    public func precede(_ other: TaskHandle) { withGraph("precede") { $0.addEdge(from: self, to: other) } }
 
     /// Makes every task in `others` run after this task.
-    public func precede(_ others: TaskHandle...) { for o in others { graph.addEdge(from: self, to: o) } }
+    public func precede(_ others: TaskHandle...) {
+        withGraph("precede") { g in for o in others { g.addEdge(from: self, to: o) } }
+    }
 
     /// Makes this task run after `other`.
     @inline(__always)
-    public func succeed(_ other: TaskHandle) { graph.addEdge(from: other, to: self) }
+    public func succeed(_ other: TaskHandle) { withGraph("succeed") { $0.addEdge(from: other, to: self) } }
 
     /// Makes this task run after every task in `others`.
-    public func succeed(_ others: TaskHandle...) { for o in others { graph.addEdge(from: o, to: self) } }
+    public func succeed(_ others: TaskHandle...) {
+        withGraph("succeed") { g in for o in others { g.addEdge(from: o, to: self) } }
+    }
 }
 
 /// A task's closure in a struct field.

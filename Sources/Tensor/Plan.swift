@@ -120,19 +120,13 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
     /// throws (the first error); the plan stays usable.
     /// With `trace`, the executor records each task's (and each intra-op piece's) begin and end.
+    ///
+    /// Unavailable in async code, where waiting for the workers would block a thread of Swift's
+    /// cooperative pool: there, `try await run(feeds:trace:)` suspends instead.
+    @available(*, noasync, message: "use the async form, `try await run(feeds:trace:)`, which does not block a thread")
     public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) throws {
         try exclusive {
-            for (node, value) in feeds {
-                let target = try feedTarget(node, shape: value.shape)
-                if let dst = target.baseAddress, target.count > 0 {
-                    value.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
-                }
-                unfed.remove(node.id)
-            }
-            if !unfed.isEmpty, let missing = unfed.min() {
-                throw GraphError(operation: "feed", shapes: [],
-                                 message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
-            }
+            try apply(feeds)
             if let executor, let compiled {
                 try executor.run(compiled, trace: trace)
             } else {
@@ -141,9 +135,55 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         }
     }
 
+    /// Runs every task once, as `run(feeds:trace:)` does, suspending the calling task while the
+    /// executor's workers run the plan instead of blocking its thread.
+    ///
+    /// Cancelling the Swift task cancels the run (tasks not yet started are skipped) and this throws
+    /// `CancellationError`; the plan stays usable, but outputs and parameters updated in the plan
+    /// are then partly from this run (as after a task error). A plan without an executor computes
+    /// on the calling task's thread, as any synchronous work does, and sees a cancellation only
+    /// before it starts.
+    ///
+    /// ```swift
+    /// try await plan.run(feeds: [x: batch])
+    /// let loss = try plan.value(of: lossNode).scalar
+    /// ```
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) async throws {
+        try acquire()
+        defer { release() }
+        try apply(feeds)
+        if let executor, let compiled {
+            try await executor.run(compiled, trace: trace)
+        } else {
+            try Task.checkCancellation()
+            try program.run()
+        }
+    }
+
+    /// Copies `feeds` into their placeholders and checks that every placeholder was fed once.
+    /// Only while the plan is held (`exclusive` / `acquire`).
+    private func apply(_ feeds: [Node<Scalar>: Tensor<Scalar>]) throws {
+        for (node, value) in feeds {
+            let target = try feedTarget(node, shape: value.shape)
+            if let dst = target.baseAddress, target.count > 0 {
+                value.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
+            }
+            unfed.remove(node.id)
+        }
+        if !unfed.isEmpty, let missing = unfed.min() {
+            throw GraphError(operation: "feed", shapes: [],
+                             message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
+        }
+    }
+
     /// Writes a placeholder's value in place (no allocation), for loaders that fill batches directly;
-    /// the value is used by the following runs.
-    public func withFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
+    /// the value is used by the following runs. The buffer is valid only inside `body` (do not let
+    /// it escape); a placeholder this plan does not read hands an empty buffer.
+    ///
+    /// ```swift
+    /// try plan.withUnsafeFeed(x) { buffer in data.gather(rows: batch, into: buffer) }
+    /// ```
+    public func withUnsafeFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
         try exclusive {
             let target = try feedTarget(node, shape: nil)
             unfed.remove(node.id)
@@ -151,13 +191,24 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         }
     }
 
-    /// The value an output node had at the end of the last run (a copy).
-    public func value(of node: Node<Scalar>) throws -> Tensor<Scalar> {
-        try withValue(of: node) { Tensor(shape: node.shape, scalars: Array($0)) }
+    /// `withUnsafeFeed(_:_:)`, under its former name.
+    @available(*, deprecated, renamed: "withUnsafeFeed(_:_:)")
+    public func withFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
+        try withUnsafeFeed(node, body)
     }
 
-    /// Calls `body` with an output's value in place (valid only inside `body`; no run may be in flight).
-    public func withValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
+    /// The value an output node had at the end of the last run (a copy).
+    public func value(of node: Node<Scalar>) throws -> Tensor<Scalar> {
+        try withUnsafeValue(of: node) { Tensor(shape: node.shape, scalars: Array($0)) }
+    }
+
+    /// Calls `body` with an output's value in place, without copying. The buffer is valid only inside
+    /// `body` (do not let it escape), and no run of this plan may be in flight meanwhile.
+    ///
+    /// ```swift
+    /// let first = try plan.withUnsafeValue(of: prediction) { $0[0] }
+    /// ```
+    public func withUnsafeValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
         guard ObjectIdentifier(node.graph) == graphID, node.id < storage.count, let p = storage[node.id] else {
             throw GraphError(operation: "value", shapes: [node.shape], message: "node %\(node.id) is not part of this plan")
         }
@@ -168,8 +219,14 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         return try body(UnsafeBufferPointer(start: p, count: node.count))
     }
 
+    /// `withUnsafeValue(of:_:)`, under its former name.
+    @available(*, deprecated, renamed: "withUnsafeValue(of:_:)")
+    public func withValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
+        try withUnsafeValue(of: node, body)
+    }
+
     /// Whether this plan reads placeholder `node` (a placeholder its outputs do not need is not fed:
-    /// `withFeed` on it hands an empty buffer).
+    /// `withUnsafeFeed` on it hands an empty buffer).
     public func reads(_ node: Node<Scalar>) -> Bool {
         ObjectIdentifier(node.graph) == graphID && placeholders[node.id] != nil
     }
@@ -194,14 +251,21 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     private func exclusive<R>(_ body: () throws -> R) throws -> R {
-        // Acquiring on success pairs with the releasing store below: the previous run's feeds and
-        // bookkeeping (`unfed`) happen-before this one's; a failed exchange means a run is in flight.
+        try acquire()
+        defer { release() }
+        return try body()
+    }
+
+    /// Takes the plan for one run or feed; throws if another holds it.
+    private func acquire() throws {
+        // Acquiring on success pairs with the releasing store in `release`: the previous run's feeds
+        // and bookkeeping (`unfed`) happen-before this one's; a failed exchange means a run is in flight.
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw GraphError(operation: "run", shapes: [], message: "this plan is already running (use one plan per concurrent run)")
         }
-        defer { running.store(false, ordering: .releasing) }
-        return try body()
     }
+
+    private func release() { running.store(false, ordering: .releasing) }
 }
 
 /// The nodes and data edges a plan runs, for drawing (`graph.dot`): each node with its operation,

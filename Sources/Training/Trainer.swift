@@ -215,8 +215,69 @@ public final class Trainer<Scalar: TensorScalar> {
     ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
     ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
     ///   - afterBatch: called after each batch's run (progress bars, profilers).
+    ///
+    /// Unavailable in async code, where waiting for each batch's run would block a thread of
+    /// Swift's cooperative pool: there, `try await trainEpoch(on:)` suspends instead.
+    @available(*, noasync, message: "use the async form, `try await trainEpoch(on:trace:afterBatch:)`, which does not block a thread")
     public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
                            afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
+        var progress = try beginEpoch(on: data)
+        for b in 0..<progress.batchCount {
+            let step = try prepareStep(b, of: &progress, data)
+            try step.head.plan.run(trace: trace)
+            try finishStep(step, of: &progress, afterBatch: afterBatch)
+        }
+        return endEpoch(progress)
+    }
+
+    /// Trains one epoch as `trainEpoch(on:trace:afterBatch:)` does, suspending the calling task
+    /// while each batch's plan runs on the executor's workers instead of blocking its thread. It runs
+    /// on the caller's executor (actor) between batches, like the blocking form on its thread, and
+    /// gives the same results bit for bit.
+    ///
+    /// Cancelling the Swift task stops the epoch: the batch running is cancelled, no further batch
+    /// starts, and this throws `CancellationError`. The epoch then does not count (`epoch` stays), and
+    /// the parameters hold the updates of the batches that finished plus part of the cancelled one,
+    /// as after any error mid-epoch: restore a checkpoint to continue exactly.
+    /// - Note: With a `gradientExchange`, its `beginStep`/`finishStep` are called as in the blocking
+    ///   form (they may wait for other processes on the calling thread).
+    ///
+    /// ```swift
+    /// let training = Task { for _ in 0..<epochs { print(try await trainer.trainEpoch(on: train).loss) } }
+    /// // later: training.cancel()
+    /// ```
+    nonisolated(nonsending)
+    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+                           afterBatch: ((BatchInfo) -> Void)? = nil) async throws -> EpochResult {
+        var progress = try beginEpoch(on: data)
+        for b in 0..<progress.batchCount {
+            try Task.checkCancellation()
+            let step = try prepareStep(b, of: &progress, data)
+            try await step.head.plan.run(trace: trace)
+            try finishStep(step, of: &progress, afterBatch: afterBatch)
+        }
+        return endEpoch(progress)
+    }
+
+    /// An epoch in progress: its batches and what it measured so far.
+    private struct EpochProgress {
+        let batches: Minibatches
+        let batchCount: Int
+        let exchange: (any GradientExchange<Scalar>)?
+        var tracker: MetricTracker
+        var lossSum = 0.0
+        var start = 0.0
+    }
+
+    /// One batch fed and ready to run.
+    private struct Step {
+        let index: Int
+        let rows: ArraySlice<Int>
+        let head: Head
+    }
+
+    /// Checks `data`, builds the plans of the epoch's batch sizes, and starts the clock.
+    private func beginEpoch(on data: Dataset) throws -> EpochProgress {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
         let batches = Minibatches(rows: data.count, batchSize: batchSize, seed: seed, epoch: epoch)
@@ -227,27 +288,41 @@ public final class Trainer<Scalar: TensorScalar> {
         let exchange = gradientExchange
         // Plans for the full and the last (partial) batch are built before the clock starts.
         for b in Set([0, batchCount - 1]) { _ = try trainHead((exchange?.localRows(of: batches[b]) ?? batches[b]).count) }
-        var tracker = MetricTracker(data: data)
-        let start = monotonicSeconds()
-        var lossSum = 0.0
-        for b in 0..<batchCount {
-            let rows = exchange?.localRows(of: batches[b]) ?? batches[b]
-            let head = try trainHead(rows.count)
-            try feed(head, data, rows, targets: true)
-            if let step = stepPlaceholder, head.plan.reads(step) {
-                let value = Scalar(optimizerState.step)
-                try head.plan.withFeed(step) { $0[0] = value }
-            }
-            try exchange?.beginStep(localRows: rows.count, batchRows: batches[b].count)
-            try head.plan.run(trace: trace)
-            try exchange?.finishStep()
-            optimizerState.advance()
-            lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)
-            try head.plan.withValue(of: head.prediction) { tracker.add($0, rows: rows, loss: loss) }
-            afterBatch?(BatchInfo(index: b, count: batchCount, rows: rows.count, plan: head.plan))
+        var progress = EpochProgress(batches: batches, batchCount: batchCount, exchange: exchange,
+                                     tracker: MetricTracker(data: data))
+        progress.start = monotonicSeconds()
+        return progress
+    }
+
+    /// Feeds batch `b` (and the step count) and announces the step to the exchange.
+    private func prepareStep(_ b: Int, of progress: inout EpochProgress, _ data: Dataset) throws -> Step {
+        let batch = progress.batches[b]
+        let rows = progress.exchange?.localRows(of: batch) ?? batch
+        let head = try trainHead(rows.count)
+        try feed(head, data, rows, targets: true)
+        if let step = stepPlaceholder, head.plan.reads(step) {
+            let value = Scalar(optimizerState.step)
+            try head.plan.withUnsafeFeed(step) { $0[0] = value }
         }
-        let seconds = monotonicSeconds() - start
-        let result = EpochResult(epoch: epoch, loss: lossSum / Double(tracker.samples), accuracy: tracker.accuracy,
+        try progress.exchange?.beginStep(localRows: rows.count, batchRows: batch.count)
+        return Step(index: b, rows: rows, head: head)
+    }
+
+    /// After a batch's run: completes the step and reads its loss and predictions.
+    private func finishStep(_ step: Step, of progress: inout EpochProgress, afterBatch: ((BatchInfo) -> Void)?) throws {
+        try progress.exchange?.finishStep()
+        optimizerState.advance()
+        let head = step.head
+        progress.lossSum += Double(try head.plan.withUnsafeValue(of: head.loss) { $0[0] }) * Double(step.rows.count)
+        try head.plan.withUnsafeValue(of: head.prediction) { progress.tracker.add($0, rows: step.rows, loss: loss) }
+        afterBatch?(BatchInfo(index: step.index, count: progress.batchCount, rows: step.rows.count, plan: head.plan))
+    }
+
+    /// The epoch's figures; counts the epoch.
+    private func endEpoch(_ progress: EpochProgress) -> EpochResult {
+        let seconds = monotonicSeconds() - progress.start
+        let tracker = progress.tracker
+        let result = EpochResult(epoch: epoch, loss: progress.lossSum / Double(tracker.samples), accuracy: tracker.accuracy,
                                  r2: tracker.r2, samples: tracker.samples, seconds: seconds)
         epoch += 1
         return result
@@ -285,9 +360,43 @@ public final class Trainer<Scalar: TensorScalar> {
     }
 
     /// Runs the model forward over every row of `data` (in row order, in chunks) without changing it.
+    /// Unavailable in async code: use `try await evaluate(_:)` there.
+    @available(*, noasync, message: "use the async form, `try await evaluate(_:)`, which does not block a thread")
     public func evaluate(_ data: Dataset) throws -> Evaluation {
         try checkFits(data)
-        let (predictions, width, windowLoss) = try forwardAll(data, targets: true)
+        return evaluation(of: data, try forwardAll(data, targets: true))
+    }
+
+    /// `evaluate(_:)`, suspending the calling task while the plans run instead of blocking its
+    /// thread; cancelling the task stops it with `CancellationError` (the model is not changed).
+    nonisolated(nonsending)
+    public func evaluate(_ data: Dataset) async throws -> Evaluation {
+        try checkFits(data)
+        return evaluation(of: data, try await forwardAllAsync(data, targets: true))
+    }
+
+    /// The model's outputs for every row of `features` (its targets are not used): `rows x width`
+    /// values, logits for classification losses (see `Loss.probabilities(row:)`).
+    /// Unavailable in async code: use `try await predict(_:)` there.
+    @available(*, noasync, message: "use the async form, `try await predict(_:)`, which does not block a thread")
+    public func predict(_ features: Dataset) throws -> (values: [Double], width: Int) {
+        try checkInputs(features)
+        let (predictions, width, _) = try forwardAll(features, targets: false)
+        return (predictions, width)
+    }
+
+    /// `predict(_:)`, suspending the calling task while the plans run instead of blocking its
+    /// thread; cancelling the task stops it with `CancellationError`.
+    nonisolated(nonsending)
+    public func predict(_ features: Dataset) async throws -> (values: [Double], width: Int) {
+        try checkInputs(features)
+        let (predictions, width, _) = try await forwardAllAsync(features, targets: false)
+        return (predictions, width)
+    }
+
+    /// The loss and metrics of `predictions` (from `forwardAll`) against `data`'s targets.
+    private func evaluation(of data: Dataset, _ forward: ([Double], Int, Double)) -> Evaluation {
+        let (predictions, width, windowLoss) = forward
         var tracker = MetricTracker(data: data)
         predictions.withUnsafeBufferPointer { p in
             for r in 0..<data.count {
@@ -301,45 +410,80 @@ public final class Trainer<Scalar: TensorScalar> {
                           confusion: tracker.confusion, r2: tracker.r2)
     }
 
-    /// The model's outputs for every row of `features` (its targets are not used): `rows x width`
-    /// values, logits for classification losses (see `Loss.probabilities(row:)`).
-    public func predict(_ features: Dataset) throws -> (values: [Double], width: Int) {
-        try checkInputs(features)
-        let (predictions, width, _) = try forwardAll(features, targets: false)
-        return (predictions, width)
+    /// Forward passes over all rows; with fixed batches the last window overlaps the one before it
+    /// and only its new rows are kept. Returns the predictions, their width and the mean window loss.
+    private func forwardAll(_ data: Dataset, targets: Bool) throws -> ([Double], Int, Double) {
+        var pass = try ForwardPass(data: data, targets: targets, chunk: hasFixedBatch ? batchSize : evalChunk,
+                                   fixed: hasFixedBatch, batchSize: batchSize)
+        while let head = try nextChunk(&pass) {
+            try head.plan.run()
+            try collectChunk(head, into: &pass)
+        }
+        return pass.result
     }
 
-    /// Forward passes over all rows; with fixed batches the last window overlaps the one before it
-    /// and only its new rows are kept.
-    private func forwardAll(_ data: Dataset, targets: Bool) throws -> ([Double], Int, Double) {
-        let chunk = hasFixedBatch ? batchSize : evalChunk
-        guard data.count > 0 else { return ([], 0, 0) }
-        guard data.count >= chunk || !hasFixedBatch else {
-            throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) rows to evaluate")
+    /// `forwardAll`, awaiting each plan run.
+    nonisolated(nonsending)
+    private func forwardAllAsync(_ data: Dataset, targets: Bool) async throws -> ([Double], Int, Double) {
+        var pass = try ForwardPass(data: data, targets: targets, chunk: hasFixedBatch ? batchSize : evalChunk,
+                                   fixed: hasFixedBatch, batchSize: batchSize)
+        while let head = try nextChunk(&pass) {
+            try Task.checkCancellation()
+            try await head.plan.run()
+            try collectChunk(head, into: &pass)
         }
+        return pass.result
+    }
+
+    /// A forward pass over a data set in progress: the window fed last and what was collected.
+    private struct ForwardPass {
+        let data: Dataset
+        let targets: Bool
+        let chunk: Int
+        let fixed: Bool
+        var start = 0
+        var window = 0..<0
         var out: [Double] = []
         var width = 0
         var lossSum = 0.0
-        var start = 0
-        while start < data.count {
-            let lo = hasFixedBatch ? min(start, data.count - chunk) : start
-            let hi = min(lo + chunk, data.count)
-            let rows = lo..<hi
-            let head = try evalHead(rows.count)
-            // Only a custom loss node needs the target in evaluation plans (known losses are computed on the host).
-            try feed(head, data, rows, targets: loss == nil ? targets : nil)
-            try head.plan.run()
-            width = head.prediction.shape.dropFirst().reduce(1, *)
-            let skip = start - lo
-            try head.plan.withValue(of: head.prediction) { p in
-                out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+
+        init(data: Dataset, targets: Bool, chunk: Int, fixed: Bool, batchSize: Int) throws {
+            guard data.count == 0 || data.count >= chunk || !fixed else {
+                throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) rows to evaluate")
             }
-            if loss == nil {
-                lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(hi - start)
-            }
-            start = hi
+            self.data = data
+            self.targets = targets
+            self.chunk = chunk
+            self.fixed = fixed
         }
-        return (out, width, lossSum / Double(data.count))
+
+        var result: ([Double], Int, Double) { data.count > 0 ? (out, width, lossSum / Double(data.count)) : ([], 0, 0) }
+    }
+
+    /// Feeds the next window of rows and returns its plan's head, or nil when every row was seen.
+    private func nextChunk(_ pass: inout ForwardPass) throws -> Head? {
+        guard pass.start < pass.data.count else { return nil }
+        let lo = pass.fixed ? min(pass.start, pass.data.count - pass.chunk) : pass.start
+        pass.window = lo..<min(lo + pass.chunk, pass.data.count)
+        let head = try evalHead(pass.window.count)
+        // Only a custom loss node needs the target in evaluation plans (known losses are computed on the host).
+        try feed(head, pass.data, pass.window, targets: loss == nil ? pass.targets : nil)
+        return head
+    }
+
+    /// After a window's run: keeps its new rows' predictions (and the custom loss).
+    private func collectChunk(_ head: Head, into pass: inout ForwardPass) throws {
+        let rows = pass.window
+        let width = head.prediction.shape.dropFirst().reduce(1, *)
+        pass.width = width
+        let skip = pass.start - rows.lowerBound
+        try head.plan.withUnsafeValue(of: head.prediction) { p in
+            pass.out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+        }
+        if loss == nil {
+            pass.lossSum += Double(try head.plan.withUnsafeValue(of: head.loss) { $0[0] }) * Double(rows.upperBound - pass.start)
+        }
+        pass.start = rows.upperBound
     }
 
     // MARK: - Parameters and checkpoints
@@ -476,11 +620,11 @@ public final class Trainer<Scalar: TensorScalar> {
     /// target is not fed, as in evaluation plans that do not compute the loss node).
     private func feed(_ head: Head, _ data: Dataset, _ rows: some Collection<Int>, targets: Bool?) throws {
         for input in head.inputs {
-            try head.plan.withFeed(input.placeholder) { data.gather(rows: rows, features: $0, columns: input.columns) }
+            try head.plan.withUnsafeFeed(input.placeholder) { data.gather(rows: rows, features: $0, columns: input.columns) }
         }
         switch targets {
-        case true?: try head.plan.withFeed(head.target) { data.gatherTargets(rows: rows, into: $0) }
-        case false?: try head.plan.withFeed(head.target) { $0.update(repeating: 0) }
+        case true?: try head.plan.withUnsafeFeed(head.target) { data.gatherTargets(rows: rows, into: $0) }
+        case false?: try head.plan.withUnsafeFeed(head.target) { $0.update(repeating: 0) }
         case nil: break
         }
     }

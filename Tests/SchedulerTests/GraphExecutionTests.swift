@@ -190,7 +190,7 @@ extension SchedulerTests {
             let executor = Executor(workers: workers)
             let shape = Shape.random(2000, edgesPerTask: 3, seed: 99)
             let ledger = Ledger(shape.count)
-            try await executor.runAsync(try shape.build(ledger).compile())
+            try await executor.run(try shape.build(ledger).compile())
             try shape.verify(ledger)
         }
     }
