@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 /// One thing a thread does to an executor in `everyInterleavingEnds`.
 enum ExecutorCall: CaseIterable, CustomStringConvertible {
@@ -87,7 +88,7 @@ extension SchedulerTests {
 
             for k in 0..<threads {
                 let t = Thread {
-                    var rng = SeededRandom(seed: 0xC0FFEE &+ UInt64(k))
+                    var rng = TestRandom(seed: 0xC0FFEE &+ UInt64(k))
                     for round in 0..<rounds {
                         go[k].wait()
                         let r = current.withLock { $0! }
