@@ -22,6 +22,7 @@ import Synchronization
 ///   worker of this executor, which can not wait for itself).
 public final class Executor: Sendable {
     let pool: Pool
+    let observerRegistry = ObserverRegistry()
 
     /// The machine as seen when this executor was created.
     public let topology: Topology
@@ -68,24 +69,25 @@ public final class Executor: Sendable {
     /// Whether every worker is bound to a CPU.
     public var isPinned: Bool { workerCPUs.allSatisfy { $0 != nil } }
 
-    /// Starts a run of `graph` and returns at once. Recording into `trace`, if given.
-    public func start(_ graph: CompiledGraph, trace: TraceRecorder? = nil) -> RunHandle {
-        let run = makeRun(graph, trace: trace)
+    /// Starts a run of `graph` and returns at once. `observer`, if given, is told about this run's
+    /// tasks (besides the executor's observers, see `addObserver`).
+    public func start(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) -> RunHandle {
+        let run = makeRun(graph, observer: observer)
         submit(run)
         return RunHandle(run: run, executor: self)
     }
 
     /// Runs `graph` and waits for it: rethrows the first error a task threw (once), after the
     /// rest of the run drained. Called from inside a task of this executor, the calling worker
-    /// helps with the work instead of blocking.
-    public func run(_ graph: CompiledGraph, trace: TraceRecorder? = nil) throws {
-        try start(graph, trace: trace).wait()
+    /// helps with the work instead of blocking. `observer` as for `start`.
+    public func run(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) throws {
+        try start(graph, observer: observer).wait()
     }
 
     /// Runs `graph`, suspending the calling task instead of blocking its thread. Cancelling the
-    /// Swift task cancels the run (it then throws `SchedulerError.cancelled`).
-    public func runAsync(_ graph: CompiledGraph, trace: TraceRecorder? = nil) async throws {
-        let run = makeRun(graph, trace: trace)
+    /// Swift task cancels the run (it then throws `SchedulerError.cancelled`). `observer` as for `start`.
+    public func runAsync(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) async throws {
+        let run = makeRun(graph, observer: observer)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 run.onFinish = { continuation.resume(with: $0) }   // before the run is published
@@ -96,9 +98,8 @@ public final class Executor: Sendable {
         }
     }
 
-    private func makeRun(_ graph: CompiledGraph, trace: TraceRecorder?) -> RunState {
-        trace?.prepare(workers: pool.count)
-        return RunState(graph: graph, trace: trace, pool: pool)
+    private func makeRun(_ graph: CompiledGraph, observer: (any TaskObserver)?) -> RunState {
+        RunState(graph: graph, observers: startObserving(graph, with: observer), pool: pool)
     }
 
     private func submit(_ run: RunState) {

@@ -42,7 +42,8 @@ final class RunState: @unchecked Sendable {
     let roots: UnsafePointer<Int32>
     let rootTotal: Int
     let maxOutDegree: Int
-    let trace: TraceRecorder?
+    /// Told about each task; nil when nobody observes (the workers' one branch per task).
+    let observers: ObserverList?
     let pool: Pool
     var slot = -1
     var onFinish: (@Sendable (Result<Void, any Error>) -> Void)? = nil
@@ -58,7 +59,7 @@ final class RunState: @unchecked Sendable {
     private let outcome = Lock<Result<Void, any Error>?>(nil)
     private let semaphore = DispatchSemaphore(value: 0)
 
-    init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
+    init(graph: CompiledGraph, observers: ObserverList?, pool: Pool) {
         self.graph = graph
         succOffsets = UnsafePointer(graph.succOffsets)
         successors = UnsafePointer(graph.successorList)
@@ -67,7 +68,7 @@ final class RunState: @unchecked Sendable {
         roots = UnsafePointer(graph.roots)
         rootTotal = graph.rootTotal
         maxOutDegree = graph.maxOutDegree
-        self.trace = trace
+        self.observers = observers
         self.pool = pool
         let n = graph.joinTotal
         joins = .allocate(capacity: max(n, 1))
@@ -112,6 +113,12 @@ final class RunState: @unchecked Sendable {
         default: result = .failure(SchedulerError.cancelled)
         }
         outcome.withLock { $0 = result }
+        if let observers {   // every task's end happened before (the acquire-release above)
+            switch result {
+            case .success: observers.runDidEnd(graph, error: nil)
+            case .failure(let e): observers.runDidEnd(graph, error: e)
+            }
+        }
         finished.store(true, ordering: .releasing)   // pairs with the waiter's acquire
         semaphore.signal()
         onFinish?(result)

@@ -18,7 +18,7 @@ extension Plan {
     /// A profile of the runs recorded in `recorder` (runs of this plan, one after another).
     ///
     ///     let recorder = TraceRecorder()
-    ///     for _ in 0..<10 { try plan.run(feeds: feeds, trace: recorder) }
+    ///     for _ in 0..<10 { try plan.run(feeds: feeds, observer: recorder) }
     ///     try plan.profile(recorder).write(to: URL(fileURLWithPath: "profile"))
     public func profile(_ recorder: TraceRecorder) throws -> Profile {
         guard let compiled else { throw PlanProfileError.serialPlan }

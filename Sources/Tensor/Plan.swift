@@ -119,8 +119,9 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// Runs every task once. `feeds` gives placeholders their values for this run (a placeholder not
     /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
     /// throws (the first error); the plan stays usable.
-    /// With `trace`, the executor records each task's (and each intra-op piece's) begin and end.
-    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) throws {
+    /// `observer` (a `TraceRecorder`, say) is told when each task (and each intra-op piece) begins
+    /// and ends, besides the executor's own observers; a plan without an executor tells nobody.
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], observer: (any TaskObserver)? = nil) throws {
         try exclusive {
             for (node, value) in feeds {
                 let target = try feedTarget(node, shape: value.shape)
@@ -134,7 +135,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
                                  message: "placeholder '\(placeholders[missing]!)' (%\(missing)) was never fed")
             }
             if let executor, let compiled {
-                try executor.run(compiled, trace: trace)
+                try executor.run(compiled, observer: observer)
             } else {
                 try program.run()
             }

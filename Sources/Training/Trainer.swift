@@ -184,17 +184,17 @@ public final class Trainer<Scalar: TensorScalar> {
         public let count: Int
         /// Rows in this batch (the last one may be shorter).
         public let rows: Int
-        /// The plan that ran it (`compiled` and `taskInfo` describe the traced tasks).
+        /// The plan that ran it (`compiled` and `taskInfo` describe the observed tasks).
         public let plan: Plan<Scalar>
     }
 
     /// Trains one epoch over `data` in the seeded order of epoch `epoch`.
     ///
     /// - Parameters:
-    ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
-    ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
+    ///   - observer: when given, told about the tasks of every batch's plan run (a `TraceRecorder`
+    ///     records them: read and reset it in `afterBatch` to keep one run's events apart).
     ///   - afterBatch: called after each batch's run (progress bars, profilers).
-    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+    public func trainEpoch(on data: Dataset, observer: (any TaskObserver)? = nil,
                            afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
@@ -218,7 +218,7 @@ public final class Trainer<Scalar: TensorScalar> {
                 try head.plan.withFeed(step) { $0[0] = value }
             }
             try exchange?.beginStep(localRows: rows.count, batchRows: batches[b].count)
-            try head.plan.run(trace: trace)
+            try head.plan.run(observer: observer)
             try exchange?.finishStep()
             optimizerState.advance()
             lossSum += Double(try head.plan.withValue(of: head.loss) { $0[0] }) * Double(rows.count)

@@ -14,7 +14,7 @@ extension Executor {
         let recorder = TraceRecorder()
         var recorded = [[TaskEvent]]()
         for _ in 0..<max(runs, 0) {
-            try run(graph, trace: recorder)
+            try run(graph, observer: recorder)
             recorded.append(recorder.events)
             recorder.reset()
         }

@@ -3,7 +3,7 @@ extension Profile {
     /// scheduler graph.
     ///
     ///     let recorder = TraceRecorder()
-    ///     for _ in 0..<steps { try executor.run(compiled, trace: recorder) }
+    ///     for _ in 0..<steps { try executor.run(compiled, observer: recorder) }
     ///     let profile = try Profile(graph: compiled, events: recorder.events)
     ///     try profile.write(to: URL(fileURLWithPath: "profile"))
     ///

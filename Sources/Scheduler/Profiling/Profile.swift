@@ -4,7 +4,7 @@
 /// Profiling any scheduler graph takes two lines after the runs:
 ///
 ///     let recorder = TraceRecorder()
-///     for _ in 0..<steps { try executor.run(compiled, trace: recorder) }
+///     for _ in 0..<steps { try executor.run(compiled, observer: recorder) }
 ///     let profile = try Profile(graph: compiled, events: recorder.events)   // tasks: [ProfileTask] adds labels
 ///     try profile.write(to: URL(fileURLWithPath: "profile"))  // trace.json, summary.*, graph.dot, report.html
 ///

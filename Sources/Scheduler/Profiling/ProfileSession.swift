@@ -5,7 +5,7 @@
 ///     let recorder = TraceRecorder()
 ///     var session = ProfileSession()
 ///     for batch in batches {
-///         try executor.run(compiled, trace: recorder)
+///         try executor.run(compiled, observer: recorder)
 ///         session.add(run: recorder.events, of: compiled, tasks: describe(compiled))
 ///         recorder.reset()
 ///     }
