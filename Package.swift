@@ -10,6 +10,8 @@ let package = Package(
     products: [
         // MARK: - Public API
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        // Profiles of traced runs: tables, critical path, Chrome trace, DOT, HTML report (Foundation).
+        .library(name: "Profiling", targets: ["Profiling"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Training", targets: ["Training"]),
@@ -36,14 +38,16 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Scheduler", dependencies: ["CHwloc"]),
+        .target(name: "Profiling", dependencies: ["Scheduler"]),
         .target(name: "Kernels", dependencies: ["CKernels"]),
         .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"]),
-        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Profiling", "Kernels"]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Tensor", "Scheduler", "Kernels"]),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training", "Distributed"]),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Profiling", "Kernels", "Tensor", "Training", "Distributed"]),
 
         // MARK: - Tests
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"]),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Scheduler"]),
         // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
         // allocators, which must be in the dynamic symbol table to take the C library's place.
         // (A test target is no product: its unsafe flags do not stop anyone depending on us.)

@@ -1,7 +1,9 @@
 import Foundation
 import Kernels
+import Profiling
 import Scheduler
 import Tensor
+import Training
 
 /// `bench backprop`: forward + backward (+ an SGD step with `--update`) of a model as one plan.
 ///

@@ -1,6 +1,8 @@
 import Foundation
+import Profiling
 import Scheduler
 import Tensor
+import Training
 
 /// `bench graph`: runs a graph file (docs/graph-format.md) forward, and with `--grad` backward too,
 /// and prints its outputs and gradients as JSON.

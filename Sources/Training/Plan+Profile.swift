@@ -1,4 +1,6 @@
+import Profiling
 import Scheduler
+import Tensor
 
 extension Plan {
     /// The plan's tasks described for a `Profile`: operation, category, shapes, flops and bytes,

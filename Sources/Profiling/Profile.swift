@@ -1,3 +1,5 @@
+import Scheduler
+
 /// Where the time of a graph run went: per-operation and per-worker tables, the critical path,
 /// the parallelism achieved, and writers for a Chrome trace, summaries, Graphviz and an HTML report.
 ///

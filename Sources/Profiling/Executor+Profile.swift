@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Executor {
     /// Runs a compiled graph `runs` times, one after another, recording every task and
     /// `parallelFor` piece, and returns their profile: the one-line way to see where a graph's

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Profiling
 import Scheduler
 
 /// Profiles of real executor runs: whatever the timing, the structure must hold.

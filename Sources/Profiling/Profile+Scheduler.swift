@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// Profiles runs of a compiled graph from a `TraceRecorder`'s events: two lines for any
     /// scheduler graph.
