@@ -88,22 +88,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         unfed = Set(built.placeholders.keys)
         program = built.program
         self.executor = executor
-        if let executor {
-            let tasks = TaskGraph()
-            let program = built.program
-            tasks.reserve(tasks: program.bodies.count, edges: program.dependencies.reduce(0) { $0 + $1.count })
-            var handles: [TaskHandle] = []
-            handles.reserveCapacity(program.bodies.count)
-            for t in program.bodies.indices {
-                handles.append(tasks.addTask(program.info[t].name, cost: program.costs[t],
-                                             priority: program.priorities[t], program.bodies[t]))
-                for d in program.dependencies[t] { handles[d].precede(handles[t]) }
-            }
-            _ = executor
-            compiled = try tasks.compile()
-        } else {
-            compiled = nil
-        }
+        compiled = executor == nil ? nil : built.program.graph
     }
 
     /// The executor the plan runs on (nil: runs on the calling thread).

@@ -299,7 +299,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
         }
 
         let ranks = [Int](repeating: 0, count: m) + updates.map(\.priority)
-        let program = PlanProgram(bodies: bodies, info: info, dependencies: deps, costs: costs, ranks: ranks)
+        let program = try PlanProgram(bodies: bodies, info: info, dependencies: deps, costs: costs, ranks: ranks)
         return Built(program: program, arena: arena, arenaBytes: top, unplannedBytes: unplanned,
                      storage: storage, placeholders: placeholders, boxes: boxes,
                      structure: PlanStructure(nodes: nodes, edges: edges))
