@@ -25,7 +25,7 @@ extension Executor {
     func startObserving(_ graph: CompiledGraph, with observer: (any TaskObserver)?) -> ObserverList? {
         var all = observerRegistry.all
         if let observer { all.append(observer) }
-        let list = ObserverList(all)
+        let list = ObserverList(all, graph: graph)
         list?.runWillStart(graph, workers: pool.count)
         return list
     }

@@ -330,7 +330,7 @@ final class Pool: @unchecked Sendable {
     @inline(never)
     private func runObserved(_ run: RunState, task t: Int, observers: ObserverList, on w: Worker) -> Bool {
         let savedObservers = w.observers, savedTask = w.currentTask, savedGraph = w.currentGraph
-        let task = ObservedTask(index: t, isPiece: false, graph: ObjectIdentifier(run.graph))
+        let task = ObservedTask(index: t, isPiece: false, graph: observers.graph)
         w.observers = observers
         w.currentTask = t
         w.currentGraph = task.graph

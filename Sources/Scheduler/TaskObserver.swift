@@ -40,8 +40,9 @@ public protocol TaskObserver: AnyObject, Sendable {
     /// Called on worker `worker` right after the closure of `task` returned or threw.
     func taskDidEnd(_ task: ObservedTask, worker: Int)
 
-    /// Called once the run's last task ended, before anyone waiting for the run wakes: `error` is
-    /// the run's error (the first a task threw, `SchedulerError.cancelled`, ...) or nil.
+    /// Called once the run's last task ended, on the thread that ends the run (usually a worker),
+    /// before anyone waiting for the run wakes: `error` is the run's error (the first a task
+    /// threw, `SchedulerError.cancelled`, ...) or nil.
     func runDidEnd(_ graph: CompiledGraph, error: (any Error)?)
 }
 
