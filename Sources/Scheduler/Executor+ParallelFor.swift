@@ -49,7 +49,7 @@ extension Executor {
             let job = ParallelForJob(range: range, pieceSize: pieceSize, body: escapable,
                                      observers: worker?.observers,
                                      piece: ObservedTask(index: worker?.currentTask ?? -1, isPiece: true,
-                                                         graph: worker?.currentGraph))
+                                                         graph: worker?.observers?.graph))
             // A worker claims pieces alongside its helpers; an outside thread hands every piece to
             // the workers and sleeps. Were it to work too, the pool would run width + 1 threads on
             // width CPUs, and with pinned workers the one woken may share the caller's CPU while
@@ -80,7 +80,7 @@ extension Executor {
         pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth + 1))
         defer { pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth)) }
         if let worker = pool.currentWorker(), let observers = worker.observers {
-            let piece = ObservedTask(index: worker.currentTask, isPiece: true, graph: worker.currentGraph)
+            let piece = ObservedTask(index: worker.currentTask, isPiece: true, graph: observers.graph)
             observers.taskWillStart(piece, worker: worker.index)
             body(range)
             observers.taskDidEnd(piece, worker: worker.index)

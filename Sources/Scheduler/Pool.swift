@@ -329,12 +329,11 @@ final class Pool: @unchecked Sendable {
     /// Runs task `t` between its observers' start and end calls; false if it threw.
     @inline(never)
     private func runObserved(_ run: RunState, task t: Int, observers: ObserverList, on w: Worker) -> Bool {
-        let savedObservers = w.observers, savedTask = w.currentTask, savedGraph = w.currentGraph
+        let savedObservers = w.observers, savedTask = w.currentTask
         let task = ObservedTask(index: t, isPiece: false, graph: observers.graph)
         w.observers = observers
         w.currentTask = t
-        w.currentGraph = task.graph
-        defer { w.observers = savedObservers; w.currentTask = savedTask; w.currentGraph = savedGraph }
+        defer { w.observers = savedObservers; w.currentTask = savedTask }
         observers.taskWillStart(task, worker: w.index)
         var ok = true
         do { try run.bodies[t].call() } catch {

@@ -11,11 +11,10 @@ final class Worker: @unchecked Sendable {
     var rng: UInt64
     var scratch: UnsafeMutablePointer<Int32>
     var scratchCapacity = 64
-    /// While an observed task runs on this worker: its run's observers, its index and graph (what
-    /// the pieces of a `parallelFor` it calls report).
+    /// While an observed task runs on this worker: its run's observers (which name its graph) and
+    /// its index, what the pieces of a `parallelFor` it calls report.
     var observers: ObserverList? = nil
     var currentTask = -1
-    var currentGraph: ObjectIdentifier? = nil
     /// The CPUs this thread could run on before the worker bound it: what `Topology.current()`
     /// reports from inside a task (an executor created there must not see one CPU only).
     var originalCPUs: [Int] = []
