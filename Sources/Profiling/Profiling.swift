@@ -4,6 +4,7 @@ import Scheduler
 /// Scheduler) records as an observer of the runs.
 ///
 /// ```swift
+/// import Foundation
 /// import Profiling
 /// import Scheduler
 ///
