@@ -44,7 +44,9 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     // one executor recording into it, and read by `events` after the runs finished (their
     // completion orders the appends before it).
     static let maxWorkers = 1024
-    private let buffers: UnsafeMutablePointer<TraceBuffer?>
+    /// Worker `i`'s buffer, retained (`Unmanaged`), or nil: the workers borrow their buffer
+    /// without touching its reference count.
+    private let buffers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let lock = Lock<Void>(())
 
     public init() {
@@ -53,6 +55,9 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     }
 
     deinit {
+        for i in 0..<TraceRecorder.maxWorkers {
+            if let b = buffers[i] { Unmanaged<TraceBuffer>.fromOpaque(b).release() }
+        }
         buffers.deinitialize(count: TraceRecorder.maxWorkers)
         buffers.deallocate()
     }
@@ -69,26 +74,34 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     public func runWillStart(_ graph: CompiledGraph, workers: Int) {
         precondition(workers <= TraceRecorder.maxWorkers, "TraceRecorder: more than \(TraceRecorder.maxWorkers) workers")
         lock.withLock { _ in
-            for i in 0..<workers where buffers[i] == nil { buffers[i] = TraceBuffer() }
+            for i in 0..<workers where buffers[i] == nil { buffers[i] = Unmanaged.passRetained(TraceBuffer()).toOpaque() }
         }
     }
 
     /// Notes the CPU and the time.
     public func taskWillStart(_ task: ObservedTask, worker: Int) {
-        buffers[worker].unsafelyUnwrapped.open(cpu: Affinity.currentCPU(), begin: TraceRecorder.now())
+        let cpu = Affinity.currentCPU(), begin = TraceRecorder.now()
+        buffer(worker)._withUnsafeGuaranteedRef { $0.open(cpu: cpu, begin: begin) }
     }
 
     /// Records the event that `taskWillStart` opened.
     public func taskDidEnd(_ task: ObservedTask, worker: Int) {
         let end = TraceRecorder.now()
-        buffers[worker].unsafelyUnwrapped.close(task: task, worker: worker, end: end)
+        buffer(worker)._withUnsafeGuaranteedRef { $0.close(task: task, worker: worker, end: end) }
+    }
+
+    @inline(__always)
+    private func buffer(_ worker: Int) -> Unmanaged<TraceBuffer> {
+        Unmanaged<TraceBuffer>.fromOpaque(buffers[worker].unsafelyUnwrapped)
     }
 
     /// All events recorded so far, ordered by begin time (then worker).
     public var events: [TaskEvent] {
         var all: [TaskEvent] = []
         lock.withLock { _ in
-            for i in 0..<TraceRecorder.maxWorkers { if let b = buffers[i] { all.append(contentsOf: b.snapshot()) } }
+            for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil {
+                all.append(contentsOf: buffer(i).takeUnretainedValue().snapshot())
+            }
         }
         all.sort { ($0.beginNanos, $0.worker) < ($1.beginNanos, $1.worker) }
         return all
@@ -97,7 +110,7 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     /// Forgets all events (keeps the buffers' memory). Only between runs.
     public func reset() {
         lock.withLock { _ in
-            for i in 0..<TraceRecorder.maxWorkers { buffers[i]?.count = 0 }
+            for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil { buffer(i).takeUnretainedValue().count = 0 }
         }
     }
 }
