@@ -10,6 +10,8 @@ let package = Package(
     products: [
         // MARK: - Public API
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        // Profiles of traced runs: tables, critical path, Chrome trace, DOT, HTML report (Foundation).
+        .library(name: "Profiling", targets: ["Profiling"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Training", targets: ["Training"]),
@@ -36,11 +38,13 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "Scheduler", dependencies: ["CHwloc"]),
+        .target(name: "Profiling", dependencies: ["Scheduler"]),
         .target(name: "Kernels", dependencies: ["CKernels"]),
         .target(name: "Tensor", dependencies: ["Scheduler", "Kernels"]),
-        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+        .target(name: "Training", dependencies: ["Tensor", "Scheduler", "Profiling", "Kernels"]),
         .target(name: "Distributed", dependencies: ["CMPI", "Training", "Tensor", "Scheduler", "Kernels"]),
-        .executableTarget(name: "bench", dependencies: ["Scheduler", "Kernels", "Tensor", "Training", "Distributed", "DispatchLoop"]),
+        .executableTarget(name: "bench", dependencies: ["Scheduler", "Profiling", "Kernels", "Tensor", "Training", "Distributed",
+                                                       "DispatchLoop"]),
         // A `ParallelLoop` over Dispatch's concurrentPerform, shared by bench (`gemm --loop dispatch`)
         // and the kernels' tests: a library target of its own, no product (package access only),
         // so neither keeps a copy and bench does not depend on test code.
@@ -50,6 +54,7 @@ let package = Package(
         // What several test targets share (a seeded generator); no product, used by tests only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "TestSupport"]),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Scheduler"]),
         // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
         // allocators, which must be in the dynamic symbol table to take the C library's place.
         // (A test target is no product: its unsafe flags do not stop anyone depending on us.)

@@ -123,7 +123,7 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     /// Trains one epoch: this rank's share of every global batch, gradients summed over the ranks.
     /// The result covers all ranks' rows (loss and metric over the global epoch; `seconds` the
     /// slowest rank's), the same on every rank.
-    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+    public func trainEpoch(on data: Dataset, observer: (any TaskObserver)? = nil,
                            afterBatch: ((Trainer<Scalar>.BatchInfo) -> Void)? = nil) throws -> Trainer<Scalar>.EpochResult {
         if let broken { throw broken }
         do {
@@ -132,8 +132,8 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
             if last > 0 && last < size {
                 throw communicator.error(.unavailable, "the last batch of each epoch has \(last) of the \(data.count) training rows, fewer than the \(size) ranks: every rank needs at least one row of each batch (choose a batch size that leaves none or at least \(size))")
             }
-            exchange.reducer.setTracing(trace != nil)
-            let local = try trainer.trainEpoch(on: data, trace: trace, afterBatch: afterBatch)
+            exchange.reducer.setTracing(observer != nil)
+            let local = try trainer.trainEpoch(on: data, observer: observer, afterBatch: afterBatch)
             let n = Double(local.samples)
             var sums = [local.loss * n, (local.accuracy ?? 0) * n, (local.r2 ?? 0) * n, n]
             try sums.withUnsafeMutableBufferPointer { try communicator.allreduce($0, op: .sum, what: "epoch \(local.epoch)'s loss and metric") }

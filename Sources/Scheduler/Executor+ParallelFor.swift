@@ -47,7 +47,9 @@ extension Executor {
         let worker = pool.currentWorker()
         withoutActuallyEscaping(body) { escapable in
             let job = ParallelForJob(range: range, pieceSize: pieceSize, body: escapable,
-                                     trace: worker?.traceRecorder, parent: worker?.currentTask ?? -1)
+                                     observers: worker?.observers,
+                                     piece: ObservedTask(index: worker?.currentTask ?? -1, isPiece: true,
+                                                         graph: worker?.observers?.graph))
             // A worker claims pieces alongside its helpers; an outside thread hands every piece to
             // the workers and sleeps. Were it to work too, the pool would run width + 1 threads on
             // width CPUs, and with pinned workers the one woken may share the caller's CPU while
@@ -81,17 +83,16 @@ extension Executor {
         }
     }
 
-    /// The whole range as one piece on the calling thread (recorded as a piece when traced).
+    /// The whole range as one piece on the calling thread (reported as a piece when observed).
     private func runInline(_ range: Range<Int>, _ body: (Range<Int>) -> Void) {
         let depth = currentLoopDepth()
         pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth + 1))
         defer { pthread_setspecific(loopDepthKey, UnsafeRawPointer(bitPattern: depth)) }
-        if let worker = pool.currentWorker(), let recorder = worker.traceRecorder {
-            let cpu = Affinity.currentCPU()
-            let begin = TraceRecorder.now()
+        if let worker = pool.currentWorker(), let observers = worker.observers {
+            let piece = ObservedTask(index: worker.currentTask, isPiece: true, graph: observers.graph)
+            observers.taskWillStart(piece, worker: worker.index)
             body(range)
-            recorder.record(worker: worker.index, task: -1, parent: worker.currentTask, cpu: cpu,
-                            begin: begin, end: TraceRecorder.now())
+            observers.taskDidEnd(piece, worker: worker.index)
         } else {
             body(range)
         }

@@ -29,6 +29,7 @@ public final class Executor: Sendable {
     /// True once shut down. Outside submissions push under this lock, and `shutdown` closes it
     /// before it stops the workers: Note [Shutting down without stranding a run].
     let closed = Lock<Bool>(false)
+    let observerRegistry = ObserverRegistry()
 
     /// The machine as seen when this executor was created.
     public let topology: Topology
@@ -98,9 +99,10 @@ public final class Executor: Sendable {
     /// Whether every worker is bound to a CPU.
     public var isPinned: Bool { workerCPUs.allSatisfy { $0 != nil } }
 
-    /// Starts a run of `graph` and returns at once. Recording into `trace`, if given.
-    public func start(_ graph: CompiledGraph, trace: TraceRecorder? = nil) -> RunHandle {
-        let run = makeRun(graph, trace: trace)
+    /// Starts a run of `graph` and returns at once. `observer`, if given, is told about this run's
+    /// tasks (besides the executor's observers, see `addObserver`).
+    public func start(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) -> RunHandle {
+        let run = makeRun(graph, observer: observer)
         submit(run)
         return RunHandle(run: run, executor: self)
     }
@@ -111,9 +113,9 @@ public final class Executor: Sendable {
     ///
     /// Unavailable in async code, where waiting would block a thread of Swift's cooperative
     /// pool: there, `try await run(graph)` suspends instead.
-    @available(*, noasync, message: "use the async form, `try await run(_:trace:)`, which does not block a thread")
-    public func run(_ graph: CompiledGraph, trace: TraceRecorder? = nil) throws {
-        try start(graph, trace: trace).wait()
+    @available(*, noasync, message: "use the async form, `try await run(_:observer:)`, which does not block a thread")
+    public func run(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) throws {
+        try start(graph, observer: observer).wait()
     }
 
     /// Runs `graph`, suspending the calling task instead of blocking its thread (the workers run
@@ -126,8 +128,8 @@ public final class Executor: Sendable {
     /// let work = Task { try await executor.run(compiled) }
     /// work.cancel()   // the run stops; `try await work.value` throws CancellationError
     /// ```
-    public func run(_ graph: CompiledGraph, trace: TraceRecorder? = nil) async throws {
-        let run = makeRun(graph, trace: trace)
+    public func run(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) async throws {
+        let run = makeRun(graph, observer: observer)
         do {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -143,14 +145,13 @@ public final class Executor: Sendable {
     }
 
     /// The async `run`, under its former name.
-    @available(*, deprecated, renamed: "run(_:trace:)")
-    public func runAsync(_ graph: CompiledGraph, trace: TraceRecorder? = nil) async throws {
-        try await run(graph, trace: trace)
+    @available(*, deprecated, renamed: "run(_:observer:)")
+    public func runAsync(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) async throws {
+        try await run(graph, observer: observer)
     }
 
-    private func makeRun(_ graph: CompiledGraph, trace: TraceRecorder?) -> RunState {
-        trace?.prepare(workers: pool.count)
-        return RunState(graph: graph, trace: trace, pool: pool)
+    private func makeRun(_ graph: CompiledGraph, observer: (any TaskObserver)?) -> RunState {
+        RunState(graph: graph, observers: startObserving(graph, with: observer), pool: pool)
     }
 
     /// Registers and publishes `run`, or finishes it at once with the reason it cannot start.

@@ -24,8 +24,10 @@ final class ParallelForJob: @unchecked Sendable {
     let upper: Int
     let pieceSize: Int
     let pieces: Int
-    let trace: TraceRecorder?
-    let parent: Int
+    /// Told about each piece run by a worker (nil when the calling task is not observed).
+    let observers: ObserverList?
+    /// What each piece reports: a piece of the calling task.
+    let piece: ObservedTask
     var body: ((Range<Int>) -> Void)?
     private let next = Atomic<Int>(0)
     private let done = Atomic<Int>(0)
@@ -35,14 +37,14 @@ final class ParallelForJob: @unchecked Sendable {
     private var semaphore: DispatchSemaphore? = nil
 
     init(range: Range<Int>, pieceSize: Int, body: @escaping (Range<Int>) -> Void,
-         trace: TraceRecorder?, parent: Int) {
+         observers: ObserverList?, piece: ObservedTask) {
         lower = range.lowerBound
         upper = range.upperBound
         self.pieceSize = pieceSize
         pieces = (range.count + pieceSize - 1) / pieceSize
         self.body = body
-        self.trace = trace
-        self.parent = parent
+        self.observers = observers
+        self.piece = piece
     }
 
     /// Whether every piece has returned; acquire, so their writes are visible after.
@@ -59,12 +61,10 @@ final class ParallelForJob: @unchecked Sendable {
             if i >= pieces { return }
             let lo = lower + i * pieceSize
             let range = lo..<min(lo + pieceSize, upper)
-            if let trace, let worker {
-                let cpu = Affinity.currentCPU()
-                let begin = TraceRecorder.now()
+            if let observers, let worker {
+                observers.taskWillStart(piece, worker: worker.index)
                 body.unsafelyUnwrapped(range)
-                trace.record(worker: worker.index, task: -1, parent: parent, cpu: cpu, begin: begin,
-                             end: TraceRecorder.now())
+                observers.taskDidEnd(piece, worker: worker.index)
             } else {
                 body.unsafelyUnwrapped(range)
             }

@@ -302,8 +302,8 @@ final class Pool: @unchecked Sendable {
             // Relaxed: a late view of a failure or cancel only lets a task start that was
             // already allowed to; nothing is read through this flag.
             if run.status.load(ordering: .relaxed) != RunState.running { return }
-            if let recorder = run.trace {
-                if !runTraced(run, task: t, recorder: recorder, on: w) { return }
+            if let observers = run.observers {
+                if !runObserved(run, task: t, observers: observers, on: w) { return }
             } else {
                 do { try bodies[t].call() } catch {
                     run.fail(error)
@@ -335,21 +335,21 @@ final class Pool: @unchecked Sendable {
         }
     }
 
-    /// Runs task `t` with begin/end timestamps; false if it threw.
+    /// Runs task `t` between its observers' start and end calls; false if it threw.
     @inline(never)
-    private func runTraced(_ run: RunState, task t: Int, recorder: TraceRecorder, on w: Worker) -> Bool {
-        let savedRecorder = w.traceRecorder, savedTask = w.currentTask
-        w.traceRecorder = recorder
+    private func runObserved(_ run: RunState, task t: Int, observers: ObserverList, on w: Worker) -> Bool {
+        let savedObservers = w.observers, savedTask = w.currentTask
+        let task = ObservedTask(index: t, isPiece: false, graph: observers.graph)
+        w.observers = observers
         w.currentTask = t
-        defer { w.traceRecorder = savedRecorder; w.currentTask = savedTask }
-        let cpu = Affinity.currentCPU()
-        let begin = TraceRecorder.now()
+        defer { w.observers = savedObservers; w.currentTask = savedTask }
+        observers.taskWillStart(task, worker: w.index)
         var ok = true
         do { try run.bodies[t].call() } catch {
             run.fail(error)
             ok = false
         }
-        recorder.record(worker: w.index, task: t, parent: -1, cpu: cpu, begin: begin, end: TraceRecorder.now())
+        observers.taskDidEnd(task, worker: w.index)
         return ok
     }
 }

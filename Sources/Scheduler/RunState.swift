@@ -42,7 +42,8 @@ final class RunState: @unchecked Sendable {
     let roots: UnsafePointer<Int32>
     let rootTotal: Int
     let maxOutDegree: Int
-    let trace: TraceRecorder?
+    /// Told about each task; nil when nobody observes (the workers' one branch per task).
+    let observers: ObserverList?
     let pool: Pool
     var slot = -1   // -1: never registered (the table was full)
 
@@ -58,7 +59,7 @@ final class RunState: @unchecked Sendable {
     private let outcome = Lock<(result: Result<Void, any Error>?, callbacks: [@Sendable (Result<Void, any Error>) -> Void])>((nil, []))
     private let semaphore = DispatchSemaphore(value: 0)
 
-    init(graph: CompiledGraph, trace: TraceRecorder?, pool: Pool) {
+    init(graph: CompiledGraph, observers: ObserverList?, pool: Pool) {
         self.graph = graph
         succOffsets = UnsafePointer(graph.succOffsets)
         successors = UnsafePointer(graph.successorList)
@@ -67,7 +68,7 @@ final class RunState: @unchecked Sendable {
         roots = UnsafePointer(graph.roots)
         rootTotal = graph.rootTotal
         maxOutDegree = graph.maxOutDegree
-        self.trace = trace
+        self.observers = observers
         self.pool = pool
         let n = graph.joinTotal
         joins = .allocate(capacity: max(n, 1))
@@ -110,6 +111,12 @@ final class RunState: @unchecked Sendable {
         case RunState.running: result = .success(())
         case RunState.failed: result = .failure(error.withLock { $0 } ?? SchedulerError.cancelled)
         default: result = .failure(SchedulerError.cancelled)
+        }
+        if let observers {   // every task's end happened before (the acquire-release above)
+            switch result {
+            case .success: observers.runDidEnd(graph, error: nil)
+            case .failure(let e): observers.runDidEnd(graph, error: e)
+            }
         }
         // The table's reference may be the one keeping `self` alive: hold our own until the end.
         let keep = Unmanaged.passRetained(self)

@@ -24,7 +24,11 @@
 ///   `RunState`: one run's counters, error, cancel flag and waiter; `RunHandle`: waiting/cancel.
 /// - `WorkStealingDeque` (Chase-Lev), `InjectionQueue` (outside submissions), `EventCount`
 ///   (parking), `RunTable` + `WorkItem` (one-word work items), `ParallelForJob`,
-///   `TraceRecorder`/`TaskEvent`, `Topology` (hwloc), `Lock`.
+///   `Topology` (hwloc), `Lock`.
+/// - `TaskObserver`/`ObservedTask`: what workers tell observers when tasks start and end
+///   (`Executor.addObserver`, or `run(_:observer:)`); `ObserverList` is a run's observers.
+///   `TraceRecorder`/`TaskEvent`: the observer that records timestamps, read by the `Profiling`
+///   library (tables, critical path, Chrome trace, DOT, HTML), which is not part of this module.
 ///
 /// The reasoning behind the concurrency lives next to the code, in named notes:
 /// - Note [Chase-Lev memory orders] (`WorkStealingDeque`)
@@ -34,7 +38,8 @@
 /// - Note [Counting live units] and Note [Unit credit] (`RunState`)
 /// - Note [parallelFor lifetime] (`ParallelForJob`), Note [Spreading pieces] (`Executor+ParallelFor`)
 ///
-/// Costs on the hot path (per task): one load of the run's status, the closure call, and for each
+/// Costs on the hot path (per task): one load of the run's status, one branch on whether the run
+/// has observers, the closure call, and for each
 /// successor with several predecessors one `lock xadd` on its join counter. A chain runs entirely
 /// inline; no task is allocated, queued or counted on a shared line unless it has to be pushed.
 public enum SchedulerModule {}

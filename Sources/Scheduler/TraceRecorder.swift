@@ -3,7 +3,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// One task execution seen by a `TraceRecorder`.
+/// One task execution recorded by a `TraceRecorder`.
 public struct TaskEvent: Sendable, Equatable {
     /// Index of the task in its compiled graph, or -1 for a piece of a `parallelFor`.
     public var task: Int
@@ -23,26 +23,30 @@ public struct TaskEvent: Sendable, Equatable {
     }
 }
 
-/// Records the begin and end of every task (and `parallelFor` piece) of the runs it is passed to.
+/// A `TaskObserver` that records the begin and end of every task (and `parallelFor` piece) of the
+/// runs it observes, as `TaskEvent`s: what `Profile` (module Profiling) reads.
 ///
-/// Each worker appends to its own buffer (no locks, amortized no allocation); a run without a
-/// recorder pays one predictable branch per task. Read `events` after the runs have finished.
+/// Each worker appends to its own buffer (no locks, amortized no allocation). Read `events` after
+/// the runs have finished.
 ///
 /// ```swift
 /// let recorder = TraceRecorder()
-/// try executor.run(compiled, trace: recorder)
+/// try executor.run(compiled, observer: recorder)    // or executor.addObserver(recorder)
 /// for e in recorder.events { print(compiled.name(of: e.task), e.endNanos - e.beginNanos) }
 /// ```
 ///
 /// - Note: Use one recorder with one executor at a time (buffers are per worker index), and read
-///   `events` only when no traced run is in progress.
-public final class TraceRecorder: @unchecked Sendable {
+///   `events` only when no recorded run is in progress.
+public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     // @unchecked Sendable: `buffers[i]` is written once, under `lock`, before any run using this
-    // recorder starts (the run's start happens-before its workers see it); afterwards buffer `i`
-    // is appended to only by the worker with index `i` of the one executor recording into it, and
-    // read by `events` after the runs finished (their completion orders the appends before it).
+    // recorder starts (`runWillStart` runs before the run is published, which happens-before its
+    // workers see it); afterwards buffer `i` is touched only by the worker with index `i` of the
+    // one executor recording into it, and read by `events` after the runs finished (their
+    // completion orders the appends before it).
     static let maxWorkers = 1024
-    private let buffers: UnsafeMutablePointer<TraceBuffer?>
+    /// Worker `i`'s buffer, retained (`Unmanaged`), or nil: the workers borrow their buffer
+    /// without touching its reference count.
+    private let buffers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let lock = Lock<Void>(())
 
     public init() {
@@ -51,6 +55,9 @@ public final class TraceRecorder: @unchecked Sendable {
     }
 
     deinit {
+        for i in 0..<TraceRecorder.maxWorkers {
+            if let b = buffers[i] { Unmanaged<TraceBuffer>.fromOpaque(b).release() }
+        }
         buffers.deinitialize(count: TraceRecorder.maxWorkers)
         buffers.deallocate()
     }
@@ -63,25 +70,38 @@ public final class TraceRecorder: @unchecked Sendable {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// Makes sure workers `0..<count` have buffers; called before a traced run starts.
-    func prepare(workers count: Int) {
-        precondition(count <= TraceRecorder.maxWorkers, "TraceRecorder: more than \(TraceRecorder.maxWorkers) workers")
+    /// Makes sure workers `0..<workers` have buffers.
+    public func runWillStart(_ graph: CompiledGraph, workers: Int) {
+        precondition(workers <= TraceRecorder.maxWorkers, "TraceRecorder: more than \(TraceRecorder.maxWorkers) workers")
         lock.withLock { _ in
-            for i in 0..<count where buffers[i] == nil { buffers[i] = TraceBuffer() }
+            for i in 0..<workers where buffers[i] == nil { buffers[i] = Unmanaged.passRetained(TraceBuffer()).toOpaque() }
         }
     }
 
+    /// Notes the CPU and the time.
+    public func taskWillStart(_ task: ObservedTask, worker: Int) {
+        let cpu = Affinity.currentCPU(), begin = TraceRecorder.now()
+        buffer(worker)._withUnsafeGuaranteedRef { $0.open(cpu: cpu, begin: begin) }
+    }
+
+    /// Records the event that `taskWillStart` opened.
+    public func taskDidEnd(_ task: ObservedTask, worker: Int) {
+        let end = TraceRecorder.now()
+        buffer(worker)._withUnsafeGuaranteedRef { $0.close(task: task, worker: worker, end: end) }
+    }
+
     @inline(__always)
-    func record(worker: Int, task: Int, parent: Int, cpu: Int, begin: UInt64, end: UInt64) {
-        buffers[worker].unsafelyUnwrapped.append(
-            TaskEvent(task: task, parent: parent, worker: worker, cpu: cpu, beginNanos: begin, endNanos: end))
+    private func buffer(_ worker: Int) -> Unmanaged<TraceBuffer> {
+        Unmanaged<TraceBuffer>.fromOpaque(buffers[worker].unsafelyUnwrapped)
     }
 
     /// All events recorded so far, ordered by begin time (then worker).
     public var events: [TaskEvent] {
         var all: [TaskEvent] = []
         lock.withLock { _ in
-            for i in 0..<TraceRecorder.maxWorkers { if let b = buffers[i] { all.append(contentsOf: b.snapshot()) } }
+            for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil {
+                all.append(contentsOf: buffer(i).takeUnretainedValue().snapshot())
+            }
         }
         all.sort { ($0.beginNanos, $0.worker) < ($1.beginNanos, $1.worker) }
         return all
@@ -90,33 +110,55 @@ public final class TraceRecorder: @unchecked Sendable {
     /// Forgets all events (keeps the buffers' memory). Only between runs.
     public func reset() {
         lock.withLock { _ in
-            for i in 0..<TraceRecorder.maxWorkers { buffers[i]?.count = 0 }
+            for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil { buffer(i).takeUnretainedValue().count = 0 }
         }
     }
 }
 
-/// One worker's events: a growable array in raw memory (doubling, so appends are amortized free).
+/// One worker's events, and a stack of the ones begun but not ended (tasks nest on a worker that
+/// waits inside one): growable arrays in raw memory (doubling, so pushes are amortized free).
 final class TraceBuffer {
     var storage: UnsafeMutablePointer<TaskEvent>
     var capacity = 1024
     var count = 0
+    private var openStack: UnsafeMutablePointer<(cpu: Int, begin: UInt64)>
+    private var openCapacity = 16
+    private var openCount = 0
 
-    init() { storage = .allocate(capacity: capacity) }
-    deinit { storage.deallocate() }   // TaskEvent is trivial: nothing to deinitialize
+    init() {
+        storage = .allocate(capacity: capacity)
+        openStack = .allocate(capacity: openCapacity)
+    }
+    deinit {   // the elements are trivial: nothing to deinitialize
+        storage.deallocate()
+        openStack.deallocate()
+    }
 
     @inline(__always)
-    func append(_ e: TaskEvent) {
-        if count == capacity { grow() }
-        (storage + count).initialize(to: e)
+    func open(cpu: Int, begin: UInt64) {
+        if openCount == openCapacity { openStack = TraceBuffer.grow(openStack, count: openCount, capacity: &openCapacity) }
+        (openStack + openCount).initialize(to: (cpu, begin))
+        openCount += 1
+    }
+
+    @inline(__always)
+    func close(task: ObservedTask, worker: Int, end: UInt64) {
+        precondition(openCount > 0, "TraceRecorder: a task ended that did not start on worker \(worker)")
+        openCount -= 1
+        let (cpu, begin) = openStack[openCount]
+        if count == capacity { storage = TraceBuffer.grow(storage, count: count, capacity: &capacity) }
+        (storage + count).initialize(to: TaskEvent(task: task.isPiece ? -1 : task.index,
+                                                   parent: task.isPiece ? task.index : -1,
+                                                   worker: worker, cpu: cpu, beginNanos: begin, endNanos: end))
         count += 1
     }
 
-    private func grow() {
-        let bigger = UnsafeMutablePointer<TaskEvent>.allocate(capacity: capacity * 2)
-        bigger.moveInitialize(from: storage, count: count)
-        storage.deallocate()
-        storage = bigger
+    private static func grow<T>(_ old: UnsafeMutablePointer<T>, count: Int, capacity: inout Int) -> UnsafeMutablePointer<T> {
+        let bigger = UnsafeMutablePointer<T>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: old, count: count)
+        old.deallocate()
         capacity *= 2
+        return bigger
     }
 
     func snapshot() -> [TaskEvent] { Array(UnsafeBufferPointer(start: storage, count: count)) }

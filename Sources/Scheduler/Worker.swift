@@ -11,8 +11,9 @@ final class Worker: @unchecked Sendable {
     var rng: UInt64
     var scratch: UnsafeMutablePointer<Int32>
     var scratchCapacity = 64
-    /// While a traced task runs on this worker: its recorder and index (parents of pieces).
-    var traceRecorder: TraceRecorder? = nil
+    /// While an observed task runs on this worker: its run's observers (which name its graph) and
+    /// its index, what the pieces of a `parallelFor` it calls report.
+    var observers: ObserverList? = nil
     var currentTask = -1
     /// The CPUs this thread could run on before the worker bound it: what `Topology.current()`
     /// reports from inside a task (an executor created there must not see one CPU only).

@@ -7,8 +7,14 @@
 /// plan.bufferOffsets[y.id]        // 128: y's bytes start 128 bytes into the plan's buffers
 /// ```
 extension Plan {
-    /// Per task (indices as in `taskInfo`), the tasks it waits for; every one has a smaller index.
-    public var taskDependencies: [[Int]] { program.dependencies }
+    /// Per task (indices as in `taskInfo`), the tasks it waits for, in increasing order; every one
+    /// has a smaller index. Derived from the plan's one task graph (the compiled scheduler graph).
+    public var taskDependencies: [[Int]] {
+        let graph = program.graph
+        var dependencies = [[Int]](repeating: [], count: graph.taskCount)
+        for t in 0..<graph.taskCount { for s in graph.successors(of: t) { dependencies[s].append(t) } }
+        return dependencies
+    }
 
     /// For each node whose value lives in the plan's own buffers (placeholders, intermediates and
     /// outputs; reshapes share their input's), the byte offset of that value from the start of the

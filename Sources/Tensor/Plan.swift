@@ -88,22 +88,7 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
         unfed = Set(built.placeholders.keys)
         program = built.program
         self.executor = executor
-        if let executor {
-            let tasks = TaskGraph()
-            let program = built.program
-            tasks.reserve(tasks: program.bodies.count, edges: program.dependencies.reduce(0) { $0 + $1.count })
-            var handles: [TaskHandle] = []
-            handles.reserveCapacity(program.bodies.count)
-            for t in program.bodies.indices {
-                handles.append(tasks.addTask(program.info[t].name, cost: program.costs[t],
-                                             priority: program.priorities[t], program.bodies[t]))
-                for d in program.dependencies[t] { handles[d].precede(handles[t]) }
-            }
-            _ = executor
-            compiled = try tasks.compile()
-        } else {
-            compiled = nil
-        }
+        compiled = executor == nil ? nil : built.program.graph
     }
 
     /// The executor the plan runs on (nil: runs on the calling thread).
@@ -119,23 +104,24 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// Runs every task once. `feeds` gives placeholders their values for this run (a placeholder not
     /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
     /// throws (the first error); the plan stays usable.
-    /// With `trace`, the executor records each task's (and each intra-op piece's) begin and end.
+    /// `observer` (a `TraceRecorder`, say) is told when each task (and each intra-op piece) begins
+    /// and ends, besides the executor's own observers; a plan without an executor tells nobody.
     ///
     /// Unavailable in async code, where waiting for the workers would block a thread of Swift's
-    /// cooperative pool: there, `try await run(feeds:trace:)` suspends instead.
-    @available(*, noasync, message: "use the async form, `try await run(feeds:trace:)`, which does not block a thread")
-    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) throws {
+    /// cooperative pool: there, `try await run(feeds:observer:)` suspends instead.
+    @available(*, noasync, message: "use the async form, `try await run(feeds:observer:)`, which does not block a thread")
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], observer: (any TaskObserver)? = nil) throws {
         try exclusive {
             try apply(feeds)
             if let executor, let compiled {
-                try executor.run(compiled, trace: trace)
+                try executor.run(compiled, observer: observer)
             } else {
                 try program.run()
             }
         }
     }
 
-    /// Runs every task once, as `run(feeds:trace:)` does, suspending the calling task while the
+    /// Runs every task once, as `run(feeds:observer:)` does, suspending the calling task while the
     /// executor's workers run the plan instead of blocking its thread.
     ///
     /// Cancelling the Swift task cancels the run (tasks not yet started are skipped) and this throws
@@ -148,12 +134,12 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// try await plan.run(feeds: [x: batch])
     /// let loss = try plan.value(of: lossNode).scalar
     /// ```
-    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], trace: TraceRecorder? = nil) async throws {
+    public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], observer: (any TaskObserver)? = nil) async throws {
         try acquire()
         defer { release() }
         try apply(feeds)
         if let executor, let compiled {
-            try await executor.run(compiled, trace: trace)
+            try await executor.run(compiled, observer: observer)
         } else {
             try Task.checkCancellation()
             try program.run()

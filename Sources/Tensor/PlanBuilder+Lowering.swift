@@ -114,7 +114,7 @@ extension PlanBuilder {
         }
 
         let ranks = [Int](repeating: 0, count: m) + updates.map(\.priority)
-        let program = PlanProgram(bodies: bodies, info: info, dependencies: order.dependencies, costs: costs, ranks: ranks)
+        let program = try PlanProgram(bodies: bodies, info: info, dependencies: order.dependencies, costs: costs, ranks: ranks)
         return Built(program: program, arena: arena, arenaBytes: top, unplannedBytes: buffers.unplannedBytes,
                      storage: storage, placeholders: buffers.placeholders, boxes: boxes,
                      structure: Self.structure(records, needed: needed, steps: steps))

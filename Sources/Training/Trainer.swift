@@ -204,7 +204,7 @@ public final class Trainer<Scalar: TensorScalar> {
         public let count: Int
         /// Rows in this batch (the last one may be shorter).
         public let rows: Int
-        /// The plan that ran it (`compiled` and `taskInfo` describe the traced tasks).
+        /// The plan that ran it (`compiled` and `taskInfo` describe the observed tasks).
         public let plan: Plan<Scalar>
     }
 
@@ -212,25 +212,25 @@ public final class Trainer<Scalar: TensorScalar> {
     ///
     /// - Parameters:
     ///   - data: the training rows; their features and targets must fit the model and the loss.
-    ///   - trace: when given, every batch's plan run records its tasks there (see `TraceRecorder`);
-    ///     read and reset it in `afterBatch` to keep one run's events apart from the next.
+    ///   - observer: when given, told about the tasks of every batch's plan run (a `TraceRecorder`
+    ///     records them: read and reset it in `afterBatch` to keep one run's events apart).
     ///   - afterBatch: called after each batch's run (progress bars, profilers).
     ///
     /// Unavailable in async code, where waiting for each batch's run would block a thread of
     /// Swift's cooperative pool: there, `try await trainEpoch(on:)` suspends instead.
-    @available(*, noasync, message: "use the async form, `try await trainEpoch(on:trace:afterBatch:)`, which does not block a thread")
-    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+    @available(*, noasync, message: "use the async form, `try await trainEpoch(on:observer:afterBatch:)`, which does not block a thread")
+    public func trainEpoch(on data: Dataset, observer: (any TaskObserver)? = nil,
                            afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
         var progress = try beginEpoch(on: data)
         for b in 0..<progress.batchCount {
             let step = try prepareStep(b, of: &progress, data)
-            try step.head.plan.run(trace: trace)
+            try step.head.plan.run(observer: observer)
             try finishStep(step, of: &progress, afterBatch: afterBatch)
         }
         return endEpoch(progress)
     }
 
-    /// Trains one epoch as `trainEpoch(on:trace:afterBatch:)` does, suspending the calling task
+    /// Trains one epoch as `trainEpoch(on:observer:afterBatch:)` does, suspending the calling task
     /// while each batch's plan runs on the executor's workers instead of blocking its thread. It runs
     /// on the caller's executor (actor) between batches, like the blocking form on its thread, and
     /// gives the same results bit for bit.
@@ -247,13 +247,13 @@ public final class Trainer<Scalar: TensorScalar> {
     /// // later: training.cancel()
     /// ```
     nonisolated(nonsending)
-    public func trainEpoch(on data: Dataset, trace: TraceRecorder? = nil,
+    public func trainEpoch(on data: Dataset, observer: (any TaskObserver)? = nil,
                            afterBatch: ((BatchInfo) -> Void)? = nil) async throws -> EpochResult {
         var progress = try beginEpoch(on: data)
         for b in 0..<progress.batchCount {
             try Task.checkCancellation()
             let step = try prepareStep(b, of: &progress, data)
-            try await step.head.plan.run(trace: trace)
+            try await step.head.plan.run(observer: observer)
             try finishStep(step, of: &progress, afterBatch: afterBatch)
         }
         return endEpoch(progress)

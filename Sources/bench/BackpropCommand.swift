@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Profiling
 import Scheduler
 import Tensor
 import Training
@@ -72,7 +73,7 @@ enum BackpropCommand {
         // With --profile the timed steps themselves are traced (so the time shows profiling's cost).
         let recorder = profileDirectory.map { _ in TraceRecorder() }
         for _ in 0..<warmup { try plan.run() }
-        let times = try Clock.measure(repeat: repeats, warmup: 0) { try plan.run(trace: recorder) }
+        let times = try Clock.measure(repeat: repeats, warmup: 0) { try plan.run(observer: recorder) }
         let median = times.median * 1e3, best = (times.min() ?? 0) * 1e3
         let loss = try plan.value(of: built.loss).scalar
         print(String(format: "backprop %@ batch %d%@, %d threads: median %.3f ms (min %.3f) over %d steps; %d tasks, peak %.1f MB (%.1f MB without reuse), loss %.4f",
@@ -87,7 +88,7 @@ enum BackpropCommand {
         if parallelism {
             // One traced step: busy time of each worker (union of its events) over the makespan.
             let recorder = TraceRecorder()
-            try plan.run(trace: recorder)
+            try plan.run(observer: recorder)
             let events = recorder.events
             let begin = events.map(\.beginNanos).min() ?? 0, end = events.map(\.endNanos).max() ?? 0
             var busy: UInt64 = 0

@@ -1,6 +1,8 @@
 import Foundation
+import Profiling
 import Scheduler
 import Tensor
+import Training
 
 /// `bench graph`: runs a graph file (docs/graph-format.md) forward, and with `--grad` backward too,
 /// and prints its outputs and gradients as JSON.
@@ -50,7 +52,7 @@ enum GraphCommand {
         defer { executor.shutdown() }
         let plan = try Plan(outputs: file.outputs.map(\.node) + gradients, executor: executor)
         let recorder = o.profile.map { _ in TraceRecorder() }
-        try plan.run(feeds: feeds, trace: recorder)
+        try plan.run(feeds: feeds, observer: recorder)
         if let directory = o.profile, let recorder {
             let files = try plan.profile(recorder).write(to: URL(fileURLWithPath: directory),
                                                          title: "bench graph --file \(o.path) --threads \(o.threads)")

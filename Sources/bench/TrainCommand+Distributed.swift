@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import Profiling
 import Scheduler
 import Tensor
 import Training

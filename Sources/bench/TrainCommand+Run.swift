@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import Profiling
 import Scheduler
 import Tensor
 import Training
@@ -105,8 +106,8 @@ extension TrainCommand {
                         recorder.reset()
                     }
                 }
-                let result = try parallel?.trainEpoch(on: prepared.train, trace: recorder, afterBatch: afterBatch)
-                    ?? trainer.trainEpoch(on: prepared.train, trace: recorder, afterBatch: afterBatch)
+                let result = try parallel?.trainEpoch(on: prepared.train, observer: recorder, afterBatch: afterBatch)
+                    ?? trainer.trainEpoch(on: prepared.train, observer: recorder, afterBatch: afterBatch)
                 if let parallel { communication.add(parallel.takeCommunicationStatistics(), steady: trainedSamples > 0) }
                 let held = try parallel?.evaluate(heldOut) ?? trainer.evaluate(heldOut)
                 if trainedSamples > 0 { steadySeconds += result.seconds; steadySamples += result.samples }

@@ -15,6 +15,7 @@ let package = Package(
     targets: [
         .executableTarget(name: "Downstream", dependencies: [
             .product(name: "Scheduler", package: "GraphEngine"),
+            .product(name: "Profiling", package: "GraphEngine"),
             .product(name: "Tensor", package: "GraphEngine"),
             .product(name: "Kernels", package: "GraphEngine"),
         ]),

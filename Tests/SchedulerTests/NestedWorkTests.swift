@@ -127,7 +127,7 @@ extension SchedulerTests {
                 var perWorker: [Int: Int] = [:]
                 for _ in 0..<3 {
                     let recorder = TraceRecorder()
-                    try executor.run(compiled, trace: recorder)
+                    try executor.run(compiled, observer: recorder)
                     let pieces = recorder.events.filter { $0.task == -1 }
                     try check(pieces.count == loops * piecesPerLoop, "\(pieces.count) pieces recorded")
                     perWorker = Dictionary(grouping: pieces, by: \.worker).mapValues(\.count)
@@ -170,7 +170,7 @@ extension SchedulerTests {
                 }
                 let compiled = try graph.compile()
                 let recorder = TraceRecorder()
-                try executor.run(compiled, trace: recorder)
+                try executor.run(compiled, observer: recorder)
                 let events = recorder.events
                 let taskEvents = events.filter { $0.task >= 0 }
                 try check(taskEvents.count == compiled.taskCount, "\(taskEvents.count) task events for \(compiled.taskCount) tasks")

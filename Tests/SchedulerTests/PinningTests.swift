@@ -34,7 +34,7 @@ extension SchedulerTests {
                 let graph = TaskGraph()
                 for _ in 0..<4000 { graph.addTask("spin") { var x = 0.0; for i in 0..<200 { x += Double(i).squareRoot() }; blackHole(x) } }
                 let recorder = TraceRecorder()
-                try executor.run(try graph.compile(), trace: recorder)
+                try executor.run(try graph.compile(), observer: recorder)
                 for e in recorder.events {
                     try check(e.cpu == cpus[e.worker], "worker \(e.worker) ran a task on CPU \(e.cpu), bound to \(String(describing: cpus[e.worker]))")
                 }

@@ -23,7 +23,7 @@ struct WorkerCountCheck {
             let outputs = try build(g)
             let plan = try Plan(outputs: outputs, executor: executor)
             let recorder = TraceRecorder()
-            try plan.run(trace: recorder)
+            try plan.run(observer: recorder)
             values.append(try outputs.map { try plan.value(of: $0).scalars.map { Self.bits($0) } })
             var pieces: [Int: Int] = [:]
             for e in recorder.events where e.task == -1 && e.parent >= 0 { pieces[e.parent, default: 0] += 1 }

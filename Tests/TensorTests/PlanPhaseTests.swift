@@ -56,7 +56,7 @@ import Tensor
             let plan = try Plan(outputs: [loss], updates: [update])
             // Tasks: 0 = x·w, 1 = sum, 2 = the gradient (the seed broadcast, times x), 3 = the update.
             #expect(plan.taskInfo.map(\.name) == ["mul", "sum", "fused[2] broadcast_to+mul", "update w"])
-            #expect(plan.taskDependencies == [[], [0], [], writes ? [2, 0] : [2]])
+            #expect(plan.taskDependencies == [[], [0], [], writes ? [0, 2] : [2]])
         }
     }
 

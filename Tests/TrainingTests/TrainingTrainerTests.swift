@@ -148,7 +148,7 @@ private func bits(_ values: [[Float]]) -> [[UInt32]] { values.map { $0.map(\.bit
                                   batchSize: 50, seed: 2, executor: executor)
         let recorder = TraceRecorder()
         var seen: [(rows: Int, tasks: Int, traced: Int)] = []
-        _ = try trainer.trainEpoch(on: train, trace: recorder) { info in
+        _ = try trainer.trainEpoch(on: train, observer: recorder) { info in
             seen.append((info.rows, info.plan.taskCount, recorder.events.filter { $0.task >= 0 }.count))
             recorder.reset()
         }

@@ -1,7 +1,8 @@
-// Runs a task graph on the Scheduler and differentiates a small graph with Tensor, checking both
+// Runs a task graph on the Scheduler (watched by an observer of its own and profiled) and differentiates a small graph with Tensor, checking both
 // against values worked out by hand; exits non-zero on any mismatch.
 import Foundation
 import Kernels
+import Profiling
 import Scheduler
 import Synchronization
 import Tensor
@@ -25,8 +26,22 @@ load.precede(left, right)
 join.succeed(left, right)
 let executor = Executor(workers: 2)
 let compiled = try graph.compile()
-try executor.run(compiled)
-try executor.run(compiled)
+
+/// Counts the tasks the workers start: an observer as a user writes one.
+final class StartCounter: TaskObserver {
+    let started = Atomic<Int>(0)
+    func taskWillStart(_ task: ObservedTask, worker: Int) { started.wrappingAdd(1, ordering: .relaxed) }
+    func taskDidEnd(_ task: ObservedTask, worker: Int) {}
+}
+let counter = StartCounter()
+let recorder = TraceRecorder()
+executor.addObserver(counter)
+try executor.run(compiled, observer: recorder)
+try executor.run(compiled, observer: recorder)
+executor.removeObserver(counter)
+check(counter.started.load(ordering: .relaxed) == 8, "the observer counted \(counter.started.load(ordering: .relaxed)) task starts, want 8")
+let profile = try Profile(graph: compiled, events: recorder.events)
+check(profile.runs.map(\.tasks) == [4, 4], "profiled runs \(profile.runs.map(\.tasks)), want [4, 4]")
 let ran = order.withLock { $0 }
 check(ran.count == 8, "8 task runs, got \(ran)")
 for run in [Array(ran[0..<4]), Array(ran[4..<8])] {
@@ -48,4 +63,4 @@ check(lossValue == [58], "loss \(lossValue), want [58]")
 check(gradValue == [48, 68], "gradient \(gradValue), want [48, 68]")
 executor.shutdown()
 
-print("downstream: task graph and gradient OK (kernel level \(KernelLevel.current))")
+print("downstream: task graph, observer, profile and gradient OK (kernel level \(KernelLevel.current))")

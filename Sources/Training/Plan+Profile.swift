@@ -1,4 +1,6 @@
+import Profiling
 import Scheduler
+import Tensor
 
 extension Plan {
     /// The plan's tasks described for a `Profile`: operation, category, shapes, flops and bytes,
@@ -18,7 +20,7 @@ extension Plan {
     /// A profile of the runs recorded in `recorder` (runs of this plan, one after another).
     ///
     ///     let recorder = TraceRecorder()
-    ///     for _ in 0..<10 { try plan.run(feeds: feeds, trace: recorder) }
+    ///     for _ in 0..<10 { try plan.run(feeds: feeds, observer: recorder) }
     ///     try plan.profile(recorder).write(to: URL(fileURLWithPath: "profile"))
     public func profile(_ recorder: TraceRecorder) throws -> Profile {
         guard let compiled else { throw PlanProfileError.serialPlan }

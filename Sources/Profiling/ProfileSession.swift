@@ -1,3 +1,5 @@
+import Scheduler
+
 /// Collects traced runs of one or more compiled graphs, run by run, into one `Profile`: the way
 /// to profile a training loop whose batches run a few different plans (a last, smaller batch; an
 /// evaluation plan), or any program that runs scheduler graphs one after another.
@@ -5,7 +7,7 @@
 ///     let recorder = TraceRecorder()
 ///     var session = ProfileSession()
 ///     for batch in batches {
-///         try executor.run(compiled, trace: recorder)
+///         try executor.run(compiled, observer: recorder)
 ///         session.add(run: recorder.events, of: compiled, tasks: describe(compiled))
 ///         recorder.reset()
 ///     }

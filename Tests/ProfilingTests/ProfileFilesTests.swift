@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Profiling
 import Scheduler
 
 /// A deterministic stand-in for a training step: a forward chain with a side branch, the mirrored

@@ -1,10 +1,12 @@
+import Scheduler
+
 /// Where the time of a graph run went: per-operation and per-worker tables, the critical path,
 /// the parallelism achieved, and writers for a Chrome trace, summaries, Graphviz and an HTML report.
 ///
 /// Profiling any scheduler graph takes two lines after the runs:
 ///
 ///     let recorder = TraceRecorder()
-///     for _ in 0..<steps { try executor.run(compiled, trace: recorder) }
+///     for _ in 0..<steps { try executor.run(compiled, observer: recorder) }
 ///     let profile = try Profile(graph: compiled, events: recorder.events)   // tasks: [ProfileTask] adds labels
 ///     try profile.write(to: URL(fileURLWithPath: "profile"))  // trace.json, summary.*, graph.dot, report.html
 ///

@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// Time spent at each parallelism level: a sweep over the begin and end of every worker's
     /// outermost events. Level 0 is time within runs with no worker busy.

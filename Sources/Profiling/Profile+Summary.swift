@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// Sum over runs of the best makespan any schedule could reach on these workers with these
     /// durations: at least the critical path, and at least busy time spread over all workers.

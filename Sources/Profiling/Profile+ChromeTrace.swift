@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// Which events the trace shows, and a note when not all of them: whole runs are sampled
     /// evenly; a single run larger than the bound keeps its events that began first.

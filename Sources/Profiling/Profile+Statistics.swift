@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// One row of the operation table: all executions of one operation (pieces of nested loops
     /// get their own row, marked `isPiece`).

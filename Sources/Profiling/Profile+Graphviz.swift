@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// Fill and border colours per category, shared by the graph and the report.
     static func colors(_ c: ProfileCategory) -> (fill: String, line: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import Scheduler
 
 /// Small formatting and escaping helpers shared by the profile writers.
 enum ProfileText {

@@ -1,3 +1,5 @@
+import Scheduler
+
 /// What one task of a graph is, independent of any run: its operation and what it costs.
 ///
 /// A `Profile` holds one `ProfileTask` per graph task (indexed like the compiled graph) and any

@@ -1,4 +1,5 @@
 import Testing
+import Profiling
 import Scheduler
 
 /// Synthetic traces with known durations: every figure is checked exactly.

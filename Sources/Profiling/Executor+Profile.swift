@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Executor {
     /// Runs a compiled graph `runs` times, one after another, recording every task and
     /// `parallelFor` piece, and returns their profile: the one-line way to see where a graph's
@@ -14,7 +16,7 @@ extension Executor {
         let recorder = TraceRecorder()
         var recorded = [[TaskEvent]]()
         for _ in 0..<max(runs, 0) {
-            try run(graph, trace: recorder)
+            try run(graph, observer: recorder)
             recorded.append(recorder.events)
             recorder.reset()
         }

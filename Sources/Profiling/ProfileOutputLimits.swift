@@ -1,3 +1,5 @@
+import Scheduler
+
 /// Bounds on what a profile's writers produce, so a long run still gives files that open quickly.
 /// Beyond a bound, writers sample whole runs or aggregate, and say so in the output.
 ///

@@ -1,3 +1,5 @@
+import Scheduler
+
 /// Why a `Profile` could not be built or written; each case names the tasks or events at fault.
 public enum ProfileError: Error, Equatable, CustomStringConvertible {
     /// An event or edge refers to a task index outside `0..<taskCount`.

@@ -1,4 +1,5 @@
 import Foundation
+import Scheduler
 
 extension Profile {
     /// Writes trace.json, summary.txt, summary.json, graph.dot and report.html into `directory`

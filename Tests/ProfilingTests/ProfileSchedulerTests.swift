@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Profiling
 import Scheduler
 
 /// Profiles of real executor runs: whatever the timing, the structure must hold.
@@ -27,7 +28,7 @@ import Scheduler
             }
             let compiled = try graph.compile()
             let recorder = TraceRecorder()
-            for _ in 0..<3 { try executor.run(compiled, trace: recorder) }
+            for _ in 0..<3 { try executor.run(compiled, observer: recorder) }
             let categories: [ProfileCategory] = [.forward, .backward, .update]
             let described = (0..<compiled.taskCount).map {
                 ProfileTask(name: compiled.name(of: $0), category: categories[$0 % 3], flops: 1e4)

@@ -1,3 +1,5 @@
+import Scheduler
+
 /// One measured interval: a task (or a piece of a task's nested parallel loop) ran on a worker.
 ///
 /// Timestamps are monotonic nanoseconds from any common origin. Events of one worker must nest

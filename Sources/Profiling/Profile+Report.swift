@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// A timeline of `[from, to)` as SVG: one lane per worker, top-level events as full-height
     /// bars, nested ones as half-height bars inside. Events narrower than a few pixels are summed

@@ -1,3 +1,5 @@
+import Scheduler
+
 extension Profile {
     /// A chain of dependent tasks in one run, in execution order.
     ///

@@ -1,3 +1,5 @@
+import Scheduler
+
 /// The kind of work a task does, used to group and colour it in a profile.
 ///
 /// The Scheduler knows nothing of tensors; these four names are what a training step has

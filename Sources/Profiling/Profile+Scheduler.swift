@@ -1,9 +1,11 @@
+import Scheduler
+
 extension Profile {
     /// Profiles runs of a compiled graph from a `TraceRecorder`'s events: two lines for any
     /// scheduler graph.
     ///
     ///     let recorder = TraceRecorder()
-    ///     for _ in 0..<steps { try executor.run(compiled, trace: recorder) }
+    ///     for _ in 0..<steps { try executor.run(compiled, observer: recorder) }
     ///     let profile = try Profile(graph: compiled, events: recorder.events)
     ///     try profile.write(to: URL(fileURLWithPath: "profile"))
     ///
