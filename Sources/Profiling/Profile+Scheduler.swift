@@ -15,6 +15,8 @@ extension Profile {
     /// each into its own recorder and use `init(graph:runs:tasks:workerLabels:)`; for runs of
     /// several graphs, use a `ProfileSession`.
     /// - Parameters:
+    ///   - graph: the compiled graph whose runs the events record.
+    ///   - events: the recorded task events (a `TraceRecorder`'s).
     ///   - tasks: what each task is (operation, category, shapes, flops), indexed like the graph;
     ///     nil names each task after `graph.name(of:)` with category `.other`.
     ///   - workerLabels: track names; by default "worker N (core C)" from the CPUs in the events.

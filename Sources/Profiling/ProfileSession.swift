@@ -29,9 +29,12 @@ public struct ProfileSession: Sendable {
 
     /// Adds one run of `graph` from its recorded events (a `TraceRecorder`'s `events` after the
     /// run; reset the recorder before the next one).
-    /// - Parameter tasks: what each task of `graph` is, indexed like the graph; read only the first
-    ///   time `graph` is seen (nil: named after `graph.name(of:)`, category `.other`). A list of the
-    ///   wrong length is replaced by the graph's names.
+    /// - Parameters:
+    ///   - events: the run's recorded task events.
+    ///   - graph: the compiled graph that ran.
+    ///   - describe: what each task of `graph` is, indexed like the graph; read only the first
+    ///     time `graph` is seen (nil: named after `graph.name(of:)`, category `.other`). A list of the
+    ///     wrong length is replaced by the graph's names.
     public mutating func add(run events: [TaskEvent], of graph: CompiledGraph,
                              tasks describe: @autoclosure () -> [ProfileTask]? = nil) {
         let run = runCount
