@@ -54,7 +54,7 @@ let package = Package(
         // What several test targets share (a seeded generator); no product, used by tests only.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "TestSupport"]),
-        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Scheduler"]),
+        .testTarget(name: "ProfilingTests", dependencies: ["Profiling", "Scheduler", "TestSupport"]),
         // KernelsTests' AllocationTests count heap allocations with their own `malloc` and aligned
         // allocators, which must be in the dynamic symbol table to take the C library's place.
         // (A test target is no product: its unsafe flags do not stop anyone depending on us.)

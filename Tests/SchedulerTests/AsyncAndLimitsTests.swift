@@ -2,6 +2,7 @@ import Foundation
 @_spi(Testing) import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 extension SchedulerTests {
     @Suite struct AsyncAndLimitsTests {

@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 extension SchedulerTests {
     /// More workers than libdispatch's thread pool holds (255) must still start and run: the pool

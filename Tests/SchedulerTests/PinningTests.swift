@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 extension SchedulerTests {
     @Suite struct PinningTests {

@@ -1,6 +1,7 @@
 import Scheduler
 import Synchronization
 import Testing
+import TestSupport
 
 /// A user-written observer: counts the tasks each worker starts (in per-worker slots, no locks, as
 /// the protocol allows) and stamps every start and end with a ticket from one shared clock.

@@ -17,37 +17,6 @@ let sizeDivisor = 1
 /// `n` in release builds, `n / sizeDivisor` (at least `minimum`) in debug builds.
 func scaled(_ n: Int, minimum: Int = 1) -> Int { max(minimum, n / sizeDivisor) }
 
-/// Runs `body` on its own thread and records a failure if it does not finish within `seconds`
-/// (instead of hanging the test run forever). Errors thrown by `body` are recorded too.
-func withTimeLimit(_ seconds: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
-                   _ body: @escaping @Sendable () throws -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    let failure = Locked<(any Error)?>(nil)
-    let thread = Thread {
-        do { try body() } catch { failure.withLock { $0 = error } }
-        done.signal()
-    }
-    thread.stackSize = 8 << 20
-    thread.start()
-    let limit = seconds * Double(sizeDivisor == 1 ? 1 : 5)
-    if done.wait(timeout: .now() + limit) == .timedOut {
-        Issue.record("\(what): not finished within \(limit) s (hang?)", sourceLocation: sourceLocation)
-        return
-    }
-    if let error = failure.withLock({ $0 }) {
-        Issue.record("\(what): \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-/// A thrown failure for checks inside `withTimeLimit` bodies.
-struct CheckFailed: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
-func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
-    if !condition { throw CheckFailed(message()) }
-}
 
 /// Per-task counters shared with task closures: how often each task ran, and tickets from one
 /// clock taken when it began and ended (so "after all predecessors" can be checked).
