@@ -20,7 +20,7 @@ import Testing
         #expect { try file.feeds(json: Data(#"{"big": 1}"#.utf8), fileName: "in.json") }
             throws: { "\($0)" == #"in.json:1:9: field "big": expected an array of 17179869184 values for shape [131072, 131072], found a number"# }
         #expect { try file.feeds(json: Data(#"{"big": [1, 2]}"#.utf8), fileName: "in.json") }
-            throws: { "\($0)" == #"in.json:1:1: field "big": expected 17179869184 values for shape [131072, 131072], found 2"# }
+            throws: { "\($0)" == #"in.json:1:9: field "big": expected 17179869184 values for shape [131072, 131072], found 2"# }
         #expect { try file.feeds(json: Data(#"{"big": [[1], [2]]}"#.utf8), fileName: "in.json") }
             throws: { "\($0)" == #"in.json:1:9: field "big": expected an array of 131072 at depth 0 for shape [131072, 131072], found an array of 2"# }
         // The small placeholder still reads, nested or flat.
@@ -35,7 +35,7 @@ import Testing
              {"id": "c", "kind": "constant", "shape": [131072, 131072], "values": 1}], "outputs": ["c"]}
             """
         #expect { try GraphFile<Float>(json: Data(json.utf8), fileName: "g.json") }
-            throws: { "\($0)" == #"g.json:2:72: nodes[0] (id "c"), field "values": expected an array of 17179869184 values for shape [131072, 131072], found a number"# }
+            throws: { "\($0)" == #"g.json:2:71: nodes[0] (id "c"), field "values": expected an array of 17179869184 values for shape [131072, 131072], found a number"# }
     }
 
     /// A shape of 10^12 elements declared in a few bytes is over the reader's cap.
@@ -45,6 +45,6 @@ import Testing
              {"id": "c", "kind": "constant", "shape": [1000000, 1000000], "values": 1}], "outputs": ["c"]}
             """
         #expect { try GraphFile<Float>(json: Data(json.utf8), fileName: "g.json") }
-            throws: { "\($0)".hasPrefix(#"g.json:2:42: nodes[0] (id "c"), field "shape": shape [1000000, 1000000] has more than"#) }
+            throws: { "\($0)".hasPrefix(#"g.json:2:43: nodes[0] (id "c"), field "shape": shape [1000000, 1000000] has more than"#) }
     }
 }
