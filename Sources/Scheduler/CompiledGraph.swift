@@ -56,11 +56,16 @@ public final class CompiledGraph: @unchecked Sendable {
         taskCount = n
         edgeCount = e
 
+        // Every buffer this object will own comes from `owned`, which frees them all if `init`
+        // leaves by an error (whichever step throws); on success `deinit` frees them instead.
+        var owned = OwnedBuffers()
+        defer { owned.releaseUnlessKept() }
+
         // Compressed rows: count, prefix-sum, scatter (keeps insertion order within a row).
-        let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
+        let offsets = owned.allocate(n + 1)
         offsets.initialize(repeating: 0, count: n + 1)
         var inDegree = [Int32](repeating: 0, count: n)
-        let succ = UnsafeMutablePointer<Int32>.allocate(capacity: max(e, 1))
+        let succ = owned.allocate(max(e, 1))
         var maxOut: Int32 = 0
         var allForward = true   // every edge from a lower to a higher index: acyclic for sure
         graph.edges.withUnsafeBufferPointer { edges in
@@ -90,16 +95,12 @@ public final class CompiledGraph: @unchecked Sendable {
 
         // Graphs built in dependency order (the common case) have only forward edges and need
         // no check; otherwise Kahn's algorithm, iteratively, must order every task.
-        if !allForward { do {
+        if !allForward {
             try inDegree.withUnsafeBufferPointer { inDegree in
                 try CompiledGraph.checkAcyclic(n: n, offsets: offsets, succ: succ, inDegree: inDegree.baseAddress!,
                                                names: graph.info)
             }
-        } catch {
-            offsets.deallocate()
-            succ.deallocate()
-            throw error
-        } }
+        }
 
         // Priorities: successor rows and roots by descending priority (the first ready successor
         // runs inline, the others are pushed so that they pop in row order; roots are claimed
@@ -120,8 +121,8 @@ public final class CompiledGraph: @unchecked Sendable {
         for d in inDegree {
             if d == 0 { rootTotal += 1 } else if d >= 2 { slots += 1 }
         }
-        let roots = UnsafeMutablePointer<Int32>.allocate(capacity: max(rootTotal, 1))
-        let joinInit = UnsafeMutablePointer<Int32>.allocate(capacity: max(slots, 1))
+        let roots = owned.allocate(max(rootTotal, 1))
+        let joinInit = owned.allocate(max(slots, 1))
         let slotOf = UnsafeMutablePointer<Int32>.allocate(capacity: max(n, 1))
         defer { slotOf.deallocate() }
         var r = 0, j: Int32 = 0
@@ -136,7 +137,7 @@ public final class CompiledGraph: @unchecked Sendable {
                 slotOf[i] = -1
             }
         }
-        let successorJoin = UnsafeMutablePointer<Int32>.allocate(capacity: max(e, 1))
+        let successorJoin = owned.allocate(max(e, 1))
         for k in 0..<e { successorJoin[k] = slotOf[Int(succ[k])] }
         if hasPriorities {
             CompiledGraph.stableSort(UnsafeMutableBufferPointer(start: roots, count: rootTotal)) {
@@ -152,6 +153,7 @@ public final class CompiledGraph: @unchecked Sendable {
         self.info = info
         bodyStorage = graph.bodies
         bodies = bodyStorage.withUnsafeBufferPointer { $0.baseAddress ?? UnsafePointer(bitPattern: 16)! }
+        owned.keep()   // from here on, deinit frees them
     }
 
     deinit {
@@ -221,4 +223,26 @@ extension TaskGraph {
     /// Throws `SchedulerError.cycle` naming a task on a cycle, or `.foreignTask` if an edge joins
     /// a task of another graph. Later changes to this graph do not affect the compiled one.
     public func compile() throws -> CompiledGraph { try CompiledGraph(self) }
+}
+
+/// The raw buffers `CompiledGraph.init` allocates, freed together unless `keep()` hands them to
+/// the finished object: so that no error path (today a cycle; tomorrow any new check) leaks them.
+private struct OwnedBuffers {
+    private var buffers: [UnsafeMutablePointer<Int32>] = []
+    private var kept = false
+
+    /// An uninitialized buffer of `count` Int32s, freed by `releaseUnlessKept()` unless kept.
+    mutating func allocate(_ count: Int) -> UnsafeMutablePointer<Int32> {
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// The object owns the buffers now (its deinit frees them).
+    mutating func keep() { kept = true }
+
+    mutating func releaseUnlessKept() {
+        if !kept { for buffer in buffers { buffer.deallocate() } }
+        buffers = []
+    }
 }

@@ -282,12 +282,16 @@ struct GraphFileReader<Scalar: TensorScalar> {
 
     /// Scalars of `shape` in row-major order from a number (one element), a flat array, or arrays
     /// nested exactly as `shape`. Non-finite values are the strings "nan", "inf" and "-inf".
+    ///
+    /// Memory is reserved only once the file is known to hold `count` values: a shape may declare
+    /// up to `GraphFileFields.maxElements` elements in a few bytes (`"shape": [131072, 131072],
+    /// "values": 1`), and that must be an error, not a 64 GiB allocation.
     func scalars(_ v: JSONValue, shape: [Int], _ f: GraphFileFields, _ key: String) throws(GraphFileError) -> [Scalar] {
         let count = shape.reduce(1, *)
         var out: [Scalar] = []
-        out.reserveCapacity(count)
         if case let .array(items) = v.kind, let first = items.first, case .array = first.kind {
-            // Nested: walk depth-first with an explicit stack, checking each level's length.
+            // Nested: walk depth-first with an explicit stack, checking each level's length; `out`
+            // grows with the values found (at most one per value in the file).
             var stack: [(value: JSONValue, depth: Int)] = [(v, 0)]
             while let (value, depth) = stack.popLast() {
                 if depth == shape.count { out.append(try scalar(value, f, key)); continue }
@@ -300,6 +304,7 @@ struct GraphFileReader<Scalar: TensorScalar> {
             guard items.count == count else {
                 throw f.error(key, "expected \(count) values for shape \(shape), found \(items.count)")
             }
+            out.reserveCapacity(count)
             for item in items { out.append(try scalar(item, f, key)) }
         } else {
             guard count == 1 else { throw f.error(key, "expected an array of \(count) values for shape \(shape), found \(v.typeName)") }

@@ -90,6 +90,9 @@ extension SchedulerTests {
                     try handle.wait()
                     throw CheckFailed("cancelled run did not throw")
                 } catch SchedulerError.cancelled {}
+                // The graph's bodies hold the box, which holds the handle, which holds the graph:
+                // break the cycle (LeakSanitizer reports it in the ASan run of .ci/run).
+                handleBox.withLock { $0 = nil }
                 for i in 0...stopAt { try check(ledger.ranCount(i) == 1, "task \(i) before the cancel did not run") }
                 for i in (stopAt + 1)..<n { try check(ledger.ranCount(i) == 0, "task \(i) started after the cancel") }
                 try executor.run(try Shape.chain(10).build(Ledger(10)).compile())
