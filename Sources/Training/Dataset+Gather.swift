@@ -4,22 +4,29 @@ extension Dataset {
     /// Copies the features of `rows` (all columns, or the given ones in their order) into a
     /// caller-owned buffer, row after row, converted to its scalar type: feeding a plan without
     /// allocating. The buffer must hold at least `rows.count` rows of the chosen columns.
+    ///
+    /// Called once per training step, so the Float and Double cases run concrete (non-generic) loops:
+    /// generic code here, unspecialized across modules, cost about 100 instructions per value.
     public func gather<S: TensorScalar>(rows: some Collection<Int>, features out: UnsafeMutableBufferPointer<S>,
                                         columns: [Int]? = nil) {
         let f = featureCount
         let width = columns?.count ?? f
         precondition(out.count >= rows.count * width,
                      "Dataset.gather: \(rows.count) rows of \(width) need \(rows.count * width) values, buffer has \(out.count)")
-        features.withUnsafeBufferPointer { src in
-            var k = 0
-            for r in rows {
-                precondition(r >= 0 && r < count, "Dataset.gather: row \(r) outside 0..<\(count)")
-                if let columns {
-                    for (j, c) in columns.enumerated() { out[k * width + j] = S(src[r * f + c]) }
+        withRowIndices(rows) { rowIndices in
+            features.withUnsafeBufferPointer { src in
+                if S.self == Float.self {
+                    out.withMemoryRebound(to: Float.self) { Self.copyRows(src, f, rowIndices, columns, count, into: $0) }
+                } else if S.self == Double.self {
+                    out.withMemoryRebound(to: Double.self) { Self.copyRows(src, f, rowIndices, columns, count, into: $0) }
                 } else {
-                    for c in 0..<f { out[k * f + c] = S(src[r * f + c]) }
+                    var k = 0
+                    for r in rowIndices {
+                        precondition(r >= 0 && r < count, "Dataset.gather: row \(r) outside 0..<\(count)")
+                        for j in 0..<width { out[k * width + j] = S(src[r * f + (columns?[j] ?? j)]) }
+                        k += 1
+                    }
                 }
-                k += 1
             }
         }
     }
@@ -28,11 +35,55 @@ extension Dataset {
     public func gatherTargets<S: TensorScalar>(rows: some Collection<Int>, into out: UnsafeMutableBufferPointer<S>) {
         let k = targetCount
         precondition(out.count >= rows.count * k, "Dataset.gatherTargets: \(rows.count) rows of \(k) need \(rows.count * k) values, buffer has \(out.count)")
-        targets.withUnsafeBufferPointer { src in
-            var i = 0
-            for r in rows {
-                for j in 0..<k { out[i * k + j] = S(src[r * k + j]) }
-                i += 1
+        withRowIndices(rows) { rowIndices in
+            targets.withUnsafeBufferPointer { src in
+                if S.self == Float.self {
+                    out.withMemoryRebound(to: Float.self) { Self.copyRows(src, k, rowIndices, nil, count, into: $0) }
+                } else if S.self == Double.self {
+                    out.withMemoryRebound(to: Double.self) { Self.copyRows(src, k, rowIndices, nil, count, into: $0) }
+                } else {
+                    var i = 0
+                    for r in rowIndices {
+                        for j in 0..<k { out[i * k + j] = S(src[r * k + j]) }
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// `rows` as contiguous indices (without copying when they already are: an epoch's batches are
+    /// array slices).
+    private func withRowIndices<R>(_ rows: some Collection<Int>, _ body: (UnsafeBufferPointer<Int>) -> R) -> R {
+        if let result = rows.withContiguousStorageIfAvailable(body) { return result }
+        return Array(rows).withUnsafeBufferPointer(body)
+    }
+
+    /// Row `r` of `src` (rows of `width` values), all columns or `columns`, for each of `rows`, into `out`.
+    private static func copyRows(_ src: UnsafeBufferPointer<Double>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
+                                 _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        let w = columns?.count ?? width
+        for (k, r) in rows.enumerated() {
+            precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
+            let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
+            if let columns {
+                for (j, c) in columns.enumerated() { to[j] = Float(from[c]) }
+            } else {
+                for j in 0..<width { to[j] = Float(from[j]) }
+            }
+        }
+    }
+
+    private static func copyRows(_ src: UnsafeBufferPointer<Double>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
+                                 _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Double>) {
+        let w = columns?.count ?? width
+        for (k, r) in rows.enumerated() {
+            precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
+            let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
+            if let columns {
+                for (j, c) in columns.enumerated() { to[j] = from[c] }
+            } else {
+                to.update(from: from, count: width)
             }
         }
     }

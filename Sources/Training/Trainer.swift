@@ -478,7 +478,7 @@ public final class Trainer<Scalar: TensorScalar> {
         pass.width = width
         let skip = pass.start - rows.lowerBound
         try head.plan.withUnsafeValue(of: head.prediction) { p in
-            pass.out.append(contentsOf: p[(skip * width)..<(rows.count * width)].map { Double($0) })
+            appendAsDoubles(UnsafeBufferPointer(rebasing: p[(skip * width)..<(rows.count * width)]), to: &pass.out)
         }
         if loss == nil {
             pass.lossSum += Double(try head.plan.withUnsafeValue(of: head.loss) { $0[0] }) * Double(rows.upperBound - pass.start)
@@ -690,6 +690,16 @@ struct MetricTracker {
     }
 
     mutating func add<S: TensorScalar>(_ predictions: UnsafeBufferPointer<S>, rows: some Collection<Int>, loss: Loss?) {
+        // Once per training step: the work runs in a function specialized for Float and Double
+        // (generic code here, unspecialized across modules, cost thousands of instructions a step).
+        if rows.withContiguousStorageIfAvailable({ add(predictions, rows: $0) }) == nil {
+            Array(rows).withUnsafeBufferPointer { add(predictions, rows: $0) }
+        }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    private mutating func add<S: TensorScalar>(_ predictions: UnsafeBufferPointer<S>, rows: UnsafeBufferPointer<Int>) {
         let n = rows.count
         guard n > 0 else { return }
         let width = predictions.count / n
@@ -735,4 +745,13 @@ func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// `values` converted to Double and appended to `out`, in loops specialized for Float and Double
+/// (a generic `map` in the trainer, unspecialized across modules, cost tens of instructions a value).
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+private func appendAsDoubles<S: TensorScalar>(_ values: UnsafeBufferPointer<S>, to out: inout [Double]) {
+    out.reserveCapacity(out.count + values.count)
+    for v in values { out.append(Double(v)) }
 }
