@@ -17,10 +17,14 @@ extension GEMM {
             }
             let tiles = (m + mr - 1) / mr
             let workers = loop.concurrency
-            // ≤ 64³: threading costs more than it saves. Several pieces per worker, so that a
-            // worker that starts late still takes a share.
-            let split = !(workers <= 1 || m * n * k <= 1 << 18 || tiles < 2)
-            splitting(loop, 0..<tiles, when: split, grain: Swift.max(1, tiles / (4 * workers))) { range in
+            // ≤ 2^20 multiply-adds (about 20 µs): handing pieces to workers costs more than it
+            // saves (a training step of a small MLP ran 2x faster unsplit). Several pieces per
+            // worker, so that a worker that starts late still takes a share, but each of at least
+            // 2^18 multiply-adds.
+            let work = m * n * k
+            let split = !(workers <= 1 || work <= 1 << 20 || tiles < 2)
+            let smallest = Swift.max(1, (tiles << 18) / Swift.max(1, work))
+            splitting(loop, 0..<tiles, when: split, grain: Swift.max(smallest, tiles / (4 * workers))) { range in
                 for t in range {
                     let i = t * mr
                     let rows = Swift.min(mr, m - i)

@@ -411,6 +411,9 @@ enum Lowering<Scalar: TensorScalar> {
 
     /// Elements per chunk of a fused group: small enough that a chain's intermediates stay in L1/L2.
     static var chunkSize: Int { 4096 }
+    /// Fused elementwise groups of fewer elements than this run on one worker (as `Elementwise`
+    /// does below two of its 32 Ki-element chunks).
+    static var parallelMinimum: Int { 1 << 16 }
 
     /// One elementwise node as a task of its own.
     static func elementwise(_ form: ElementwiseForm, inputs: [Operand<Scalar>], output: Operand<Scalar>,
@@ -537,7 +540,9 @@ enum Lowering<Scalar: TensorScalar> {
                     program.run(s, Swift.min(size, count - s))
                 }
             }
-            if loop.concurrency <= 1 { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
+            // Below `parallelMinimum` elements the chunks run in order here: handing microseconds
+            // of work to other workers costs more than it saves.
+            if loop.concurrency <= 1 || count < parallelMinimum { run(0..<pieces) } else { loop.parallelFor(0..<pieces, grain: 1, run) }
         }
     }
 

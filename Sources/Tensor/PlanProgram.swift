@@ -15,6 +15,8 @@ final class PlanProgram: @unchecked Sendable {
     /// the end, critical path first; with ranks (see `ParameterUpdate.priority`), the highest rank
     /// a task leads to comes first.
     let graph: CompiledGraph
+    /// The estimated microseconds of all tasks together (the cost model's, see `PlanBuilder.TaskCost`).
+    let estimatedMicroseconds: Double
 
     /// - Parameters:
     ///   - dependencies: predecessor task indices of each task, each smaller than the task's own.
@@ -23,6 +25,7 @@ final class PlanProgram: @unchecked Sendable {
     init(bodies: [Body], info: [TaskInfo], dependencies: [[Int]], costs: [Double], ranks: [Int] = []) throws {
         self.bodies = bodies
         self.info = info
+        estimatedMicroseconds = costs.reduce(0, +)
         let priorities = PlanProgram.priorities(dependencies: dependencies, costs: costs, ranks: ranks)
         let tasks = TaskGraph()
         tasks.reserve(tasks: bodies.count, edges: dependencies.reduce(0) { $0 + $1.count })
