@@ -93,16 +93,24 @@ public enum Convolution {
         let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
         let split = loop.concurrency > 1 && blocks > 1
         splitting(loop, 0..<blocks, when: split, grain: 1) { range in
-            withScratch(T.self, count: rowsPerBlock * k) { patches in
+            withScratch(T.self, count: rowsPerBlock * k + (singleChannelRuns(s) ? cout * rowsPerBlock : 0)) { patches in
                 for b in range {
                     let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
                     if singleChannelRuns(s) {
                         // One input channel: the transposed patch matrix is gathered with whole runs
                         // of input rows (see `im2colTransposed`), and GEMM reads it transposed.
+                        // yᵀ = Wᵀ · patchesᵀ: the few output channels are the GEMM's rows and the
+                        // block's pixels its columns (full micro-tiles), then transposed into y.
                         im2colTransposed(x, s, rows: rows, into: patches)
-                        try? GEMM.multiply(transposeA: true, m: rows.count, n: cout, k: k, a: patches, lda: rows.count,
-                                           b: filter, ldb: cout, c: y + rows.lowerBound * cout, ldc: cout,
+                        let t = patches + rowsPerBlock * k
+                        try? GEMM.multiply(transposeA: true, m: cout, n: rows.count, k: k, a: filter, lda: cout,
+                                           b: patches, ldb: rows.count, c: t, ldc: rows.count,
                                            loop: split ? SerialLoop() : loop)
+                        let out = y + rows.lowerBound * cout
+                        for o in 0..<cout {
+                            let line = t + o * rows.count
+                            for r in 0..<rows.count { out[r * cout + o] = line[r] }
+                        }
                         continue
                     }
                     for g in 0..<s.groups {
@@ -159,6 +167,7 @@ public enum Convolution {
     /// Elements of scratch `backwardFilter` needs for `s` (the chunks' partial sums).
     public static func filterScratchCount(_ s: Conv2DShape) -> Int {
         let chunks = filterChunks(s)
+        if singleChannelRuns(s) && !s.isPointwise { return chunks * s.patchSize * s.outputChannels }
         return chunks > 1 ? chunks * s.patchSize * s.outputChannels : 0
     }
 
@@ -192,10 +201,12 @@ public enum Convolution {
                     for b in (c * blocks / chunks)..<((c + 1) * blocks / chunks) {
                         let rows = (b * rowsPerBlock)..<Swift.min(s.patchRows, (b + 1) * rowsPerBlock)
                         if singleChannelRuns(s) {
+                            // dWᵀ = dyᵀ · patches: the few output channels are the GEMM's rows; the
+                            // chunk's sum is kept transposed ([cout, patchSize]) in its scratch.
                             im2colTransposed(x, s, rows: rows, into: patches)
-                            try? GEMM.multiply(m: k, n: cout, k: rows.count, a: patches, lda: rows.count,
-                                               b: dy + rows.lowerBound * cout, ldb: cout,
-                                               beta: b == c * blocks / chunks ? 0 : 1, c: sum, ldc: cout,
+                            try? GEMM.multiply(transposeA: true, transposeB: true, m: cout, n: k, k: rows.count,
+                                               a: dy + rows.lowerBound * cout, lda: cout, b: patches, ldb: rows.count,
+                                               beta: b == c * blocks / chunks ? 0 : 1, c: scratch + c * size, ldc: k,
                                                loop: split ? SerialLoop() : loop)
                             continue
                         }
@@ -209,6 +220,14 @@ public enum Convolution {
                     }
                 }
             }
+        }
+        if singleChannelRuns(s) {
+            // The chunks' transposed sums added in order, then transposed into dW ([patchSize, cout]).
+            for c in 1..<Swift.max(1, chunks) {
+                Elementwise.binary(.add, UnsafePointer(scratch), UnsafePointer(scratch + c * size), into: scratch, count: size, loop: loop)
+            }
+            for o in 0..<cout { for p in 0..<k { dW[p * cout + o] = scratch[o * k + p] } }
+            return
         }
         if chunks > 1 {
             dW.update(from: scratch, count: size)

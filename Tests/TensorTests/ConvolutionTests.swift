@@ -24,6 +24,8 @@ import Tensor
         Config(x: [2, 4, 4, 3], filter: [3, 3, 1, 3], padding: [1, 1], groups: 3),        // depthwise
         Config(x: [2, 3, 4, 3], filter: [1, 1, 3, 4]),                                      // pointwise: one GEMM
         Config(x: [1, 5, 5, 2], filter: [1, 1, 2, 2], stride: [2, 2]),                      // 1x1 with stride
+        Config(x: [2, 6, 5, 1], filter: [5, 3, 1, 4], padding: [2, 1]),                     // one input channel: transposed patches
+        Config(x: [1, 4, 6, 1], filter: [3, 3, 1, 2], padding: [0, 2]),                     // one channel, padding wider than needed
     ]
 
     /// `conv2d` in plain loops (Double), straight from its definition.
