@@ -76,38 +76,9 @@ public enum Pooling {
             // infinity (where `v - m` cannot decide) is redone in scalar code.
             let w = T.Vector.scalarCount
             let c0 = channels.lowerBound
-            if channels.count < w && s.kernelHeight * s.kernelWidth <= 16 {
-                // Few channels (LeNet's 6) and a small window: per output pixel, the window is read
-                // once into registers-sized arrays per channel; the first maximum (or first NaN) of
-                // each channel is found with selections, not branches.
-                for i in 0..<s.outputHeight {
-                    let up = i * s.strideHeight - s.padTop
-                    let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
-                    for j in 0..<s.outputWidth {
-                        let left = j * s.strideWidth - s.padLeft
-                        let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
-                        guard a0 < a1, b0 < b1 else { continue }
-                        let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
-                        for c in channels {
-                            var at = ((n * s.height + a0) * s.width + b0) * s.channels + c
-                            var m = x[at]
-                            for a in a0..<a1 {
-                                let line = ((n * s.height + a) * s.width) * s.channels + c
-                                for b in b0..<b1 {
-                                    let p = line + b * s.channels
-                                    let v = x[p]
-                                    // take v if it is larger, or the first NaN (m stays NaN after)
-                                    let take = v > m || (v != v && m == m)
-                                    at = take ? p : at
-                                    m = take ? v : m
-                                }
-                            }
-                            dx[at] += g[c]
-                        }
-                    }
-                }
-                return
-            }
+            // Fewer channels than a vector (LeNet's 6): a scalar scan per channel, with selections
+            // instead of branches, beats partial vectors.
+            let scalar = channels.count < w
             for i in 0..<s.outputHeight {
                 let up = i * s.strideHeight - s.padTop
                 let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
@@ -117,6 +88,25 @@ public enum Pooling {
                     guard a0 < a1, b0 < b1 else { continue }
                     let columns = b1 - b0
                     let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                    if scalar {
+                        for c in channels {
+                            var at = ((n * s.height + a0) * s.width + b0) * s.channels + c
+                            var m = x[at]
+                            for a in a0..<a1 {
+                                let line = ((n * s.height + a) * s.width) * s.channels + c
+                                for b in b0..<b1 {
+                                    let p = line + b * s.channels
+                                    let v = x[p]
+                                    // v if larger, or the first NaN (m stays NaN after one)
+                                    let take = v > m || (v != v && m == m)
+                                    at = take ? p : at
+                                    m = take ? v : m
+                                }
+                            }
+                            dx[at] += g[c]
+                        }
+                        continue
+                    }
                     var q = c0
                     while q < channels.upperBound {
                         let lanes = Swift.min(w, channels.upperBound - q)

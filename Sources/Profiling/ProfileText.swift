@@ -2,7 +2,7 @@ import Foundation
 import Scheduler
 
 /// Small formatting and escaping helpers shared by the profile writers.
-enum ProfileText {
+package enum ProfileText {
     /// A JSON string literal, quotes included (RFC 8259 escapes).
     static func json(_ s: String) -> String { JSONString.quoted(s) }
 
@@ -35,7 +35,9 @@ enum ProfileText {
 
     static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 1) + "%" }
 
-    static func html(_ s: String) -> String {
+    /// `s` safe in HTML content and quoted attributes (control characters replaced); shared with
+    /// Training's reports (package access).
+    package static func html(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for c in s {

@@ -129,8 +129,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     public var runsInline: Bool { program.estimatedMicroseconds < Plan.inlineLimitMicroseconds }
 
     /// Plans estimated below this many microseconds of work run on the calling thread (see
-    /// `runsInline`). Measured here: the digits MLP's training step (64-256-10, batch 32, about
-    /// 170 µs estimated) ran 1.07M samples/s inline against 0.45-0.82M on two workers.
+    /// `runsInline`). Measured here: the digits MLP's training step (64-256-10, batch 32, under
+    /// this limit) ran about 1.0M samples/s inline against 0.35-0.82M handed to two workers.
     public static var inlineLimitMicroseconds: Double { 250 }
 
     /// Runs every task once, as `run(feeds:observer:)` does, suspending the calling task while the

@@ -59,31 +59,21 @@ extension Dataset {
         return Array(rows).withUnsafeBufferPointer(body)
     }
 
-    /// Row `r` of `src` (rows of `width` values), all columns or `columns`, for each of `rows`, into `out`.
-    private static func copyRows(_ src: UnsafeBufferPointer<Double>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
-                                 _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Float>) {
+    /// Row `r` of `src` (rows of `width` values), all columns or `columns`, for each of `rows`, into
+    /// `out`. Called with concrete Float or Double buffers only, so it compiles to those two loops.
+    @_specialize(where D == Float)
+    @_specialize(where D == Double)
+    private static func copyRows<D: TensorScalar>(_ src: UnsafeBufferPointer<Double>, _ width: Int,
+                                                  _ rows: UnsafeBufferPointer<Int>, _ columns: [Int]?, _ rowCount: Int,
+                                                  into out: UnsafeMutableBufferPointer<D>) {
         let w = columns?.count ?? width
         for (k, r) in rows.enumerated() {
             precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
             let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
             if let columns {
-                for (j, c) in columns.enumerated() { to[j] = Float(from[c]) }
+                for (j, c) in columns.enumerated() { to[j] = D(from[c]) }
             } else {
-                for j in 0..<width { to[j] = Float(from[j]) }
-            }
-        }
-    }
-
-    private static func copyRows(_ src: UnsafeBufferPointer<Double>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
-                                 _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Double>) {
-        let w = columns?.count ?? width
-        for (k, r) in rows.enumerated() {
-            precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
-            let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
-            if let columns {
-                for (j, c) in columns.enumerated() { to[j] = from[c] }
-            } else {
-                to.update(from: from, count: width)
+                for j in 0..<width { to[j] = D(from[j]) }
             }
         }
     }

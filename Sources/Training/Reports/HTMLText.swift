@@ -1,23 +1,10 @@
 import Foundation
+import Profiling
 
 /// Escaping and number formatting for the generated HTML and SVG.
 enum HTMLText {
     /// `text` safe inside HTML element content and quoted attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ text: String) -> String { ProfileText.html(text) }
 
     /// A value for a table cell: five significant digits ("0.012346", "2.3026", "1.2346e-07"),
     /// "NaN" and "inf" spelled out.
