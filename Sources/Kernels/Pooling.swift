@@ -41,21 +41,40 @@ public enum Pooling {
     public static func maxForward<T: KernelFloat>(
         _ x: UnsafePointer<T>, shape s: Pool2DShape, into y: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
     ) {
+        let w = T.Vector.scalarCount
+        let inputEnd = x + s.batch * s.height * s.width * s.channels
         forOutputRows(s, loop) { n, i in
+            let up = i * s.strideHeight - s.padTop
+            let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
+            let rowStart = y + (n * s.outputHeight + i) * s.outputWidth * s.channels
+            let rowEnd = rowStart + s.outputWidth * s.channels
             for j in 0..<s.outputWidth {
-                let out = y + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
-                var first = true
-                forWindow(s, i, j) { a, b in
-                    let px = x + ((n * s.height + a) * s.width + b) * s.channels
-                    if first {
-                        out.update(from: px, count: s.channels)
-                        first = false
-                    } else {
-                        for c in 0..<s.channels {
-                            let v = px[c], m = out[c]
-                            out[c] = v > m || (v != v && m == m) ? v : m
+                let left = j * s.strideWidth - s.padLeft
+                let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
+                let out = rowStart + j * s.channels
+                guard a0 < a1, b0 < b1 else { continue }
+                let last = x + ((n * s.height + a1 - 1) * s.width + b1 - 1) * s.channels
+                // Vectors of channels, the last one partial when the channels are not a multiple of
+                // the width (LeNet's 6: all of them). A partial vector is read and written whole when
+                // that stays inside the input and inside this output row (the extra lanes belong to
+                // the next pixel, which is written after), so no lane needs a data-dependent branch.
+                var q = 0
+                while q < s.channels {
+                    let lanes = Swift.min(w, s.channels - q)
+                    let wideRead = lanes == w || last + q + w <= inputEnd
+                    var m = lane(x + ((n * s.height + a0) * s.width + b0) * s.channels + q, lanes, wide: wideRead)
+                    for a in a0..<a1 {
+                        for b in (a == a0 ? b0 + 1 : b0)..<b1 {
+                            let v = lane(x + ((n * s.height + a) * s.width + b) * s.channels + q, lanes, wide: wideRead)
+                            m = T.maximum(v, m)  // v if larger or NaN: the first NaN stays
                         }
                     }
+                    if lanes == w || out + q + w <= rowEnd {
+                        UnsafeMutableRawPointer(out + q).storeBytes(of: m, as: T.Vector.self)
+                    } else {
+                        for l in 0..<lanes { out[q + l] = m[l] }
+                    }
+                    q += lanes
                 }
             }
         }
@@ -69,16 +88,15 @@ public enum Pooling {
         _ x: UnsafePointer<T>, gradient dy: UnsafePointer<T>, shape s: Pool2DShape, into dx: UnsafeMutablePointer<T>,
         loop: any ParallelLoop = SerialLoop()
     ) {
+        let w = T.Vector.scalarCount
+        let inputEnd = x + s.batch * s.height * s.width * s.channels
+        // The offset of each position of the whole (unclipped) window from its top-left corner,
+        // indexed by the position's number in row-major window order.
+        let area = s.kernelHeight * s.kernelWidth
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: area)
+        defer { offsets.deallocate() }
+        for k in 0..<area { offsets[k] = ((k / s.kernelWidth) * s.width + k % s.kernelWidth) * s.channels }
         forImageChannelBlocks(s, dx, loop) { n, channels in
-            // Vectors of channels: the window's running maximum and the window position (a number
-            // of T) where it was found, updated with the kernels' lane selections (no branch per
-            // element: on random data a comparison is a coin flip). A lane that meets a NaN or an
-            // infinity (where `v - m` cannot decide) is redone in scalar code.
-            let w = T.Vector.scalarCount
-            let c0 = channels.lowerBound
-            // Fewer channels than a vector (LeNet's 6): a scalar scan per channel, with selections
-            // instead of branches, beats partial vectors.
-            let scalar = channels.count < w
             for i in 0..<s.outputHeight {
                 let up = i * s.strideHeight - s.padTop
                 let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
@@ -86,50 +104,18 @@ public enum Pooling {
                     let left = j * s.strideWidth - s.padLeft
                     let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
                     guard a0 < a1, b0 < b1 else { continue }
-                    let columns = b1 - b0
                     let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
-                    if scalar {
-                        for c in channels {
-                            var at = ((n * s.height + a0) * s.width + b0) * s.channels + c
-                            var m = x[at]
-                            for a in a0..<a1 {
-                                let line = ((n * s.height + a) * s.width) * s.channels + c
-                                for b in b0..<b1 {
-                                    let p = line + b * s.channels
-                                    let v = x[p]
-                                    // v if larger, or the first NaN (m stays NaN after one)
-                                    let take = v > m || (v != v && m == m)
-                                    at = take ? p : at
-                                    m = take ? v : m
-                                }
-                            }
-                            dx[at] += g[c]
-                        }
-                        continue
-                    }
-                    var q = c0
+                    let corner = ((n * s.height + up) * s.width + left) * s.channels
+                    var q = channels.lowerBound
                     while q < channels.upperBound {
                         let lanes = Swift.min(w, channels.upperBound - q)
-                        let first = x + ((n * s.height + a0) * s.width + b0) * s.channels + q
-                        var m = lanes == w ? load(first) : loadPartial(first, lanes)
-                        var position = T.Vector(), bad = m - m
-                        var k: T = 0
-                        for a in a0..<a1 {
-                            for b in (a == a0 ? b0 + 1 : b0)..<b1 {
-                                k += 1
-                                let p = x + ((n * s.height + a) * s.width + b) * s.channels + q
-                                let v = lanes == w ? load(p) : loadPartial(p, lanes)
-                                position += T.reluGradient(v - m, T.Vector(repeating: k) - position)
-                                m = T.maximum(m, v)
-                                bad += v - v
-                            }
-                        }
+                        let (position, bad) = windowArgmax(x, s, inputEnd, n: n, rows: a0..<a1, columns: b0..<b1,
+                                                           corner: (up, left), channel: q, lanes: lanes)
                         for l in 0..<lanes {
                             let c = q + l
                             let at: Int
                             if bad[l] == 0 {
-                                let p = integer(position[l])
-                                at = ((n * s.height + a0 + p / columns) * s.width + b0 + p % columns) * s.channels + c
+                                at = corner + offsets[integer(position[l])] + c
                             } else {
                                 at = windowMaximum(x, s, n: n, rows: a0..<a1, columns: b0..<b1, channel: c)
                             }
@@ -140,6 +126,44 @@ public enum Pooling {
                 }
             }
         }
+    }
+
+    /// For the channels `channel..<channel + lanes` of one window (its in-bounds `rows` and
+    /// `columns`; `corner` its unclipped top-left): the number, in row-major order over the whole
+    /// window, of each channel's first maximum, and a vector that is nonzero in the lanes that met a
+    /// NaN or an infinity (where `v - m` cannot decide: the caller redoes those in scalar code).
+    /// Running maximum and position are updated with lane selections, no branch per element (on
+    /// random data a comparison is a coin flip). Fewer channels than a vector are read as a whole
+    /// vector where that stays inside the input; the extra lanes mean nothing.
+    @inline(__always)
+    static func windowArgmax<T: KernelFloat>(
+        _ x: UnsafePointer<T>, _ s: Pool2DShape, _ inputEnd: UnsafePointer<T>, n: Int, rows: Range<Int>,
+        columns: Range<Int>, corner: (Int, Int), channel q: Int, lanes: Int
+    ) -> (position: T.Vector, bad: T.Vector) {
+        let w = T.Vector.scalarCount
+        let (up, left) = corner
+        let (a0, a1, b0, b1) = (rows.lowerBound, rows.upperBound, columns.lowerBound, columns.upperBound)
+        let last = x + ((n * s.height + a1 - 1) * s.width + b1 - 1) * s.channels
+        let wide = lanes == w || last + q + w <= inputEnd
+        var m = lane(x + ((n * s.height + a0) * s.width + b0) * s.channels + q, lanes, wide: wide)
+        var position = T.Vector(repeating: T((a0 - up) * s.kernelWidth + b0 - left)), bad = m - m
+        for a in a0..<a1 {
+            let rowNumber = (a - up) * s.kernelWidth - left
+            for b in (a == a0 ? b0 + 1 : b0)..<b1 {
+                let v = lane(x + ((n * s.height + a) * s.width + b) * s.channels + q, lanes, wide: wide)
+                let k = T.Vector(repeating: T(rowNumber + b))
+                position += T.reluGradient(v - m, k - position)
+                m = T.maximum(m, v)
+                bad += v - v
+            }
+        }
+        return (position, bad)
+    }
+
+    /// The `lanes` elements at `p` as a vector: read whole when `wide` (the other lanes hold
+    /// whatever follows `p`), else element by element with the other lanes 0.
+    @inline(__always) static func lane<T: KernelFloat>(_ p: UnsafePointer<T>, _ lanes: Int, wide: Bool) -> T.Vector {
+        wide ? load(p) : loadPartial(p, lanes)
     }
 
     /// The index of a window's first maximum in row-major window order, or of its first NaN.
