@@ -175,7 +175,25 @@ public enum Reduction {
             }
             return off
         }
-        if innerKept {
+        if innerKept && last == 1 && isReduced[0] != 0 && inner <= 4 * T.Vector.scalarCount {
+            // Column folds of a [rows, inner] matrix with short rows (a bias gradient over few
+            // channels): one vector of columns at a time, held in a register down all the rows (the
+            // same order as below, without a call per row). A partial vector is read whole where
+            // that stays inside `x`; its extra lanes are never stored.
+            let w = T.Vector.scalarCount, rows = size[0], end = x + rows * inner
+            var q = 0
+            while q < inner {
+                let lanes = Swift.min(w, inner - q)
+                var p = x + q
+                var acc = lanes == w || p + w <= end ? loadVector(p) : loadPartialVector(p, lanes)
+                for _ in 1..<Swift.max(1, rows) {
+                    p += inner
+                    acc = F.apply(T.self, acc, lanes == w || p + w <= end ? loadVector(p) : loadPartialVector(p, lanes))
+                }
+                for l in 0..<lanes { out[q + l] = acc[l] }
+                q += lanes
+            }
+        } else if innerKept {
             // out[o][i] = fold over r of x[offset(o, r) + i], vectorized across i.
             let outerCount = outCount / inner
             let piece = Swift.min(inner, 2048)
@@ -243,6 +261,14 @@ public enum Reduction {
             i += 1
         }
         return result
+    }
+
+    /// The first `count` (< one vector) elements at `p`, the other lanes 0.
+    @inline(__always)
+    static func loadPartialVector<T: KernelFloat>(_ p: UnsafePointer<T>, _ count: Int) -> T.Vector {
+        var v = T.Vector()
+        for j in 0..<count { v[j] = p[j] }
+        return v
     }
 
     /// Lanes folded pairwise: lane l with lane l + w/2, halving until one lane is left.

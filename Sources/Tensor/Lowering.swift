@@ -627,6 +627,24 @@ struct MicroOp<Scalar: TensorScalar> {
             case .scalarScalar:
                 Elementwise.fill(out + s, value: a[0], count: c)
                 Elementwise.binary(op, out + s, scalar: b[0], into: out + s, count: c, loop: serial)
+            case .arrayRow, .rowArray where rowLength < 64:
+                // Short rows (a bias over few channels): the row repeated into a pattern of about
+                // 256 elements, so each kernel call covers many rows (chunks hold whole rows).
+                let n = rowLength, repeats = Swift.max(1, 256 / n), period = n * repeats
+                withUnsafeTemporaryAllocation(of: Scalar.self, capacity: period) { buffer in
+                    let pattern = buffer.baseAddress!, row = kind == .arrayRow ? b : a
+                    for k in 0..<repeats { (pattern + k * n).update(from: row, count: n) }
+                    var r = s
+                    while r < s + c {
+                        let m = Swift.min(period, s + c - r)
+                        if kind == .arrayRow {
+                            Elementwise.binary(op, a + r, pattern, into: out + r, count: m, loop: serial)
+                        } else {
+                            Elementwise.binary(op, pattern, b + r, into: out + r, count: m, loop: serial)
+                        }
+                        r += m
+                    }
+                }
             case .arrayRow, .rowArray, .rowRow:
                 let n = rowLength
                 var r = s
