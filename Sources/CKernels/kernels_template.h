@@ -708,6 +708,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
 CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
+// The narrow tiles: one vector of columns, twice the rows (the same accumulator count).
+CK_DEFINE_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), 1, SFMA)
+CK_DEFINE_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), 1, DFMA)
 
 // MARK: - The table
 
@@ -720,6 +723,10 @@ CK_SHARED const ck_table CK(table) = {
     .sgemm_packed = CK(sgemm_packed), .sgemm_strided = CK(sgemm_strided),
     .dgemm_mr = CK_DMR, .dgemm_nr = CK_DNV * CK_DLANES,
     .dgemm_packed = CK(dgemm_packed), .dgemm_strided = CK(dgemm_strided),
+    .sgemm_narrow_mr = 2 * CK_SMR, .sgemm_narrow_nr = CK_LANES,
+    .sgemm_narrow_packed = CK(sgemm_narrow_packed), .sgemm_narrow_strided = CK(sgemm_narrow_strided),
+    .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
+    .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),

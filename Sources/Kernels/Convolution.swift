@@ -107,9 +107,14 @@ public enum Convolution {
                                            b: patches, ldb: rows.count, c: t, ldc: rows.count,
                                            loop: split ? SerialLoop() : loop)
                         let out = y + rows.lowerBound * cout
-                        for o in 0..<cout {
-                            let line = t + o * rows.count
-                            for r in 0..<rows.count { out[r * cout + o] = line[r] }
+                        if MemoryLayout<T>.stride == 4 {
+                            // out[r][o] = t[o][r]: 8×8 register transposes (C kernel).
+                            currentKernels.pointee.transpose32(t, rows.count, out, cout, rows.count, cout)
+                        } else {
+                            for o in 0..<cout {
+                                let line = t + o * rows.count
+                                for r in 0..<rows.count { out[r * cout + o] = line[r] }
+                            }
                         }
                         continue
                     }

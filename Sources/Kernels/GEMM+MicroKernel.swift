@@ -42,25 +42,51 @@ extension GEMM {
         /// The micro-kernel of `level` for `T` (Float or Double), blocked for `cache`; nil when
         /// this build lacks the level (AVX2 or AVX-512 on aarch64). It describes any level this
         /// build has, but GEMM runs it only where `level.isSupported`.
-        public init?(level: KernelLevel, cache: CacheSizes) {
+        ///
+        /// `narrow` picks the level's narrow tile: one vector of columns and twice the rows, for
+        /// products with few columns (see `GEMM.MicroKernel.best`). Both tiles give the same bits.
+        public init?(level: KernelLevel, cache: CacheSizes, narrow: Bool = false) {
             guard let table = level.builtTable?.pointee else { return nil }
             if T.self == Float.self {
-                mr = Int(table.sgemm_mr); nr = Int(table.sgemm_nr)
-                packedTile = unsafeBitCast(table.sgemm_packed!, to: UnsafeRawPointer.self)
-                stridedTile = unsafeBitCast(table.sgemm_strided!, to: UnsafeRawPointer.self)
+                mr = Int(narrow ? table.sgemm_narrow_mr : table.sgemm_mr)
+                nr = Int(narrow ? table.sgemm_narrow_nr : table.sgemm_nr)
+                packedTile = unsafeBitCast((narrow ? table.sgemm_narrow_packed : table.sgemm_packed)!, to: UnsafeRawPointer.self)
+                stridedTile = unsafeBitCast((narrow ? table.sgemm_narrow_strided : table.sgemm_strided)!, to: UnsafeRawPointer.self)
             } else {
                 precondition(T.self == Double.self, "GEMM runs on Float and Double, not \(T.self)")
-                mr = Int(table.dgemm_mr); nr = Int(table.dgemm_nr)
-                packedTile = unsafeBitCast(table.dgemm_packed!, to: UnsafeRawPointer.self)
-                stridedTile = unsafeBitCast(table.dgemm_strided!, to: UnsafeRawPointer.self)
+                mr = Int(narrow ? table.dgemm_narrow_mr : table.dgemm_mr)
+                nr = Int(narrow ? table.dgemm_narrow_nr : table.dgemm_nr)
+                packedTile = unsafeBitCast((narrow ? table.dgemm_narrow_packed : table.dgemm_packed)!, to: UnsafeRawPointer.self)
+                stridedTile = unsafeBitCast((narrow ? table.dgemm_narrow_strided : table.dgemm_strided)!, to: UnsafeRawPointer.self)
             }
             self.level = level
             let size = MemoryLayout<T>.stride
-            let kcRaw = cache.l1 * Int(table.gemm_l1_percent) / 100 / ((mr + nr) * size)
+            // kc from the wide tile's sizes for both tiles: kc is the one size that shapes the
+            // sums, so the narrow tile keeps the wide one's results bit for bit.
+            let wide = T.self == Float.self ? Int(table.sgemm_mr + table.sgemm_nr) : Int(table.dgemm_mr + table.dgemm_nr)
+            let kcRaw = cache.l1 * Int(table.gemm_l1_percent) / 100 / (wide * size)
             let kc = Swift.max(32, Swift.min(1024, kcRaw / 32 * 32))
             self.kc = kc
             mc = Swift.max(mr, cache.l2 / 4 / (kc * size) / mr * mr)
             nc = Swift.max(nr, Swift.min(4096, cache.l3 / 8 / (kc * size) / nr * nr))
+        }
+
+        /// The tile for an `m × n` product on `level`: the narrow one when it computes fewer
+        /// padded elements (rows rounded to the tile's height, or to half of it where the tile has
+        /// a half-height form, times columns rounded to its width), e.g. 16 or 10 columns against
+        /// AVX-512's 32-wide tile; otherwise the wide one.
+        public static func best(m: Int, n: Int, level: KernelLevel, cache: CacheSizes) -> MicroKernel? {
+            guard let wide = MicroKernel(level: level, cache: cache) else { return nil }
+            guard n < wide.nr, let narrow = MicroKernel(level: level, cache: cache, narrow: true) else { return wide }
+            return narrow.paddedElements(m: m, n: n) < wide.paddedElements(m: m, n: n) ? narrow : wide
+        }
+
+        /// Elements this tile computes for an `m × n` product (a last row tile of at most half the
+        /// height runs the half-height form).
+        func paddedElements(m: Int, n: Int) -> Int {
+            let rest = m % mr
+            let rows = m - rest + (rest == 0 ? 0 : rest <= mr / 2 ? mr / 2 : mr)
+            return rows * GEMM.roundUp(n, nr)
         }
 
         /// One tile from packed panels: A holds `k` steps of `mr` values, B `k` steps of `nr`

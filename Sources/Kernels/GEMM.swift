@@ -60,7 +60,7 @@ public enum GEMM {
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
-        let kernel = MicroKernel<T>(level: level, cache: cache)!   // supported, so built
+        let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
         if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                           kernel: kernel)

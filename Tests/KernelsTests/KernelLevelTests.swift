@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Kernels
 import DispatchLoop
+import TestSupport
 
 /// The choice of CPU level, and GEMM at every level this CPU supports (called directly through
 /// `level:`). The other kernels run at `KernelLevel.current`: `scripts/test` runs this whole
@@ -80,6 +81,41 @@ import DispatchLoop
             #expect(kernel.level == level)
             #expect((kernel.mr, kernel.nr, kernel.kc, kernel.mc, kernel.nc) == want, "\(level): \(kernel)")
             #expect(double.nr == kernel.nr / 2, "\(level): \(double)")
+            // The narrow tiles: one vector wide, twice as tall, the wide tile's kc.
+            let narrow = GEMM.MicroKernel<Float>(level: level, cache: cache, narrow: true)!
+            let narrowDouble = GEMM.MicroKernel<Double>(level: level, cache: cache, narrow: true)!
+            #expect((narrow.mr, narrow.nr, narrow.kc) == (2 * want.mr, want.nr / 2, want.kc), "\(level): \(narrow)")
+            #expect((narrowDouble.mr, narrowDouble.nr, narrowDouble.kc) == (2 * double.mr, double.nr / 2, double.kc),
+                    "\(level): \(narrowDouble)")
+        }
+    }
+
+    /// Products with at most a vector of columns run the narrow tile (checked through `best`), and
+    /// it gives the same bits as the wide tile: the first columns of a product are compared with the
+    /// same columns of a 64-column product (which runs the wide tile) on the same path, direct
+    /// (default caches, B within half of L2 either way) or packed (tiny caches, k blocked).
+    @Test(arguments: KernelLevel.supported)
+    func narrowTileGivesTheWideTilesBits(level: KernelLevel) throws {
+        let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
+        let cases: [(m: Int, n: Int, k: Int, ta: Bool, cache: CacheSizes)] = [
+            (37, 16, 150, false, .default), (50, 10, 500, false, .default), (29, 5, 300, true, tiny),
+            (100, 16, 200, false, tiny), (7, 3, 40, false, .default)]
+        func product<T: KernelFloat>(_: T.Type, _ c: (m: Int, n: Int, k: Int, ta: Bool, cache: CacheSizes), columns: Int) throws -> [T]
+        where T.RawSignificand: FixedWidthInteger {
+            var random = TestRandom(seed: UInt64(c.m * 1000 + c.k))
+            let wide = 64
+            let a: [T] = random.floats(c.m * c.k), b: [T] = random.floats(c.k * wide)
+            var out = [T](repeating: 0, count: c.m * columns)
+            try GEMM.multiply(transposeA: c.ta, m: c.m, n: columns, k: c.k, a: a, lda: c.ta ? c.m : c.k, b: b, ldb: wide,
+                              c: &out, ldc: columns, loop: DispatchParallelLoop(workers: 2), cache: c.cache, level: level)
+            return (0..<c.m).flatMap { i in out[(i * columns)..<(i * columns + c.n)] }
+        }
+        for c in cases {
+            let chosen = GEMM.MicroKernel<Float>.best(m: c.m, n: c.n, level: level, cache: c.cache)!
+            let narrow = GEMM.MicroKernel<Float>(level: level, cache: c.cache, narrow: true)!
+            if c.n <= narrow.nr { #expect(chosen.nr == narrow.nr, "\(c) at \(level): \(chosen)") }
+            #expect(try product(Float.self, c, columns: c.n) == product(Float.self, c, columns: 64), "\(c) at \(level)")
+            #expect(try product(Double.self, c, columns: c.n) == product(Double.self, c, columns: 64), "\(c) at \(level)")
         }
     }
 

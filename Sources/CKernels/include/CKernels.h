@@ -88,6 +88,14 @@ typedef struct ck_table {
     ck_sgemm_tile sgemm_packed, sgemm_strided;
     int dgemm_mr, dgemm_nr;
     ck_dgemm_tile dgemm_packed, dgemm_strided;
+    /// Narrow tiles for products with few columns (a convolution's 16 output channels, a
+    /// classifier's 10 classes): one vector wide and twice as tall as the tiles above, the same
+    /// number of accumulators. Each C element sees the same operations in the same order as in
+    /// the wide tile, so the two give the same bits.
+    int sgemm_narrow_mr, sgemm_narrow_nr;
+    ck_sgemm_tile sgemm_narrow_packed, sgemm_narrow_strided;
+    int dgemm_narrow_mr, dgemm_narrow_nr;
+    ck_dgemm_tile dgemm_narrow_packed, dgemm_narrow_strided;
     /// The share of L1, in percent, that an mr×kc micro-panel of A and a kc×nr micro-panel of B
     /// may take together when GEMM chooses its depth kc (see GEMM.MicroKernel in Swift).
     int gemm_l1_percent;
