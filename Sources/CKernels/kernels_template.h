@@ -499,6 +499,24 @@ CK_SHARED void CK(transpose32)(const void *src_, long ss, void *dst_, long ds, l
         for (long c = 0; c < cols; c++) dst[r * ds + c] = src[c * ss + r];
 }
 
+/// Whole vectors, the last one overlapping the one before (a copy may write an element twice);
+/// runs shorter than a vector one element at a time.
+CK_SHARED void CK(copy_runs)(const void *src_, long ss, void *dst_, long ds, long count, long length) {
+    const float *src = (const float *)src_;
+    float *dst = (float *)dst_;
+    for (long i = 0; i < count; i++) {
+        const float *s = src + i * ss;
+        float *d = dst + i * ds;
+        if (length < CK_STREAM_LANES) {
+            for (long j = 0; j < length; j++) d[j] = s[j];
+            continue;
+        }
+        long j = 0;
+        for (; j + CK_STREAM_LANES <= length; j += CK_STREAM_LANES) sts(d + j, lds(s + j));
+        if (j < length) sts(d + length - CK_STREAM_LANES, lds(s + length - CK_STREAM_LANES));
+    }
+}
+
 CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width) {
     if (rs == 1) {
         for (long p = 0; p < depth; p++) {
@@ -525,6 +543,7 @@ CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, 
 #define CK_STREAM(name) CK_PASTE(CK_PASTE(ck, name), CK_STREAM_SUFFIX)
 CK_SHARED void CK_STREAM(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
 CK_SHARED void CK_STREAM(transpose32)(const void *src, long ss, void *dst, long ds, long rows, long cols);
+CK_SHARED void CK_STREAM(copy_runs)(const void *src, long ss, void *dst, long ds, long count, long length);
 #define CK_DECLARE_BINARY(name) \
     CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
 #define CK_DECLARE_FOLD(name) \
@@ -751,6 +770,7 @@ CK_SHARED const ck_table CK(table) = {
     .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
                   [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
     .transpose32 = CK_STREAM(transpose32),
+    .copy_runs = CK_STREAM(copy_runs),
     .pack = CK_STREAM(pack),
     .exp_shifted = CK(exp_shifted),
     .saxpy = CK(saxpy),

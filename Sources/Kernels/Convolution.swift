@@ -270,6 +270,10 @@ public enum Convolution {
                                        into p: UnsafeMutablePointer<T>) {
         let cg = s.inputChannels / s.groups, cin = s.inputChannels, kw = s.kernelWidth, dw = s.dilationWidth
         let runs = s.groups == 1 && dw == 1, rowLength = kw * cg
+        if runs && MemoryLayout<T>.stride == 4 {
+            im2colRuns(x, s, rows: rows, into: p)
+            return
+        }
         let source = x + g * cg
         var dst = p
         forKernelRows(s, rows) { inside, pixel, lo, hi in
@@ -286,6 +290,54 @@ public enum Convolution {
                 fill(dst + hi &* cg, (kw &- hi) &* cg)
             }
             dst += rowLength
+        }
+    }
+
+    /// `im2col` for one group and no dilation, 4-byte elements: the block's rows taken in segments
+    /// of one output row; for each kernel row, the segment's pixels whose taps all lie inside the
+    /// image read runs of `kernelWidth · Cin` elements at a fixed step (`strideWidth · Cin`), copied
+    /// by one call of the level's `copy_runs`; pixels at the left and right edges and kernel rows in
+    /// the padding are written one run at a time as in `im2col`.
+    static func im2colRuns<T: KernelFloat>(_ x: UnsafePointer<T>, _ s: Conv2DShape, rows: Range<Int>,
+                                           into p: UnsafeMutablePointer<T>) {
+        let cin = s.inputChannels, kw = s.kernelWidth, rowLength = kw * cin, patch = s.patchSize
+        let oh = s.outputHeight, ow = s.outputWidth, width = s.width, sw = s.strideWidth
+        // Output columns whose taps all lie inside the image: 0 <= j·sw - padLeft and
+        // j·sw - padLeft + kw <= width.
+        let first = (s.padLeft + sw - 1) / sw
+        let last = width - kw + s.padLeft < 0 ? -1 : (width - kw + s.padLeft) / sw
+        let copyRuns = currentKernels.pointee.copy_runs!
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let n = r / (oh * ow), i = r / ow % oh, j0 = r % ow
+            let j1 = Swift.min(ow, j0 + rows.upperBound - r)
+            let inner0 = Swift.min(j1, Swift.max(j0, first)), inner1 = Swift.max(inner0, Swift.min(j1, last + 1))
+            let segment = p + (r - rows.lowerBound) * patch
+            for a in 0..<s.kernelHeight {
+                let ih = i * s.strideHeight - s.padTop + a * s.dilationHeight
+                let dst = segment + a * rowLength
+                guard ih >= 0 && ih < s.height else {
+                    for j in j0..<j1 { fill(dst + (j - j0) * patch, rowLength) }
+                    continue
+                }
+                let line = x + (n * s.height + ih) * width * cin
+                // Edge pixels: the taps inside the image, zeros for the rest.
+                func edge(_ j: Int) {
+                    let left = j * sw - s.padLeft
+                    let lo = Swift.min(kw, Swift.max(0, -left)), hi = Swift.max(lo, Swift.min(kw, width - left))
+                    let d = dst + (j - j0) * patch
+                    fill(d, lo * cin)
+                    copy(line + (left + lo) * cin, d + lo * cin, (hi - lo) * cin)
+                    fill(d + hi * cin, (kw - hi) * cin)
+                }
+                for j in j0..<inner0 { edge(j) }
+                for j in inner1..<j1 { edge(j) }
+                if inner0 < inner1 {
+                    copyRuns(line + (inner0 * sw - s.padLeft) * cin, sw * cin, dst + (inner0 - j0) * patch, patch,
+                             inner1 - inner0, rowLength)
+                }
+            }
+            r += j1 - j0
         }
     }
 
@@ -337,8 +389,12 @@ public enum Convolution {
         let cg = s.inputChannels / s.groups, cin = s.inputChannels, dw = s.dilationWidth, rowLength = s.kernelWidth * cg
         let target = dx + g * cg
         var src = p
+        let runs = s.groups == 1 && dw == 1
         forKernelRows(s, rows) { inside, pixel, lo, hi in
-            if inside {
+            if inside && runs {
+                // Taps lo..<hi: one contiguous run of input pixels (as in `im2col`), added at once.
+                add(src + lo &* cg, into: target + (pixel &+ lo) &* cin, (hi &- lo) &* cg)
+            } else if inside {
                 for t in lo..<hi {
                     let d = target + (pixel &+ t &* dw) &* cin, from = src + t &* cg
                     for c in 0..<cg { d[c] += from[c] }
@@ -348,11 +404,28 @@ public enum Convolution {
         }
     }
 
-    /// `count` elements from `source` to `destination` (a plain loop: runs are short, often 1 to 16).
+    /// `count` elements from `source` to `destination`: a plain loop for short runs (often 1 to
+    /// 16 elements), the C library's copy for longer ones (a kernel row of several channels).
     @inline(__always)
     static func copy<T>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
+        if count >= 16 {
+            destination.update(from: source, count: count)
+            return
+        }
         var c = 0
         while c < count { destination[c] = source[c]; c &+= 1 }
+    }
+
+    /// `destination[i] += source[i]` for `i < count` (the two do not overlap): the level's vector
+    /// kernel for Float runs of a vector or more, else a plain loop.
+    @inline(__always)
+    static func add<T: KernelFloat>(_ source: UnsafePointer<T>, into destination: UnsafeMutablePointer<T>, _ count: Int) {
+        if T.self == Float.self && count >= 8 {
+            Elementwise.binaryRun(AddOp.self, UnsafePointer(destination), 1, source, 1, destination, count)
+            return
+        }
+        var c = 0
+        while c < count { destination[c] += source[c]; c &+= 1 }
     }
 
     /// `count` zeros at `destination` (a plain loop, for the same reason).

@@ -8,6 +8,7 @@ import Kernels
 ///
 /// ```
 /// bench conv --threads 1 --batch 64 --repeat 50 [--json]
+/// bench conv --layer conv2 --op forward --repeat 2000     # one kernel alone (e.g. under perf)
 /// ```
 enum ConvCommand {
     struct Row { let name: String; let flops: Double; let median: Double }
@@ -18,7 +19,11 @@ enum ConvCommand {
         let batch = try args.int("batch", default: 64)
         let repeats = try args.int("repeat", default: 50)
         let json = args.flag("json")
+        let layer = args.string("layer", default: ""), op = args.string("op", default: "")
         try args.finish()
+        guard ["", "conv1", "conv2"].contains(layer) else { throw ArgumentError("--layer must be conv1 or conv2, got '\(layer)'") }
+        let ops = ["", "forward", "input", "filter", "maxpool-forward", "maxpool-backward"]
+        guard ops.contains(op) else { throw ArgumentError("--op must be one of \(ops.dropFirst().joined(separator: ", ")), got '\(op)'") }
         guard threads > 0, batch > 0, repeats > 0 else { throw ArgumentError("--threads, --batch and --repeat must be positive") }
         let (loop, finish) = try GemmCommand.makeLoop(threads: threads, kind: "executor")
         defer { finish() }
@@ -27,7 +32,9 @@ enum ConvCommand {
                       ("conv2 14x14x6->16 k5", Conv2DShape(batch: batch, height: 14, width: 14, inputChannels: 6, outputChannels: 16,
                                                            kernel: (5, 5)))]
         var rows: [Row] = []
-        for (name, s) in layers { rows += try measure(name, s, loop: loop, repeats: repeats) }
+        for (name, s) in layers where layer.isEmpty || name.hasPrefix(layer + " ") {
+            rows += try measure(name, s, only: op, loop: loop, repeats: repeats)
+        }
         print("conv2d and max pooling kernels, batch \(batch), threads=\(threads), kernel level \(KernelLevel.current) (median of \(repeats))")
         print("op                                         ms    GFLOP/s")
         for r in rows {
@@ -47,7 +54,9 @@ enum ConvCommand {
         }
     }
 
-    static func measure(_ name: String, _ s: Conv2DShape, loop: any ParallelLoop, repeats: Int) throws -> [Row] {
+    /// The layer's kernels (all, or the one `only` names), each timed alone.
+    static func measure(_ name: String, _ s: Conv2DShape, only: String, loop: any ParallelLoop, repeats: Int) throws -> [Row] {
+        func wanted(_ op: String) -> Bool { only.isEmpty || only == op }
         var rng: UInt64 = 11
         func random(_ n: Int) -> [Float] {
             (0..<n).map { _ in
@@ -64,18 +73,26 @@ enum ConvCommand {
         var scratch = [Float](repeating: 0, count: Swift.max(1, Convolution.filterScratchCount(s)))
         let flops = 2.0 * Double(s.batch * oh * ow * s.outputChannels) * Double(25 * s.inputChannels)
         var rows: [Row] = []
-        let forward = try Clock.measure(repeat: repeats, warmup: 3) {
-            try Convolution.forward(x, filter: w, shape: s, into: &y, loop: loop)
+        // The pooling below reads the forward output: computed once even when not timed.
+        try Convolution.forward(x, filter: w, shape: s, into: &y, loop: loop)
+        if wanted("forward") {
+            let forward = try Clock.measure(repeat: repeats, warmup: 3) {
+                try Convolution.forward(x, filter: w, shape: s, into: &y, loop: loop)
+            }
+            rows.append(Row(name: "\(name) forward", flops: flops, median: forward.median))
         }
-        rows.append(Row(name: "\(name) forward", flops: flops, median: forward.median))
-        let input = try Clock.measure(repeat: repeats, warmup: 3) {
-            try Convolution.backwardInput(gradient: dy, filter: w, shape: s, into: &dx, loop: loop)
+        if wanted("input") {
+            let input = try Clock.measure(repeat: repeats, warmup: 3) {
+                try Convolution.backwardInput(gradient: dy, filter: w, shape: s, into: &dx, loop: loop)
+            }
+            rows.append(Row(name: "\(name) backward input", flops: flops, median: input.median))
         }
-        rows.append(Row(name: "\(name) backward input", flops: flops, median: input.median))
-        let filter = try Clock.measure(repeat: repeats, warmup: 3) {
-            try Convolution.backwardFilter(x, gradient: dy, shape: s, into: &dw, scratch: &scratch, loop: loop)
+        if wanted("filter") {
+            let filter = try Clock.measure(repeat: repeats, warmup: 3) {
+                try Convolution.backwardFilter(x, gradient: dy, shape: s, into: &dw, scratch: &scratch, loop: loop)
+            }
+            rows.append(Row(name: "\(name) backward filter", flops: flops, median: filter.median))
         }
-        rows.append(Row(name: "\(name) backward filter", flops: flops, median: filter.median))
         // The 2x2 max pooling that follows the layer (on its output, [batch, oh, ow, cout]).
         let p = Pool2DShape(batch: s.batch, height: oh, width: ow, channels: s.outputChannels, kernel: (2, 2), stride: (2, 2),
                             padding: (0, 0))
@@ -83,12 +100,16 @@ enum ConvCommand {
         let pdy = random(pooled.count)
         var pdx = [Float](repeating: 0, count: y.count)
         let compares = Double(y.count)
-        let poolForward = Clock.measure(repeat: repeats, warmup: 3) { Pooling.maxForward(y, shape: p, into: &pooled, loop: loop) }
-        rows.append(Row(name: "\(name) maxpool2 forward", flops: compares, median: poolForward.median))
-        let poolBackward = Clock.measure(repeat: repeats, warmup: 3) {
-            Pooling.maxBackward(y, gradient: pdy, shape: p, into: &pdx, loop: loop)
+        if wanted("maxpool-forward") {
+            let poolForward = Clock.measure(repeat: repeats, warmup: 3) { Pooling.maxForward(y, shape: p, into: &pooled, loop: loop) }
+            rows.append(Row(name: "\(name) maxpool2 forward", flops: compares, median: poolForward.median))
         }
-        rows.append(Row(name: "\(name) maxpool2 backward", flops: compares, median: poolBackward.median))
+        if wanted("maxpool-backward") {
+            let poolBackward = Clock.measure(repeat: repeats, warmup: 3) {
+                Pooling.maxBackward(y, gradient: pdy, shape: p, into: &pdx, loop: loop)
+            }
+            rows.append(Row(name: "\(name) maxpool2 backward", flops: compares, median: poolBackward.median))
+        }
         return rows
     }
 }

@@ -62,6 +62,33 @@ import Tensor
         #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-12 * (1 + Swift.abs($1)) }, "\(c)")
     }
 
+    /// Float takes other paths than Double (vector copies of patch runs, the narrow GEMM tile):
+    /// the forward pass and both gradients in Float against the same computation in Double, within
+    /// Float's rounding of sums of a few hundred terms. The configs plus LeNet's second layer.
+    @Test(arguments: configs + [Config(x: [2, 14, 14, 6], filter: [5, 5, 6, 16]),
+                                Config(x: [1, 9, 11, 6], filter: [5, 5, 6, 16], stride: [2, 2], padding: [2, 1])])
+    func floatMatchesDouble(_ c: Config) throws {
+        var rng = SeededGenerator(seed: 23)
+        let xv = Tensor<Double>.randomNormal(shape: c.x, using: &rng), wv = Tensor<Double>.randomNormal(shape: c.filter, using: &rng)
+        func run<T: TensorScalar>(_: T.Type) throws -> [[Double]] {
+            let g = Graph<T>()
+            let x = g.parameter("x", Tensor<T>(shape: c.x, scalars: xv.scalars.map { T(Float($0)) }))
+            let w = g.parameter("w", Tensor<T>(shape: c.filter, scalars: wv.scalars.map { T(Float($0)) }))
+            let y = try c.apply(x, w)
+            let r = g.constant(Tensor<T>(shape: y.shape, scalars: (0..<y.shape.reduce(1, *)).map { T(Float(($0 % 7) - 3) / 3) }))
+            let grads = try g.gradients(of: (y * r).sum(), wrt: [x, w])
+            let plan = try Plan(outputs: [y] + grads)
+            try plan.run()
+            return try ([y] + grads).map { try plan.value(of: $0).scalars.map { Double($0) } }
+        }
+        let single = try run(Float.self), double = try run(Double.self)
+        for (name, (a, b)) in zip(["y", "dx", "dw"], zip(single, double)) {
+            let scale = b.map(Swift.abs).max() ?? 1
+            let worst = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * Swift.max(1, scale), "\(c): \(name) differs by \(worst) (largest value \(scale))")
+        }
+    }
+
     @Test(arguments: configs)
     func gradientsMatchFiniteDifferences(_ c: Config) throws {
         let problems = try GradientCheck.run { g, r in

@@ -117,6 +117,10 @@ typedef struct ck_table {
     /// Transposing copy of 4-byte elements: `dst[r·dst_stride + c] = src[c·src_stride + r]` for
     /// r < rows, c < cols (8×8 blocks transposed in registers; values are only moved).
     void (*transpose32)(const void *src, long src_stride, void *dst, long dst_stride, long rows, long cols);
+    /// Runs of 4-byte elements: `dst[i·dst_step + j] = src[i·src_step + j]` for i < count,
+    /// j < length (the runs of one call do not overlap the source; values are only moved). The
+    /// patch gathering of convolutions: one call per output row and kernel row.
+    void (*copy_runs)(const void *src, long src_step, void *dst, long dst_step, long count, long length);
     /// GEMM packing of Float panels: `dst[p·width + r] = src[r·rs + p·cs]` for r < n, p < depth,
     /// and 0 for n ≤ r < width (A panels: r a row, width mr; B panels: r a column, width nr).
     /// Vector copies when rs = 1, register transposes when cs = 1; values are only moved.
