@@ -528,9 +528,21 @@ CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, 
             for (; r < width; r++) d[r] = 0;
         }
     } else if (cs == 1) {
+        // The zero padding first, in whole vectors that may reach back into the values (the
+        // transpose then overwrites those); a loop of a few scalar zeros per step would become a
+        // C library call per step.
+        if (n < width && width >= CK_STREAM_LANES) {
+            VS zero = {0};
+            for (long p = 0; p < depth; p++)
+                for (long r = n; r < width; r += CK_STREAM_LANES) {
+                    long at = r + CK_STREAM_LANES <= width ? r : width - CK_STREAM_LANES;
+                    sts(dst + p * width + at, zero);
+                }
+        } else {
+            for (long p = 0; p < depth; p++)
+                for (long r = n; r < width; r++) dst[p * width + r] = 0;
+        }
         CK(transpose32)(src, rs, dst, width, depth, n);
-        for (long p = 0; p < depth; p++)
-            for (long r = n; r < width; r++) dst[p * width + r] = 0;
     } else {
         for (long p = 0; p < depth; p++) {
             for (long r = 0; r < n; r++) dst[p * width + r] = src[r * rs + p * cs];
