@@ -739,9 +739,31 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
 CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
-// The narrow tiles: one vector of columns, twice the rows (the same accumulator count).
-CK_DEFINE_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), 1, SFMA)
-CK_DEFINE_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), 1, DFMA)
+// The narrow tiles: one vector of columns, twice the rows (the same accumulator count). Read in
+// place (strided), their rows run as two half-height tiles: a full-height tile's row addresses
+// (one register each) do not fit in the general registers, and reloading them from the stack on
+// every step made it slower than two halves.
+#define CK_DEFINE_NARROW_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, SCALAR_FMA)                 \
+    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, 1, SCALAR_FMA)          \
+    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1, SCALAR_FMA)    \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,      \
+                                    long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {   \
+        (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
+        if (rows <= MR / 2)                                                                             \
+            CK(prefix##_half)(k, a, 1, MR, MR, b, LANES, c, ldc, rows, cols, alpha, beta, 1);           \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, 1, MR, MR, b, LANES, c, ldc, rows, cols, alpha, beta, 1);           \
+    }                                                                                                   \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,     \
+                                     long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {  \
+        long top = rows < MR / 2 ? rows : MR / 2;                                                       \
+        CK(prefix##_half)(k, a, ars, acs, arows, b, bs, c, ldc, top, cols, alpha, beta, 0);             \
+        if (rows > MR / 2)                                                                              \
+            CK(prefix##_half)(k, a + (MR / 2) * ars, ars, acs, arows - MR / 2, b, bs, c + (MR / 2) * ldc,  \
+                              ldc, rows - MR / 2, cols, alpha, beta, 0);                                \
+    }
+CK_DEFINE_NARROW_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), SFMA)
+CK_DEFINE_NARROW_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), DFMA)
 
 // MARK: - The table
 
