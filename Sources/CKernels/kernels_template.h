@@ -648,9 +648,10 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 #define CK_U _Pragma("clang loop unroll(full)")
 
-#define CK_GEMM_BODY(name, T, V, LOADV, STOREV, SPLATV, LANES, MR, R, NV, SCALAR_FMA)                   \
-    CK_INLINE void name(long k, const T *a, long ars, long acs, long arows, const T *b, long bs, T *c,  \
-                        long ldc, long rows, long cols, T alpha, T beta, int packed) {                  \
+#define CK_GEMM_BODY(name, T, V, LOADV, STOREV, SPLATV, LANES, MR, R, NV, SCALAR_FMA, SEGMENTED)        \
+    CK_INLINE void name(long k, const T *a, long ars, long acs, long arows, long seg, long jump,         \
+                        const T *b, long bs, T *c, long ldc, long rows, long cols, T alpha, T beta,      \
+                        int packed) {                                                                   \
         enum { NR = NV * LANES };                                                                       \
         V acc[R][NV];                                                                                   \
         CK_U for (int r = 0; r < R; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);       \
@@ -672,16 +673,22 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
         } else {                                                                                        \
             const T *ap[R];                                                                             \
             CK_U for (int r = 0; r < R; r++) ap[r] = a + (r < arows ? r : arows - 1) * ars;             \
+            /* Segments as an outer loop: the inner loop keeps the R row addresses, the offset,  \
+               B and its counter in registers (a segment counter inside it spilled them). */         \
             long off = 0;                                                                               \
-            for (long p = 0; p < k; p++) {                                                              \
-                V bv[NV];                                                                               \
-                CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
-                CK_U for (int r = 0; r < R; r++) {                                                      \
-                    V x = SPLATV(ap[r][off]);                                                           \
-                    CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);             \
+            for (long p0 = 0; p0 < k; p0 += (SEGMENTED ? seg : k)) {                                    \
+                long steps = SEGMENTED && seg < k - p0 ? seg : k - p0;                                  \
+                for (long p = 0; p < steps; p++) {                                                      \
+                    V bv[NV];                                                                           \
+                    CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                     \
+                    CK_U for (int r = 0; r < R; r++) {                                                  \
+                        V x = SPLATV(ap[r][off]);                                                       \
+                        CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);         \
+                    }                                                                                   \
+                    off += acs;                                                                         \
+                    b += bs;                                                                            \
                 }                                                                                       \
-                off += acs;                                                                             \
-                b += bs;                                                                                \
+                off += SEGMENTED ? jump : 0;                                                            \
             }                                                                                           \
         }                                                                                               \
         if (rows == R && cols == NR) {                                                                  \
@@ -719,22 +726,32 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
     }
 
 #define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                  \
-    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA)         \
-    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA)   \
-    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,      \
-                                    long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {   \
-        (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
+    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 0)      \
+    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA, 0) \
+    CK_GEMM_BODY(CK(prefix##_full_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 1)  \
+    CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV,           \
+                 SCALAR_FMA, 1)                                                                         \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
+                                    long jump, const T *b, long bs, T *c, long ldc, long rows,          \
+                                    long cols, T alpha, T beta) {                                       \
+        (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
         if (rows <= MR / 2)                                                                             \
-            CK(prefix##_half)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
+            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
         else                                                                                            \
-            CK(prefix##_full)(k, a, 1, MR, MR, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1);      \
+            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
     }                                                                                                   \
-    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,     \
-                                     long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {  \
-        if (rows <= MR / 2)                                                                             \
-            CK(prefix##_half)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
+    /* Segments (seg < k) take the bodies that count them; plain strides the ones that do not. */      \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, long seg,       \
+                                     long jump, const T *b, long bs, T *c, long ldc, long rows,         \
+                                     long cols, T alpha, T beta) {                                      \
+        if (seg < k && rows <= MR / 2)                                                                  \
+            CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k)                                                                               \
+            CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= MR / 2)                                                                        \
+            CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else                                                                                            \
-            CK(prefix##_full)(k, a, ars, acs, arows, b, bs, c, ldc, rows, cols, alpha, beta, 0);        \
+            CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
     }
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
@@ -744,23 +761,35 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
 // (one register each) do not fit in the general registers, and reloading them from the stack on
 // every step made it slower than two halves.
 #define CK_DEFINE_NARROW_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, SCALAR_FMA)                 \
-    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, 1, SCALAR_FMA)          \
-    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1, SCALAR_FMA)    \
-    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, const T *b,      \
-                                    long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {   \
-        (void)ars; (void)acs; (void)arows; (void)bs;                                                    \
+    CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, 1, SCALAR_FMA, 0)       \
+    CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1, SCALAR_FMA, 0) \
+    CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,            \
+                 SCALAR_FMA, 1)                                                                         \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
+                                    long jump, const T *b, long bs, T *c, long ldc, long rows,          \
+                                    long cols, T alpha, T beta) {                                       \
+        (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
         if (rows <= MR / 2)                                                                             \
-            CK(prefix##_half)(k, a, 1, MR, MR, b, LANES, c, ldc, rows, cols, alpha, beta, 1);           \
+            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
         else                                                                                            \
-            CK(prefix##_full)(k, a, 1, MR, MR, b, LANES, c, ldc, rows, cols, alpha, beta, 1);           \
+            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
     }                                                                                                   \
-    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, const T *b,     \
-                                     long bs, T *c, long ldc, long rows, long cols, T alpha, T beta) {  \
+    static void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, long arows, long seg,    \
+                                       long jump, const T *b, long bs, T *c, long ldc, long rows,       \
+                                       long cols, T alpha, T beta) {                                    \
+        if (seg < k)                                                                                    \
+            CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else                                                                                            \
+            CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+    }                                                                                                   \
+    static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, long seg,       \
+                                     long jump, const T *b, long bs, T *c, long ldc, long rows,         \
+                                     long cols, T alpha, T beta) {                                      \
         long top = rows < MR / 2 ? rows : MR / 2;                                                       \
-        CK(prefix##_half)(k, a, ars, acs, arows, b, bs, c, ldc, top, cols, alpha, beta, 0);             \
+        CK(prefix##_half_rows)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, top, cols, alpha, beta); \
         if (rows > MR / 2)                                                                              \
-            CK(prefix##_half)(k, a + (MR / 2) * ars, ars, acs, arows - MR / 2, b, bs, c + (MR / 2) * ldc,  \
-                              ldc, rows - MR / 2, cols, alpha, beta, 0);                                \
+            CK(prefix##_half_rows)(k, a + (MR / 2) * ars, ars, acs, arows - MR / 2, seg, jump, b, bs,     \
+                                   c + (MR / 2) * ldc, ldc, rows - MR / 2, cols, alpha, beta);          \
     }
 CK_DEFINE_NARROW_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), SFMA)
 CK_DEFINE_NARROW_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), DFMA)

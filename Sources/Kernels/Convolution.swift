@@ -90,6 +90,10 @@ public enum Convolution {
                               c: y, ldc: cout, loop: loop)
             return
         }
+        if readsPatchesInPlace(s) {
+            forwardInPlace(x, filter: filter, shape: s, into: y, loop: loop)
+            return
+        }
         let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
         let split = loop.concurrency > 1 && blocks > 1
         splitting(loop, 0..<blocks, when: split, grain: 1) { range in
@@ -123,6 +127,95 @@ public enum Convolution {
                         try? GEMM.multiply(m: rows.count, n: coutG, k: k, a: patches, lda: k, b: filter + g * coutG, ldb: cout,
                                            c: y + rows.lowerBound * cout + g * coutG, ldc: cout,
                                            loop: split ? SerialLoop() : loop)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `forward` reads the patches straight from the image (`forwardInPlace`): one group,
+    /// no dilation along the width, more than one input channel (one channel has its own path,
+    /// see `singleChannelRuns`).
+    static func readsPatchesInPlace(_ s: Conv2DShape) -> Bool {
+        s.groups == 1 && s.dilationWidth == 1 && s.inputChannels > 1
+    }
+
+    /// The forward pass without a patch matrix: for an output pixel whose window lies inside the
+    /// image, its patch row is `kernelHeight` runs of `kernelWidth · Cin` input elements, one per
+    /// kernel row, and consecutive pixels of an output row start `strideWidth · Cin` apart. So a
+    /// micro-kernel tile reads a run of such pixels in place (`MicroKernel.segmented`: a segment
+    /// per kernel row). Pixels whose window reaches into the padding are gathered (`im2col`) and
+    /// multiplied by the same tiles, so every output element sees the same operations, in the same
+    /// order, either way. Split over output rows.
+    static func forwardInPlace<T: KernelFloat>(
+        _ x: UnsafePointer<T>, filter: UnsafePointer<T>, shape s: Conv2DShape, into y: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop
+    ) {
+        let cin = s.inputChannels, cout = s.outputChannels, k = s.patchSize, ow = s.outputWidth, oh = s.outputHeight
+        let segment = s.kernelWidth * cin, step = s.strideWidth * cin
+        let jump = s.dilationHeight * s.width * cin - segment
+        let kernel = GEMM.MicroKernel<T>.best(m: ow, n: cout, level: .current, cache: .default)!
+        let mr = kernel.mr, nr = kernel.nr, panels = (cout + nr - 1) / nr
+        // Output columns whose windows lie inside the image, and output rows likewise.
+        let first = (s.padLeft + s.strideWidth - 1) / s.strideWidth
+        let lastLeft = s.width - s.kernelWidth + s.padLeft
+        let last = lastLeft < 0 ? -1 : Swift.min(ow - 1, lastLeft / s.strideWidth)
+        let span = s.dilationHeight * (s.kernelHeight - 1)
+        let top = (s.padTop + s.strideHeight - 1) / s.strideHeight
+        let bottomTop = s.height - 1 - span + s.padTop
+        let bottom = bottomTop < 0 ? -1 : Swift.min(oh - 1, bottomTop / s.strideHeight)
+        // The filter's panels of nr output channels: in place when they are whole, else packed
+        // once with zero padding.
+        let inPlace = cout % nr == 0
+        withScratch(T.self, count: inPlace ? 0 : panels * k * nr) { packed in
+            if !inPlace {
+                GEMM.packB(Operand(base: filter, ld: cout, transposed: false), row: 0, rows: k, col: 0, cols: cout,
+                           panels: 0..<panels, nr: nr, into: packed)
+            }
+            let bStride = inPlace ? cout : nr
+            @inline(__always) func panel(_ q: Int) -> UnsafePointer<T> {
+                inPlace ? filter + q * nr : UnsafePointer(packed) + q * k * nr
+            }
+            let rows = s.batch * oh, perRow = ow * cout * k
+            let split = loop.concurrency > 1 && rows > 1 && rows * perRow > 1 << 20
+            splitting(loop, 0..<rows, when: split, grain: Swift.max(1, (1 << 18) / Swift.max(1, perRow))) { range in
+                withScratch(T.self, count: ow * k) { patches in
+                    // Gathered pixels `pixels` of output row `row` (im2col), then the same tiles.
+                    func gathered(_ row: Int, _ pixels: Range<Int>) {
+                        guard !pixels.isEmpty else { return }
+                        let r0 = row * ow + pixels.lowerBound
+                        im2col(x, s, group: 0, rows: r0..<(r0 + pixels.count), into: patches)
+                        var t = 0
+                        while t < pixels.count {
+                            let count = Swift.min(mr, pixels.count - t)
+                            for q in 0..<panels {
+                                kernel.strided(k: k, a: patches + t * k, ars: k, acs: 1, aRows: count, b: panel(q),
+                                               bStride: bStride, alpha: 1, beta: 0, c: y + (r0 + t) * cout + q * nr,
+                                               ldc: cout, rows: count, cols: Swift.min(nr, cout - q * nr))
+                            }
+                            t += count
+                        }
+                    }
+                    for row in range {
+                        let n = row / oh, i = row % oh
+                        guard i >= top && i <= bottom && first <= last else {
+                            gathered(row, 0..<ow)
+                            continue
+                        }
+                        gathered(row, 0..<first)
+                        let line = x + ((n * s.height + i * s.strideHeight - s.padTop) * s.width - s.padLeft) * cin
+                        var j = first
+                        while j <= last {
+                            let count = Swift.min(mr, last + 1 - j)
+                            for q in 0..<panels {
+                                kernel.segmented(k: k, a: line + j * step, ars: step, acs: 1, aRows: count,
+                                                 segment: segment, jump: jump, b: panel(q), bStride: bStride,
+                                                 alpha: 1, beta: 0, c: y + (row * ow + j) * cout + q * nr, ldc: cout,
+                                                 rows: count, cols: Swift.min(nr, cout - q * nr))
+                            }
+                            j += count
+                        }
+                        gathered(row, (last + 1)..<ow)
                     }
                 }
             }

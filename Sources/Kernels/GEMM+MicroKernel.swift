@@ -94,7 +94,7 @@ extension GEMM {
         @inline(__always)
         func packed(k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>, alpha: T, beta: T,
                     c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int) {
-            call(packedTile, k: k, a: a, ars: 1, acs: mr, aRows: mr, b: b, bStride: nr,
+            call(packedTile, k: k, a: a, ars: 1, acs: mr, aRows: mr, segment: k, jump: 0, b: b, bStride: nr,
                  alpha: alpha, beta: beta, c: c, ldc: ldc, rows: rows, cols: cols)
         }
 
@@ -104,23 +104,35 @@ extension GEMM {
         @inline(__always)
         func strided(k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int, b: UnsafePointer<T>, bStride: Int,
                      alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int) {
-            call(stridedTile, k: k, a: a, ars: ars, acs: acs, aRows: aRows, b: b, bStride: bStride,
+            call(stridedTile, k: k, a: a, ars: ars, acs: acs, aRows: aRows, segment: k, jump: 0, b: b, bStride: bStride,
                  alpha: alpha, beta: beta, c: c, ldc: ldc, rows: rows, cols: cols)
+        }
+
+        /// One tile read in place with A's columns in segments: op(A)'s row r, column p at
+        /// `a + r·ars + p·acs + (p / segment)·jump` (a convolution's patches read straight from
+        /// the image: a segment per kernel row, `jump` to the next input row). Each C element sees
+        /// the same operations as in `strided` on the gathered patches, so the bits are the same.
+        @inline(__always)
+        func segmented(k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int, segment: Int, jump: Int,
+                       b: UnsafePointer<T>, bStride: Int, alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
+                       rows: Int, cols: Int) {
+            call(stridedTile, k: k, a: a, ars: ars, acs: acs, aRows: aRows, segment: segment, jump: jump, b: b,
+                 bStride: bStride, alpha: alpha, beta: beta, c: c, ldc: ldc, rows: rows, cols: cols)
         }
 
         @inline(__always)
         private func call(_ function: UnsafeRawPointer, k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int,
-                          b: UnsafePointer<T>, bStride: Int, alpha: T, beta: T,
+                          segment: Int, jump: Int, b: UnsafePointer<T>, bStride: Int, alpha: T, beta: T,
                           c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int) {
             if T.self == Float.self {
                 let tile = unsafeBitCast(function, to: ck_sgemm_tile.self)
-                tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), ars, acs, aRows,
+                tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), ars, acs, aRows, segment, jump,
                      UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), bStride,
                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, rows, cols,
                      unsafeBitCast(alpha, to: Float.self), unsafeBitCast(beta, to: Float.self))
             } else {
                 let tile = unsafeBitCast(function, to: ck_dgemm_tile.self)
-                tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), ars, acs, aRows,
+                tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), ars, acs, aRows, segment, jump,
                      UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), bStride,
                      UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc, rows, cols,
                      unsafeBitCast(alpha, to: Double.self), unsafeBitCast(beta, to: Double.self))

@@ -26,6 +26,7 @@ import Tensor
         Config(x: [1, 5, 5, 2], filter: [1, 1, 2, 2], stride: [2, 2]),                      // 1x1 with stride
         Config(x: [2, 6, 5, 1], filter: [5, 3, 1, 4], padding: [2, 1]),                     // one input channel: transposed patches
         Config(x: [1, 4, 6, 1], filter: [3, 3, 1, 2], padding: [0, 2]),                     // one channel, padding wider than needed
+        Config(x: [1, 7, 6, 3], filter: [2, 3, 3, 4], padding: [1, 1], dilation: [2, 1]),   // patches read in place, rows dilated
     ]
 
     /// `conv2d` in plain loops (Double), straight from its definition.

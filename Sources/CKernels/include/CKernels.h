@@ -53,12 +53,15 @@ enum {
 
 /// GEMM register tile: `acc (mr × nr) = Σ_{p<k} A[r][p] · B[p][j]` in order of p (one multiply-add
 /// per term), then `C = alpha·acc + beta·C` on the `rows × cols` corner (rows ≤ mr, cols ≤ nr).
-/// A's element (r, p) is at `a[r·ars + p·acs]`; rows r ≥ arows read row arows-1 (results dropped).
-/// B's row p is at `b + p·bstride` (nr contiguous values). When beta = 0, C is not read.
-typedef void (*ck_sgemm_tile)(long k, const float *a, long ars, long acs, long arows,
+/// A's element (r, p) is at `a[r·ars + p·acs + (p / seg)·jump]`: columns in segments of `seg`, each
+/// segment `jump` further on (seg = k: plain strides; a convolution's kernel rows are segments of
+/// one input row each); rows r ≥ arows read row arows-1 (results dropped). B's row p is at
+/// `b + p·bstride` (nr contiguous values). When beta = 0, C is not read. The packed form ignores
+/// ars, acs, arows, seg, jump and bstride (see `sgemm_packed`).
+typedef void (*ck_sgemm_tile)(long k, const float *a, long ars, long acs, long arows, long seg, long jump,
                               const float *b, long bstride, float *c, long ldc, long rows, long cols,
                               float alpha, float beta);
-typedef void (*ck_dgemm_tile)(long k, const double *a, long ars, long acs, long arows,
+typedef void (*ck_dgemm_tile)(long k, const double *a, long ars, long acs, long arows, long seg, long jump,
                               const double *b, long bstride, double *c, long ldc, long rows, long cols,
                               double alpha, double beta);
 
