@@ -685,8 +685,8 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                         V x = SPLATV(ap[r][off]);                                                       \
                         CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);         \
                     }                                                                                   \
-                    off += acs;                                                                         \
-                    b += bs;                                                                            \
+                    off += SEGMENTED == 2 ? 1 : acs;                                                    \
+                    b += SEGMENTED == 2 ? NV * LANES : bs;                                              \
                 }                                                                                       \
                 off += SEGMENTED ? jump : 0;                                                            \
             }                                                                                           \
@@ -731,6 +731,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
     CK_GEMM_BODY(CK(prefix##_full_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 1)  \
     CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV,           \
                  SCALAR_FMA, 1)                                                                         \
+    CK_GEMM_BODY(CK(prefix##_full_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 2) \
+    CK_GEMM_BODY(CK(prefix##_half_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV,          \
+                 SCALAR_FMA, 2)                                                                         \
     static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
@@ -744,7 +747,12 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
     static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, long seg,       \
                                      long jump, const T *b, long bs, T *c, long ldc, long rows,         \
                                      long cols, T alpha, T beta) {                                      \
-        if (seg < k && rows <= MR / 2)                                                                  \
+        int unit = acs == 1 && bs == NV * LANES;                                                        \
+        if (seg < k && unit && rows <= MR / 2)                                                          \
+            CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && unit)                                                                       \
+            CK(prefix##_full_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && rows <= MR / 2)                                                             \
             CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (seg < k)                                                                               \
             CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
@@ -765,6 +773,8 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
     CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1, SCALAR_FMA, 0) \
     CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,            \
                  SCALAR_FMA, 1)                                                                         \
+    CK_GEMM_BODY(CK(prefix##_half_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,           \
+                 SCALAR_FMA, 2)                                                                         \
     static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
@@ -777,7 +787,9 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
     static void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, long arows, long seg,    \
                                        long jump, const T *b, long bs, T *c, long ldc, long rows,       \
                                        long cols, T alpha, T beta) {                                    \
-        if (seg < k)                                                                                    \
+        if (seg < k && acs == 1 && bs == LANES)                                                         \
+            CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k)                                                                               \
             CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else                                                                                            \
             CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \

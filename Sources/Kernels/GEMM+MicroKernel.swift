@@ -9,11 +9,17 @@ extension GEMM {
     /// multiply-add per term (fused on levels with FMA), then `C = alpha·acc + beta·C` on the
     /// corner of the tile that exists; it lives in the C target `CKernels`, compiled per level.
     ///
-    /// | level    | Float tile | Double tile |
-    /// |----------|------------|-------------|
-    /// | baseline | 4 × 8      | 6 × 4       |
-    /// | avx2     | 6 × 16     | 6 × 8       |
-    /// | avx512   | 12 × 32    | 12 × 16     |
+    /// | level    | Float tile | Double tile | narrow Float | narrow Double |
+    /// |----------|------------|-------------|--------------|---------------|
+    /// | baseline | 4 × 8      | 6 × 4       | 8 × 4        | 12 × 2        |
+    /// | avx2     | 6 × 16     | 6 × 8       | 12 × 8       | 12 × 4        |
+    /// | avx512   | 12 × 32    | 12 × 16     | 24 × 16      | 24 × 8        |
+    ///
+    /// The narrow tiles (one vector wide, the same accumulator count) serve products with few
+    /// columns, such as 16 output channels or 10 classes (`best(m:n:level:cache:)` picks the tile
+    /// that computes fewer padded elements); they share the wide tile's `kc`, so both give the same
+    /// bits. Read in place, a tile may also take A's columns in segments (`segmented`): a
+    /// convolution reads its patches straight from the image that way.
     ///
     /// Block sizes (the BLIS analysis, from `cache`):
     /// - `kc`: an mr×kc micro-panel of A and a kc×nr micro-panel of B share a level-specific part
