@@ -806,6 +806,70 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
 CK_DEFINE_NARROW_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), SFMA)
 CK_DEFINE_NARROW_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), DFMA)
 
+// MARK: - Convolutions of one input channel (stride 1, no dilation)
+
+/// See `conv1_forward` in CKernels.h. Per output row, vectors of LANES output columns times blocks
+/// of 8 output channels (accumulators), one multiply-add per tap in (a, b) order from zero: the
+/// GEMM tile's operations on the patch matrix, so the same bits.
+static void CK(conv1_forward)(const float *x, long pw, const float *w8, long kh, long kw, long cout,
+                              float *y, long oh, long ow) {
+    long cout8 = (cout + 7) / 8 * 8;
+    float buf[8 * CK_LANES];
+    for (long i = 0; i < oh; i++)
+        for (long j0 = 0; j0 < ow; j0 += CK_LANES) {
+            long nj = ow - j0 < CK_LANES ? ow - j0 : CK_LANES;
+            for (long o0 = 0; o0 < cout; o0 += 8) {
+                VF acc[8];
+                CK_U for (int o = 0; o < 8; o++) acc[o] = splat(0);
+                for (long a = 0; a < kh; a++) {
+                    const float *row = x + (i + a) * pw + j0;
+                    const float *wr = w8 + a * kw * cout8 + o0;
+                    for (long b = 0; b < kw; b++) {
+                        VF xv = ld(row + b);
+                        CK_U for (int o = 0; o < 8; o++) acc[o] = FMA(splat(wr[b * cout8 + o]), xv, acc[o]);
+                    }
+                }
+                CK_U for (int o = 0; o < 8; o++) st(buf + o * CK_LANES, acc[o]);
+                long no = cout - o0 < 8 ? cout - o0 : 8;
+                for (long j = 0; j < nj; j++)
+                    for (long o = 0; o < no; o++) y[(i * ow + j0 + j) * cout + o0 + o] = buf[o * CK_LANES + j];
+            }
+        }
+}
+
+/// See `conv1_filter` in CKernels.h.
+static void CK(conv1_filter)(const float *x, long pw, const float *dyt, long kh, long kw, long cout,
+                             float *dw, long oh, long ow) {
+    long plane = oh * ow;
+    float buf[CK_LANES];
+    VF tail = splat(0);
+    for (long l = 0; l < CK_LANES; l++) tail[l] = l < ow % CK_LANES ? 1.0f : 0.0f;
+    for (long t = 0; t < kh * kw; t++) {
+        long a = t / kw, b = t % kw;
+        for (long o0 = 0; o0 < cout; o0 += 8) {
+            const float *dr[8];
+            CK_U for (int o = 0; o < 8; o++) dr[o] = dyt + (o0 + o < cout ? o0 + o : cout - 1) * plane;
+            VF acc[8];
+            CK_U for (int o = 0; o < 8; o++) acc[o] = splat(0);
+            for (long i = 0; i < oh; i++) {
+                const float *row = x + (i + a) * pw + b;
+                for (long j0 = 0; j0 < ow; j0 += CK_LANES) {
+                    VF xv = ld(row + j0);
+                    if (ow - j0 < CK_LANES) xv = xv * tail;
+                    CK_U for (int o = 0; o < 8; o++) acc[o] = FMA(xv, ld(dr[o] + i * ow + j0), acc[o]);
+                }
+            }
+            long no = cout - o0 < 8 ? cout - o0 : 8;
+            for (long o = 0; o < no; o++) {
+                st(buf, acc[o]);
+                for (long half = CK_LANES / 2; half >= 1; half /= 2)
+                    for (long l = 0; l < half; l++) buf[l] = buf[l] + buf[l + half];
+                dw[t * cout + o0 + o] += buf[0];
+            }
+        }
+    }
+}
+
 // MARK: - The table
 
 CK_SHARED const ck_table CK(table) = {
@@ -848,6 +912,8 @@ CK_SHARED const ck_table CK(table) = {
     .copy_runs = CK_STREAM(copy_runs),
     .pack = CK_STREAM(pack),
     .exp_shifted = CK(exp_shifted),
+    .conv1_forward = CK(conv1_forward),
+    .conv1_filter = CK(conv1_filter),
     .saxpy = CK(saxpy),
     .daxpy = CK(daxpy),
     .sgd = CK(sgd),

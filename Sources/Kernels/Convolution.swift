@@ -1,3 +1,5 @@
+import CKernels
+
 /// The sizes of a 2-D convolution over NHWC images: input `[batch, height, width, inputChannels]`,
 /// filter `[kernelHeight, kernelWidth, inputChannels / groups, outputChannels]` (HWIO), output
 /// `[batch, outputHeight, outputWidth, outputChannels]` with
@@ -92,6 +94,10 @@ public enum Convolution {
         }
         if readsPatchesInPlace(s) {
             forwardInPlace(x, filter: filter, shape: s, into: y, loop: loop)
+            return
+        }
+        if singleChannelRuns(s) && T.self == Float.self {
+            singleChannelForward(floats(x), filter: floats(filter), shape: s, into: floats(y), loop: loop)
             return
         }
         let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
@@ -289,6 +295,10 @@ public enum Convolution {
                               b: dy, ldb: cout, c: dW, ldc: cout, loop: loop)
             return
         }
+        if singleChannelRuns(s) && T.self == Float.self {
+            singleChannelFilter(floats(x), gradient: floats(dy), shape: s, into: floats(dW), scratch: floats(scratch), loop: loop)
+            return
+        }
         let rowsPerBlock = blockRows(s), blocks = (s.patchRows + rowsPerBlock - 1) / rowsPerBlock
         let chunks = filterChunks(s)
         let split = loop.concurrency > 1 && chunks > 1
@@ -332,6 +342,80 @@ public enum Convolution {
             for c in 1..<chunks {
                 Elementwise.binary(.add, UnsafePointer(dW), UnsafePointer(scratch + c * size), into: dW, count: size, loop: loop)
             }
+        }
+    }
+
+    // MARK: - One input channel (Float)
+
+    /// Image `n` of `x`, zero-padded, into `padded` (`(height + 2·padTop) × (width + 2·padLeft)`,
+    /// followed by `CK_MAX_LANES` zeros that the direct kernels may read).
+    static func pad(_ x: UnsafePointer<Float>, _ s: Conv2DShape, image n: Int, into padded: UnsafeMutablePointer<Float>) {
+        let ph = s.height + 2 * s.padTop, pw = s.width + 2 * s.padLeft
+        padded.update(repeating: 0, count: ph * pw + Int(CK_MAX_LANES))
+        for r in 0..<s.height {
+            (padded + (r + s.padTop) * pw + s.padLeft).update(from: x + (n * s.height + r) * s.width, count: s.width)
+        }
+    }
+
+    /// Forward pass of a one-channel convolution (stride and dilation 1) straight from the padded
+    /// image, no patch matrix (the level's `conv1_forward`): the same operations per output as the
+    /// patches path, so the same bits. Split over images.
+    static func singleChannelForward(_ x: UnsafePointer<Float>, filter: UnsafePointer<Float>, shape s: Conv2DShape,
+                                     into y: UnsafeMutablePointer<Float>, loop: any ParallelLoop) {
+        let cout = s.outputChannels, taps = s.patchSize, cout8 = (cout + 7) / 8 * 8
+        let ph = s.height + 2 * s.padTop, pw = s.width + 2 * s.padLeft
+        let kernel = currentKernels.pointee.conv1_forward!
+        withScratch(Float.self, count: taps * cout8) { w8 in
+            for t in 0..<taps {
+                (w8 + t * cout8).update(from: filter + t * cout, count: cout)
+                (w8 + t * cout8 + cout).update(repeating: 0, count: cout8 - cout)
+            }
+            let perImage = s.outputHeight * s.outputWidth * cout * taps
+            let split = loop.concurrency > 1 && s.batch > 1 && s.batch * perImage > 1 << 20
+            splitting(loop, 0..<s.batch, when: split, grain: Swift.max(1, (1 << 18) / Swift.max(1, perImage))) { images in
+                withScratch(Float.self, count: ph * pw + Int(CK_MAX_LANES)) { padded in
+                    for n in images {
+                        pad(x, s, image: n, into: padded)
+                        kernel(padded, pw, w8, s.kernelHeight, s.kernelWidth, cout,
+                               y + n * s.outputHeight * s.outputWidth * cout, s.outputHeight, s.outputWidth)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Filter gradient of a one-channel convolution (stride and dilation 1) from the padded image
+    /// and the output gradient with channels first (the level's `conv1_filter`), image by image.
+    /// The images are cut into `filterChunks(s)` consecutive chunks (by the shapes alone), each
+    /// chunk's sum in its own part of `scratch`, the chunks added in order: the same bits for any
+    /// worker count.
+    static func singleChannelFilter(_ x: UnsafePointer<Float>, gradient dy: UnsafePointer<Float>, shape s: Conv2DShape,
+                                    into dW: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                    loop: any ParallelLoop) {
+        let cout = s.outputChannels, size = s.patchSize * cout, plane = s.outputHeight * s.outputWidth
+        let ph = s.height + 2 * s.padTop, pw = s.width + 2 * s.padLeft
+        let chunks = filterChunks(s)
+        let kernel = currentKernels.pointee.conv1_filter!, transpose = currentKernels.pointee.transpose32!
+        splitting(loop, 0..<chunks, when: loop.concurrency > 1 && chunks > 1, grain: 1) { range in
+            withScratch(Float.self, count: ph * pw + plane * cout + 2 * Int(CK_MAX_LANES)) { buffer in
+                let padded = buffer, channelsFirst = buffer + ph * pw + Int(CK_MAX_LANES)
+                (channelsFirst + plane * cout).update(repeating: 0, count: Int(CK_MAX_LANES))
+                for c in range {
+                    let sum = scratch + c * size
+                    sum.update(repeating: 0, count: size)
+                    for n in (c * s.batch / chunks)..<((c + 1) * s.batch / chunks) {
+                        pad(x, s, image: n, into: padded)
+                        // channelsFirst[o][pixel] = dy[n][pixel][o]
+                        transpose(dy + n * plane * cout, cout, channelsFirst, plane, cout, plane)
+                        kernel(padded, pw, channelsFirst, s.kernelHeight, s.kernelWidth, cout, sum, s.outputHeight,
+                               s.outputWidth)
+                    }
+                }
+            }
+        }
+        dW.update(from: scratch, count: size)
+        for c in 1..<Swift.max(1, chunks) {
+            Elementwise.binary(.add, UnsafePointer(dW), UnsafePointer(scratch + c * size), into: dW, count: size, loop: loop)
         }
     }
 

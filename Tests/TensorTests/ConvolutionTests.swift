@@ -63,11 +63,14 @@ import Tensor
         #expect(zip(got, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-12 * (1 + Swift.abs($1)) }, "\(c)")
     }
 
-    /// Float takes other paths than Double (vector copies of patch runs, the narrow GEMM tile):
+    /// Float takes other paths than Double (vector copies of patch runs, the narrow GEMM tile, the
+    /// direct kernels for one input channel):
     /// the forward pass and both gradients in Float against the same computation in Double, within
     /// Float's rounding of sums of a few hundred terms. The configs plus LeNet's second layer.
     @Test(arguments: configs + [Config(x: [2, 14, 14, 6], filter: [5, 5, 6, 16]),
-                                Config(x: [1, 9, 11, 6], filter: [5, 5, 6, 16], stride: [2, 2], padding: [2, 1])])
+                                Config(x: [1, 9, 11, 6], filter: [5, 5, 6, 16], stride: [2, 2], padding: [2, 1]),
+                                Config(x: [3, 28, 28, 1], filter: [5, 5, 1, 6], padding: [2, 2]),      // LeNet's first layer
+                                Config(x: [2, 9, 8, 1], filter: [3, 4, 1, 10], padding: [1, 2])])     // one channel, 10 outputs
     func floatMatchesDouble(_ c: Config) throws {
         var rng = SeededGenerator(seed: 23)
         let xv = Tensor<Double>.randomNormal(shape: c.x, using: &rng), wv = Tensor<Double>.randomNormal(shape: c.filter, using: &rng)
@@ -168,8 +171,11 @@ import Tensor
             let h = try tanh(conv2d(x, filter: w1, padding: [1, 1]))
             let p = try conv2d(h, filter: w2)                                          // pointwise
             let q = try conv2d(p, filter: w3, stride: [2, 2], padding: [1, 1], groups: 4) // strided, grouped
-            let loss = try (q * q).sum()
-            return [h, p, q, loss] + (try g.gradients(of: loss, wrt: [x, w1, w2, w3]))
+            let gray = g.parameter("gray", .randomNormal(shape: [16, 28, 28, 1], using: &rng))
+            let w0 = g.parameter("w0", .randomNormal(shape: [5, 5, 1, 6], standardDeviation: 0.1, using: &rng))
+            let r = try conv2d(gray, filter: w0, padding: [2, 2])                      // one input channel
+            let loss = try (q * q).sum() + (r * r).sum()
+            return [h, p, q, r, loss] + (try g.gradients(of: loss, wrt: [x, w1, w2, w3, gray, w0]))
         }
         #expect(check.bitwiseEqual)
         for k in 1..<check.split.count {

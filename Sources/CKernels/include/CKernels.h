@@ -21,6 +21,10 @@
 extern "C" {
 #endif
 
+/// The most Float lanes of any level (what kernels that read whole vectors past an array's end
+/// may read there).
+#define CK_MAX_LANES 16
+
 /// CPU levels. Values are stable (Swift's `KernelLevel` raw values mirror them).
 enum {
     CK_LEVEL_BASELINE = 0,  ///< Portable vectors: SSE2 on x86-64 (no FMA), NEON on aarch64 (FMA).
@@ -133,6 +137,21 @@ typedef struct ck_table {
     /// `dx[i] = dy[i] · f'(…)` from the saved `value` (input or output of f); dx may equal dy.
     void (*gradient[CK_GRADIENT_COUNT])(const float *value, const float *dy, float *dx, long n);
     /// `y[i] = y[i] + s·x[i]` (fused where the level has FMA).
+    /// A convolution of one input channel, stride 1, no dilation, on one zero-padded image `x`
+    /// (rows `pw` apart; `CK_MAX_LANES` floats past its end are read, their values unused):
+    /// `y[(i·ow + j)·cout + o] = Σ_{a<kh, b<kw} x[(i+a)·pw + j+b] · w8[(a·kw + b)·cout8 + o]`,
+    /// one multiply-add per term in (a, b) order from zero, where `w8` holds the filter with its
+    /// `cout` columns zero-padded to `cout8`, the next multiple of 8.
+    void (*conv1_forward)(const float *x, long pw, const float *w8, long kh, long kw, long cout,
+                          float *y, long oh, long ow);
+    /// Its filter gradient for one image, added to `dw`: `dw[(a·kw + b)·cout + o] +=
+    /// Σ_{i<oh, j<ow} x[(i+a)·pw + j+b] · dyt[o·oh·ow + i·ow + j]` (`dyt`: the output gradient with
+    /// channels first; `CK_MAX_LANES` floats past its end are read, multiplied by zero). The sum
+    /// runs in vectors over j (each row's vectors in order, row after row), its lanes added
+    /// pairwise at the end: a fixed order for given sizes and level. Values read past the end of
+    /// a row are multiplied by zero, so they must be finite.
+    void (*conv1_filter)(const float *x, long pw, const float *dyt, long kh, long kw, long cout,
+                         float *dw, long oh, long ow);
     void (*saxpy)(const float *x, float s, float *y, long n);
     void (*daxpy)(const double *x, double s, double *y, long n);
 
