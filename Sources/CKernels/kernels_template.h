@@ -837,35 +837,53 @@ static void CK(conv1_forward)(const float *x, long pw, const float *w8, long kh,
         }
 }
 
-/// See `conv1_filter` in CKernels.h.
+/// See `conv1_filter` in CKernels.h. Taps in pairs where the registers allow (32 on AVX-512: 16
+/// accumulators, 8 output-gradient vectors and 2 image vectors), so each output-gradient load
+/// serves two taps; every accumulator sums the same terms in the same order either way.
+#if CK_LANES == 16
+#define CK_CONV1_TAPS 2
+#else
+#define CK_CONV1_TAPS 1
+#endif
 static void CK(conv1_filter)(const float *x, long pw, const float *dyt, long kh, long kw, long cout,
                              float *dw, long oh, long ow) {
-    long plane = oh * ow;
+    long plane = oh * ow, taps = kh * kw;
     float buf[CK_LANES];
     VF tail = splat(0);
     for (long l = 0; l < CK_LANES; l++) tail[l] = l < ow % CK_LANES ? 1.0f : 0.0f;
-    for (long t = 0; t < kh * kw; t++) {
-        long a = t / kw, b = t % kw;
+    for (long t0 = 0; t0 < taps; t0 += CK_CONV1_TAPS) {
+        long tn = taps - t0 < CK_CONV1_TAPS ? taps - t0 : CK_CONV1_TAPS;
+        const float *xr[CK_CONV1_TAPS];
+        CK_U for (int u = 0; u < CK_CONV1_TAPS; u++) {
+            long t = u < tn ? t0 + u : t0;   /* a missing second tap repeats the first (dropped) */
+            xr[u] = x + (t / kw) * pw + t % kw;
+        }
         for (long o0 = 0; o0 < cout; o0 += 8) {
             const float *dr[8];
             CK_U for (int o = 0; o < 8; o++) dr[o] = dyt + (o0 + o < cout ? o0 + o : cout - 1) * plane;
-            VF acc[8];
-            CK_U for (int o = 0; o < 8; o++) acc[o] = splat(0);
+            VF acc[CK_CONV1_TAPS][8];
+            CK_U for (int u = 0; u < CK_CONV1_TAPS; u++) CK_U for (int o = 0; o < 8; o++) acc[u][o] = splat(0);
             for (long i = 0; i < oh; i++) {
-                const float *row = x + (i + a) * pw + b;
                 for (long j0 = 0; j0 < ow; j0 += CK_LANES) {
-                    VF xv = ld(row + j0);
-                    if (ow - j0 < CK_LANES) xv = xv * tail;
-                    CK_U for (int o = 0; o < 8; o++) acc[o] = FMA(xv, ld(dr[o] + i * ow + j0), acc[o]);
+                    VF xv[CK_CONV1_TAPS];
+                    CK_U for (int u = 0; u < CK_CONV1_TAPS; u++) {
+                        xv[u] = ld(xr[u] + i * pw + j0);
+                        if (ow - j0 < CK_LANES) xv[u] = xv[u] * tail;
+                    }
+                    CK_U for (int o = 0; o < 8; o++) {
+                        VF g = ld(dr[o] + i * ow + j0);
+                        CK_U for (int u = 0; u < CK_CONV1_TAPS; u++) acc[u][o] = FMA(xv[u], g, acc[u][o]);
+                    }
                 }
             }
             long no = cout - o0 < 8 ? cout - o0 : 8;
-            for (long o = 0; o < no; o++) {
-                st(buf, acc[o]);
-                for (long half = CK_LANES / 2; half >= 1; half /= 2)
-                    for (long l = 0; l < half; l++) buf[l] = buf[l] + buf[l + half];
-                dw[t * cout + o0 + o] += buf[0];
-            }
+            for (long u = 0; u < tn; u++)
+                for (long o = 0; o < no; o++) {
+                    st(buf, acc[u][o]);
+                    for (long half = CK_LANES / 2; half >= 1; half /= 2)
+                        for (long l = 0; l < half; l++) buf[l] = buf[l] + buf[l + half];
+                    dw[(t0 + u) * cout + o0 + o] += buf[0];
+                }
         }
     }
 }
