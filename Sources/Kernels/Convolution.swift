@@ -248,6 +248,10 @@ public enum Convolution {
         let perImage = s.outputHeight * s.outputWidth
         let rowsPerBlock = blockRows(s)
         let split = loop.concurrency > 1 && s.batch > 1
+        if s.groups == 1 && (split || loop.concurrency <= 1) {
+            backwardInputByTiles(gradient: dy, filter: filter, shape: s, into: dx, loop: loop)
+            return
+        }
         splitting(loop, 0..<s.batch, when: split, grain: 1) { images in
             withScratch(T.self, count: rowsPerBlock * k) { patches in
                 for n in images {
@@ -262,6 +266,50 @@ public enum Convolution {
                             col2im(patches, s, group: g, rows: rows, into: dx)
                         }
                         start = rows.upperBound
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient with one group, image by image: the filter, transposed, is packed once
+    /// into the micro-kernel's column panels; then for each block of a few micro-tiles of output
+    /// pixels, the tiles write the block's patch gradients (`dy_block · Wᵀ`, dy read in place) into
+    /// a buffer that stays in L1, and `col2im` adds them into dx. The tiles and their order are
+    /// those `GEMM.multiply` runs on the same product, so the bits are the same as multiplying
+    /// through it, without its per-call costs.
+    static func backwardInputByTiles<T: KernelFloat>(
+        gradient dy: UnsafePointer<T>, filter: UnsafePointer<T>, shape s: Conv2DShape, into dx: UnsafeMutablePointer<T>,
+        loop: any ParallelLoop
+    ) {
+        let cout = s.outputChannels, k = s.patchSize, perImage = s.outputHeight * s.outputWidth
+        let kernel = GEMM.MicroKernel<T>.best(m: perImage, n: k, level: .current, cache: .default)!
+        let mr = kernel.mr, nr = kernel.nr, panels = (k + nr - 1) / nr
+        let rowsPerBlock = 2 * mr
+        withScratch(T.self, count: panels * cout * nr) { packed in
+            // op(B) = filterᵀ: row o, column p at filter[p·cout + o].
+            GEMM.packB(Operand(base: filter, ld: cout, transposed: true), row: 0, rows: cout, col: 0, cols: k,
+                       panels: 0..<panels, nr: nr, into: packed)
+            splitting(loop, 0..<s.batch, when: loop.concurrency > 1 && s.batch > 1, grain: 1) { images in
+                withScratch(T.self, count: rowsPerBlock * k) { patches in
+                    for n in images {
+                        var start = n * perImage
+                        while start < (n + 1) * perImage {
+                            let rows = start..<Swift.min((n + 1) * perImage, start + rowsPerBlock)
+                            var t = 0
+                            while t < rows.count {
+                                let count = Swift.min(mr, rows.count - t)
+                                for q in 0..<panels {
+                                    kernel.strided(k: cout, a: dy + (rows.lowerBound + t) * cout, ars: cout, acs: 1, aRows: count,
+                                                   b: UnsafePointer(packed) + q * cout * nr, bStride: nr, alpha: 1, beta: 0,
+                                                   c: patches + t * k + q * nr, ldc: k, rows: count,
+                                                   cols: Swift.min(nr, k - q * nr))
+                                }
+                                t += count
+                            }
+                            col2im(patches, s, group: 0, rows: rows, into: dx)
+                            start = rows.upperBound
+                        }
                     }
                 }
             }
