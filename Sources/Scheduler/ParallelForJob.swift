@@ -75,13 +75,11 @@ final class ParallelForJob: @unchecked Sendable {
         }
     }
 
-    /// Blocks a non-worker caller until all pieces are done: spin briefly, then sleep. The CAS
-    /// to 1 and the finisher's exchange to 2 decide who goes first, so the signal is never lost.
+    /// Blocks a non-worker caller until all pieces are done: check for a while
+    /// (`Pool.waitBriefly`), then sleep. The CAS to 1 and the finisher's exchange to 2 decide who
+    /// goes first, so the signal is never lost.
     func block() {
-        for _ in 0..<1000 {
-            if isDone { return }
-            Pool.cpuRelax()
-        }
+        if Pool.waitBriefly({ isDone }) { return }
         let sleeper = DispatchSemaphore(value: 0)
         semaphore = sleeper
         if waiter.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged {

@@ -66,6 +66,33 @@ final class Pool: @unchecked Sendable {
         return Unmanaged<Worker>.fromOpaque(p).takeUnretainedValue()
     }
 
+    /// How long a thread outside the pool that waits for a run or a `parallelFor` keeps checking
+    /// (yielding its CPU between checks) before it sleeps: waking a sleeping thread costs tens of
+    /// microseconds on a virtual machine, which a short run would pay on every call.
+    static let outsideWaitNanoseconds: UInt64 = 200_000
+
+    /// Waits (outside the pool) until `done()` holds or `outsideWaitNanoseconds` have passed:
+    /// a brief busy spin, then checks with `sched_yield` between them, so that a worker that
+    /// needs this CPU gets it. Returns whether `done()` held.
+    static func waitBriefly(_ done: () -> Bool) -> Bool {
+        for _ in 0..<1000 {
+            if done() { return true }
+            cpuRelax()
+        }
+        let start = monotonicNanoseconds()
+        while monotonicNanoseconds() &- start < outsideWaitNanoseconds {
+            if done() { return true }
+            sched_yield()
+        }
+        return done()
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
     /// A short pause in spin loops. (Swift cannot reach the `pause` instruction portably: the
     /// intrinsic does not link in debug builds; an opaque call keeps the loop from being folded.)
     @inline(never)
