@@ -691,10 +691,11 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                 off += SEGMENTED ? jump : 0;                                                            \
             }                                                                                           \
         }                                                                                               \
-        if (rows == R && cols == NR) {                                                                  \
+        if (cols == NR) {                                                                               \
+            /* Whole rows (the rows that exist: a partial tile's rows too) in vectors. */               \
             V va = SPLATV(alpha), vb = SPLATV(beta);                                                    \
             CK_U for (int r = 0; r < R; r++)                                                            \
-                CK_U for (int v = 0; v < NV; v++) {                                                     \
+                if (r < rows) CK_U for (int v = 0; v < NV; v++) {                                       \
                     T *pc = c + r * ldc + v * LANES;                                                    \
                     V res;                                                                              \
                     if (beta == 0) {                                                                    \

@@ -243,15 +243,15 @@ public enum Convolution {
             return
         }
         let image = s.height * s.width * s.inputChannels
-        dx.update(repeating: 0, count: s.batch * image)
-        if s.patchRows == 0 || cout == 0 { return }
         let perImage = s.outputHeight * s.outputWidth
         let rowsPerBlock = blockRows(s)
         let split = loop.concurrency > 1 && s.batch > 1
-        if s.groups == 1 && (split || loop.concurrency <= 1) {
+        if s.groups == 1 && s.patchRows > 0 && cout > 0 && (split || loop.concurrency <= 1) {
             backwardInputByTiles(gradient: dy, filter: filter, shape: s, into: dx, loop: loop)
             return
         }
+        dx.update(repeating: 0, count: s.batch * image)
+        if s.patchRows == 0 || cout == 0 { return }
         splitting(loop, 0..<s.batch, when: split, grain: 1) { images in
             withScratch(T.self, count: rowsPerBlock * k) { patches in
                 for n in images {
@@ -272,7 +272,8 @@ public enum Convolution {
         }
     }
 
-    /// The input gradient with one group, image by image: the filter, transposed, is packed once
+    /// The input gradient with one group, image by image (each image's part of dx zeroed by the
+    /// worker that fills it): the filter, transposed, is packed once
     /// into the micro-kernel's column panels; then for each block of a few micro-tiles of output
     /// pixels, the tiles write the block's patch gradients (`dy_block · Wᵀ`, dy read in place) into
     /// a buffer that stays in L1, and `col2im` adds them into dx. The tiles and their order are
@@ -283,6 +284,7 @@ public enum Convolution {
         loop: any ParallelLoop
     ) {
         let cout = s.outputChannels, k = s.patchSize, perImage = s.outputHeight * s.outputWidth
+        let image = s.height * s.width * s.inputChannels
         let kernel = GEMM.MicroKernel<T>.best(m: perImage, n: k, level: .current, cache: .default)!
         let mr = kernel.mr, nr = kernel.nr, panels = (k + nr - 1) / nr
         let rowsPerBlock = 2 * mr
@@ -293,6 +295,7 @@ public enum Convolution {
             splitting(loop, 0..<s.batch, when: loop.concurrency > 1 && s.batch > 1, grain: 1) { images in
                 withScratch(T.self, count: rowsPerBlock * k) { patches in
                     for n in images {
+                        (dx + n * image).update(repeating: 0, count: image)
                         var start = n * perImage
                         while start < (n + 1) * perImage {
                             let rows = start..<Swift.min((n + 1) * perImage, start + rowsPerBlock)
