@@ -776,6 +776,12 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
                  SCALAR_FMA, 1)                                                                         \
     CK_GEMM_BODY(CK(prefix##_half_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,           \
                  SCALAR_FMA, 2)                                                                         \
+    /* Shorter forms of it for a convolution's output rows of fewer pixels than the half tile    */  \
+    /* (10 on LeNet's second layer): 2 and 4 rows fewer where the half tile has 8 or more.       */  \
+    CK_GEMM_BODY(CK(prefix##_unit_less2), T, V, LOADV, STOREV, SPLATV, LANES, MR,                       \
+                 (MR / 2 >= 8 ? MR / 2 - 2 : MR / 2), 1, SCALAR_FMA, 2)                                 \
+    CK_GEMM_BODY(CK(prefix##_unit_less4), T, V, LOADV, STOREV, SPLATV, LANES, MR,                       \
+                 (MR / 2 >= 8 ? MR / 2 - 4 : MR / 2), 1, SCALAR_FMA, 2)                                 \
     static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
@@ -788,7 +794,11 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
     static void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, long arows, long seg,    \
                                        long jump, const T *b, long bs, T *c, long ldc, long rows,       \
                                        long cols, T alpha, T beta) {                                    \
-        if (seg < k && acs == 1 && bs == LANES)                                                         \
+        if (seg < k && acs == 1 && bs == LANES && MR / 2 >= 8 && rows <= MR / 2 - 4)                     \
+            CK(prefix##_unit_less4)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && acs == 1 && bs == LANES && MR / 2 >= 8 && rows <= MR / 2 - 2)                \
+            CK(prefix##_unit_less2)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && acs == 1 && bs == LANES)                                                    \
             CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (seg < k)                                                                               \
             CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \

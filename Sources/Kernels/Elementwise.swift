@@ -67,7 +67,7 @@ public enum Elementwise {
             throw KernelError("binary \(op)", "shape \(shape) has rank \(shape.count) but strides \(aStrides) and \(bStrides)")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw KernelError("binary \(op)", "negative size in shape \(shape)") }
-        try StridedDims.with(shape: shape, strides0: aStrides, strides1: bStrides) { dims in
+        StridedDims.with(shape: shape, strides0: aStrides, strides1: bStrides) { dims in
             let total = dims.count
             if total == 0 { return }
             let inner = dims.innerCount, rows = total / inner
