@@ -58,15 +58,24 @@ public struct Conv2DShape: Sendable, Hashable {
 /// GEMMs over patches on the GEMM micro-kernels.
 ///
 /// The patch matrix (one row per output pixel, `kernelHeight · kernelWidth · Cin/groups` columns
-/// in filter order) is never materialized whole: blocks of `blockRows` rows are gathered (im2col)
-/// into a pooled scratch buffer and multiplied at once, so the working set stays in cache.
-/// - forward: `y_block = patches_block · W_g` for each group, blocks split over workers;
-/// - input gradient: `dpatches_block = dy_block · W_gᵀ`, then scattered back (col2im), images split
-///   over workers (an image's blocks in order, so overlapping windows add in a fixed order);
-/// - filter gradient: `dW_g = Σ_blocks patches_blockᵀ · dy_block`, blocks grouped into a fixed number
-///   of consecutive chunks (by the shapes only), each chunk's sum in its own scratch, the chunks'
-///   sums added in order.
-/// Every partition depends on the shapes alone and GEMM's own results do not depend on its worker
+/// in filter order) is never materialized whole:
+/// - forward, one group, several input channels: no patch matrix at all; a micro-kernel tile reads
+///   a run of an output row's pixels straight from the image (`GEMM.MicroKernel.segmented`, a
+///   segment per kernel row); only pixels whose windows reach into the padding are gathered.
+///   Output rows split over workers;
+/// - forward and filter gradient with one input channel (stride and dilation 1), Float: direct
+///   level kernels on the zero-padded image (`conv1_forward`, `conv1_filter`), images split over
+///   workers (the filter gradient's in fixed chunks);
+/// - otherwise blocks of `blockRows` rows are gathered (im2col) into a pooled scratch buffer and
+///   multiplied at once, so the working set stays in cache:
+///   - forward: `y_block = patches_block · W_g` for each group, blocks split over workers;
+///   - input gradient: `dpatches_block = dy_block · W_gᵀ` (micro-kernel tiles on a transposed
+///     filter packed once, with one group), then scattered back (col2im), images split over workers
+///     (an image's blocks in order, so overlapping windows add in a fixed order);
+///   - filter gradient: `dW_g = Σ_blocks patches_blockᵀ · dy_block`, blocks grouped into a fixed
+///     number of consecutive chunks (by the shapes only), each chunk's sum in its own scratch, the
+///     chunks' sums added in order.
+/// Every partition depends on the shapes alone and the tiles' results do not depend on the worker
 /// count, so all three are bitwise equal for any number of workers. The sizes are checked once
 /// (`KernelError` naming `conv2d`); the GEMMs inside then get valid arguments by construction. A pointwise convolution
 /// (1×1, stride 1, no padding, one group) is one GEMM on the input in place.
