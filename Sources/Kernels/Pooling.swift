@@ -182,7 +182,7 @@ public enum Pooling {
 
     /// A small whole number held in a `T` (a window position, in 0 ..< 2^significandBitCount), as
     /// an `Int`: adding 2^significandBitCount puts it in the significand's bits, read without the
-    /// checked conversion's range tests (which took a third of max-pool backward's time).
+    /// checked conversion's range tests (max-pool backward on LeNet's first layer: 0.37 -> 0.32 ms).
     @inline(__always) static func integer<T: KernelFloat>(_ v: T) -> Int {
         let magic = T(sign: .plus, exponent: T.Exponent(T.significandBitCount), significand: 1)
         return Int(truncatingIfNeeded: (v + magic).significandBitPattern)
