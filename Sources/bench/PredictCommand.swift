@@ -10,28 +10,56 @@ import Training
 /// ```
 /// bench train --data breast-cancer --checkpoint bc.ckpt
 /// bench predict --checkpoint bc.ckpt --data new.csv --output predictions.csv
+/// bench train --data shakespeare --checkpoint char.ckpt
+/// bench predict --checkpoint char.ckpt --prompt "To be, or not to be, that is the question:" --generate 200
 /// ```
 enum PredictCommand {
     static let usage = """
         usage: bench predict --checkpoint PATH --data new.csv [--output predictions.csv] [--threads T] [--json]
+               bench predict --checkpoint PATH --prompt TEXT [--generate N] [--temperature X] [--seed S] [--json]
 
         new.csv holds the feature columns under the header names of the training data (in any order; extra
         columns are ignored). When it also has the label column(s), they are not used as features and the
         predictions are scored (accuracy, F1, AUC or MAE, RMSE, R²). Output: one row per input row, in order:
         the predicted class and one probability per class, or the predicted values. Without --output the
         first rows are printed.
+
+        With --prompt (a character-level model, trained with --data FILE.txt or shakespeare): continues the
+        text by N characters (default 200), each the most probable next one (--temperature 0) or one drawn
+        from the probabilities raised to 1/X (default 0.8) with seed S (default 1); the prompt must have at
+        least as many characters as the model's context, all from its vocabulary.
         """
 
     static func run(_ words: [String]) throws {
         if words.contains("--help") || words.contains("-h") { print(usage); return }
         var args = try Arguments(words, flags: ["json"])
         guard let checkpointPath = args.string("checkpoint") else { throw ArgumentError("--checkpoint PATH is required\n\n\(usage)") }
-        guard let dataPath = args.string("data") else { throw ArgumentError("--data PATH.csv is required\n\n\(usage)") }
+        let prompt = args.string("prompt")
+        let dataPath = args.string("data")
         let output = args.string("output")
         let threads = try args.int("threads", default: 2)
         let json = args.flag("json")
+        let count = try args.int("generate", default: 200)
+        let temperature = try args.double("temperature", default: 0.8)
+        let seed = try args.int("seed", default: 1)
         try args.finish()
         guard threads > 0 else { throw ArgumentError("--threads expects a positive integer, got \(threads)") }
+        if let prompt {
+            guard dataPath == nil && output == nil else { throw ArgumentError("--prompt continues a text: it takes no --data or --output") }
+            guard count >= 0 else { throw ArgumentError("--generate expects a count of characters >= 0, got \(count)") }
+            guard temperature >= 0 && temperature.isFinite else { throw ArgumentError("--temperature expects a number >= 0, got \(temperature)") }
+            let checkpoint = try Checkpoint(contentsOf: checkpointPath)
+            let executor = Executor(workers: threads)
+            defer { executor.shutdown() }
+            let o = TextOptions(prompt: prompt, count: count, temperature: temperature, seed: UInt64(bitPattern: Int64(seed)))
+            if checkpoint.metadata["scalar"] == "double" {
+                try generate(Predictor<Double>(checkpoint: checkpoint, executor: executor), o, checkpointPath: checkpointPath, json: json)
+            } else {
+                try generate(Predictor<Float>(checkpoint: checkpoint, executor: executor), o, checkpointPath: checkpointPath, json: json)
+            }
+            return
+        }
+        guard let dataPath else { throw ArgumentError("--data PATH.csv (or --prompt TEXT for a text model) is required\n\n\(usage)") }
         let checkpoint = try Checkpoint(contentsOf: checkpointPath)
         let executor = Executor(workers: threads)
         defer { executor.shutdown() }

@@ -217,6 +217,42 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func predictContinuesATextWithACharacterModel() throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        // A text with period 5 ("abcde", "\n" after every 40): a character model learns it at once.
+        let text = (0..<50).map { _ in String(repeating: "abcde", count: 8) }.joined(separator: "\n") + "\n"
+        try text.write(toFile: dir.path("period.txt"), atomically: true, encoding: .utf8)
+        let checkpoint = dir.path("char.ckpt")
+        let train = try Bench.run(["train", "--data", dir.path("period.txt"), "--context", "6", "--epochs", "3",
+                                   "--checkpoint", checkpoint], in: dir)
+        try #require(train.status == 0, "\(train.stderr)")
+        // Greedy: the period goes on.
+        let greedy = try Bench.run(["predict", "--checkpoint", checkpoint, "--prompt", "abcdeab", "--generate", "13",
+                                    "--temperature", "0"], in: dir)
+        try #require(greedy.status == 0, "\(greedy.stderr)")
+        #expect(greedy.stdout == "abcdeabcdeabcdeabcde\n", "\(greedy.stdout)")
+        // Sampling: the same seed gives the same text, every character from the vocabulary.
+        func sample(_ seed: String) throws -> String {
+            let run = try Bench.run(["predict", "--checkpoint", checkpoint, "--prompt", "abcdeab", "--generate", "40",
+                                     "--seed", seed, "--json"], in: dir)
+            try #require(run.status == 0, "\(run.stderr)")
+            return try #require(run.json()["generated"] as? String)
+        }
+        let first = try sample("7"), again = try sample("7")
+        #expect(first == again && first.unicodeScalars.count == 40)
+        #expect(first.allSatisfy { "abcde\n".contains($0) }, "\(first)")
+        // Errors name what is wrong.
+        let short = try Bench.run(["predict", "--checkpoint", checkpoint, "--prompt", "abc"], in: dir)
+        #expect(short.status != 0 && short.stderr.contains("at least 6"), "\(short.stderr)")
+        let unknown = try Bench.run(["predict", "--checkpoint", checkpoint, "--prompt", "abcdeaX"], in: dir)
+        #expect(unknown.status != 0 && unknown.stderr.contains("the character X is not in the model's vocabulary"), "\(unknown.stderr)")
+        let tabular = dir.path("iris.ckpt")
+        try #require(try Bench.run(["train", "--data", "iris", "--hidden", "8", "--epochs", "1", "--checkpoint", tabular], in: dir).status == 0)
+        let wrong = try Bench.run(["predict", "--checkpoint", tabular, "--prompt", "abcdefgh"], in: dir)
+        #expect(wrong.status != 0 && wrong.stderr.contains("character-level model"), "\(wrong.stderr)")
+    }
+
     @Test func resumingFromAnotherRunsCheckpointIsRefusedAndLeavesItAlone() throws {
         let dir = try Scratch()
         defer { dir.remove() }
