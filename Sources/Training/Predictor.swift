@@ -81,11 +81,28 @@ public final class Predictor<Scalar: TensorScalar> {
 
     /// Encodes `table` (feature columns found by name) and runs the model over every row. When the
     /// table also has the label column(s), the encoded dataset with targets is returned too, for scoring.
+    ///
+    /// Unavailable in async code: use `try await predict(_:)` there.
+    @available(*, noasync, message: "use the async form, `try await predict(_:)`, which does not block a thread")
     public func predict(_ table: DataTable) throws -> (predictions: Predictions, labelled: Dataset?) {
         let scored = preprocessor.hasTargets(table)
         let data = try preprocessor.dataset(table, targets: scored)
         let (raw, width) = try trainer.predict(data)
-        let n = data.count
+        return (predictions(raw, width: width, rows: data.count), scored ? data : nil)
+    }
+
+    /// `predict(_:)`, suspending the calling task while the plans run instead of blocking its
+    /// thread; cancelling the task stops it with `CancellationError`.
+    nonisolated(nonsending)
+    public func predict(_ table: DataTable) async throws -> (predictions: Predictions, labelled: Dataset?) {
+        let scored = preprocessor.hasTargets(table)
+        let data = try preprocessor.dataset(table, targets: scored)
+        let (raw, width) = try await trainer.predict(data)
+        return (predictions(raw, width: width, rows: data.count), scored ? data : nil)
+    }
+
+    /// The model's raw outputs (`rows × width`) as class probabilities or values in the targets' units.
+    private func predictions(_ raw: [Double], width: Int, rows n: Int) -> Predictions {
         let predictions: Predictions
         if let names = preprocessor.target.classNames {
             let loss = trainer.loss ?? (width == 1 ? .binaryCrossEntropy : .crossEntropy)
@@ -104,6 +121,6 @@ public final class Predictor<Scalar: TensorScalar> {
                                       values: preprocessor.targetsInOriginalUnits(raw), classes: [], classNames: nil,
                                       targetNames: preprocessor.target.names)
         }
-        return (predictions, scored ? data : nil)
+        return predictions
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Scheduler
 import Tensor
 import Training
 
@@ -194,5 +195,37 @@ private func bits(_ values: [[Double]]) -> [[UInt64]] { values.map { $0.map(\.bi
         var expected: [Double] = []
         for r in 0..<data.count { expected += Loss.crossEntropy.probabilities(row: evaluation.predictions[(r * 3)..<(r * 3 + 3)]) }
         #expect(predictions.values.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    /// The async `predict` gives the blocking one's predictions, bit for bit, on an executor.
+    @Test func asyncPredictionMatchesTheBlockingOne() async throws {
+        let rows = mixedRows(count: 120, binary: false, seed: 4)
+        let table = try DataTable(csvText: csv("x1,x2,color,label", rows.map { "\($0.x1),\($0.x2),\($0.color),\($0.label)" }),
+                                  name: "mixed.csv")
+        let prep = try Preprocessor(fitting: table, rows: Array(0..<table.rowCount), labelColumns: [3])
+        let loss = prep.task.defaultLoss
+        let widths = [prep.featureCount, 8, loss.outputWidth(task: prep.task, classCount: prep.classCount, targetCount: 1)]
+        var rng = SeededGenerator(seed: 5)
+        let trainer = try Trainer(model: MLP(graph: Graph<Float>(), widths: widths, using: &rng), loss: loss,
+                                  optimizer: .adam(learningRate: .constant(0.02)), batchSize: 16, seed: 5, executor: nil)
+        let train = try prep.dataset(table)
+        for _ in 0..<3 { _ = try await trainer.trainEpoch(on: train) }
+        let dir = try TrainingFixtures.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/model.ckpt"
+        let description = ModelDescription.mlp(widths: widths, activation: .relu, loss: loss)
+        try trainer.checkpoint(metadata: try predictionMetadata(description, prep)).write(to: path)
+        let executor = Scheduler.Executor(workers: 2)
+        defer { executor.shutdown() }
+        let predictor = try Predictor<Float>(checkpoint: Checkpoint(contentsOf: path), executor: executor)
+        let blocking = try Self.blockingPredict(predictor, table)
+        let awaited = try await predictor.predict(table)
+        #expect(awaited.predictions.values.map(\.bitPattern) == blocking.predictions.values.map(\.bitPattern))
+        #expect(awaited.predictions.classes == blocking.predictions.classes && awaited.labelled != nil)
+    }
+
+    /// The blocking form, called from synchronous code.
+    private static func blockingPredict(_ p: Predictor<Float>, _ t: DataTable) throws -> (predictions: Predictor<Float>.Predictions, labelled: Dataset?) {
+        try p.predict(t)
     }
 }
