@@ -93,35 +93,36 @@ public enum Pooling {
         // The offset of each position of the whole (unclipped) window from its top-left corner,
         // indexed by the position's number in row-major window order.
         let area = s.kernelHeight * s.kernelWidth
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: area)
-        defer { offsets.deallocate() }
-        for k in 0..<area { offsets[k] = ((k / s.kernelWidth) * s.width + k % s.kernelWidth) * s.channels }
-        forImageChannelBlocks(s, dx, loop) { n, channels in
-            for i in 0..<s.outputHeight {
-                let up = i * s.strideHeight - s.padTop
-                let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
-                for j in 0..<s.outputWidth {
-                    let left = j * s.strideWidth - s.padLeft
-                    let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
-                    guard a0 < a1, b0 < b1 else { continue }
-                    let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
-                    let corner = ((n * s.height + up) * s.width + left) * s.channels
-                    var q = channels.lowerBound
-                    while q < channels.upperBound {
-                        let lanes = Swift.min(w, channels.upperBound - q)
-                        let (position, bad) = windowArgmax(x, s, inputEnd, n: n, rows: a0..<a1, columns: b0..<b1,
-                                                           corner: (up, left), channel: q, lanes: lanes)
-                        for l in 0..<lanes {
-                            let c = q + l
-                            let at: Int
-                            if bad[l] == 0 {
-                                at = corner + offsets[integer(position[l])] + c
-                            } else {
-                                at = windowMaximum(x, s, n: n, rows: a0..<a1, columns: b0..<b1, channel: c)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: Swift.max(1, area)) { buffer in
+            let offsets = buffer.baseAddress!
+            for k in 0..<area { offsets[k] = ((k / s.kernelWidth) * s.width + k % s.kernelWidth) * s.channels }
+            forImageChannelBlocks(s, dx, loop) { n, channels in
+                for i in 0..<s.outputHeight {
+                    let up = i * s.strideHeight - s.padTop
+                    let a0 = Swift.max(0, up), a1 = Swift.min(s.height, up + s.kernelHeight)
+                    for j in 0..<s.outputWidth {
+                        let left = j * s.strideWidth - s.padLeft
+                        let b0 = Swift.max(0, left), b1 = Swift.min(s.width, left + s.kernelWidth)
+                        guard a0 < a1, b0 < b1 else { continue }
+                        let g = dy + ((n * s.outputHeight + i) * s.outputWidth + j) * s.channels
+                        let corner = ((n * s.height + up) * s.width + left) * s.channels
+                        var q = channels.lowerBound
+                        while q < channels.upperBound {
+                            let lanes = Swift.min(w, channels.upperBound - q)
+                            let (position, bad) = windowArgmax(x, s, inputEnd, n: n, rows: a0..<a1, columns: b0..<b1,
+                                                               corner: (up, left), channel: q, lanes: lanes)
+                            for l in 0..<lanes {
+                                let c = q + l
+                                let at: Int
+                                if bad[l] == 0 {
+                                    at = corner + offsets[integer(position[l])] + c
+                                } else {
+                                    at = windowMaximum(x, s, n: n, rows: a0..<a1, columns: b0..<b1, channel: c)
+                                }
+                                dx[at] += g[c]
                             }
-                            dx[at] += g[c]
+                            q += lanes
                         }
-                        q += lanes
                     }
                 }
             }
