@@ -126,14 +126,9 @@ public enum Convolution {
                                            b: patches, ldb: rows.count, c: t, ldc: rows.count,
                                            loop: split ? SerialLoop() : loop)
                         let out = y + rows.lowerBound * cout
-                        if MemoryLayout<T>.stride == 4 {
-                            // out[r][o] = t[o][r]: 8×8 register transposes (C kernel).
-                            currentKernels.pointee.transpose32(t, rows.count, out, cout, rows.count, cout)
-                        } else {
-                            for o in 0..<cout {
-                                let line = t + o * rows.count
-                                for r in 0..<rows.count { out[r * cout + o] = line[r] }
-                            }
+                        for o in 0..<cout {
+                            let line = t + o * rows.count
+                            for r in 0..<rows.count { out[r * cout + o] = line[r] }
                         }
                         continue
                     }
@@ -598,37 +593,6 @@ public enum Convolution {
         var r = rows.lowerBound
         while r < rows.upperBound {
             let n = r / (oh * ow), i = r % (oh * ow) / ow, j0 = r % ow
-            if MemoryLayout<T>.stride == 4 && j0 == 0 && r + ow <= rows.upperBound {
-                // Whole output rows of one image: for each kernel position, their runs sit at a
-                // fixed step in the input (a row) and in the block (an output row), one call of
-                // the level's `copy_runs` for all of them.
-                let count = Swift.min((rows.upperBound - r) / ow, oh - i)
-                let column = r - rows.lowerBound
-                let copyRuns = currentKernels.pointee.copy_runs!
-                for a in 0..<kh {
-                    // Output rows whose input row i + a - padTop lies in the image.
-                    let inside0 = Swift.min(i + count, Swift.max(i, s.padTop - a))
-                    let inside1 = Swift.max(inside0, Swift.min(i + count, height + s.padTop - a))
-                    for b in 0..<kw {
-                        let dst = p + (a * kw + b) * ld + column
-                        for row in i..<inside0 { fill(dst + (row - i) * ow, ow) }
-                        for row in inside1..<(i + count) { fill(dst + (row - i) * ow, ow) }
-                        guard inside0 < inside1 else { continue }
-                        let shift = b - s.padLeft
-                        let lo = Swift.min(ow, Swift.max(0, -shift)), hi = Swift.max(lo, Swift.min(ow, width - shift))
-                        let source = x + (n * height + inside0 + a - s.padTop) * width + shift + lo
-                        copyRuns(source, width, dst + (inside0 - i) * ow + lo, ow, inside1 - inside0, hi - lo)
-                        if lo > 0 || hi < ow {
-                            for row in inside0..<inside1 {
-                                fill(dst + (row - i) * ow, lo)
-                                fill(dst + (row - i) * ow + hi, ow - hi)
-                            }
-                        }
-                    }
-                }
-                r += count * ow
-                continue
-            }
             let j1 = Swift.min(ow, j0 + rows.upperBound - r)          // this output row's pixels in the block
             let column = r - rows.lowerBound, count = j1 - j0
             for a in 0..<kh {
