@@ -645,6 +645,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 // B: NR values per k step) and prefetches the C tile before the loop; `strided` reads A and B in
 // place (the small-product path). Every C element gets the same operations whichever body and
 // whichever corner of a tile computes it: Σ over p in order, then the same update arithmetic.
+// SEGMENTED picks the in-place reading of A: 0, plain strides; 1, columns in segments of `seg`
+// with `jump` between them (a convolution's kernel rows); 2, the same with unit steps (acs = 1 and
+// B a whole panel, bs = NR) as constants, which frees two registers.
 
 #define CK_U _Pragma("clang loop unroll(full)")
 
