@@ -2,10 +2,10 @@ extension GEMM {
     /// Small products: no k blocking and no packing of op(A) (read in place); op(B) is read in
     /// place too when it is not transposed, except a last partial panel, which is packed with zero
     /// padding (as are all panels of a transposed B). Packed op(B) fits in half of L2. Row tiles
-    /// of `mr` are split over workers, a few pieces each.
+    /// of `mr` are split over workers, a few pieces each; an epilogue gets each row tile whole.
     static func directProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
-        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, epilogue: Epilogue?
     ) {
         let mr = kernel.mr, nr = kernel.nr
         let panels = (n + nr - 1) / nr
@@ -41,6 +41,7 @@ extension GEMM {
                                        alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
                                        rows: rows, cols: Swift.min(nr, n - q * nr))
                     }
+                    epilogue?(i..<(i + rows), 0..<n)
                 }
             }
         }
@@ -56,10 +57,13 @@ extension GEMM {
     /// several per worker, so a worker that starts late (a busy machine) still takes a share
     /// instead of leaving the whole product to the others. Every C element sees the same
     /// operations in the same order whatever the split: only the blocking (kc) shapes the sums,
-    /// and each k block is finished by all workers before the next starts.
+    /// and each k block is finished by all workers before the next starts. In the last k block an
+    /// epilogue gets each item's rows in runs of at most `epilogueColumns` columns, as soon as the
+    /// run's panels are done.
     static func packedProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
-        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, cache: CacheSizes,
+        epilogue: Epilogue?
     ) {
         let mr = kernel.mr, nr = kernel.nr
         let workers = Swift.max(1, loop.concurrency)
@@ -74,6 +78,7 @@ extension GEMM {
         let wanted = 4 * workers
         let rowBlock = Swift.min(kernel.mc, roundUp(m, mr))
         let rowBlocks = (m + rowBlock - 1) / rowBlock
+        let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         withScratch(T.self, count: kc * nc) { bPack in
             var jc = 0
             while jc < n {
@@ -86,6 +91,7 @@ extension GEMM {
                 while pc < k {
                     let kcCur = Swift.min(kc, k - pc)
                     let betaBlock: T = pc == 0 ? beta : 1
+                    let finished = pc + kcCur == k ? epilogue : nil
                     splitting(loop, 0..<panels, when: workers > 1 && panels > 1,
                               grain: Swift.max(1, panels / wanted)) { range in
                         packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: range, nr: nr, into: bPack)
@@ -100,7 +106,9 @@ extension GEMM {
                                     packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
                                     packedBlock = block
                                 }
-                                for q in (group * panels / groups)..<((group + 1) * panels / groups) {
+                                let first = group * panels / groups, end = (group + 1) * panels / groups
+                                var runStart = first
+                                for q in first..<end {
                                     let bq = UnsafePointer(bPack) + q * kcCur * nr
                                     let tileCols = Swift.min(nr, ncCur - q * nr)
                                     var ir = 0
@@ -109,6 +117,10 @@ extension GEMM {
                                                       c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
                                                       rows: Swift.min(mr, mcCur - ir), cols: tileCols)
                                         ir += mr
+                                    }
+                                    if let finished, q + 1 == end || q + 1 - runStart == runPanels {
+                                        finished(ic..<(ic + mcCur), (jc + runStart * nr)..<(jc + Swift.min(ncCur, (q + 1) * nr)))
+                                        runStart = q + 1
                                     }
                                 }
                             }

@@ -24,6 +24,10 @@
 /// over k, so 1 and N workers give bitwise-equal results. Levels differ in the last bits (the
 /// x86-64 baseline does not fuse the multiply-adds; tiles and `kc` differ).
 ///
+/// An `epilogue` (a bias and an activation, a gradient mask, an optimizer step: any elementwise
+/// work on C) runs on each block of C as soon as the block holds its final value, while the block
+/// is still in cache, instead of in a second pass over C (Note [GEMM epilogues]).
+///
 /// ```swift
 /// // C (2×2) = A (2×3) · B (3×2)
 /// try GEMM.multiply(m: 2, n: 2, k: 3, a: a, lda: 3, b: b, ldb: 2, c: c, ldc: 2)
@@ -48,7 +52,8 @@ public enum GEMM {
         c: UnsafeMutablePointer<T>, ldc: Int,
         loop: any ParallelLoop = SerialLoop(),
         cache: CacheSizes = .default,
-        level: KernelLevel = .current
+        level: KernelLevel = .current,
+        epilogue: Epilogue? = nil
     ) throws {
         try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                      lda: lda, ldb: ldb, ldc: ldc)
@@ -56,6 +61,7 @@ public enum GEMM {
         if m == 0 || n == 0 { return }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
+            epilogue?(0..<m, 0..<n)
             return
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
@@ -63,11 +69,37 @@ public enum GEMM {
         let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
         if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
-                          kernel: kernel)
+                          kernel: kernel, epilogue: epilogue)
         } else {
             packedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
-                          loop: loop, kernel: kernel)
+                          loop: loop, kernel: kernel, cache: cache, epilogue: epilogue)
         }
+    }
+
+    /// Work on finished blocks of C, given to `multiply` (Note [GEMM epilogues]): called with the
+    /// rows and columns of each block once the block holds its final value.
+    ///
+    /// Note [GEMM epilogues]: the blocks are disjoint and together cover C, each is handed over
+    /// exactly once, and several may be handed over at the same time on different workers, so an
+    /// epilogue may read and write the elements of its block (of C and of arrays laid out like
+    /// C) and nothing else. A block is a row tile across all of C's columns on the small-product
+    /// path, and a work item's rows times at most `epilogueColumns` columns on the packed path
+    /// (after the last k block): small enough to be in L1 or L2 when the epilogue reads it, large
+    /// enough that the epilogue's per-call cost stays small. Which blocks are made depends on the
+    /// worker count; an epilogue that is elementwise gives the same bits however C is cut.
+    ///
+    /// ```swift
+    /// // y = relu(A·B + bias), the bias and activation applied while each block is in cache
+    /// try GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: y, ldc: n) { rows, columns in
+    ///     for i in rows { for j in columns { y[i * n + j] = max(0, y[i * n + j] + bias[j]) } }
+    /// }
+    /// ```
+    public typealias Epilogue = @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void
+
+    /// The widest block (in columns) the packed path hands to an epilogue: a block of `mc` rows of
+    /// this width stays within about half of L2.
+    static func epilogueColumns(rows: Int, nr: Int, cache: CacheSizes, stride: Int) -> Int {
+        Swift.max(nr, cache.l2 / 2 / Swift.max(1, rows * stride) / nr * nr)
     }
 
     /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where
