@@ -20,7 +20,7 @@ enum Lowering<Scalar: TensorScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func lower(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>,
-                      location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
+                      location: SourceLocation, loop: any ParallelLoop, epilogue: GEMM.Epilogue? = nil) throws -> Lowered {
         let out = output.pointer
         let n = output.count
         let shape = output.shape
@@ -86,12 +86,13 @@ enum Lowering<Scalar: TensorScalar> {
             let flops = 2 * Double(batch) * Double(m) * Double(cols) * Double(k)
             // Blocks sized for this machine's caches (hwloc's, through the executor's topology).
             let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
+            precondition(epilogue == nil || batch == 1, "an epilogue follows an unbatched product only (PlanSteps)")
             if batch == 1 {
                 return Lowered(body: {
                     do {
                         try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
                                           a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
-                                          c: out.pointer, ldc: cols, loop: loop, cache: cache)
+                                          c: out.pointer, ldc: cols, loop: loop, cache: cache, epilogue: epilogue)
                     } catch { throw failure(error) }
                 }, flops: flops)
             }
@@ -613,6 +614,23 @@ struct MicroOp<Scalar: TensorScalar> {
     /// Row length for the row-broadcast kinds (chunks then start and end on row boundaries).
     var rowLength: Int = 0
 
+    /// Elements `s ..< s + c` of one row of this operation's output, starting at column `column`
+    /// of the row (a block of a product's result in its epilogue): row vectors are read from
+    /// `column` on.
+    @inline(__always)
+    func run(_ s: Int, _ c: Int, column: Int) {
+        let serial = SerialLoop()
+        if case let .binary(op, kind) = code {
+            switch kind {
+            case .arrayRow: Elementwise.binary(op, a + s, b + column, into: out + s, count: c, loop: serial); return
+            case .rowArray: Elementwise.binary(op, a + column, b + s, into: out + s, count: c, loop: serial); return
+            case .rowRow: Elementwise.binary(op, a + column, b + column, into: out + s, count: c, loop: serial); return
+            default: break
+            }
+        }
+        run(s, c)
+    }
+
     /// Elements `s ..< s + c` of this operation's output.
     @inline(__always)
     func run(_ s: Int, _ c: Int) {
@@ -685,6 +703,20 @@ final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
     @_specialize(where Scalar == Double)
     func run(_ start: Int, _ count: Int) {
         for i in 0..<ops.count { ops[i].run(start, count) }
+    }
+
+    /// The block `rows × columns` of outputs that are `width`-long rows (a product's epilogue):
+    /// whole rows in one run, partial rows one at a time.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    func run(rows: Range<Int>, columns: Range<Int>, width: Int) {
+        if columns.count == width {
+            run(rows.lowerBound * width, rows.count * width)
+            return
+        }
+        for r in rows {
+            for i in 0..<ops.count { ops[i].run(r * width + columns.lowerBound, columns.count, column: columns.lowerBound) }
+        }
     }
 }
 

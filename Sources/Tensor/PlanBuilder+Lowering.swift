@@ -61,12 +61,21 @@ extension PlanBuilder {
             var flops = 0.0, moved = 0.0
             var micro: [MicroOp<Scalar>] = []
             var body: PlanProgram.Body? = nil
-            for i in members[s] {
+            // A product hosting an epilogue: its members after the first run on each finished block.
+            let hosted = steps.hostsEpilogue[s] && members[s].count > 1
+            for i in hosted ? Array(members[s].dropFirst()) + [members[s][0]] : members[s] {
                 let r = records[i]
                 let inputs = r.inputs.map { Operand<Scalar>(address: storage[$0]!, shape: records[$0].shape) }
                 let output = Operand<Scalar>(address: storage[i]!, shape: r.shape)
                 moved += Double((inputs.reduce(0) { $0 + $1.count } + output.count) * stride)
-                if steps.fusible[s] {
+                if hosted && i == members[s][0] {
+                    let program = MicroProgram(micro), width = r.shape[1]
+                    let epilogue: GEMM.Epilogue = { rows, columns in program.run(rows: rows, columns: columns, width: width) }
+                    let lowered = try Lowering<Scalar>.lower(r.operation, inputs: inputs, output: output,
+                                                             location: r.location, loop: loop, epilogue: epilogue)
+                    body = lowered.body
+                    flops += lowered.flops
+                } else if steps.fusible[s] || hosted {
                     // A fusible step's members all have an elementwise form (`PlanSteps.isFusible`).
                     let (op, f) = Lowering<Scalar>.microOp(r.operation.elementwiseForm!, inputs: inputs, output: output)
                     micro.append(op)

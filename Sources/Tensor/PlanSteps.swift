@@ -10,6 +10,12 @@
 /// or in a task whose largest node id is below G's smallest: nothing outside G can then depend
 /// on G and feed it back, so grouping never creates a cycle, and steps stay in topological order.
 /// Forward and backward nodes never share a group (profiles label tasks by that).
+///
+/// A matrix product (two-dimensional) hosts a group the same way: elementwise nodes aligned with
+/// its result (a bias and an activation; an activation's derivative applied to an upstream
+/// gradient) join its step under the same rules, with row vectors as long as its rows, and run as
+/// the product's epilogue on each block of the result while the block is in cache (Note [GEMM
+/// epilogues] in Kernels), instead of in a second pass over it.
 struct PlanSteps<Scalar: TensorScalar> {
     /// Per node id, the node whose storage holds its value: itself, or for a reshape its input's root.
     private(set) var root: [Int]
@@ -21,6 +27,9 @@ struct PlanSteps<Scalar: TensorScalar> {
     private(set) var fusible: [Bool] = []
     /// Per step, the row length its row-broadcast members need (0: none; see `rowLength`).
     private(set) var rowLength: [Int] = []
+    /// Per step, whether its first member is a matrix product that may host elementwise members
+    /// as its epilogue (the members after the first, if any).
+    private(set) var hostsEpilogue: [Bool] = []
 
     var count: Int { members.count }
 
@@ -44,7 +53,15 @@ struct PlanSteps<Scalar: TensorScalar> {
             members.append([i])
             fusible.append(canFuse)
             rowLength.append(row)
+            hostsEpilogue.append(fusion && Self.canHostEpilogue(r))
         }
+    }
+
+    /// Whether node `r` is a product whose result elementwise nodes can follow in its epilogue: an
+    /// unbatched `matmul` (its result one matrix, the epilogue's blocks rows and columns of it).
+    static func canHostEpilogue(_ r: Graph<Scalar>.Record) -> Bool {
+        if case .matmul = r.operation { return r.shape.count == 2 }
+        return false
     }
 
     /// Whether node `r` may be a member of a fused group (an elementwise form whose inputs line up).
@@ -85,8 +102,9 @@ struct PlanSteps<Scalar: TensorScalar> {
         var best: Int? = nil
         for j in r.inputs {
             let s = stepOf[root[j]]
-            guard s >= 0, fusible[s], s != best, records[members[s][0]].isGradient == r.isGradient,
+            guard s >= 0, fusible[s] || hostsEpilogue[s], s != best, records[members[s][0]].isGradient == r.isGradient,
                   row == 0 || rowLength[s] == 0 || rowLength[s] == row,
+                  row == 0 || !hostsEpilogue[s] || records[members[s][0]].shape.last == row,
                   records[members[s][0]].shape.reduce(1, *) == count else { continue }
             let low = members[s][0]
             let ok = r.inputs.allSatisfy { k in
