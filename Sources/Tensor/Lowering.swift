@@ -365,6 +365,32 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
+    /// An SGD step folded into its gradient's product (Note [Updates in the gradient's product]):
+    /// `parameter += (−rate())·op(A)·op(B)`, the rate read when the task runs.
+    static func sgdProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
+                           rate: @escaping @Sendable () -> Scalar, location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
+        guard case let .matmul(ta, tb) = op, parameter.shape.count == 2, inputs.count == 2 else {
+            throw GraphError(operation: op.name, shapes: inputs.map(\.shape), location: location,
+                             message: "only a two-dimensional product can take its parameter's update")
+        }
+        let a = inputs[0], b = inputs[1]
+        let m = parameter.shape[0], n = parameter.shape[1]
+        let k = ta ? a.shape[0] : a.shape[1]
+        let lda = a.shape[1], ldb = b.shape[1]
+        let pa = a.pointer, pb = b.pointer, out = parameter.pointer
+        let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
+        let shapes = inputs.map(\.shape)
+        return Lowered(body: {
+            do {
+                try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: -rate(),
+                                  a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb, beta: 1,
+                                  c: out.pointer, ldc: n, loop: loop, cache: cache)
+            } catch {
+                throw GraphError(operation: op.name, shapes: shapes, location: location, message: "\(error)")
+            }
+        }, flops: 2 * Double(m) * Double(n) * Double(k) + 2 * Double(m * n))
+    }
+
     /// A reduction over `axes` of `x`.
     static func reduce(_ kernelOp: ReduceOp, _ x: Operand<Scalar>, axes: [Int], out: Address<Scalar>, loop: any ParallelLoop,
                        failure: @escaping @Sendable (any Error) -> GraphError) -> Lowered {

@@ -1,3 +1,5 @@
+import Kernels
+
 /// An optimizer step for one parameter, run inside a plan: as soon as the parameter's gradient is
 /// ready, and after every task of the same run that reads the parameter, the plan calls `apply` with
 /// the parameter's storage (to update in place) and its gradient. Updates of late layers thus overlap
@@ -33,10 +35,60 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     /// as soon as the gradient exists, and must not write the parameter.
     public var writesParameter: Bool = true
 
+    /// Set when `apply` is plain SGD, `p ← p − rate·g` with one multiply-add per element (as
+    /// `OptimizerSteps.sgd` without weight decay computes it): the learning rate, read when the
+    /// update runs. A plan that sees the rule may fold the step into the product that computes the
+    /// gradient (Note [Updates in the gradient's product]); nil (the default) for any other rule.
+    public var sgdRate: (@Sendable () -> Scalar)?
+
     public init(parameter: Node<Scalar>, gradient: Node<Scalar>, name: String? = nil, _ apply: @escaping Apply) {
         self.parameter = parameter
         self.gradient = gradient
         self.name = name
         self.apply = apply
+    }
+
+    /// Plain SGD, `p ← p − rate()·g` (one fused multiply-add per element where the CPU has FMA),
+    /// declared as such so that a plan may fold it into the gradient's product.
+    ///
+    /// ```swift
+    /// let step = ParameterUpdate.sgd(parameter: w, gradient: grads[0]) { 0.01 }
+    /// ```
+    public static func sgd(parameter: Node<Scalar>, gradient: Node<Scalar>, name: String? = nil,
+                           learningRate: @escaping @Sendable () -> Scalar) -> ParameterUpdate {
+        var update = ParameterUpdate(parameter: parameter, gradient: gradient, name: name) { p, g in
+            let rate = learningRate()
+            Scalar.sgdStep(p, g, rate: rate)
+        }
+        update.sgdRate = learningRate
+        return update
+    }
+}
+
+// Note [Updates in the gradient's product]: when a parameter's update is plain SGD (`sgdRate`), its
+// gradient is a two-dimensional `matmul` that nothing else reads (not an output, no other node
+// or update), and the product does not read the parameter, the plan gives the gradient no task
+// and no buffer: the update's task runs the product itself with `alpha = −rate` and `beta = 1`
+// into the parameter, so GEMM's write-back computes `p + (−rate)·acc` while each tile is in
+// registers. The task waits for what the product reads and for every reader of the parameter,
+// as the separate update did. When the product sums k in one block (k within the kernel's `kc`,
+// e.g. a batch of up to a few hundred rows), each element gets `p + (−rate)·g` in one multiply-add,
+// as the separate step did, so the bits are the same; with several k blocks the blocks' sums are
+// added to the parameter one by one (the same every run and worker count, not the same bits).
+
+extension TensorScalar {
+    /// `p[i] ← p[i] − rate·g[i]` with one rounding per element where the CPU has FMA.
+    static func sgdStep(_ p: UnsafeMutableBufferPointer<Self>, _ g: UnsafeBufferPointer<Self>, rate: Self) {
+        if p.isEmpty { return }
+        if Self.self == Float.self {
+            let pf = UnsafeMutableRawPointer(p.baseAddress!).assumingMemoryBound(to: Float.self)
+            let gf = UnsafeRawPointer(g.baseAddress!).assumingMemoryBound(to: Float.self)
+            OptimizerSteps.sgd(parameters: UnsafeMutableBufferPointer(start: pf, count: p.count),
+                               gradients: UnsafeBufferPointer(start: gf, count: g.count),
+                               learningRate: rate as! Float)
+            return
+        }
+        let negative = -rate
+        for i in 0..<p.count { p[i] = p[i].addingProduct(negative, g[i]) }
     }
 }

@@ -21,7 +21,7 @@ extension PlanBuilder {
     }
 
     func lower(_ records: [Graph<Scalar>.Record], needed: [Bool], steps: PlanSteps<Scalar>, order: PlanOrder,
-               buffers: BufferPlan<Scalar>) throws -> Built {
+               buffers: BufferPlan<Scalar>, folded: [Int: Int] = [:]) throws -> Built {
         let n = records.count, m = steps.count
         let members = steps.members, root = steps.root
         let stride = MemoryLayout<Scalar>.stride
@@ -39,7 +39,7 @@ extension PlanBuilder {
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(top, alignment))
         var storage = [UnsafeMutablePointer<Scalar>?](repeating: nil, count: n)
         var boxes: [ValueBox<Scalar>] = []
-        for i in 0..<n where needed[i] {
+        for i in 0..<n where needed[i] && folded[i] == nil {   // a folded gradient is never stored
             let r = root[i]
             switch records[r].operation.leaf {
             case .parameter?, .constant?:
@@ -106,16 +106,30 @@ extension PlanBuilder {
                                  flops: flops, bytes: moved))
             costs.append(TaskCost.of(flops: flops, bytes: moved))
         }
-        for u in updates {
+        for (k, u) in updates.enumerated() {
             let count = u.parameter.count
+            let name: String
+            if let given = u.name { name = given } else if case let .parameter(pn) = u.parameter.operation { name = "update \(pn)" } else { name = "update" }
+            if folded[u.gradient.id] == k, let rate = u.sgdRate {
+                // Note [Updates in the gradient's product]: p += (−rate)·op(A)·op(B) in one GEMM.
+                let r = records[u.gradient.id]
+                let inputs = r.inputs.map { Operand<Scalar>(address: storage[$0]!, shape: records[$0].shape) }
+                let lowered = try Lowering<Scalar>.sgdProduct(r.operation, inputs: inputs,
+                                                              parameter: Operand(address: storage[u.parameter.id]!, shape: r.shape),
+                                                              rate: rate, location: r.location, loop: loop)
+                bodies.append(lowered.body)
+                let moved = Double((inputs.reduce(0) { $0 + $1.count } + 2 * count) * stride)
+                info.append(TaskInfo(name: "matmul+" + name, category: .update, nodes: [u.gradient.id, u.parameter.id],
+                                     shapes: [r.shape, u.parameter.shape], flops: lowered.flops, bytes: moved))
+                costs.append(TaskCost.of(flops: lowered.flops, bytes: moved))
+                continue
+            }
             let p = Address(storage[u.parameter.id]!), g = Address(storage[u.gradient.id]!)
             let apply = u.apply
             bodies.append {
                 apply(UnsafeMutableBufferPointer(start: p.pointer, count: count),
                       UnsafeBufferPointer(start: g.pointer, count: count))
             }
-            let name: String
-            if let given = u.name { name = given } else if case let .parameter(pn) = u.parameter.operation { name = "update \(pn)" } else { name = "update" }
             let moved = Double(3 * count * stride)
             info.append(TaskInfo(name: name, category: .update, nodes: [u.parameter.id], shapes: [u.parameter.shape],
                                  flops: Double(2 * count), bytes: moved))

@@ -39,10 +39,37 @@ struct PlanBuilder<Scalar: TensorScalar> {
     func build() throws -> Built {
         let records = graph.records
         let needed = Self.prune(records, outputs: outputs, updates: updates)
-        let steps = PlanSteps(records, needed: needed, fusion: fusion)
-        let order = try PlanOrder(records, steps: steps, updates: updates)
+        let folded = fusion ? Self.foldedGradients(records, needed: needed, outputs: outputs, updates: updates) : [:]
+        let steps = PlanSteps(records, needed: needed, fusion: fusion, folded: Set(folded.keys))
+        let order = try PlanOrder(records, steps: steps, updates: updates, folded: folded)
         let buffers = BufferPlan(records, needed: needed, outputs: outputs, steps: steps, order: order)
-        return try lower(records, needed: needed, steps: steps, order: order, buffers: buffers)
+        return try lower(records, needed: needed, steps: steps, order: order, buffers: buffers, folded: folded)
+    }
+
+    /// The gradients whose SGD updates run their products themselves (Note [Updates in the
+    /// gradient's product]): gradient node id → update index.
+    static func foldedGradients(_ records: [Graph<Scalar>.Record], needed: [Bool], outputs: [Int],
+                                updates: [ParameterUpdate<Scalar>]) -> [Int: Int] {
+        var readers = [Int](repeating: 0, count: records.count)
+        for i in records.indices where needed[i] { for j in records[i].inputs { readers[j] += 1 } }
+        for o in outputs { readers[o] += 1 }
+        for u in updates { readers[u.gradient.id] += 1 }
+        func root(_ i: Int) -> Int {
+            var r = i
+            while case .reshape = records[r].operation { r = records[r].inputs[0] }
+            return r
+        }
+        // A product reading an updated parameter would make its update wait for this one (and
+        // perhaps this one for it): those stay separate.
+        let updated = Set(updates.map { root($0.parameter.id) })
+        var folded: [Int: Int] = [:]
+        for (k, u) in updates.enumerated() where u.sgdRate != nil && u.writesParameter {
+            let g = u.gradient.id, r = records[g]
+            guard case .matmul = r.operation, r.shape.count == 2, r.shape == u.parameter.shape, readers[g] == 1,
+                  r.inputs.allSatisfy({ !updated.contains(root($0)) }) else { continue }
+            folded[g] = k
+        }
+        return folded
     }
 }
 

@@ -16,7 +16,10 @@ struct PlanOrder {
     let position: [Int]
 
     /// Throws if two updates write one parameter.
-    init<Scalar>(_ records: [Graph<Scalar>.Record], steps: PlanSteps<Scalar>, updates: [ParameterUpdate<Scalar>]) throws(GraphError) {
+    /// A `folded` gradient's update (Note [Updates in the gradient's product]) waits for, and
+    /// reads, what the gradient's product reads.
+    init<Scalar>(_ records: [Graph<Scalar>.Record], steps: PlanSteps<Scalar>, updates: [ParameterUpdate<Scalar>],
+                 folded: [Int: Int] = [:]) throws(GraphError) {
         let m = steps.count, stepCount = m + updates.count
         let root = steps.root, stepOf = steps.stepOf
         var deps = [[Int]](repeating: [], count: stepCount)
@@ -40,6 +43,13 @@ struct PlanOrder {
             }
             let g = root[u.gradient.id]
             if stepOf[g] >= 0 { deps[s].append(stepOf[g]) }
+            if folded[u.gradient.id] == k {
+                for j in records[u.gradient.id].inputs {
+                    let r = root[j], p = stepOf[r]
+                    if p >= 0 && !deps[s].contains(p) { deps[s].append(p) }
+                    if consumers[r].last != s { consumers[r].append(s) }
+                }
+            }
             // After every read of the parameter (its readers so far are all node steps), if it writes it.
             if u.writesParameter {
                 for reader in consumers[root[u.parameter.id]] where !deps[s].contains(reader) { deps[s].append(reader) }

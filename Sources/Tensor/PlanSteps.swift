@@ -34,13 +34,14 @@ struct PlanSteps<Scalar: TensorScalar> {
     var count: Int { members.count }
 
     /// Steps for the needed nodes in id order; with `fusion` off every operation is a step of its own.
-    init(_ records: [Graph<Scalar>.Record], needed: [Bool], fusion: Bool) {
+    /// `folded` gradients get no step: their updates compute them (Note [Updates in the gradient's product]).
+    init(_ records: [Graph<Scalar>.Record], needed: [Bool], fusion: Bool, folded: Set<Int> = []) {
         root = Array(0..<records.count)
         stepOf = [Int](repeating: -1, count: records.count)
         for i in records.indices where needed[i] {
             let r = records[i]
             if case .reshape = r.operation { root[i] = root[r.inputs[0]]; continue }
-            if r.operation.isLeaf { continue }
+            if r.operation.isLeaf || folded.contains(i) { continue }
             let canFuse = fusion && Self.isFusible(r, records)
             let row = canFuse ? Self.rowLength(r, records) : 0
             if canFuse, let s = fusionTarget(i, records, row: row) {

@@ -71,6 +71,15 @@ public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
         }
     }
 
+    /// For plain SGD without weight decay, the current step's learning rate, read when a plan's
+    /// update runs (nil for every other rule). Given to `ParameterUpdate.sgdRate`, it lets a plan
+    /// fold the step into the product that computes the gradient; the hook's step is the same
+    /// `p ← p − rate·g`.
+    public var sgdRate: (@Sendable () -> Scalar)? {
+        guard optimizer.kind == .sgd, optimizer.weightDecay == 0 else { return nil }
+        return { [self] in Scalar(Double(optimizer.learningRate.rate(atStep: step))) }
+    }
+
     /// Parameters at least this long are updated in parallel chunks by `updateHook`.
     public static var splitThreshold: Int { 1 << 16 }
     /// Elements per chunk of a split update (a multiple of 8).

@@ -577,8 +577,9 @@ public final class Trainer<Scalar: TensorScalar> {
         let (inputs, target, prediction, lossNode, stateUpdates) = try nodes(rows, name: "train\(rows)")
         let grads = try graph.gradients(of: lossNode, wrt: parameters)
         var updates = parameters.indices.map { i in
-            let update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
+            var update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
                                          optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
+            update.sgdRate = optimizerState.sgdRate
             return gradientExchange?.planUpdate(parameter: i, replacing: update) ?? update
         }
         updates += stateUpdates.map(\.parameterUpdate)

@@ -60,9 +60,7 @@ enum BackpropCommand {
             let lr: Float = 0.01
             for (p, d) in zip(built.wrt, grads) {
                 if case .parameter = p.operation {
-                    updates.append(ParameterUpdate(parameter: p, gradient: d) { param, grad in
-                        sgd(param, grad, lr)
-                    })
+                    updates.append(.sgd(parameter: p, gradient: d) { lr })
                 }
             }
         }
@@ -116,13 +114,6 @@ enum BackpropCommand {
             if parallelism { line.add("average_parallelism", averageParallelism) }
             print(line.text)
         }
-    }
-
-    /// `p -= lr * g`, vectorized (the closure runs inside the plan as the parameter's update task).
-    @inline(never)
-    static func sgd(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>, _ lr: Float) {
-        if p.isEmpty { return }
-        Elementwise.multiplyAdd(g.baseAddress!, scale: -lr, into: p.baseAddress!, count: p.count)
     }
 
     struct Built {
