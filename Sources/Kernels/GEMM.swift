@@ -97,9 +97,10 @@ public enum GEMM {
     public typealias Epilogue = @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void
 
     /// The widest block (in columns) the packed path hands to an epilogue: a block of `mc` rows of
-    /// this width stays within about half of L2.
+    /// this width fits in L2 (for the MLP's 1024-wide layers, whole rows: one epilogue call per
+    /// block rather than one per row).
     static func epilogueColumns(rows: Int, nr: Int, cache: CacheSizes, stride: Int) -> Int {
-        Swift.max(nr, cache.l2 / 2 / Swift.max(1, rows * stride) / nr * nr)
+        Swift.max(nr, cache.l2 / Swift.max(1, rows * stride) / nr * nr)
     }
 
     /// `batch` independent products `C_i = alpha · op(A_i) · op(B_i) + beta · C_i`, where

@@ -365,13 +365,17 @@ enum Lowering<Scalar: TensorScalar> {
         }
     }
 
-    /// An SGD step folded into its gradient's product (Note [Updates in the gradient's product]):
-    /// `parameter += (−rate())·op(A)·op(B)`, the rate read when the task runs.
-    static func sgdProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
-                           rate: @escaping @Sendable () -> Scalar, location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
-        guard case let .matmul(ta, tb) = op, parameter.shape.count == 2, inputs.count == 2 else {
+    /// A parameter's update run by the task of its gradient's product (Note [Updates in the
+    /// gradient's product]): with `sgdRate`, `parameter += (−rate())·op(A)·op(B)` in one GEMM (the
+    /// rate read when the task runs); otherwise the product into a buffer of this task's own, with
+    /// `applyRange` on each finished block as the GEMM's epilogue.
+    static func updateInProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
+                                sgdRate: (@Sendable () -> Scalar)?, applyRange: ParameterUpdate<Scalar>.RangeApply?,
+                                location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
+        guard case let .matmul(ta, tb) = op, parameter.shape.count == 2, inputs.count == 2,
+              sgdRate != nil || applyRange != nil else {
             throw GraphError(operation: op.name, shapes: inputs.map(\.shape), location: location,
-                             message: "only a two-dimensional product can take its parameter's update")
+                             message: "only a two-dimensional product can run its parameter's declared update")
         }
         let a = inputs[0], b = inputs[1]
         let m = parameter.shape[0], n = parameter.shape[1]
@@ -380,15 +384,38 @@ enum Lowering<Scalar: TensorScalar> {
         let pa = a.pointer, pb = b.pointer, out = parameter.pointer
         let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
         let shapes = inputs.map(\.shape)
-        return Lowered(body: {
-            do {
-                try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: -rate(),
-                                  a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb, beta: 1,
-                                  c: out.pointer, ldc: n, loop: loop, cache: cache)
-            } catch {
-                throw GraphError(operation: op.name, shapes: shapes, location: location, message: "\(error)")
+        let flops = 2 * Double(m) * Double(n) * Double(k) + 2 * Double(m * n)
+        let failure: @Sendable (any Error) -> GraphError = { error in
+            GraphError(operation: op.name, shapes: shapes, location: location, message: "\(error)")
+        }
+        if let rate = sgdRate {
+            return Lowered(body: {
+                do {
+                    try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: -rate(),
+                                      a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb, beta: 1,
+                                      c: out.pointer, ldc: n, loop: loop, cache: cache)
+                } catch { throw failure(error) }
+            }, flops: flops)
+        }
+        let apply = applyRange!
+        let gradient = Scratch<Scalar>(count: m * n)
+        let g = Address(gradient.pointer)
+        // Each finished block's rows: one range when the block spans whole rows.
+        let epilogue: GEMM.Epilogue = { rows, columns in
+            if columns.count == n {
+                apply(out.pointer, g.pointer, (rows.lowerBound * n)..<(rows.upperBound * n))
+            } else {
+                for r in rows { apply(out.pointer, g.pointer, (r * n + columns.lowerBound)..<(r * n + columns.upperBound)) }
             }
-        }, flops: 2 * Double(m) * Double(n) * Double(k) + 2 * Double(m * n))
+        }
+        return Lowered(body: {
+            withExtendedLifetime(gradient) {}
+            do {
+                try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k,
+                                  a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
+                                  c: g.pointer, ldc: n, loop: loop, cache: cache, epilogue: epilogue)
+            } catch { throw failure(error) }
+        }, flops: flops)
     }
 
     /// A reduction over `axes` of `x`.

@@ -41,6 +41,18 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     /// gradient (Note [Updates in the gradient's product]); nil (the default) for any other rule.
     public var sgdRate: (@Sendable () -> Scalar)?
 
+    /// The closure type of `applyRange`: `(parameter, gradient, range)`, both pointers to the
+    /// whole arrays; it updates elements `range` only.
+    public typealias RangeApply = @Sendable (_ parameter: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
+                                             _ range: Range<Int>) -> Void
+
+    /// Set when `apply` is elementwise (momentum, Adam, SGD with weight decay: element i's new value
+    /// and optimizer state depend on element i alone, so updating a range on its own gives the
+    /// same result as updating everything): the same step on a range of elements. A plan that sees
+    /// it may run the update on each block of the gradient as the gradient's product finishes the
+    /// block, while it is in cache (Note [Updates in the gradient's product]); nil by default.
+    public var applyRange: RangeApply?
+
     public init(parameter: Node<Scalar>, gradient: Node<Scalar>, name: String? = nil, _ apply: @escaping Apply) {
         self.parameter = parameter
         self.gradient = gradient
@@ -65,16 +77,21 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     }
 }
 
-// Note [Updates in the gradient's product]: when a parameter's update is plain SGD (`sgdRate`), its
-// gradient is a two-dimensional `matmul` that nothing else reads (not an output, no other node
-// or update), and the product does not read the parameter, the plan gives the gradient no task
-// and no buffer: the update's task runs the product itself with `alpha = −rate` and `beta = 1`
-// into the parameter, so GEMM's write-back computes `p + (−rate)·acc` while each tile is in
-// registers. The task waits for what the product reads and for every reader of the parameter,
-// as the separate update did. When the product sums k in one block (k within the kernel's `kc`,
-// e.g. a batch of up to a few hundred rows), each element gets `p + (−rate)·g` in one multiply-add,
-// as the separate step did, so the bits are the same; with several k blocks the blocks' sums are
-// added to the parameter one by one (the same every run and worker count, not the same bits).
+// Note [Updates in the gradient's product]: when a parameter's gradient is a two-dimensional
+// `matmul` that nothing else reads (not an output, no other node or update), the product reads
+// no parameter that the plan updates, and the update declares its rule, the plan gives the
+// gradient no task and the update's task runs the product itself. It waits for what the product
+// reads and for every reader of the parameter, as the separate update did.
+// - Plain SGD (`sgdRate`): the product runs with `alpha = −rate` and `beta = 1` straight into the
+//   parameter, so GEMM's write-back computes `p + (−rate)·acc` while each tile is in registers and
+//   the gradient is never stored. When the product sums k in one block (k within the kernel's
+//   `kc`, e.g. a batch of up to a few hundred rows), each element gets `p + (−rate)·g` in one
+//   multiply-add, as the separate step did, so the bits are the same; with several k blocks the
+//   blocks' sums are added to the parameter one by one (the same every run and worker count, not
+//   the same bits as the separate step).
+// - An elementwise rule (`applyRange`): the product writes the gradient into a buffer of the task's
+//   own and its epilogue (Note [GEMM epilogues]) updates each finished block's elements while the
+//   block is in cache: the same bits as the separate update.
 
 extension TensorScalar {
     /// `p[i] ← p[i] − rate·g[i]` with one rounding per element where the CPU has FMA.

@@ -110,13 +110,14 @@ extension PlanBuilder {
             let count = u.parameter.count
             let name: String
             if let given = u.name { name = given } else if case let .parameter(pn) = u.parameter.operation { name = "update \(pn)" } else { name = "update" }
-            if folded[u.gradient.id] == k, let rate = u.sgdRate {
-                // Note [Updates in the gradient's product]: p += (−rate)·op(A)·op(B) in one GEMM.
+            if folded[u.gradient.id] == k {
+                // Note [Updates in the gradient's product]: the update's task runs the product.
                 let r = records[u.gradient.id]
                 let inputs = r.inputs.map { Operand<Scalar>(address: storage[$0]!, shape: records[$0].shape) }
-                let lowered = try Lowering<Scalar>.sgdProduct(r.operation, inputs: inputs,
-                                                              parameter: Operand(address: storage[u.parameter.id]!, shape: r.shape),
-                                                              rate: rate, location: r.location, loop: loop)
+                let lowered = try Lowering<Scalar>.updateInProduct(r.operation, inputs: inputs,
+                                                                   parameter: Operand(address: storage[u.parameter.id]!, shape: r.shape),
+                                                                   sgdRate: u.sgdRate, applyRange: u.applyRange,
+                                                                   location: r.location, loop: loop)
                 bodies.append(lowered.body)
                 let moved = Double((inputs.reduce(0) { $0 + $1.count } + 2 * count) * stride)
                 info.append(TaskInfo(name: "matmul+" + name, category: .update, nodes: [u.gradient.id, u.parameter.id],

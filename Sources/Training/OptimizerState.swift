@@ -80,6 +80,19 @@ public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
         return { [self] in Scalar(Double(optimizer.learningRate.rate(atStep: step))) }
     }
 
+    /// The update of parameter `index` on a range of its elements (the whole parameter and
+    /// gradient given as pointers): the shape of `ParameterUpdate.applyRange`, which lets a plan run
+    /// it block by block in the write-back of the gradient's product. Elements are independent, so
+    /// any cut gives the same result as `updateHook`.
+    public func rangeHook(parameter index: Int) -> ParameterUpdate<Scalar>.RangeApply {
+        let n = parameterSizes[index]
+        return { [self] values, gradients, range in
+            precondition(range.lowerBound >= 0 && range.upperBound <= n,
+                         "OptimizerState.rangeHook: range \(range) outside parameter \(index)'s 0..<\(n)")
+            update(index, UnsafeMutableBufferPointer(start: values, count: n), UnsafeBufferPointer(start: gradients, count: n), range)
+        }
+    }
+
     /// Parameters at least this long are updated in parallel chunks by `updateHook`.
     public static var splitThreshold: Int { 1 << 16 }
     /// Elements per chunk of a split update (a multiple of 8).

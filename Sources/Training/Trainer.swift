@@ -580,6 +580,7 @@ public final class Trainer<Scalar: TensorScalar> {
             var update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
                                          optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
             update.sgdRate = optimizerState.sgdRate
+            update.applyRange = optimizerState.rangeHook(parameter: i)
             return gradientExchange?.planUpdate(parameter: i, replacing: update) ?? update
         }
         updates += stateUpdates.map(\.parameterUpdate)
