@@ -2,10 +2,13 @@ extension GEMM {
     /// Small products: no k blocking and no packing of op(A) (read in place); op(B) is read in
     /// place too when it is not transposed, except a last partial panel, which is packed with zero
     /// padding (as are all panels of a transposed B). Packed op(B) fits in half of L2. Row tiles
-    /// of `mr` are split over workers, a few pieces each; an epilogue gets each row tile whole.
+    /// of `mr` are split over workers, a few pieces each; an epilogue gets whole rows, a piece's
+    /// consecutive row tiles together up to half of L1 (one call for most small products: an
+    /// optimizer step costs a fixed overhead per call).
     static func directProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
-        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, epilogue: Epilogue?
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, cache: CacheSizes,
+        epilogue: Epilogue?
     ) {
         let mr = kernel.mr, nr = kernel.nr
         let panels = (n + nr - 1) / nr
@@ -25,7 +28,9 @@ extension GEMM {
             let work = m * n * k
             let split = !(workers <= 1 || work <= 1 << 20 || tiles < 2)
             let smallest = Swift.max(1, (tiles << 18) / Swift.max(1, work))
+            let epilogueRows = Swift.max(1, cache.l1 / 2 / Swift.max(1, n * MemoryLayout<T>.stride))
             splitting(loop, 0..<tiles, when: split, grain: Swift.max(smallest, tiles / (4 * workers))) { range in
+                var pending = range.lowerBound * mr   // the first row not yet handed to the epilogue
                 for t in range {
                     let i = t * mr
                     let rows = Swift.min(mr, m - i)
@@ -41,7 +46,10 @@ extension GEMM {
                                        alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
                                        rows: rows, cols: Swift.min(nr, n - q * nr))
                     }
-                    epilogue?(i..<(i + rows), 0..<n)
+                    if let epilogue, i + rows - pending >= epilogueRows || t + 1 == range.upperBound {
+                        epilogue(pending..<(i + rows), 0..<n)
+                        pending = i + rows
+                    }
                 }
             }
         }

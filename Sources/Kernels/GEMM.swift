@@ -69,7 +69,7 @@ public enum GEMM {
         let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
         if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
-                          kernel: kernel, epilogue: epilogue)
+                          kernel: kernel, cache: cache, epilogue: epilogue)
         } else {
             packedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
                           loop: loop, kernel: kernel, cache: cache, epilogue: epilogue)
@@ -82,10 +82,11 @@ public enum GEMM {
     /// Note [GEMM epilogues]: the blocks are disjoint and together cover C, each is handed over
     /// exactly once, and several may be handed over at the same time on different workers, so an
     /// epilogue may read and write the elements of its block (of C and of arrays laid out like
-    /// C) and nothing else. A block is a row tile across all of C's columns on the small-product
-    /// path, and a work item's rows times at most `epilogueColumns` columns on the packed path
-    /// (after the last k block): small enough to be in L1 or L2 when the epilogue reads it, large
-    /// enough that the epilogue's per-call cost stays small. Which blocks are made depends on the
+    /// C) and nothing else. A block is a run of row tiles across all of C's columns on the
+    /// small-product path (up to half of L1), and a work item's rows times at most
+    /// `epilogueColumns` columns on the packed path (after the last k block): small enough to be
+    /// in L1 or L2 when the epilogue reads it, large enough that the epilogue's per-call cost
+    /// stays small. Which blocks are made depends on the
     /// worker count; an epilogue that is elementwise gives the same bits however C is cut.
     ///
     /// ```swift
