@@ -53,8 +53,13 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     ///   - updates: parameter updates to run inside the plan (see `ParameterUpdate`).
     ///   - executor: the worker pool that runs the tasks (and the pieces large operations split into);
     ///     nil runs every task in order on the calling thread.
-    ///   - fusion: fuse chains of elementwise operations into single tasks (on by default; off to
-    ///     compare, or to see every operation as its own task in a profile).
+    ///   - fusion: fuse chains of elementwise operations into single tasks, run the elementwise
+    ///     operations after a matrix product (bias, activation, an activation's derivative) as
+    ///     its epilogue, and run a declared update (`ParameterUpdate.sgdRate`, `applyRange`) in its
+    ///     gradient's product (on by default; off to compare, or to see every operation as its
+    ///     own task in a profile). Results are bitwise the same either way, except an SGD update
+    ///     folded into a product that sums k in several blocks (Note [Updates in the gradient's
+    ///     product]).
     public init(outputs: [Node<Scalar>], updates: [ParameterUpdate<Scalar>] = [],
                 executor: Executor? = nil, fusion: Bool = true) throws {
         guard let graph = outputs.first?.graph ?? updates.first?.parameter.graph else {
