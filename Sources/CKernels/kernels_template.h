@@ -658,11 +658,13 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
         enum { NR = NV * LANES };                                                                       \
         V acc[R][NV];                                                                                   \
         CK_U for (int r = 0; r < R; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = SPLATV(0);       \
+        /* The C tile is prefetched before the loop on both paths (its write-back reads it when   \
+           beta != 0: an update folded into the product, a k block after the first). */         \
+        CK_U for (int r = 0; r < R; r++) {                                                              \
+            __builtin_prefetch(c + r * ldc, 1, 3);                                                      \
+            __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                             \
+        }                                                                                               \
         if (packed) {                                                                                   \
-            CK_U for (int r = 0; r < R; r++) {                                                          \
-                __builtin_prefetch(c + r * ldc, 1, 3);                                                  \
-                __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                         \
-            }                                                                                           \
             for (long p = 0; p < k; p++) {                                                              \
                 V bv[NV];                                                                               \
                 CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \

@@ -1,6 +1,7 @@
 import Testing
 import Tensor
 import Scheduler
+import Kernels
 
 /// Note [Updates in the gradient's product]: an SGD update whose gradient is a product nothing
 /// else reads runs inside that product (GEMM with alpha = -rate, beta = 1 into the parameter).
@@ -23,7 +24,7 @@ import Scheduler
         let updates = zip(parameters, grads).map { p, d in
             declared ? ParameterUpdate.sgd(parameter: p, gradient: d) { rate }
                      : ParameterUpdate(parameter: p, gradient: d) { values, gradients in
-                           for i in values.indices { values[i] = values[i].addingProduct(-rate, gradients[i]) }
+                           OptimizerSteps.sgd(parameters: values, gradients: gradients, learningRate: rate)
                        }
         }
         let executor = Executor(workers: workers)
