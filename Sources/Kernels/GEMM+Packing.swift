@@ -77,7 +77,7 @@ struct PackingPool: ~Copyable {
             free.remove(at: largest).pointer.deallocate()
         }
         let size = Swift.max(64, bytes)
-        return Buffer(pointer: UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), bytes: size)
+        return Buffer(pointer: LargeAllocation.allocate(byteCount: size, alignment: 64), bytes: size)
     }
 
     mutating func recycle(_ buffer: Buffer) {

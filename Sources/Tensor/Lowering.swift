@@ -779,6 +779,6 @@ final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
 ///   one run at a time.
 final class Scratch<Element>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Element>
-    init(count: Int) { pointer = .allocate(capacity: Swift.max(count, 1)) }
+    init(count: Int) { pointer = LargeAllocation.allocate(Element.self, capacity: count).baseAddress! }
     deinit { pointer.deallocate() }
 }

@@ -35,7 +35,7 @@ extension PlanBuilder {
                              message: "its buffers need \(top) bytes (\(top >> 30) GiB), more than this machine's \(memory) bytes of memory")
         }
         let alignment = BufferPlan<Scalar>.alignment
-        let arena = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(top, alignment), alignment: alignment)
+        let arena = LargeAllocation.allocate(byteCount: Swift.max(top, alignment), alignment: alignment)
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: Swift.max(top, alignment))
         var storage = [UnsafeMutablePointer<Scalar>?](repeating: nil, count: n)
         var boxes: [ValueBox<Scalar>] = []

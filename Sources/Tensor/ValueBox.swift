@@ -1,3 +1,5 @@
+import Kernels
+
 /// The storage of a parameter or constant: one heap buffer shared by the graph and every plan built
 /// from it, so a training plan's updates are what an evaluation plan (or a checkpoint) reads next.
 ///
@@ -12,7 +14,7 @@ final class ValueBox<Scalar: TensorScalar>: @unchecked Sendable {
 
     init(_ tensor: Tensor<Scalar>) {
         shape = tensor.shape
-        buffer = .allocate(capacity: Swift.max(tensor.count, 1))
+        buffer = LargeAllocation.allocate(Scalar.self, capacity: tensor.count)
         tensor.withUnsafeBufferPointer { src in
             _ = buffer.initialize(fromContentsOf: src)
         }

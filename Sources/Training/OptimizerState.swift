@@ -33,7 +33,7 @@ public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
         self.parameterSizes = parameterSizes
         let perParameter = optimizer.slotNames.count
         slots = parameterSizes.map { n in
-            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(1, perParameter * n))
+            let buffer = LargeAllocation.allocate(Scalar.self, capacity: perParameter * n)
             buffer.initialize(repeating: 0)
             return UnsafeMutableBufferPointer(rebasing: buffer[0..<(perParameter * n)])
         }
