@@ -18,10 +18,10 @@ import Tensor
 
     let executor = Executor(workers: 2)
     defer { executor.shutdown() }
+    // Plain SGD inside the plan; a weight's step runs in the product that computes its gradient.
+    // Any other rule: ParameterUpdate(parameter: p, gradient: dp) { value, grad in ... }
     let updates = zip([w1, b1, w2], grads).map { p, dp in
-        ParameterUpdate(parameter: p, gradient: dp) { value, grad in     // plain SGD, inside the plan
-            for i in value.indices { value[i] -= 0.1 * grad[i] }
-        }
+        ParameterUpdate.sgd(parameter: p, gradient: dp) { 0.1 }
     }
     let step = try Plan(outputs: [loss], updates: updates, executor: executor)
 
