@@ -20,6 +20,14 @@ public enum Softmax {
         _ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
         loop: any ParallelLoop = SerialLoop()
     ) {
+        if T.self == Float.self {
+            // The same calls per row as below, in one C loop per piece of rows.
+            forRowRanges(rows, cols, loop) { range in
+                currentKernels.pointee.softmax_rows(floats(x + range.lowerBound * cols), floats(y + range.lowerBound * cols),
+                                                    range.count, cols)
+            }
+            return
+        }
         forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = x + r * cols, yr = y + r * cols
             let s = expShifted(xr, yr, cols)
@@ -170,6 +178,17 @@ public enum Softmax {
             withScratch(T.self, count: cols) { scratch in
                 for r in 0..<rows { body(r, scratch) }
             }
+        }
+    }
+
+    /// Calls `body` on ranges of rows covering `0..<rows`, split over `loop` as `forRows` splits them.
+    @inline(__always)
+    static func forRowRanges(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ body: (Range<Int>) -> Void) {
+        if rows <= 0 || cols <= 0 { return }
+        if loop.concurrency > 1 && rows > 1 && rows * cols > 1 << 14 {
+            loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols), body)
+        } else {
+            body(0..<rows)
         }
     }
 

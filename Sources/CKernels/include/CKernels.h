@@ -134,6 +134,9 @@ typedef struct ck_table {
     void (*pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width);
     /// `out[i] = exp(x[i] - shift)`; returns nothing (sums stay in Swift, in their fixed order).
     void (*exp_shifted)(const float *x, float shift, float *out, long n);
+    /// Softmax of `rows` rows of `n` values: `y = exp(x - max) / Σ exp(x - max)` per row, by the same
+    /// calls (fold max, exp_shifted, fold add, divide) a row at a time; `y` may alias `x`.
+    void (*softmax_rows)(const float *x, float *y, long rows, long n);
     /// `dx[i] = dy[i] · f'(…)` from the saved `value` (input or output of f); dx may equal dy.
     void (*gradient[CK_GRADIENT_COUNT])(const float *value, const float *dy, float *dx, long n);
     /// `y[i] = y[i] + s·x[i]` (fused where the level has FMA).
