@@ -70,6 +70,22 @@ public enum StridedCopy {
             return
         }
         let split = rows > 1 && loop.concurrency > 1 && total > 1 << 16
+        if ss == 1 && ds == 1 && MemoryLayout<T>.stride == 4 && dims.outerRank > 0 {
+            // Contiguous runs of 4-byte values (a head split or merge: runs of 16 values): the
+            // runs of the last outer dimension in one C call (`copy_runs`), not a call and an
+            // offset computation per run.
+            let last = dims.outerRank - 1
+            let r = dims.outerSizes[last], sr = dims.outerStrides0[last], dr = dims.outerStrides1[last]
+            let prefixes = rows / r
+            splitting(loop, 0..<prefixes, when: split && prefixes > 1,
+                      grain: Swift.max(1, (1 << 15) / Swift.max(1, inner * r))) { range in
+                for p in range {
+                    let (os, od) = dims.outerOffsets(p * r)
+                    currentKernels.pointee.copy_runs(source + os, sr, destination + od, dr, r, inner)
+                }
+            }
+            return
+        }
         splitting(loop, 0..<rows, when: split, grain: Swift.max(1, (1 << 15) / inner)) { range in
             for row in range {
                 let (os, od) = dims.outerOffsets(row)

@@ -54,6 +54,27 @@ struct StridedCopyTests {
         #expect(ft.map(\.bitPattern) == t.map { UInt32(bitPattern: $0) })
     }
 
+    /// Runs of contiguous values moved a last outer dimension at a time (`copy_runs`): attention's
+    /// head split [b, t, h, d] -> [b, h, t, d] and merge back, with run lengths below, at and
+    /// above a vector, 4-byte patterns that are NaNs as floats, and every worker count.
+    @Test func headSplitAndMergeMoveRunsExactly() throws {
+        var rng = TestRandom(seed: 44)
+        for (b, t, h, d) in [(3, 5, 4, 16), (2, 7, 3, 5), (64, 32, 4, 16), (2, 3, 2, 9)] {
+            var x = (0..<(b * t * h * d)).map { _ in Int32(truncatingIfNeeded: rng.next()) }
+            x[0] = Int32(bitPattern: 0x7f80_0001)   // a signalling NaN as a Float
+            let splitStrides = [t * h * d, d, h * d, 1]   // read [b, h, t, d] out of [b, t, h, d]
+            let expected = gather(x, shape: [b, h, t, d], strides: splitStrides)
+            for loop in [SerialLoop()] + workerLoops {
+                var split = [Int32](repeating: 0, count: x.count)
+                try StridedCopy.copy(shape: [b, h, t, d], from: x, strides: splitStrides, to: &split, loop: loop)
+                #expect(split == expected, "split \([b, t, h, d]), \(loop.concurrency) workers")
+                var merged = [Int32](repeating: 0, count: x.count)
+                try StridedCopy.copy(shape: [b, t, h, d], from: split, strides: [h * t * d, d, t * d, 1], to: &merged, loop: loop)
+                #expect(merged == x, "merge \([b, t, h, d]), \(loop.concurrency) workers")
+            }
+        }
+    }
+
     @Test func sameBitsForAnyWorkerCount() throws {
         var rng = TestRandom(seed: 42)
         let x: [Float] = rng.floats(300 * 500)
