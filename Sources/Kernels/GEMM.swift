@@ -64,9 +64,22 @@ public enum GEMM {
             epilogue?(0..<m, 0..<n)
             return
         }
+        let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
+        product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, loop: loop, cache: cache, kernel: kernel, epilogue: epilogue)
+    }
+
+    /// One checked, non-empty product (`k > 0`, `alpha ≠ 0`) on `kernel`: the small-product path
+    /// or the packed one.
+    @inline(__always)
+    static func product<T: KernelFloat>(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, cache: CacheSizes,
+        kernel: MicroKernel<T>, epilogue: Epilogue?
+    ) {
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
-        let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
         if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                           kernel: kernel, cache: cache, epilogue: epilogue)
@@ -126,22 +139,29 @@ public enum GEMM {
         guard batch >= 0 else { throw KernelError("gemm", "negative batch \(batch)") }
         try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                      lda: lda, ldb: ldb, ldc: ldc)
-        if batch == 0 { return }
+        guard level.isSupported else { throw KernelError("gemm", "kernel level \(level) is not supported by this CPU") }
+        if batch == 0 || m == 0 || n == 0 { return }
+        if k == 0 || alpha == 0 {
+            for i in 0..<batch { scale(m: m, n: n, beta: beta, c: c + i * strideC, ldc: ldc) }
+            return
+        }
+        // The tile is chosen once for the batch (attention runs hundreds of small products).
+        let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!
         // Small products: one product per piece of work; large ones: split inside each product.
         let smallProduct = m * n * k <= 64 * 64 * 64
         if smallProduct && batch > 1 && loop.concurrency > 1 {
             loop.parallelFor(0..<batch, grain: 1) { range in
                 for i in range {
-                    try? multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                                  alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                                  beta: beta, c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache, level: level)
+                    product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                            a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta,
+                            c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache, kernel: kernel, epilogue: nil)
                 }
             }
         } else {
             for i in 0..<batch {
-                try multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                             alpha: alpha, a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                             beta: beta, c: c + i * strideC, ldc: ldc, loop: loop, cache: cache, level: level)
+                product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                        a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta,
+                        c: c + i * strideC, ldc: ldc, loop: loop, cache: cache, kernel: kernel, epilogue: nil)
             }
         }
     }
