@@ -81,6 +81,18 @@ extension Graph {
             func mm(_ u: T, _ v: T, _ tu: Bool, _ tv: Bool) throws(GraphError) -> T {
                 try op(.matmul(transposeA: tu, transposeB: tv), u, v)
             }
+            // Stacked rows times one shared matrix (x·W with x [..., m, k]): the shared matrix's
+            // gradient is one product over all rows (k = every row of the stack), not a product
+            // per batch entry and a sum over the batch.
+            if !ta && a.shape.count > 2 && b.shape.count == 2 {
+                let rows = a.shape.dropLast().reduce(1, *)
+                let flatA = try a.reshaped([rows, a.shape[a.shape.count - 1]])
+                let flatG = try g.reshaped([rows, g.shape[g.shape.count - 1]])
+                let da = tb ? try mm(g, b, false, false) : try mm(g, b, false, true)          // g B or g Bᵀ
+                let db = tb ? try mm(flatG, flatA, true, false) : try mm(flatA, flatG, true, false)  // gᵀ A or Aᵀ g
+                terms = [da, db]
+                break
+            }
             let (da, db): (T, T) = switch (ta, tb) {
             case (false, false): (try mm(g, b, false, true), try mm(a, g, true, false))    // g Bᵀ, Aᵀ g
             case (true, false): (try mm(b, g, false, true), try mm(a, g, false, false))    // B gᵀ, A g

@@ -86,11 +86,15 @@ enum Lowering<Scalar: TensorScalar> {
             let flops = 2 * Double(batch) * Double(m) * Double(cols) * Double(k)
             // Blocks sized for this machine's caches (hwloc's, through the executor's topology).
             let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
-            precondition(epilogue == nil || batch == 1, "an epilogue follows an unbatched product only (PlanSteps)")
-            if batch == 1 {
+            // Stacked rows times one shared matrix (x·W with x [..., m, k]): one GEMM over all the
+            // rows (each row's sums are the same as in a product per batch entry: same bits).
+            let stacked = batch > 1 && rb == 2 && !ta
+            precondition(epilogue == nil || batch == 1 || stacked, "an epilogue follows a single product only (PlanSteps)")
+            if batch == 1 || stacked {
+                let rows = batch * m
                 return Lowered(body: {
                     do {
-                        try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: cols, k: k,
+                        try GEMM.multiply(transposeA: ta, transposeB: tb, m: rows, n: cols, k: k,
                                           a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
                                           c: out.pointer, ldc: cols, loop: loop, cache: cache, epilogue: epilogue)
                     } catch { throw failure(error) }

@@ -69,7 +69,7 @@ extension PlanBuilder {
                 let output = Operand<Scalar>(address: storage[i]!, shape: r.shape)
                 moved += Double((inputs.reduce(0) { $0 + $1.count } + output.count) * stride)
                 if hosted && i == members[s][0] {
-                    let program = MicroProgram(micro), width = r.shape[1]
+                    let program = MicroProgram(micro), width = r.shape[r.shape.count - 1]
                     let epilogue: GEMM.Epilogue = { rows, columns in program.run(rows: rows, columns: columns, width: width) }
                     let lowered = try Lowering<Scalar>.lower(r.operation, inputs: inputs, output: output,
                                                              location: r.location, loop: loop, epilogue: epilogue)

@@ -54,15 +54,16 @@ struct PlanSteps<Scalar: TensorScalar> {
             members.append([i])
             fusible.append(canFuse)
             rowLength.append(row)
-            hostsEpilogue.append(fusion && Self.canHostEpilogue(r))
+            hostsEpilogue.append(fusion && Self.canHostEpilogue(r, records))
         }
     }
 
-    /// Whether node `r` is a product whose result elementwise nodes can follow in its epilogue: an
-    /// unbatched `matmul` (its result one matrix, the epilogue's blocks rows and columns of it).
-    static func canHostEpilogue(_ r: Graph<Scalar>.Record) -> Bool {
-        if case .matmul = r.operation { return r.shape.count == 2 }
-        return false
+    /// Whether node `r` is a product whose result elementwise nodes can follow in its epilogue: a
+    /// `matmul` that runs as one GEMM (a single matrix product, or stacked rows times one shared
+    /// matrix), so the epilogue's blocks are rows and columns of its result.
+    static func canHostEpilogue(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Bool {
+        guard case let .matmul(ta, _) = r.operation else { return false }
+        return r.shape.count == 2 || (!ta && records[r.inputs[1]].shape.count == 2)
     }
 
     /// Whether node `r` may be a member of a fused group (an elementwise form whose inputs line up).

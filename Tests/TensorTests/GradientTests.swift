@@ -65,6 +65,15 @@ private func linearAlgebraCases() -> [GradCase] {
     cases.append(GradCase("matmul batched with shared right matrix") { g, r in
         let a = g.random([2, 3, 4], &r), b = g.random([4, 2], &r); return (try a.matmul(b), [a, b])
     })
+    // Stacked rows times one shared matrix: one GEMM forward, the shared matrix's gradient one
+    // product over every row of the stack (transposed or not, three stacked dimensions too).
+    cases.append(GradCase("matmul stacked rows by a shared transposed matrix") { g, r in
+        let a = g.random([2, 3, 4], &r), b = g.random([5, 4], &r); return (try a.matmul(b, transposeOther: true), [a, b])
+    })
+    cases.append(GradCase("matmul rank-4 stack by a shared matrix, with bias and tanh") { g, r in
+        let a = g.random([2, 2, 3, 4], &r), b = g.random([4, 3], &r), c = g.random([3], &r)
+        return (try tanh(a.matmul(b) + c), [a, b, c])
+    })
     cases.append(GradCase("matmul shared left matrix, transposed") { g, r in
         let a = g.random([4, 3], &r), b = g.random([2, 4, 2], &r)
         return (try a.matmul(b, transposeSelf: true), [a, b])
