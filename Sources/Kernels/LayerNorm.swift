@@ -4,7 +4,7 @@
 ///     mean_r = Σ_j x[r][j] / cols,   var_r = Σ_j (x[r][j] - mean_r)² / cols,   rstd_r = 1 / √(var_r + ε)
 ///     x̂[r][j] = (x[r][j] - mean_r) · rstd_r,   y[r][j] = x̂[r][j] · γ[j] + β[j]
 ///
-/// Row sums use a fixed order (one vector accumulator, its lanes added in order, then the tail), and
+/// Row sums use a fixed order (vector accumulators, their lanes added in order, then the tail), and
 /// work is split over rows (the γ gradient over fixed blocks of rows whose partial sums are added in
 /// block order), so results are bitwise equal for any worker count.
 ///
@@ -44,17 +44,24 @@ public enum LayerNorm {
             for r in range {
                 let xr = x + r * cols, gr = dy + r * cols, dr = dx + r * cols
                 let (mean, rstd) = statistics(xr, cols, epsilon)
-                var sumG: T = 0, sumGX: T = 0
-                for j in 0..<cols {
-                    let g = gr[j] * gamma[j]
-                    sumG += g
-                    sumGX += g * ((xr[j] - mean) * rstd)
-                }
+                let (sumG, sumGX) = gradientSums(xr, gr, gamma, cols, mean: mean, rstd: rstd)
                 let n = T(cols)
                 let a = sumG / n, b = sumGX / n
-                for j in 0..<cols {
+                // The same operations per element, a vector at a time, then the tail.
+                let w = T.Vector.scalarCount
+                let vm = T.Vector(repeating: mean), vr = T.Vector(repeating: rstd)
+                let va = T.Vector(repeating: a), vb = T.Vector(repeating: b)
+                var j = 0
+                while j + w <= cols {
+                    let xhat = (load(xr + j) - vm) * vr
+                    let v = vr * (load(gr + j) * load(gamma + j) - va - xhat * vb)
+                    UnsafeMutableRawPointer(dr + j).storeBytes(of: v, as: T.Vector.self)
+                    j += w
+                }
+                while j < cols {
                     let xhat = (xr[j] - mean) * rstd
                     dr[j] = rstd * (gr[j] * gamma[j] - a - xhat * b)
+                    j += 1
                 }
             }
         }
@@ -121,6 +128,37 @@ public enum LayerNorm {
             for l in 0..<(n - i) { total += v[l] }
         }
         return total
+    }
+
+    /// `(Σ ĝ, Σ ĝ·x̂)` over one row, `ĝ = dy·γ`, in `sum`'s order (vector lanes, then the tail):
+    /// two accumulators rather than a chain of dependent scalar additions per element.
+    @inline(__always)
+    static func gradientSums<T: KernelFloat>(_ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, _ gamma: UnsafePointer<T>,
+                                             _ n: Int, mean: T, rstd: T) -> (T, T) {
+        let w = T.Vector.scalarCount
+        let vm = T.Vector(repeating: mean), vr = T.Vector(repeating: rstd)
+        var accG = T.Vector(), accGX = T.Vector()
+        var i = 0
+        while i + w <= n {
+            let g = load(dy + i) * load(gamma + i)
+            accG += g
+            accGX += g * ((load(x + i) - vm) * vr)
+            i += w
+        }
+        var sumG: T = 0, sumGX: T = 0
+        for l in 0..<w { sumG += accG[l]; sumGX += accGX[l] }
+        while i < n {
+            let g = dy[i] * gamma[i]
+            sumG += g
+            sumGX += g * ((x[i] - mean) * rstd)
+            i += 1
+        }
+        return (sumG, sumGX)
+    }
+
+    @inline(__always)
+    static func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
+        UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
     }
 
     /// Rows per block of the γ gradient: about `chunk` elements, fixed by `cols` alone.
