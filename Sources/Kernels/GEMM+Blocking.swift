@@ -30,27 +30,69 @@ extension GEMM {
             let smallest = Swift.max(1, (tiles << 18) / Swift.max(1, work))
             let epilogueRows = Swift.max(1, cache.l1 / 2 / Swift.max(1, n * MemoryLayout<T>.stride))
             splitting(loop, 0..<tiles, when: split, grain: Swift.max(smallest, tiles / (4 * workers))) { range in
-                var pending = range.lowerBound * mr   // the first row not yet handed to the epilogue
-                for t in range {
-                    let i = t * mr
-                    let rows = Swift.min(mr, m - i)
-                    let ai = a.pointer(row: i, col: 0)
-                    for q in 0..<inPlace {
-                        kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
-                                       b: b.base + q * nr, bStride: b.ld,
-                                       alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc, rows: rows, cols: nr)
-                    }
-                    for q in inPlace..<panels {
-                        kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
-                                       b: bPack + (q - inPlace) * k * nr, bStride: nr,
-                                       alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
-                                       rows: rows, cols: Swift.min(nr, n - q * nr))
-                    }
-                    if let epilogue, i + rows - pending >= epilogueRows || t + 1 == range.upperBound {
-                        epilogue(pending..<(i + rows), 0..<n)
-                        pending = i + rows
-                    }
+                directTiles(range, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
+                            kernel: kernel, bPack: bPack, epilogueRows: epilogueRows, epilogue: epilogue)
+            }
+        }
+    }
+
+    /// Row tiles `tiles` of a small product (see `directProduct`): op(B)'s panels in place, the
+    /// packed ones (the last partial panel, or all of a transposed B) in `bPack`.
+    @inline(__always)
+    static func directTiles<T: KernelFloat>(
+        _ tiles: Range<Int>, m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, kernel: MicroKernel<T>, bPack: UnsafeMutablePointer<T>,
+        epilogueRows: Int, epilogue: Epilogue?
+    ) {
+        let mr = kernel.mr, nr = kernel.nr
+        let panels = (n + nr - 1) / nr
+        let inPlace = b.transposed ? 0 : n / nr
+        var pending = tiles.lowerBound * mr   // the first row not yet handed to the epilogue
+        for t in tiles {
+            let i = t * mr
+            let rows = Swift.min(mr, m - i)
+            let ai = a.pointer(row: i, col: 0)
+            for q in 0..<inPlace {
+                kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
+                               b: b.base + q * nr, bStride: b.ld,
+                               alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc, rows: rows, cols: nr)
+            }
+            for q in inPlace..<panels {
+                kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
+                               b: bPack + (q - inPlace) * k * nr, bStride: nr,
+                               alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
+                               rows: rows, cols: Swift.min(nr, n - q * nr))
+            }
+            if let epilogue, i + rows - pending >= epilogueRows || t + 1 == tiles.upperBound {
+                epilogue(pending..<(i + rows), 0..<n)
+                pending = i + rows
+            }
+        }
+    }
+
+    /// Products `batch` of a batch of small ones on the calling thread, each exactly as
+    /// `directProduct` computes it (the same tiles, so the same bits), without its per-product
+    /// costs: the packing space is taken once, and a B shared by the batch (`strideB` 0) is packed
+    /// once. Attention runs hundreds of such products (32×32×16) per call.
+    static func directProducts<T: KernelFloat>(
+        _ batch: Range<Int>, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: T,
+        a: UnsafePointer<T>, lda: Int, strideA: Int, b: UnsafePointer<T>, ldb: Int, strideB: Int, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, strideC: Int, kernel: MicroKernel<T>
+    ) {
+        let nr = kernel.nr
+        let panels = (n + nr - 1) / nr
+        let inPlace = transposeB ? 0 : n / nr
+        let packed = panels - inPlace
+        let tiles = (m + kernel.mr - 1) / kernel.mr
+        withScratch(T.self, count: packed * k * nr) { bPack in
+            for i in batch {
+                let ai = Operand(base: a + i * strideA, ld: lda, transposed: transposeA)
+                let bi = Operand(base: b + i * strideB, ld: ldb, transposed: transposeB)
+                if packed > 0 && (i == batch.lowerBound || strideB != 0) {
+                    packB(bi, row: 0, rows: k, col: inPlace * nr, cols: n - inPlace * nr, panels: 0..<packed, nr: nr, into: bPack)
                 }
+                directTiles(0..<tiles, m: m, n: n, k: k, alpha: alpha, a: ai, b: bi, beta: beta, c: c + i * strideC,
+                            ldc: ldc, kernel: kernel, bPack: bPack, epilogueRows: m, epilogue: nil)
             }
         }
     }

@@ -147,15 +147,15 @@ public enum GEMM {
         }
         // The tile is chosen once for the batch (attention runs hundreds of small products).
         let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!
-        // Small products: one product per piece of work; large ones: split inside each product.
+        // Small products (on the small-product path): whole products per piece of work, run back
+        // to back; large ones: split inside each product.
         let smallProduct = m * n * k <= 64 * 64 * 64
-        if smallProduct && batch > 1 && loop.concurrency > 1 {
-            loop.parallelFor(0..<batch, grain: 1) { range in
-                for i in range {
-                    product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                            a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb, beta: beta,
-                            c: c + i * strideC, ldc: ldc, loop: SerialLoop(), cache: cache, kernel: kernel, epilogue: nil)
-                }
+            && roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2
+        if smallProduct && batch > 1 {
+            splitting(loop, 0..<batch, when: loop.concurrency > 1, grain: 1) { range in
+                directProducts(range, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                               a: a, lda: lda, strideA: strideA, b: b, ldb: ldb, strideB: strideB, beta: beta,
+                               c: c, ldc: ldc, strideC: strideC, kernel: kernel)
             }
         } else {
             for i in 0..<batch {

@@ -219,4 +219,28 @@ where T.RawSignificand: FixedWidthInteger {
             #expect(Array(c[(i * m * n) ..< ((i + 1) * m * n)]) == ci)
         }
     }
+
+    /// Batches of small products (attention's shapes: a B per product, transposed or not, a shared
+    /// transposed B, alpha and beta) give each product's own bits, serially and on workers.
+    @Test(arguments: [(false, false, 1), (false, true, 1), (true, true, 1), (false, true, 0), (true, false, 1)])
+    func batchedSmallProductsMatchSingleOnes(ta: Bool, tb: Bool, perProductB: Int) throws {
+        var rng = TestRandom(seed: 10)
+        let batch = 9, m = 32, n = 16, k = 32
+        let a: [Float] = rng.floats(batch * m * k), b: [Float] = rng.floats(batch * k * n)
+        let c0: [Float] = rng.floats(batch * m * n)
+        let (lda, ldb) = (ta ? m : k, tb ? k : n)
+        for loop in [SerialLoop(), DispatchParallelLoop(workers: 3)] as [any ParallelLoop] {
+            var c = c0
+            try GEMM.multiplyBatched(batch: batch, transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5,
+                                     a: a, lda: lda, strideA: m * k, b: b, ldb: ldb, strideB: perProductB * k * n,
+                                     beta: 2, c: &c, ldc: n, strideC: m * n, loop: loop)
+            for i in 0..<batch {
+                var ci = Array(c0[(i * m * n) ..< ((i + 1) * m * n)])
+                try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5,
+                                  a: Array(a[(i * m * k)...]), lda: lda, b: Array(b[(i * perProductB * k * n)...]), ldb: ldb,
+                                  beta: 2, c: &ci, ldc: n)
+                #expect(Array(c[(i * m * n) ..< ((i + 1) * m * n)]) == ci, "product \(i), \(loop.concurrency) workers")
+            }
+        }
+    }
 }
