@@ -11,7 +11,8 @@
 /// on G and feed it back, so grouping never creates a cycle, and steps stay in topological order.
 /// Forward and backward nodes never share a group (profiles label tasks by that).
 ///
-/// A matrix product (two-dimensional) hosts a group the same way: elementwise nodes aligned with
+/// A matrix product that runs as one GEMM (`canHostEpilogue`: one matrix, or stacked rows times a
+/// shared matrix) hosts a group the same way: elementwise nodes aligned with
 /// its result (a bias and an activation; an activation's derivative applied to an upstream
 /// gradient) join its step under the same rules, with row vectors as long as its rows, and run as
 /// the product's epilogue on each block of the result while the block is in cache (Note [GEMM
