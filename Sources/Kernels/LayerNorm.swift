@@ -53,9 +53,8 @@ public enum LayerNorm {
                 let va = T.Vector(repeating: a), vb = T.Vector(repeating: b)
                 var j = 0
                 while j + w <= cols {
-                    let xhat = (load(xr + j) - vm) * vr
-                    let v = vr * (load(gr + j) * load(gamma + j) - va - xhat * vb)
-                    UnsafeMutableRawPointer(dr + j).storeBytes(of: v, as: T.Vector.self)
+                    let xhat = (loadVector(xr + j) - vm) * vr
+                    storeVector(vr * (loadVector(gr + j) * loadVector(gamma + j) - va - xhat * vb), dr + j)
                     j += w
                 }
                 while j < cols {
@@ -140,9 +139,9 @@ public enum LayerNorm {
         var accG = T.Vector(), accGX = T.Vector()
         var i = 0
         while i + w <= n {
-            let g = load(dy + i) * load(gamma + i)
+            let g = loadVector(dy + i) * loadVector(gamma + i)
             accG += g
-            accGX += g * ((load(x + i) - vm) * vr)
+            accGX += g * ((loadVector(x + i) - vm) * vr)
             i += w
         }
         var sumG: T = 0, sumGX: T = 0
@@ -154,11 +153,6 @@ public enum LayerNorm {
             i += 1
         }
         return (sumG, sumGX)
-    }
-
-    @inline(__always)
-    static func load<T: KernelFloat>(_ p: UnsafePointer<T>) -> T.Vector {
-        UnsafeRawPointer(p).loadUnaligned(as: T.Vector.self)
     }
 
     /// Rows per block of the γ gradient: about `chunk` elements, fixed by `cols` alone.

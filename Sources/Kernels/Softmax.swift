@@ -167,21 +167,15 @@ public enum Softmax {
     @inline(__always)
     static func forRows<T: KernelFloat>(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ type: T.Type,
                                         _ body: (Int, UnsafeMutablePointer<T>) -> Void) {
-        if rows <= 0 || cols <= 0 { return }
-        if loop.concurrency > 1 && rows > 1 && rows * cols > 1 << 14 {
-            loop.parallelFor(0..<rows, grain: Swift.max(1, (1 << 13) / cols)) { range in
-                withScratch(T.self, count: cols) { scratch in
-                    for r in range { body(r, scratch) }
-                }
-            }
-        } else {
+        forRowRanges(rows, cols, loop) { range in
             withScratch(T.self, count: cols) { scratch in
-                for r in 0..<rows { body(r, scratch) }
+                for r in range { body(r, scratch) }
             }
         }
     }
 
-    /// Calls `body` on ranges of rows covering `0..<rows`, split over `loop` as `forRows` splits them.
+    /// Calls `body` on ranges of rows covering `0..<rows`: split over `loop` (pieces of about 8 Ki
+    /// values) when there are more than 16 Ki values, in one range otherwise.
     @inline(__always)
     static func forRowRanges(_ rows: Int, _ cols: Int, _ loop: any ParallelLoop, _ body: (Range<Int>) -> Void) {
         if rows <= 0 || cols <= 0 { return }

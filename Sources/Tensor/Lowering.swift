@@ -84,8 +84,7 @@ enum Lowering<Scalar: TensorScalar> {
             let strideB = rb == 2 ? 0 : b.shape[rb - 2] * ldb
             let pa = a.pointer, pb = b.pointer
             let flops = 2 * Double(batch) * Double(m) * Double(cols) * Double(k)
-            // Blocks sized for this machine's caches (hwloc's, through the executor's topology).
-            let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
+            let cache = cacheSizes(loop)
             // Stacked rows times one shared matrix (x·W with x [..., m, k]): one GEMM over all the
             // rows (each row's sums are the same as in a product per batch entry: same bits).
             let stacked = batch > 1 && rb == 2 && !ta
@@ -386,7 +385,7 @@ enum Lowering<Scalar: TensorScalar> {
         let k = ta ? a.shape[0] : a.shape[1]
         let lda = a.shape[1], ldb = b.shape[1]
         let pa = a.pointer, pb = b.pointer, out = parameter.pointer
-        let cache = (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
+        let cache = cacheSizes(loop)
         let shapes = inputs.map(\.shape)
         let flops = 2 * Double(m) * Double(n) * Double(k) + 2 * Double(m * n)
         let failure: @Sendable (any Error) -> GraphError = { error in
@@ -420,6 +419,11 @@ enum Lowering<Scalar: TensorScalar> {
                                   c: g.pointer, ldc: n, loop: loop, cache: cache, epilogue: epilogue)
             } catch { throw failure(error) }
         }, flops: flops)
+    }
+
+    /// The caches GEMM blocks for: this machine's (hwloc's, through the executor's topology).
+    static func cacheSizes(_ loop: any ParallelLoop) -> CacheSizes {
+        (loop as? Scheduler.Executor)?.topology.cacheSizes ?? MachineCaches.sizes
     }
 
     /// A reduction over `axes` of `x`.

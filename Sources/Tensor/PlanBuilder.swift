@@ -46,8 +46,8 @@ struct PlanBuilder<Scalar: TensorScalar> {
         return try lower(records, needed: needed, steps: steps, order: order, buffers: buffers, folded: folded)
     }
 
-    /// The gradients whose SGD updates run their products themselves (Note [Updates in the
-    /// gradient's product]): gradient node id → update index.
+    /// The gradients whose updates (declared SGD or elementwise rules) run their products
+    /// themselves (Note [Updates in the gradient's product]): gradient node id → update index.
     static func foldedGradients(_ records: [Graph<Scalar>.Record], needed: [Bool], outputs: [Int],
                                 updates: [ParameterUpdate<Scalar>]) -> [Int: Int] {
         var readers = [Int](repeating: 0, count: records.count)
