@@ -97,36 +97,133 @@ extension GEMM {
         }
     }
 
-    /// Large products, in the five BLIS loops with the packed blocks shared by the workers: for
-    /// each nc-wide block of columns and each kc-deep block of k (in order), the kc×nc block of
-    /// op(B) is packed once (its nr-wide panels split over the workers), then the work items —
-    /// row blocks of at most mc rows, times groups of B panels when there are fewer row blocks
-    /// than four per worker —
-    /// are split over the workers; each item packs its block of op(A) (private, pooled) and runs
-    /// the micro-kernel on every mr-row panel of it against every panel of its group. Items are
-    /// several per worker, so a worker that starts late (a busy machine) still takes a share
-    /// instead of leaving the whole product to the others. Every C element sees the same
-    /// operations in the same order whatever the split: only the blocking (kc) shapes the sums,
-    /// and each k block is finished by all workers before the next starts. In the last k block an
-    /// epilogue gets each item's rows in runs of at most `epilogueColumns` columns, as soon as the
-    /// run's panels are done.
+    /// Large products, in the five BLIS loops. With one worker, or too few columns for a wide
+    /// group per worker, the packed blocks of op(B) are shared (`sharedPanelsProduct`); with
+    /// at least `columnsPerGroup` columns per worker, each worker takes a group of columns and
+    /// packs its own panels (`privatePanelsProduct`). Note [GEMM column groups] says why. Every C
+    /// element sees the same operations in the same order on either path: only the blocking (kc)
+    /// shapes the sums, and it depends on k, the cache sizes and the level only, never on the
+    /// worker count. In the last k block an epilogue gets a row block's rows in runs of at most
+    /// `epilogueColumns` columns, as soon as the run's panels are done.
     static func packedProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, cache: CacheSizes,
         epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr
         let workers = Swift.max(1, loop.concurrency)
-        // k is cut into ⌈k/kc⌉ nearly equal blocks (784 → 4 × 196, not 3 × 256 + 16), which
-        // depends on k, the cache sizes and the level only, never on the worker count.
+        // k is cut into ⌈k/kc⌉ nearly equal blocks (784 → 4 × 196, not 3 × 256 + 16).
         let kBlocks = (k + kernel.kc - 1) / kernel.kc
-        let kc = (k + kBlocks - 1) / kBlocks, nc = Swift.min(kernel.nc, roundUp(n, nr))
-        // Row blocks of mc rows (an L2-sized block of A, reused against every panel of its item)
-        // for any worker count; with several workers, items come from splitting the panels into
-        // groups rather than from thinner row blocks, which re-stream every B panel from L3 for
-        // each thin block (2 workers, 256x1024x784: 12-17% faster than 36-row blocks).
+        let blocking = Blocking(kc: (k + kBlocks - 1) / kBlocks, nc: Swift.min(kernel.nc, roundUp(n, kernel.nr)),
+                                rowBlock: rowBlock(m: m, workers: workers, kernel: kernel))
+        if workers > 1 && n >= columnsPerGroup * workers {
+            privatePanelsProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
+                                 groups: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
+        } else {
+            sharedPanelsProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
+                                workers: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
+        }
+    }
+
+    /// The columns a worker's group must have at least for `privatePanelsProduct` (Note [GEMM
+    /// column groups]): narrower groups would pack all of op(A) once per group for little work.
+    static var columnsPerGroup: Int { 256 }
+
+    /// The packed path's block sizes: `kc` (the k block, the only size that shapes the sums),
+    /// `nc` (the widest block of op(B) packed at once) and the rows of a block of op(A).
+    struct Blocking {
+        let kc: Int, nc: Int, rowBlock: Int
+    }
+
+    /// Rows per block of op(A): at most `mc` (an L2-sized block, reused against every panel). With
+    /// several workers the blocks are a multiple of the worker count and equal to within one
+    /// tile (1024 rows on 2 workers: 4 × 264/252 rows, not 3 × 312 + 88, which left one worker
+    /// with a short share: 2-worker 768² and 1024² products 5-15% faster).
+    static func rowBlock<T>(m: Int, workers: Int, kernel: MicroKernel<T>) -> Int {
+        let mr = kernel.mr
+        let widest = Swift.min(kernel.mc, roundUp(m, mr))
+        guard workers > 1 else { return widest }
+        let tiles = (m + mr - 1) / mr
+        let blocks = roundUp((m + widest - 1) / widest, workers)
+        return (tiles + blocks - 1) / blocks * mr
+    }
+
+    // Note [GEMM column groups]: with several workers sharing packed blocks of op(B), every
+    // worker reads every panel, half of which (on two workers) the other core packed: its lines
+    // sit modified in the other core's L2, and each k block ends with a barrier. On this 2-core
+    // Zen 5, each core then ran at 195-211 GFLOP/s beside the other against 241 alone, while
+    // OpenBLAS (which packs per thread the operand that streams, in its column-major terms our
+    // op(B)) scaled to 2 × 234. `privatePanelsProduct` gives each worker a group of whole
+    // columns: it packs its own panels of op(B) (they stay in its own caches), packs op(A)
+    // itself (once per group: the cost that `columnsPerGroup` bounds), and runs all of its k
+    // blocks without waiting for anyone. 2-worker products (best of 40-150 calls, alternated,
+    // noisy host): 1024² 352-370 → 415-436 GFLOP/s, 2048² 374-388 → 403-421, the MLP's 256×1024
+    // products about 290 → 360-400. The groups are one per worker, claimed in order, so a worker
+    // that starts late leaves its group to the first one free (as a task of a plan does when the
+    // other worker is busy with another task: the group then runs on the worker that owns it).
+
+    /// `packedProduct` with a group of whole columns per worker, each packing its own panels
+    /// (Note [GEMM column groups]); groups end on panel boundaries, so C's tiles are the ones the
+    /// shared path computes.
+    static func privatePanelsProduct<T: KernelFloat>(
+        m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, groups: Int, kernel: MicroKernel<T>,
+        blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
+    ) {
+        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
+        let allPanels = (n + nr - 1) / nr
+        let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
+        loop.parallelFor(0..<groups, grain: 1) { range in
+            for g in range {
+                let groupEnd = Swift.min(n, (g + 1) * allPanels / groups * nr)
+                var jc = g * allPanels / groups * nr
+                while jc < groupEnd {
+                    let ncCur = Swift.min(nc, groupEnd - jc)
+                    let panels = (ncCur + nr - 1) / nr
+                    withScratch(T.self, count: kc * panels * nr + rowBlock * kc) { scratch in
+                        let bPack = scratch, aPack = scratch + kc * panels * nr
+                        var pc = 0
+                        while pc < k {
+                            let kcCur = Swift.min(kc, k - pc)
+                            let betaBlock: T = pc == 0 ? beta : 1
+                            let finished = pc + kcCur == k ? epilogue : nil
+                            packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
+                            var ic = 0
+                            while ic < m {
+                                let mcCur = Swift.min(rowBlock, m - ic)
+                                packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
+                                blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                 alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
+                                ic += mcCur
+                            }
+                            pc += kcCur
+                        }
+                    }
+                    jc += ncCur
+                }
+            }
+        }
+    }
+
+    /// `packedProduct` with the packed blocks shared by the workers: for each nc-wide block of
+    /// columns and each kc-deep block of k (in order), the kc×nc block of op(B) is packed once
+    /// (its nr-wide panels split over the workers), then the work items — row blocks, times
+    /// groups of B panels when there are fewer row blocks than four per worker — are split over
+    /// the workers; each item packs its block of op(A) (private, pooled) and runs the
+    /// micro-kernel on every mr-row panel of it against every panel of its group. Items are
+    /// several per worker, so a worker that starts late (a busy machine) still takes a share
+    /// instead of leaving the whole product to the others; each k block is finished by all
+    /// workers before the next starts.
+    static func sharedPanelsProduct<T: KernelFloat>(
+        m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
+        blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
+    ) {
+        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
+        // With several workers, items come from splitting the panels into groups rather than from
+        // thinner row blocks, which re-stream every B panel from L3 for each thin block (2
+        // workers, 256x1024x784: 12-17% faster than 36-row blocks).
         let wanted = 4 * workers
-        let rowBlock = Swift.min(kernel.mc, roundUp(m, mr))
         let rowBlocks = (m + rowBlock - 1) / rowBlock
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         withScratch(T.self, count: kc * nc) { bPack in
@@ -156,29 +253,45 @@ extension GEMM {
                                     packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
                                     packedBlock = block
                                 }
-                                let first = group * panels / groups, end = (group + 1) * panels / groups
-                                var runStart = first
-                                for q in first..<end {
-                                    let bq = UnsafePointer(bPack) + q * kcCur * nr
-                                    let tileCols = Swift.min(nr, ncCur - q * nr)
-                                    var ir = 0
-                                    while ir < mcCur {
-                                        kernel.packed(k: kcCur, a: aPack + ir * kcCur, b: bq, alpha: alpha, beta: betaBlock,
-                                                      c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
-                                                      rows: Swift.min(mr, mcCur - ir), cols: tileCols)
-                                        ir += mr
-                                    }
-                                    if let finished, q + 1 == end || q + 1 - runStart == runPanels {
-                                        finished(ic..<(ic + mcCur), (jc + runStart * nr)..<(jc + Swift.min(ncCur, (q + 1) * nr)))
-                                        runStart = q + 1
-                                    }
-                                }
+                                blockTimesPanels((group * panels / groups)..<((group + 1) * panels / groups),
+                                                 rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                 alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
                             }
                         }
                     }
                     pc += kcCur
                 }
                 jc += ncCur
+            }
+        }
+    }
+
+    /// The packed block of op(A) for C's rows `rows` times the packed panels `panels` of the
+    /// column block at `jc` (for one k block): the micro-kernel on every mr-row panel against
+    /// every panel, and `finished` (the epilogue, in the last k block) on runs of at most
+    /// `runPanels` panels as soon as they are done.
+    @inline(__always)
+    static func blockTimesPanels<T: KernelFloat>(
+        _ panels: Range<Int>, rows: Range<Int>, jc: Int, ncCur: Int, kcCur: Int, alpha: T, beta: T,
+        aPack: UnsafeMutablePointer<T>, bPack: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int,
+        kernel: MicroKernel<T>, runPanels: Int, finished: Epilogue?
+    ) {
+        let mr = kernel.mr, nr = kernel.nr, ic = rows.lowerBound, mcCur = rows.count
+        var runStart = panels.lowerBound
+        for q in panels {
+            let bq = UnsafePointer(bPack) + q * kcCur * nr
+            let tileCols = Swift.min(nr, ncCur - q * nr)
+            var ir = 0
+            while ir < mcCur {
+                kernel.packed(k: kcCur, a: aPack + ir * kcCur, b: bq, alpha: alpha, beta: beta,
+                              c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
+                              rows: Swift.min(mr, mcCur - ir), cols: tileCols)
+                ir += mr
+            }
+            if let finished, q + 1 == panels.upperBound || q + 1 - runStart == runPanels {
+                finished(rows, (jc + runStart * nr)..<(jc + Swift.min(ncCur, (q + 1) * nr)))
+                runStart = q + 1
             }
         }
     }

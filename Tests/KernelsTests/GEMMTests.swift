@@ -130,7 +130,11 @@ where T.RawSignificand: FixedWidthInteger {
         for (cs, cache) in [(GEMMCase(m: 300, n: 200, k: 100), CacheSizes.default),
                             (GEMMCase(m: 6, n: 1000, k: 300, tb: true, beta: 1), CacheSizes.default),
                             (GEMMCase(m: 130, n: 97, k: 150, ta: true, alpha: 2, beta: 0.5), tiny),
-                            (GEMMCase(m: 257, n: 513, k: 300), CacheSizes.default)] {
+                            (GEMMCase(m: 257, n: 513, k: 300), CacheSizes.default),
+                            // Column groups per worker (Note [GEMM column groups]) with several k
+                            // blocks, and with several column blocks inside a group (tiny caches).
+                            (GEMMCase(m: 70, n: 1100, k: 900, ta: true, beta: 1, pad: 3), CacheSizes.default),
+                            (GEMMCase(m: 50, n: 800, k: 100, tb: true, alpha: -1), tiny)] {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
                 let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
