@@ -1,3 +1,4 @@
+import CHwloc
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -48,10 +49,16 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     /// without touching its reference count.
     private let buffers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let lock = Lock<Void>(())
+    /// Where the workers' timestamps come from (Note [Trace timestamps]).
+    private let clock = TraceClock.shared
+    /// The clock read when the recorder was made or last reset (under `lock`): buffered ticks
+    /// become nanoseconds from it.
+    private var anchor: TraceClock.Reading
 
     public init() {
         buffers = .allocate(capacity: TraceRecorder.maxWorkers)
         buffers.initialize(repeating: nil, count: TraceRecorder.maxWorkers)
+        anchor = clock.read()
     }
 
     deinit {
@@ -78,15 +85,29 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
         }
     }
 
+    /// Makes room for `count` events on each of workers `0..<workers` and touches it, so that
+    /// recording that many allocates nothing and takes no page faults: for a recording whose
+    /// length is known (a profiled benchmark of a fixed number of runs). Call it while no
+    /// recorded run is in progress.
+    public func reserveCapacity(eventsPerWorker count: Int, workers: Int) {
+        precondition(workers <= TraceRecorder.maxWorkers, "TraceRecorder: more than \(TraceRecorder.maxWorkers) workers")
+        lock.withLock { _ in
+            for i in 0..<workers {
+                if buffers[i] == nil { buffers[i] = Unmanaged.passRetained(TraceBuffer()).toOpaque() }
+                buffer(i).takeUnretainedValue().reserve(count)
+            }
+        }
+    }
+
     /// Notes the CPU and the time.
     public func taskWillStart(_ task: ObservedTask, worker: Int) {
-        let cpu = Affinity.currentCPU(), begin = TraceRecorder.now()
+        let cpu = Affinity.currentCPU(), begin = clock.ticks()
         buffer(worker)._withUnsafeGuaranteedRef { $0.open(cpu: cpu, begin: begin) }
     }
 
     /// Records the event that `taskWillStart` opened.
     public func taskDidEnd(_ task: ObservedTask, worker: Int) {
-        let end = TraceRecorder.now()
+        let end = clock.ticks()
         buffer(worker)._withUnsafeGuaranteedRef { $0.close(task: task, worker: worker, end: end) }
     }
 
@@ -99,8 +120,9 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     public var events: [TaskEvent] {
         var all: [TaskEvent] = []
         lock.withLock { _ in
+            let nanoseconds = clock.converter(from: anchor, to: clock.read())
             for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil {
-                all.append(contentsOf: buffer(i).takeUnretainedValue().snapshot())
+                all.append(contentsOf: buffer(i).takeUnretainedValue().snapshot(nanoseconds))
             }
         }
         all.sort { ($0.beginNanos, $0.worker) < ($1.beginNanos, $1.worker) }
@@ -111,6 +133,7 @@ public final class TraceRecorder: TaskObserver, @unchecked Sendable {
     public func reset() {
         lock.withLock { _ in
             for i in 0..<TraceRecorder.maxWorkers where buffers[i] != nil { buffer(i).takeUnretainedValue().count = 0 }
+            anchor = clock.read()
         }
     }
 }
@@ -134,6 +157,7 @@ final class TraceBuffer {
         openStack.deallocate()
     }
 
+    /// Events hold the clock's ticks (Note [Trace timestamps]) until `snapshot` converts them.
     @inline(__always)
     func open(cpu: Int, begin: UInt64) {
         if openCount == openCapacity { openStack = TraceBuffer.grow(openStack, count: openCount, capacity: &openCapacity) }
@@ -161,5 +185,26 @@ final class TraceBuffer {
         return bigger
     }
 
-    func snapshot() -> [TaskEvent] { Array(UnsafeBufferPointer(start: storage, count: count)) }
+    /// Room for `wanted` events, every page of it touched.
+    func reserve(_ wanted: Int) {
+        guard wanted > capacity else { return }
+        let bigger = UnsafeMutablePointer<TaskEvent>.allocate(capacity: wanted)
+        bigger.moveInitialize(from: storage, count: count)
+        storage.deallocate()
+        storage = bigger
+        capacity = wanted
+        let bytes = UnsafeMutableRawPointer(storage + count), length = (wanted - count) * MemoryLayout<TaskEvent>.stride
+        var offset = 0
+        while offset < length { bytes.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self); offset += 4096 }
+    }
+
+    /// The events, their ticks turned into nanoseconds by `nanoseconds`.
+    func snapshot(_ nanoseconds: TraceClock.Converter) -> [TaskEvent] {
+        UnsafeBufferPointer(start: storage, count: count).map { e in
+            var e = e
+            e.beginNanos = nanoseconds(e.beginNanos)
+            e.endNanos = nanoseconds(e.endNanos)
+            return e
+        }
+    }
 }

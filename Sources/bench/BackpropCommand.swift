@@ -71,6 +71,14 @@ enum BackpropCommand {
         // With --profile the timed steps themselves are traced (so the time shows profiling's cost).
         let recorder = profileDirectory.map { _ in TraceRecorder() }
         for _ in 0..<warmup { try plan.run() }
+        if let recorder {
+            // Room for every timed run's events, taken before the clock starts (a recording of a
+            // known length should not pay for growing its buffers while it records).
+            try plan.run(observer: recorder)
+            let perWorker = Dictionary(grouping: recorder.events, by: \.worker).values.map(\.count).max() ?? 0
+            recorder.reserveCapacity(eventsPerWorker: (repeats + 1) * perWorker * 5 / 4, workers: threads)
+            recorder.reset()
+        }
         let times = try Clock.measure(repeat: repeats, warmup: 0) { try plan.run(observer: recorder) }
         let median = times.median * 1e3, best = (times.min() ?? 0) * 1e3
         let loss = try plan.value(of: built.loss).scalar
