@@ -14,10 +14,15 @@ extension Dataset {
         precondition(out.count >= rows.count * width,
                      "Dataset.gather: \(rows.count) rows of \(width) need \(rows.count * width) values, buffer has \(out.count)")
         withRowIndices(rows) { rowIndices in
-            features.withUnsafeBufferPointer { src in
-                if S.self == Float.self {
+            if S.self == Float.self {
+                // Note [Single-precision features]: whole Float rows from the Float copy.
+                singlePrecision.floats(of: features).withUnsafeBufferPointer { src in
                     out.withMemoryRebound(to: Float.self) { Self.copyRows(src, f, rowIndices, columns, count, into: $0) }
-                } else if S.self == Double.self {
+                }
+                return
+            }
+            features.withUnsafeBufferPointer { src in
+                if S.self == Double.self {
                     out.withMemoryRebound(to: Double.self) { Self.copyRows(src, f, rowIndices, columns, count, into: $0) }
                 } else {
                     var k = 0
@@ -57,6 +62,21 @@ extension Dataset {
     private func withRowIndices<R>(_ rows: some Collection<Int>, _ body: (UnsafeBufferPointer<Int>) -> R) -> R {
         if let result = rows.withContiguousStorageIfAvailable(body) { return result }
         return Array(rows).withUnsafeBufferPointer(body)
+    }
+
+    /// `copyRows` from the Float copy of the features: whole rows as memory copies.
+    private static func copyRows(_ src: UnsafeBufferPointer<Float>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
+                                 _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Float>) {
+        let w = columns?.count ?? width
+        for (k, r) in rows.enumerated() {
+            precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
+            let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
+            if let columns {
+                for (j, c) in columns.enumerated() { to[j] = from[c] }
+            } else {
+                to.update(from: from, count: width)
+            }
+        }
     }
 
     /// Row `r` of `src` (rows of `width` values), all columns or `columns`, for each of `rows`, into

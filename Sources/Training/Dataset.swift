@@ -15,7 +15,12 @@ import Tensor
 /// ```
 public struct Dataset: Sendable, Equatable {
     /// `count * featureCount` values, row after row.
-    public internal(set) var features: [Double]
+    public internal(set) var features: [Double] {
+        didSet { singlePrecision = SinglePrecisionFeatures() }
+    }
+    /// `features` in Float, made by the first Float gather (Note [Single-precision features]);
+    /// replaced whenever `features` changes.
+    var singlePrecision = SinglePrecisionFeatures()
     /// `count * targetCount` values, row after row: class indices (as numbers) for classification.
     public internal(set) var targets: [Double]
     /// Columns of `features`.
@@ -73,6 +78,12 @@ public struct Dataset: Sendable, Equatable {
         self.targetCount = targetCount
         self.task = task
         self.classCount = classCount
+    }
+
+    /// Equal features, targets and shape (the single-precision copy does not count).
+    public static func == (a: Dataset, b: Dataset) -> Bool {
+        a.features == b.features && a.targets == b.targets && a.featureCount == b.featureCount
+            && a.targetCount == b.targetCount && a.task == b.task && a.classCount == b.classCount
     }
 
     /// The rows at `indices`, in that order (indices may repeat).

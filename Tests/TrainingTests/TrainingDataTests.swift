@@ -148,6 +148,35 @@ import Training
         #expect(x == [20, 21, 0, 1] && y == [2, 0] && picked == [11, 21])
     }
 
+    /// Float batches come from the dataset's Float copy (Note [Single-precision features]): the
+    /// same values as converting each Double, for whole rows and for chosen columns, in Double
+    /// too; a dataset whose features change gets a new copy, and copies of the dataset agree.
+    @Test func floatGatherMatchesConvertingEachValue() throws {
+        var rng = SeededGenerator(seed: 5)
+        let rows = 37, width = 13
+        let values = (0..<(rows * width)).map { _ in Double(rng.nextIndex(below: 1 << 20)) / 3.0 - 1e5 }
+        let data = try Dataset(features: values, targets: (0..<rows).map { Double($0 % 4) }, featureCount: width,
+                               targetCount: 1, task: .multiclass, classCount: 4)
+        let picks = [36, 0, 5, 5, 17]
+        var floats = [Float](repeating: .nan, count: picks.count * width)
+        floats.withUnsafeMutableBufferPointer { data.gather(rows: picks, features: $0) }
+        #expect(floats == picks.flatMap { r in (0..<width).map { Float(values[r * width + $0]) } })
+        var some = [Float](repeating: .nan, count: picks.count * 2)
+        some.withUnsafeMutableBufferPointer { data.gather(rows: picks, features: $0, columns: [12, 3]) }
+        #expect(some == picks.flatMap { r in [Float(values[r * width + 12]), Float(values[r * width + 3])] })
+        var doubles = [Double](repeating: .nan, count: picks.count * width)
+        doubles.withUnsafeMutableBufferPointer { data.gather(rows: picks, features: $0) }
+        #expect(doubles == picks.flatMap { r in (0..<width).map { values[r * width + $0] } })
+        // A scaled copy (new features) gathers its own values, not the first copy's.
+        let scaled = FeatureScaler(standardizing: data).apply(to: data)
+        var scaledFloats = [Float](repeating: .nan, count: picks.count * width)
+        scaledFloats.withUnsafeMutableBufferPointer { scaled.gather(rows: picks, features: $0) }
+        #expect(scaledFloats == picks.flatMap { r in (0..<width).map { Float(scaled.features[r * width + $0]) } })
+        #expect(scaledFloats != floats)
+        let copy = data
+        #expect(copy == data)
+    }
+
     @Test func seededShuffleIsAPermutationAndRepeatable() {
         var a = SeededGenerator(seed: 99), b = SeededGenerator(seed: 99)
         let p = a.permutation(1000)
