@@ -110,7 +110,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// fed keeps its previous value; one never fed is an error). Throws on a bad feed or if a task
     /// throws (the first error); the plan stays usable.
     /// `observer` (a `TraceRecorder`, say) is told when each task (and each intra-op piece) begins
-    /// and ends, besides the executor's own observers; a plan without an executor tells nobody.
+    /// and ends, besides the executor's own observers; a plan without an executor tells nobody. A
+    /// plan that runs inline (`runsInline`) reports its tasks as worker `callingThreadWorker`.
     ///
     /// Unavailable in async code, where waiting for the workers would block a thread of Swift's
     /// cooperative pool: there, `try await run(feeds:observer:)` suspends instead.
@@ -118,8 +119,12 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     public func run(feeds: [Node<Scalar>: Tensor<Scalar>] = [:], observer: (any TaskObserver)? = nil) throws {
         try exclusive {
             try apply(feeds)
-            if let executor, let compiled, !runsInline || observer != nil || !executor.observers.isEmpty {
+            if let executor, let compiled, !runsInline {
                 try executor.run(compiled, observer: observer)
+            } else if let executor, let compiled, observer != nil || !executor.observers.isEmpty {
+                // Note [Observed inline runs]: on this thread, reported as one more worker.
+                try runInlineObserved(executor: executor, compiled: compiled,
+                                      observers: executor.observers + (observer.map { [$0] } ?? []))
             } else {
                 try program.run()
             }
@@ -129,8 +134,9 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// Whether the blocking `run` executes the tasks in order on the calling thread although the
     /// plan has an executor: when the plan's estimated work is under `inlineLimitMicroseconds`,
     /// handing it to the workers and waiting for them costs more than they could save. Results
-    /// are the same either way (they never depend on the worker count). Runs with an observer
-    /// (the plan's or the executor's) always go to the workers, so traces show them.
+    /// are the same either way (they never depend on the worker count). A run with an observer
+    /// (the plan's or the executor's) stays inline too and reports its tasks as worker
+    /// `callingThreadWorker` (Note [Observed inline runs]); the async `run` always uses the workers.
     public var runsInline: Bool { program.estimatedMicroseconds < Plan.inlineLimitMicroseconds }
 
     /// Plans estimated below this many microseconds of work run on the calling thread (see

@@ -23,8 +23,11 @@ extension Plan {
     ///     for _ in 0..<10 { try plan.run(feeds: feeds, observer: recorder) }
     ///     try plan.profile(recorder).write(to: URL(fileURLWithPath: "profile"))
     public func profile(_ recorder: TraceRecorder) throws -> Profile {
-        guard let compiled else { throw PlanProfileError.serialPlan }
-        return try Profile(graph: compiled, events: recorder.events, tasks: profileTasks)
+        guard let compiled, let caller = callingThreadWorker else { throw PlanProfileError.serialPlan }
+        // Runs small enough to stay on the calling thread report it as one more worker (Note
+        // [Observed inline runs]): its track gets its own name.
+        return try Profile(graph: compiled, events: recorder.events, tasks: profileTasks,
+                           workerLabels: [caller: "calling thread"])
     }
 }
 

@@ -164,7 +164,8 @@ extension TrainCommand {
                 ("test " + curves.metricName, String(format: "%.4f", testAnalysis.mainMetric)),
             ]
             if let dir = o.profile {
-                let profile = try session.profile()
+                // Small steps run on this thread (Note [Observed inline runs]): name its track.
+                let profile = try session.profile(workerLabels: [executor.workerCount: "calling thread"])
                 if isRoot {
                     try profile.write(to: URL(fileURLWithPath: dir), title: title)
                     try curves.write(toDirectory: dir, title: title, facts: facts)

@@ -1,0 +1,62 @@
+import Scheduler
+import Tensor
+import Testing
+
+/// Note [Observed inline runs]: a plan small enough to run on the calling thread stays there when
+/// observed, and reports its tasks as worker `callingThreadWorker`.
+@Suite struct ObservedInlineRunTests {
+    /// A two-layer step with an SGD update: small enough to run inline.
+    final class Step {
+        let graph = Graph<Float>()
+        let x: Node<Float>, loss: Node<Float>
+        let plan: Plan<Float>
+
+        init(executor: Executor) throws {
+            x = graph.placeholder("x", shape: [4, 3])
+            let w1 = graph.parameter("w1", Tensor(shape: [3, 5], scalars: (0..<15).map { Float($0 % 7) * 0.1 - 0.3 }))
+            let w2 = graph.parameter("w2", Tensor(shape: [5, 2], scalars: (0..<10).map { Float($0 % 3) * 0.2 - 0.2 }))
+            let h = try relu(x.matmul(w1))
+            loss = try (h.matmul(w2) * h.matmul(w2)).sum()
+            let grads = try graph.gradients(of: loss, wrt: [w1, w2])
+            plan = try Plan(outputs: [loss], updates: [
+                .sgd(parameter: w1, gradient: grads[0]) { 0.01 },
+                .sgd(parameter: w2, gradient: grads[1]) { 0.01 },
+            ], executor: executor)
+        }
+
+        func feed() throws {
+            try plan.withUnsafeFeed(x) { for i in $0.indices { $0[i] = Float(i % 5) - 2 } }
+        }
+    }
+
+    @Test(arguments: [1, 2])
+    func observedInlineRunReportsEveryTaskOnTheCallingThread(workers: Int) throws {
+        let executor = Executor(workers: workers, pinning: false)
+        defer { executor.shutdown() }
+        let observed = try Step(executor: executor), plain = try Step(executor: executor)
+        #expect(observed.plan.runsInline)
+        #expect(observed.plan.callingThreadWorker == workers)
+        let recorder = TraceRecorder()
+        for _ in 0..<3 {
+            try observed.feed()
+            try plain.feed()
+            try observed.plan.run(observer: recorder)
+            try plain.plan.run()
+            // Observing changes nothing in what is computed.
+            #expect(try observed.plan.value(of: observed.loss).scalars == plain.plan.value(of: plain.loss).scalars)
+        }
+        let events = recorder.events
+        #expect(events.count == 3 * observed.plan.taskCount)
+        #expect(events.allSatisfy { $0.worker == workers && $0.task >= 0 && $0.endNanos >= $0.beginNanos })
+        // In program order, one run after the other.
+        #expect(events.map(\.task) == Array(repeating: Array(0..<observed.plan.taskCount), count: 3).flatMap { $0 })
+
+        // An observer installed on the executor sees inline runs the same way.
+        let installed = TraceRecorder()
+        executor.addObserver(installed)
+        try observed.plan.run()
+        #expect(executor.removeObserver(installed))
+        #expect(installed.events.count == observed.plan.taskCount)
+        #expect(installed.events.allSatisfy { $0.worker == workers })
+    }
+}
