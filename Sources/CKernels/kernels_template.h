@@ -657,8 +657,8 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 // MARK: - GEMM micro-kernels
 //
 // The register tile of BLIS: R rows by NV vectors of accumulators, one broadcast of A and NV
-// loads of B per k step, R·NV multiply-adds. Each tile function has two bodies: R = MR, and
-// R = MR/2 for edge tiles of at most MR/2 rows (less wasted work on small products). `packed`
+// loads of B per k step, R·NV multiply-adds. Each tile function has bodies for R = MR and for
+// edge tiles of at most MR/3, MR/2 or 2·MR/3 rows (less wasted work on small products). `packed`
 // specializes the strides of packed panels (A: MR values per k step, of which the body reads R;
 // B: NR values per k step) and prefetches the C tile before the loop; `strided` reads A and B in
 // place (the small-product path). Every C element gets the same operations whichever body and
@@ -668,6 +668,12 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 // B a whole panel, bs = NR) as constants, which frees two registers.
 
 #define CK_U _Pragma("clang loop unroll(full)")
+
+// Row counts of the shorter bodies: a third and two thirds of MR (at least one row). An edge tile
+// of `rows` rows takes the shortest body that holds them (12-row tiles: 4, 6, 8 or 12 rows), so a
+// batch of 64 (5 × 12 + 4) or 32 (2 × 12 + 8) computes no padded rows.
+#define CK_THIRD(MR) ((MR) / 3 > 0 ? (MR) / 3 : 1)
+#define CK_TWO_THIRDS(MR) (2 * (MR) / 3 > 0 ? 2 * (MR) / 3 : 1)
 
 #define CK_GEMM_BODY(name, T, V, LOADV, STOREV, SPLATV, LANES, MR, R, NV, SCALAR_FMA, SEGMENTED)        \
     CK_INLINE void name(long k, const T *a, long ars, long acs, long arows, long seg, long jump,         \
@@ -752,6 +758,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 #define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                  \
     CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 0)      \
     CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA, 0) \
+    CK_GEMM_BODY(CK(prefix##_third), T, V, LOADV, STOREV, SPLATV, LANES, MR, CK_THIRD(MR), NV, SCALAR_FMA, 0) \
+    CK_GEMM_BODY(CK(prefix##_two_thirds), T, V, LOADV, STOREV, SPLATV, LANES, MR, CK_TWO_THIRDS(MR), NV,     \
+                 SCALAR_FMA, 0)                                                                         \
     CK_GEMM_BODY(CK(prefix##_full_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 1)  \
     CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV,           \
                  SCALAR_FMA, 1)                                                                         \
@@ -762,8 +771,12 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        if (rows <= MR / 2)                                                                             \
+        if (rows <= CK_THIRD(MR))                                                                       \
+            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        else if (rows <= MR / 2)                                                                        \
             CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
+            CK(prefix##_two_thirds)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
         else                                                                                            \
             CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
     }                                                                                                   \
@@ -780,8 +793,12 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (seg < k)                                                                               \
             CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= CK_THIRD(MR))                                                                  \
+            CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (rows <= MR / 2)                                                                        \
             CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
+            CK(prefix##_two_thirds)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else                                                                                            \
             CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
     }
@@ -795,6 +812,7 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
 #define CK_DEFINE_NARROW_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, SCALAR_FMA)                 \
     CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, 1, SCALAR_FMA, 0)       \
     CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1, SCALAR_FMA, 0) \
+    CK_GEMM_BODY(CK(prefix##_third), T, V, LOADV, STOREV, SPLATV, LANES, MR, CK_THIRD(MR), 1, SCALAR_FMA, 0) \
     CK_GEMM_BODY(CK(prefix##_half_seg), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,            \
                  SCALAR_FMA, 1)                                                                         \
     CK_GEMM_BODY(CK(prefix##_half_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), 1,           \
@@ -809,7 +827,9 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        if (rows <= MR / 2)                                                                             \
+        if (rows <= CK_THIRD(MR))                                                                       \
+            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);    \
+        else if (rows <= MR / 2)                                                                        \
             CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
         else                                                                                            \
             CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
@@ -825,6 +845,8 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
             CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (seg < k)                                                                               \
             CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= CK_THIRD(MR))                                                                  \
+            CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else                                                                                            \
             CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
     }                                                                                                   \
