@@ -584,6 +584,75 @@ static void CK(softmax_rows)(const float *x, float *y, long rows, long n) {
     }
 }
 
+// MARK: - Cross-entropy of short rows
+//
+// A classifier's rows are short (10 classes), and the row-at-a-time calls (fold max, exp_shifted,
+// fold add, log, divide) cost more per call than per value. Folds of fewer than 32 values take
+// x[0], then each next value in order (CK_FOLD), so CK_LANES rows at a time, one row per lane,
+// give the same bits: the row's max by the same comparisons, the same exp and log per value, the
+// sum in the same order, the same divisions and products.
+
+CK_INLINE VF ck_vmax(VF a, VF b) { return sel((VI)((a > b) | (a != a)), a, b); }
+
+/* Rows r0 ..< r0 + count (at most CK_LANES) of n < 32 values: e[j] = exp(x[j] - max) per lane, the
+   max into *max, the sum (in order) returned. Lanes past `count` compute on zeros. */
+CK_INLINE VF ck_short_rows_exp(const float *x, long r0, long count, long n, VF *e, VF *max) {
+    float buf[CK_LANES];
+    for (long j = 0; j < n; j++) {
+        for (long l = 0; l < CK_LANES; l++) buf[l] = l < count ? x[(r0 + l) * n + j] : 0.0f;
+        e[j] = ld(buf);
+    }
+    VF m = e[0];
+    for (long j = 1; j < n; j++) m = ck_vmax(m, e[j]);
+    e[0] = v_exp(e[0] - m);
+    VF s = e[0];
+    for (long j = 1; j < n; j++) {
+        e[j] = v_exp(e[j] - m);
+        s = s + e[j];
+    }
+    *max = m;
+    return s;
+}
+
+/* Column j of the block's rows, e[j] / s, into out (rows r0 ..< r0 + count, n values a row). */
+CK_INLINE void ck_short_rows_divide(const VF *e, VF s, long r0, long count, long n, float *out) {
+    float buf[CK_LANES];
+    for (long j = 0; j < n; j++) {
+        st(buf, e[j] / s);
+        for (long l = 0; l < count; l++) out[(r0 + l) * n + j] = buf[l];
+    }
+}
+
+static void CK(xent_short_rows)(const float *x, const int *labels, long rows, long n, float *losses, float *probs) {
+    for (long r0 = 0; r0 < rows; r0 += CK_LANES) {
+        long count = rows - r0 < CK_LANES ? rows - r0 : CK_LANES;
+        VF e[32], m;
+        VF s = ck_short_rows_exp(x, r0, count, n, e, &m);
+        float mb[CK_LANES], lb[CK_LANES];
+        st(mb, m);
+        st(lb, v_log(s));
+        for (long l = 0; l < count; l++) {
+            const float *xr = x + (r0 + l) * n;
+            losses[r0 + l] = -((xr[labels[r0 + l]] - mb[l]) - lb[l]);
+        }
+        if (probs) ck_short_rows_divide(e, s, r0, count, n, probs);
+    }
+}
+
+static void CK(xent_gradient_short_rows)(const float *x, const int *labels, long rows, long n, float factor, float *g) {
+    for (long r0 = 0; r0 < rows; r0 += CK_LANES) {
+        long count = rows - r0 < CK_LANES ? rows - r0 : CK_LANES;
+        VF e[32], m;
+        VF s = ck_short_rows_exp(x, r0, count, n, e, &m);
+        ck_short_rows_divide(e, s, r0, count, n, g);
+        for (long l = 0; l < count; l++) {
+            float *gr = g + (r0 + l) * n;
+            gr[labels[r0 + l]] -= 1;
+            for (long j = 0; j < n; j++) gr[j] = gr[j] * factor;
+        }
+    }
+}
+
 // MARK: - Optimizer steps (formulas: Sources/Kernels/OptimizerSteps.swift)
 
 /// Runs `body(offset pointers)` on whole vectors, then on zero-padded copies of the tail; arrays
@@ -987,6 +1056,8 @@ CK_SHARED const ck_table CK(table) = {
     .pack = CK_STREAM(pack),
     .exp_shifted = CK(exp_shifted),
     .softmax_rows = CK(softmax_rows),
+    .xent_short_rows = CK(xent_short_rows),
+    .xent_gradient_short_rows = CK(xent_gradient_short_rows),
     .conv1_forward = CK(conv1_forward),
     .conv1_filter = CK(conv1_filter),
     .saxpy = CK(saxpy),

@@ -113,15 +113,24 @@ public enum Softmax {
         // Row losses are kept (in scratch storage: stack up to 1 KiB, pooled beyond) and
         // added in row order afterwards, so the total does not depend on how rows were split.
         return withScratch(T.self, count: rows) { losses in
-            forRows(rows, cols, loop, T.self) { r, tmp in
-                let xr = logits + r * cols
-                let m = rowMax(xr, cols)
-                let (sum, logSum) = logSumExp(xr, m, cols, scratch: tmp)
-                losses[r] = -(xr[Int(labels[r])] - m - logSum)
-                if let p = probabilities {
-                    let pr = p + r * cols
-                    _ = expShifted(xr, pr, cols, max: m)
-                    divide(pr, by: sum, cols)
+            if T.self == Float.self && cols < shortRow {
+                // Short rows, a row per lane: the same bits as the calls below.
+                forRowRanges(rows, cols, loop) { range in
+                    let first = range.lowerBound
+                    currentKernels.pointee.xent_short_rows(floats(logits + first * cols), labels + first, range.count, cols,
+                                                           floats(losses + first), probabilities.map { floats($0 + first * cols) })
+                }
+            } else {
+                forRows(rows, cols, loop, T.self) { r, tmp in
+                    let xr = logits + r * cols
+                    let m = rowMax(xr, cols)
+                    let (sum, logSum) = logSumExp(xr, m, cols, scratch: tmp)
+                    losses[r] = -(xr[Int(labels[r])] - m - logSum)
+                    if let p = probabilities {
+                        let pr = p + r * cols
+                        _ = expShifted(xr, pr, cols, max: m)
+                        divide(pr, by: sum, cols)
+                    }
                 }
             }
             var total: T = 0
@@ -140,6 +149,16 @@ public enum Softmax {
     ) throws {
         try validate(labels, rows, cols)
         let factor = scale / T(rows)
+        if T.self == Float.self && cols < shortRow {
+            // Short rows, a row per lane: the same bits as the calls below.
+            forRowRanges(rows, cols, loop) { range in
+                let first = range.lowerBound
+                currentKernels.pointee.xent_gradient_short_rows(floats(logits + first * cols), labels + first, range.count,
+                                                                cols, unsafeBitCast(factor, to: Float.self),
+                                                                floats(grad + first * cols))
+            }
+            return
+        }
         forRows(rows, cols, loop, T.self) { r, tmp in
             let xr = logits + r * cols, gr = grad + r * cols
             let s = expShifted(xr, gr, cols)
@@ -151,6 +170,11 @@ public enum Softmax {
     }
 
     // MARK: - Row helpers
+
+    /// Rows shorter than this many values are folded in order (`Reduction`), which lets the C
+    /// kernels take them a row per vector lane with the same bits (cross-entropy of a classifier's
+    /// classes: about 5x faster than the row-at-a-time calls on the digits MLP's 10).
+    static var shortRow: Int { 32 }
 
     static func validate(_ labels: UnsafePointer<Int32>, _ rows: Int, _ cols: Int) throws {
         guard rows > 0, cols > 0 else {

@@ -89,6 +89,47 @@ struct SoftmaxTests {
         }
     }
 
+    /// Rows of fewer than 32 classes run a row per vector lane in C: bit for bit what the row at a
+    /// time gives (the softmax of `Softmax.forward`, which makes the row calls; the loss from the
+    /// row's max, its exponentials summed in order and the log kernel), across the edges of a
+    /// block of lanes, with masked (-1e9), large and NaN logits, at every kernel level.
+    @Test(arguments: [1, 2, 10, 31])
+    func shortRowsGiveTheRowAtATimeBits(cols: Int) throws {
+        for rows in [1, 3, 15, 16, 17, 33] {
+            var rng = TestRandom(seed: UInt64(rows * 100 + cols))
+            var x: [Float] = rng.floats(rows * cols, in: -30...30)
+            x[0] = -1e9
+            if rows * cols > 5 { x[5] = 88 }
+            if rows > 2 { x[2 * cols] = .nan }
+            let labels = (0..<rows).map { Int32(($0 * 5) % cols) }
+            var probs = [Float](repeating: 0, count: rows * cols), grad = probs, softmax = probs
+            let loss = try Softmax.crossEntropy(logits: x, labels: labels, rows: rows, cols: cols, probabilities: &probs)
+            try Softmax.crossEntropyGradient(logits: x, labels: labels, rows: rows, cols: cols, scale: 3, into: &grad)
+            Softmax.forward(x, into: &softmax, rows: rows, cols: cols)
+            #expect(probs.map(\.bitPattern) == softmax.map(\.bitPattern), "\(rows)x\(cols) probabilities")
+            let factor = Float(3) / Float(rows)
+            var wantGrad = softmax
+            var total: Float = 0
+            for r in 0..<rows {
+                let row = Array(x[(r * cols)..<((r + 1) * cols)])
+                var m = row[0]
+                for v in row.dropFirst() { m = (m > v || m != m) ? m : v }   // the fold's max
+                var e = [Float](repeating: 0, count: cols)
+                Elementwise.unary(.exp, row.map { $0 - m }, into: &e, count: cols)
+                var sum = e[0]
+                for v in e.dropFirst() { sum += v }
+                var logSum: [Float] = [0]
+                Elementwise.unary(.log, [sum], into: &logSum, count: 1)
+                total += -((row[Int(labels[r])] - m) - logSum[0])
+                wantGrad[r * cols + Int(labels[r])] -= 1
+                for j in 0..<cols { wantGrad[r * cols + j] = wantGrad[r * cols + j] * factor }
+            }
+            #expect(grad.map(\.bitPattern) == wantGrad.map(\.bitPattern), "\(rows)x\(cols) gradient")
+            let want = total / Float(rows)
+            #expect(loss.bitPattern == want.bitPattern || (loss.isNaN && want.isNaN), "\(rows)x\(cols): \(loss) vs \(want)")
+        }
+    }
+
     @Test func badLabelsThrow() {
         #expect(throws: KernelError.self) {
             _ = try Softmax.crossEntropy(logits: [Float](repeating: 0, count: 6), labels: [0, 3], rows: 2, cols: 3)

@@ -137,6 +137,13 @@ typedef struct ck_table {
     /// Softmax of `rows` rows of `n` values: `y = exp(x - max) / Σ exp(x - max)` per row, by the same
     /// calls (fold max, exp_shifted, fold add, divide) a row at a time; `y` may alias `x`.
     void (*softmax_rows)(const float *x, float *y, long rows, long n);
+    /// Cross-entropy of `rows` rows of `n` < 32 logits against `labels`: `losses[r] = -((x[label] -
+    /// max) - log Σ exp(x - max))`, and the softmax into `probs` unless it is NULL; the bits of the
+    /// row-at-a-time calls `Softmax.crossEntropy` makes (folds of fewer than 32 values run in order).
+    void (*xent_short_rows)(const float *x, const int *labels, long rows, long n, float *losses, float *probs);
+    /// The gradient of those rows, `g = (softmax(x) - onehot(label)) · factor`, with the bits of the
+    /// row-at-a-time calls `Softmax.crossEntropyGradient` makes.
+    void (*xent_gradient_short_rows)(const float *x, const int *labels, long rows, long n, float factor, float *g);
     /// `dx[i] = dy[i] · f'(…)` from the saved `value` (input or output of f); dx may equal dy.
     void (*gradient[CK_GRADIENT_COUNT])(const float *value, const float *dy, float *dx, long n);
     /// `y[i] = y[i] + s·x[i]` (fused where the level has FMA).
