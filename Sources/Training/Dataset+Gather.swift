@@ -73,9 +73,29 @@ extension Dataset {
             let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w
             if let columns {
                 for (j, c) in columns.enumerated() { to[j] = from[c] }
+            } else if width < 256 {
+                copyRow(from, to, width)
             } else {
                 to.update(from: from, count: width)
             }
+        }
+    }
+
+    /// `width` Floats from `from` to `to` in 8-wide vector moves, inline: for short rows (64 values
+    /// on the digits) a `memmove` call per row cost twice the copy (3.5% of the digits run's time
+    /// against 1.7%).
+    @inline(__always)
+    private static func copyRow(_ from: UnsafePointer<Float>, _ to: UnsafeMutablePointer<Float>, _ width: Int) {
+        let source = UnsafeRawPointer(from), destination = UnsafeMutableRawPointer(to)
+        var j = 0
+        while j + 8 <= width {
+            destination.storeBytes(of: source.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self),
+                                   toByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < width {
+            to[j] = from[j]
+            j += 1
         }
     }
 

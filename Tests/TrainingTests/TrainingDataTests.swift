@@ -175,6 +175,13 @@ import Training
         #expect(scaledFloats != floats)
         let copy = data
         #expect(copy == data)
+        // Rows of 256 values and more are copied whole by another route.
+        let wide = (0..<(3 * 300)).map { Double($0) / 7 }
+        let wideData = try Dataset(features: wide, targets: [0, 1, 0], featureCount: 300, targetCount: 1,
+                                   task: .binary, classCount: 2)
+        var wideRows = [Float](repeating: .nan, count: 2 * 300)
+        wideRows.withUnsafeMutableBufferPointer { wideData.gather(rows: [2, 0], features: $0) }
+        #expect(wideRows == [2, 0].flatMap { r in (0..<300).map { Float(wide[r * 300 + $0]) } })
     }
 
     @Test func seededShuffleIsAPermutationAndRepeatable() {
