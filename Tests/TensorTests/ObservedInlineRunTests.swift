@@ -59,4 +59,31 @@ import Testing
         #expect(installed.events.count == observed.plan.taskCount)
         #expect(installed.events.allSatisfy { $0.worker == workers })
     }
+
+    /// A parameter update that runs another small plan, observed: the nested run goes on (the
+    /// lock is its own thread's) and its tasks nest inside the update's.
+    @Test func nestedObservedInlineRunDoesNotWait() throws {
+        let executor = Executor(workers: 2, pinning: false)
+        defer { executor.shutdown() }
+        let inner = try Step(executor: executor)
+        try inner.feed()
+        let innerPlan = inner.plan
+        let recorder = TraceRecorder()
+        let graph = Graph<Float>()
+        let x = graph.placeholder("x", shape: [3])
+        let w = graph.parameter("w", Tensor(shape: [3], scalars: [1, 2, 3]))
+        let loss = try (x * w).sum()
+        let grad = try graph.gradients(of: loss, wrt: [w])[0]
+        let outer = try Plan(outputs: [loss], updates: [ParameterUpdate(parameter: w, gradient: grad) { value, g in
+            try? innerPlan.run(observer: recorder)
+            for i in value.indices { value[i] -= g[i] }
+        }], executor: executor)
+        #expect(outer.runsInline && innerPlan.runsInline)
+        try outer.run(feeds: [x: Tensor(shape: [3], scalars: [1, 1, 1])], observer: recorder)
+        #expect(try graph.value(of: w).scalars == [0, 1, 2])
+        let events = recorder.events
+        #expect(events.count == outer.taskCount + innerPlan.taskCount)
+        let update = try #require(events.filter { $0.task == outer.taskCount - 1 }.max { $0.endNanos - $0.beginNanos < $1.endNanos - $1.beginNanos })
+        #expect(events.filter { $0.beginNanos >= update.beginNanos && $0.endNanos <= update.endNanos }.count >= innerPlan.taskCount + 1)
+    }
 }
