@@ -52,7 +52,11 @@ extension GraphFile {
             case .constant?, nil: break
             }
         }
-        for i in records.indices where needed[i] && fileID[i] == nil { fileID[i] = claim("n\(i)") }
+        // Other nodes are numbered by their place in the file, not by their id in the graph: nodes
+        // the outputs do not need are left out, so ids would number a file read back differently.
+        for (place, i) in records.indices.filter({ needed[$0] }).enumerated() where fileID[i] == nil {
+            fileID[i] = claim("n\(place)")
+        }
 
         var sidecar = valuesFile.map { _ in Data() }
         var lines: [String] = []
