@@ -5,9 +5,10 @@ import Glibc
 
 // Note [Trace timestamps]: a `TraceRecorder` takes two timestamps per task, so their cost is most
 // of what recording costs. `clock_gettime` takes about 21 ns here and the CPU's cycle counter
-// (rdtsc) about 9: on the small-ops backprop step (199 tasks, about 97 µs), recording went from
-// +20% to +13%. Workers therefore buffer raw ticks, and `TraceRecorder.events` turns them into
-// the monotonic nanoseconds of `TraceRecorder.now()` (the clock every other timestamp of a
+// (rdtsc) about 9. On the small-ops backprop step (199 tasks, about 97 µs), recording cost +18-22%
+// before; with these timestamps and `bench backprop` reserving the recorder's room before timing
+// (`reserveCapacity`), +7-11%. Workers therefore buffer raw ticks, and `TraceRecorder.events`
+// turns them into the monotonic nanoseconds of `TraceRecorder.now()` (the clock every other timestamp of a
 // profile uses) with a line through two readings of both clocks: the recorder's anchor (taken
 // when it is made or reset) and the moment of reading. Over at least `measuredSpan` of ticks the
 // line's slope is that of the two readings, so a long recording stays aligned with the monotonic
