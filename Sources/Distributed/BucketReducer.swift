@@ -126,14 +126,26 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
         step += 1
     }
 
-    /// The plan's hook for parameter `p`: deposit its weighted gradient, hand over a full bucket.
+    /// This rank's share of the step's batch (set by `begin`): the factor its gradients count for.
+    var share: Scalar { weight }
+
+    /// Where parameter `p`'s weighted gradient goes in its bucket: a plan that computes the
+    /// gradient by a product writes it there itself (`ParameterUpdate.gradientStorage`, scaled by
+    /// `share`), so `deposit` has nothing to copy.
+    func slot(of p: Int) -> UnsafeMutablePointer<Scalar> {
+        let (b, offset) = layout.location[p]
+        return buffers[b].baseAddress! + offset
+    }
+
+    /// The plan's hook for parameter `p`: deposit its weighted gradient (unless the plan already
+    /// wrote it into its slot), hand over a full bucket.
     func deposit(_ p: Int, _ values: UnsafeMutableBufferPointer<Scalar>, _ gradients: UnsafeBufferPointer<Scalar>) {
         storage[p] = values.baseAddress
         let (b, offset) = layout.location[p]
         let n = gradients.count
         let dst = buffers[b].baseAddress! + offset
         let src = gradients.baseAddress!
-        Self.scaledCopy(src, into: dst, count: n, by: weight)
+        if src != UnsafePointer(dst) { Self.scaledCopy(src, into: dst, count: n, by: weight) }
         if counters[b].value.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
             monitor.locked { ready[b] = true; monitor.broadcast() }
         }

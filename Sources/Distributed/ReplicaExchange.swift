@@ -35,6 +35,9 @@ final class ReplicaExchange<Scalar: TensorScalar>: GradientExchange {
             reducer.deposit(index, values, gradients)
         }
         send.writesParameter = false
+        // A product gradient is written into its bucket by the plan, already weighted.
+        send.gradientStorage = reducer.slot(of: index)
+        send.gradientScale = { reducer.share }
         send.priority = priorities[index]
         return send
     }

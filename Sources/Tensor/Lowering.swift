@@ -374,9 +374,12 @@ enum Lowering<Scalar: TensorScalar> {
     /// `applyRange` on each finished block as the GEMM's epilogue.
     static func updateInProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
                                 sgdRate: (@Sendable () -> Scalar)?, applyRange: ParameterUpdate<Scalar>.RangeApply?,
+                                gradientStorage: UnsafeMutablePointer<Scalar>? = nil,
+                                gradientScale: (@Sendable () -> Scalar)? = nil,
+                                apply: ParameterUpdate<Scalar>.Apply? = nil,
                                 location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
         guard case let .matmul(ta, tb) = op, parameter.shape.count == 2, inputs.count == 2,
-              sgdRate != nil || applyRange != nil else {
+              sgdRate != nil || applyRange != nil || (gradientStorage != nil && apply != nil) else {
             throw GraphError(operation: op.name, shapes: inputs.map(\.shape), location: location,
                              message: "only a two-dimensional product can run its parameter's declared update")
         }
@@ -390,6 +393,19 @@ enum Lowering<Scalar: TensorScalar> {
         let flops = 2 * Double(m) * Double(n) * Double(k) + 2 * Double(m * n)
         let failure: @Sendable (any Error) -> GraphError = { error in
             GraphError(operation: op.name, shapes: shapes, location: location, message: "\(error)")
+        }
+        if let storage = gradientStorage, let apply {
+            // Note [Gradients into the update's memory].
+            let g = Address(storage)
+            return Lowered(body: {
+                do {
+                    try GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: gradientScale?() ?? 1,
+                                      a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
+                                      c: g.pointer, ldc: n, loop: loop, cache: cache)
+                } catch { throw failure(error) }
+                apply(UnsafeMutableBufferPointer(start: out.pointer, count: m * n),
+                      UnsafeBufferPointer(start: g.pointer, count: m * n))
+            }, flops: flops)
         }
         if let rate = sgdRate {
             return Lowered(body: {

@@ -53,6 +53,20 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     /// block, while it is in cache (Note [Updates in the gradient's product]); nil by default.
     public var applyRange: RangeApply?
 
+    /// Memory of the parameter's element count where the update wants its gradient (nil by
+    /// default: the plan's own buffer). When the gradient is a two-dimensional `matmul` that
+    /// nothing else reads, the update's task runs the product straight into this memory, scaled by
+    /// `gradientScale`, and then calls `apply` with it as the gradient: a hook that hands gradients
+    /// to a reduction across processes gets them where the reduction reads them, with no copy
+    /// (Note [Gradients into the update's memory]). Otherwise `apply` gets the plan's buffer,
+    /// unscaled, as usual; it can tell the two apart by the gradient's address. The memory must
+    /// stay valid while the plan exists, and nothing else may touch it during a run.
+    public var gradientStorage: UnsafeMutablePointer<Scalar>?
+
+    /// The factor the product into `gradientStorage` applies (GEMM's alpha; 1 when nil), read when
+    /// the update's task runs: e.g. this process's share of a batch split across processes.
+    public var gradientScale: (@Sendable () -> Scalar)?
+
     public init(parameter: Node<Scalar>, gradient: Node<Scalar>, name: String? = nil, _ apply: @escaping Apply) {
         self.parameter = parameter
         self.gradient = gradient
@@ -92,6 +106,14 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
 // - An elementwise rule (`applyRange`): the product writes the gradient into a buffer of the task's
 //   own and its epilogue (Note [GEMM epilogues]) updates each finished block's elements while the
 //   block is in cache: the same bits as the separate update.
+//
+// Note [Gradients into the update's memory]: an update with `gradientStorage` folds the same way
+// (whatever its rule, and whether or not it writes the parameter): the product runs with
+// `alpha = gradientScale()` and `beta = 0` into that memory, then `apply` runs once on it. When
+// the product sums k in one block, each element is `alpha·acc`, one rounding, as a hook scaling
+// the plan's gradient would compute; with several k blocks the scaled block sums are added one by
+// one (the same every run and worker count). A data-parallel trainer lays its gradient buckets out
+// this way, so the product writes the bucket the all-reduce sends.
 
 extension TensorScalar {
     /// `p[i] ← p[i] − rate·g[i]` with one rounding per element where the CPU has FMA.

@@ -117,6 +117,8 @@ extension PlanBuilder {
                 let lowered = try Lowering<Scalar>.updateInProduct(r.operation, inputs: inputs,
                                                                    parameter: Operand(address: storage[u.parameter.id]!, shape: r.shape),
                                                                    sgdRate: u.sgdRate, applyRange: u.applyRange,
+                                                                   gradientStorage: u.gradientStorage,
+                                                                   gradientScale: u.gradientScale, apply: u.apply,
                                                                    location: r.location, loop: loop)
                 bodies.append(lowered.body)
                 let moved = Double((inputs.reduce(0) { $0 + $1.count } + 2 * count) * stride)

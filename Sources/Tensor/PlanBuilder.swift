@@ -61,9 +61,10 @@ struct PlanBuilder<Scalar: TensorScalar> {
         }
         // A product reading an updated parameter would make its update wait for this one (and
         // perhaps this one for it): those stay separate.
-        let updated = Set(updates.map { root($0.parameter.id) })
+        let updated = Set(updates.filter(\.writesParameter).map { root($0.parameter.id) })
         var folded: [Int: Int] = [:]
-        for (k, u) in updates.enumerated() where (u.sgdRate != nil || u.applyRange != nil) && u.writesParameter {
+        for (k, u) in updates.enumerated()
+        where (u.sgdRate != nil || u.applyRange != nil) && u.writesParameter || u.gradientStorage != nil {
             let g = u.gradient.id, r = records[g]
             guard case .matmul = r.operation, r.shape.count == 2, r.shape == u.parameter.shape, readers[g] == 1,
                   r.inputs.allSatisfy({ !updated.contains(root($0)) }) else { continue }
