@@ -28,7 +28,14 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     let communicator: Communicator
     let layout: BucketLayout
     let datatype: MPIDatatype
+    /// Per bucket: where this rank's gradients go, and where the sum over the ranks comes back
+    /// (the same memory without a node sum).
     private let buffers: [UnsafeMutableBufferPointer<Scalar>]
+    private let sums: [UnsafeMutablePointer<Scalar>]
+    /// With ranks sharing a node: the shared-memory window the buckets live in (Note [Node sums]).
+    let nodeSum: NodeSum<Scalar>?
+    /// Per bucket, its first element in the window's segments.
+    private let starts: [Int]
     private let counters: [Counter]
     private let storage: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
     private let sizes: [Int]
@@ -65,9 +72,12 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     /// - Parameter updates: per parameter, the optimizer's update (values, summed gradient).
     /// - Parameter pollMicroseconds: sleep between tests of a reduction while the training
     ///   thread computes (busy polling takes a core from the workers; see Note [Polling]).
+    /// - Parameter nodeSums: sum the buckets of ranks that share a node through a shared-memory
+    ///   window (Note [Node sums]); false: MPI's all-reduce alone. Collective: every rank passes
+    ///   the same.
     init(communicator: Communicator, layout: BucketLayout, parameterSizes: [Int],
          updates: [@Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void],
-         pollMicroseconds: Int) throws {
+         pollMicroseconds: Int, nodeSums: Bool = true) throws {
         self.pollMicroseconds = UInt32(clamping: max(0, pollMicroseconds))
         guard let datatype = MPIDatatype.of(Scalar.self) else {
             throw communicator.error(.unavailable, "no MPI datatype for \(Scalar.self)")
@@ -77,10 +87,24 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
         self.datatype = datatype
         sizes = parameterSizes
         self.updates = updates
-        buffers = layout.buckets.map { b in
-            let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(b.count, 1))
-            buffer.initialize(repeating: 0)
-            return buffer
+        var starts: [Int] = [], total = 0
+        for b in layout.buckets {
+            starts.append(total)
+            total += (b.count + 15) & ~15   // buckets on 64-byte boundaries
+        }
+        self.starts = starts
+        let nodeSum = nodeSums ? try NodeSum<Scalar>.make(world: communicator, count: total, datatype: datatype) : nil
+        self.nodeSum = nodeSum
+        if let nodeSum {
+            buffers = zip(layout.buckets, starts).map { UnsafeMutableBufferPointer(start: nodeSum.mine + $1, count: $0.count) }
+            sums = starts.map { nodeSum.sums + $0 }
+        } else {
+            buffers = layout.buckets.map { b in
+                let buffer = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: max(b.count, 1))
+                buffer.initialize(repeating: 0)
+                return buffer
+            }
+            sums = buffers.map { $0.baseAddress! }
         }
         counters = layout.buckets.map { b in
             let c = Counter()
@@ -99,7 +123,7 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     deinit {
-        for b in buffers { b.deallocate() }
+        if nodeSum == nil { for b in buffers { b.deallocate() } }
         storage.deallocate()
     }
 
@@ -116,6 +140,16 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
         if !busy { exited.wait() }
         thread = nil
     }
+
+    /// After `stop` at a normal end, on every rank: frees the shared-memory window (collective
+    /// over the node). After an error it is left to `MPI_Abort`, or `MPI_Finalize`.
+    func release() throws {
+        let healthy = monitor.locked { failure == nil && !inCollective }
+        guard healthy, let nodeSum, !released else { return }
+        released = true
+        try nodeSum.free()
+    }
+    private var released = false
 
     // MARK: - Training thread
 
@@ -182,13 +216,13 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
                 reduced[b] = false
             }
             exposedSeconds += monotonicSeconds() - waitStart
-            let sum = buffers[b]
+            let sum = sums[b]
             for (p, offset) in zip(bucket.parameters, bucket.offsets) {
                 guard let values = storage[p] else {
                     throw communicator.error(.unavailable, "parameter \(p)'s gradient never reached its bucket")
                 }
                 updates[p](UnsafeMutableBufferPointer(start: values, count: sizes[p]),
-                           UnsafeBufferPointer(rebasing: sum[offset..<(offset + sizes[p])]))
+                           UnsafeBufferPointer(start: sum + offset, count: sizes[p]))
             }
             counters[b].value.store(bucket.parameters.count, ordering: .releasing)
         }
@@ -239,9 +273,13 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
             let elements = layout.buckets[next].count
             let begin = TraceRecorder.now()
             do {
-                try communicator.allreduce(UnsafeMutableRawPointer(buffers[next].baseAddress), count: elements,
-                                           datatype: datatype, op: .sum, what: "gradient bucket \(next) of step \(step)",
-                                           pause: pollPause)
+                let what = "gradient bucket \(next) of step \(step)"
+                if let nodeSum {
+                    try nodeSum.sum(offset: starts[next], count: elements, datatype: datatype, what: what, pause: pollPause)
+                } else {
+                    try communicator.allreduce(UnsafeMutableRawPointer(buffers[next].baseAddress), count: elements,
+                                               datatype: datatype, op: .sum, what: what, pause: pollPause)
+                }
             } catch {
                 monitor.locked { failure = error; inCollective = false; monitor.broadcast() }
                 return

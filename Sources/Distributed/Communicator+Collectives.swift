@@ -98,9 +98,14 @@ extension Communicator {
 
     /// Waits until every rank has called it.
     public func barrier(what: String) throws {
+        try barrier(what: what, pause: nil)
+    }
+
+    /// `barrier`, running `pause` between tests (see `wait`).
+    func barrier(what: String, pause: (() -> Void)?) throws {
         var request: MPI_Request? = cmpi_request_null()
         try check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier", what)
-        try wait(&request, "barrier (\(what))")
+        try wait(&request, "barrier (\(what))", pause: pause)
     }
 
     private func checkCount(_ count: Int, _ what: String) throws {

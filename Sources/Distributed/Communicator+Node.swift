@@ -9,7 +9,7 @@ extension Communicator {
     /// their number.
     public func nodeRanks() throws -> (rank: Int, size: Int) {
         let node = try nodeCommunicator()
-        defer { var c: MPI_Comm? = node.comm; MPI_Comm_free(&c) }
+        defer { node.free() }
         return (node.rank, node.size)
     }
 
@@ -21,7 +21,7 @@ extension Communicator {
     /// inside the slice, so the pools of ranks sharing a node do not pin to the same cores.
     public func cpuShareOnNode() throws -> [Int]? {
         let node = try nodeCommunicator()
-        defer { var c: MPI_Comm? = node.comm; MPI_Comm_free(&c) }
+        defer { node.free() }
         guard node.size > 1 else { return nil }
         let cpus = ThreadAffinity.current()
         var f = Fingerprint()
@@ -41,8 +41,14 @@ extension Communicator {
         return try body()
     }
 
-    /// This rank's node, as a communicator of its own.
-    private func nodeCommunicator() throws -> Communicator {
+    /// Frees a communicator made by `nodeCommunicator` or a split (not the world's).
+    func free() {
+        var c: MPI_Comm? = comm
+        MPI_Comm_free(&c)
+    }
+
+    /// This rank's node, as a communicator of its own (free it with `free()`).
+    func nodeCommunicator() throws -> Communicator {
         var node: MPI_Comm? = nil
         try check(MPI_Comm_split_type(comm, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), cmpi_info_null(), &node),
                   "MPI_Comm_split_type", "the ranks of this node")

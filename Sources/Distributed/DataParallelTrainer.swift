@@ -64,8 +64,11 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     ///     by name; differences are reported by name.
     ///   - pollMicroseconds: how long the communication thread sleeps between tests of a reduction
     ///     while backprop still runs (default 50; 0 tests flat out, which takes a core from the workers).
+    ///   - nodeSums: ranks that share a node sum their buckets through an MPI shared-memory window,
+    ///     and nodes through MPI's all-reduce between one rank each (true, the default: Note
+    ///     [Node sums]); false: MPI's all-reduce over all ranks. Must be the same on every rank.
     public init(trainer: Trainer<Scalar>, communicator: Communicator, bucketBytes: Int = 25 << 20,
-                settings: [String: String] = [:], pollMicroseconds: Int = 50) throws {
+                settings: [String: String] = [:], pollMicroseconds: Int = 50, nodeSums: Bool = true) throws {
         guard !trainer.hasFixedBatch else {
             throw communicator.error(.unavailable, "a graph with fixed shapes trains batches of its own size; data-parallel training needs a model the trainer builds for each rank's share of the batch (an MLP or layers)")
         }
@@ -87,6 +90,7 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
         all["seed"] = String(trainer.seed)
         all["scalar"] = "\(Scalar.self)"
         all["buckets"] = layout.summary(scalarBytes: stride)
+        all["node sums"] = nodeSums ? "shared-memory window" : "MPI all-reduce"
         try Self.checkSameSettings(all, communicator)
 
         // 2. Rank 0's state everywhere, verified.
@@ -99,18 +103,27 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
         let loop: any ParallelLoop = trainer.executor.map { $0 as any ParallelLoop } ?? SerialLoop()
         let updates = sizes.indices.map { trainer.optimizerState.updateHook(parameter: $0, loop: loop) }
         let reducer = try BucketReducer<Scalar>(communicator: communicator, layout: layout, parameterSizes: sizes,
-                                                updates: updates, pollMicroseconds: pollMicroseconds)
+                                                updates: updates, pollMicroseconds: pollMicroseconds, nodeSums: nodeSums)
         exchange = ReplicaExchange(reducer: reducer, rank: communicator.rank, size: communicator.size)
         trainer.gradientExchange = exchange
         try verifyReplicas(when: "at start-up")
     }
 
-    deinit { shutdown() }
+    deinit {
+        exchange.reducer.stop()
+        if trainer.gradientExchange === exchange { trainer.gradientExchange = nil }
+    }
 
-    /// Stops the communication thread (MPI stays initialized: `communicator.finalize()` ends it).
+    /// Whether the ranks on this rank's node sum their gradients through a shared-memory window.
+    public var sumsThroughSharedMemory: Bool { exchange.reducer.nodeSum != nil }
+
+    /// Stops the communication thread and, after a run without errors, frees the shared-memory
+    /// window with the node's other ranks (so every rank calls it at the end; MPI stays
+    /// initialized: `communicator.finalize()` ends it). After an error it only stops the thread.
     public func shutdown() {
         exchange.reducer.stop()
         if trainer.gradientExchange === exchange { trainer.gradientExchange = nil }
+        if broken == nil { try? exchange.reducer.release() }
     }
 
     /// Rows `[r·n/N, (r+1)·n/N)`: rank r's share of n rows among N ranks (sizes differ by one at most).

@@ -88,7 +88,7 @@ extension TrainCommand.Run {
         if let p = o.patience { settings["patience"] = String(p) }
         let parallel = try DataParallelTrainer(trainer: trainer, communicator: communicator,
                                                bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings,
-                                               pollMicroseconds: o.commPollMicroseconds)
+                                               pollMicroseconds: o.commPollMicroseconds, nodeSums: o.nodeSum == "shared")
         let hosts = try hostNames(communicator)
         let shares = (0..<communicator.size).map { DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: $0, size: communicator.size).count }
         let (fewest, most) = (shares.min()!, shares.max()!)
@@ -96,7 +96,8 @@ extension TrainCommand.Run {
         out.line("""
             distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); global batch \(trainer.batchSize) split across them \
             (\(fewest == most ? "\(most)" : "\(fewest)-\(most)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
-            (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread; \
+            (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread\
+            \(parallel.sumsThroughSharedMemory ? " through a shared-memory window on each node" : " with MPI's all-reduce"); \
             collective timeout \(Int(communicator.timeout)) s; \(cpuShare.map { "each rank's workers pinned within its share of its node's CPUs (rank 0: \(Self.cpuList($0)))" } ?? "workers pinned within the CPUs each rank was given")
             """)
         if trainer.epoch > 0 && communicator.rank == 0 {
@@ -187,6 +188,7 @@ extension TrainCommand.Run {
         j.add("per_rank_batch", Double(parallel.trainer.batchSize) / Double(parallel.size))
         j.add("bucket_mb", o.bucketMB)
         j.add("comm_poll_us", o.commPollMicroseconds)
+        j.add("node_sum", parallel.sumsThroughSharedMemory ? "shared" : "allreduce")
         j.add("buckets", parallel.layout.buckets.count)
         j.add("comm_bytes", c.bytes)
         j.add("comm_seconds", c.reduceSeconds)

@@ -49,6 +49,8 @@ extension TrainCommand {
         var commTimeout: Double
         /// `--comm-poll-us`: the communication thread's sleep between tests while backprop runs.
         var commPollMicroseconds: Int
+        /// `--node-sum shared|allreduce`: how ranks on one node sum gradients (Note [Node sums]).
+        var nodeSum: String
 
         init(_ args: inout Arguments) throws {
             data = args.string("data", default: "digits")
@@ -153,6 +155,10 @@ extension TrainCommand {
             bucketMB = try args.double("bucket-mb", default: 25)
             commTimeout = try args.double("comm-timeout", default: 300)
             commPollMicroseconds = try args.int("comm-poll-us", default: 50)
+            nodeSum = args.string("node-sum", default: "shared")
+            guard nodeSum == "shared" || nodeSum == "allreduce" else {
+                throw ArgumentError("--node-sum expects 'shared' (a shared-memory window per node) or 'allreduce' (MPI's all-reduce), got '\(nodeSum)'")
+            }
             guard commPollMicroseconds >= 0 && commPollMicroseconds <= 100_000 else {
                 throw ArgumentError("--comm-poll-us expects microseconds from 0 to 100000, got \(commPollMicroseconds)")
             }
@@ -160,7 +166,7 @@ extension TrainCommand {
             guard commTimeout > 0, commTimeout.isFinite else { throw ArgumentError("--comm-timeout expects a positive number of seconds, got \(commTimeout)") }
             if !distributed {
                 for (flag, given) in [("bucket-mb", bucketMB != 25), ("comm-timeout", commTimeout != 300),
-                                      ("comm-poll-us", commPollMicroseconds != 50)] where given {
+                                      ("comm-poll-us", commPollMicroseconds != 50), ("node-sum", nodeSum != "shared")] where given {
                     throw ArgumentError("--\(flag) applies to --distributed runs")
                 }
             } else if graph != nil {

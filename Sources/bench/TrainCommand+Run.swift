@@ -216,6 +216,8 @@ extension TrainCommand {
                 if let parallel { addDistributedFields(&j, parallel, communication) }
                 print(j.text)
             }
+            // Every rank gets here: frees the node's shared-memory window together.
+            parallel?.shutdown()
         }
 
         /// A fixed-shape graph trains and evaluates whole batches: every split needs at least one.

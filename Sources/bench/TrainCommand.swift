@@ -25,7 +25,7 @@ enum TrainCommand {
                            [--weight-decay X] [--epochs E] [--batch B] [--threads T] [--seed S] [--double]
                            [--test-fraction F] [--validation-fraction F --patience P] [--samples N]
                            [--checkpoint PATH] [--resume] [--save-graph PATH] [--profile DIR] [--report DIR] [--json]
-                           [--distributed [--bucket-mb MB] [--comm-timeout S] [--comm-poll-us US]]
+                           [--distributed [--bucket-mb MB] [--comm-timeout S] [--comm-poll-us US] [--node-sum shared|allreduce]]
 
         The label is the last column unless --label-column(s) name others (numbers from 0, or header names);
         the task is inferred from it (text or <= 20 distinct integers: classification; otherwise regression) and
@@ -45,7 +45,9 @@ enum TrainCommand {
           mpirun -np 2 --bind-to none bench train --distributed --data synthetic --model 784,1024,1024,10 --batch 256
         --batch is the global batch, split across the ranks; gradients are summed in buckets of about
         --bucket-mb (25) MB; a collective taking over --comm-timeout (300) s ends the run; the communication
-        thread sleeps --comm-poll-us (50) µs between tests while backprop runs. Rank 0 prints and writes files.
+        thread sleeps --comm-poll-us (50) µs between tests while backprop runs. Ranks on one node sum their
+        buckets through a shared-memory window, nodes through MPI's all-reduce (--node-sum allreduce: MPI's
+        all-reduce over all ranks). Rank 0 prints and writes files.
         """
 
     static func run(_ words: [String]) throws {
