@@ -68,6 +68,13 @@ grep -q "distributed: 2 ranks on .*global batch 256 split across them (128 rows 
     || fail "the 2-rank run does not describe its split and buckets: $(grep distributed: "$work/r2a.out")"
 [ "$(field "$work/r2a.out" param_checksum)" = "$(field "$work/r2b.out" param_checksum)" ] || fail "two 2-rank runs differ"
 ok "two 2-rank runs are bitwise equal ($(field "$work/r2a.out" param_checksum))"
+grep -q "summed by a communication thread through a shared-memory window on each node" "$work/r2a.out" \
+    || fail "2 ranks on one host do not sum through shared memory: $(grep distributed: "$work/r2a.out")"
+timeout 300 "${mpirun[@]}" -np 2 "$bench" "${args[@]}" --distributed --bucket-mb 1 --node-sum allreduce > "$work/r2mpi.out"
+grep -q "summed by a communication thread with MPI's all-reduce" "$work/r2mpi.out" || fail "--node-sum allreduce: $(grep distributed: "$work/r2mpi.out")"
+[ "$(field "$work/r2mpi.out" param_checksum)" = "$(field "$work/r2a.out" param_checksum)" ] \
+    || fail "2 ranks summing through MPI's all-reduce differ from the shared-memory sums"
+ok "2 ranks: the shared-memory sums are bitwise MPI's all-reduce (--node-sum allreduce)"
 d=$(maxdiff "$work/one.json" "$work/r2a.json")
 within "$d" || fail "2 ranks differ from one process by $d (tolerance 1e-5)"
 ok "2 ranks give one process's parameters within $d"
@@ -151,6 +158,14 @@ if [ "$(id -u)" -eq 0 ] && command -v ip > /dev/null && ip netns add mpi-check-p
     [ "$(field "$work/hosts.out" param_checksum)" = "$(field "$work/r2a.out" param_checksum)" ] \
         || fail "two hosts over TCP differ from 2 ranks on one host (shared memory)"
     ok "two hosts (gh1-host, gh2-host) over TCP: bitwise the 2-rank result"
+    # Two ranks per host: each host sums through shared memory, the hosts over TCP.
+    RANKS_PER_HOST=2 Tests/mpi-two-hosts.sh "${args[@]}" --distributed --bucket-mb 1 --save-graph "$work/hosts4.json" > "$work/hosts4.out" 2>&1 \
+        || { cat "$work/hosts4.out"; fail "the two-host run with 2 ranks per host failed"; }
+    grep -q "distributed: 4 ranks on .*gh1-host.*gh2-host" "$work/hosts4.out" \
+        || fail "the 4 ranks did not run on two hosts: $(grep distributed: "$work/hosts4.out")"
+    d=$(maxdiff "$work/one.json" "$work/hosts4.json")
+    within "$d" || fail "2 hosts x 2 ranks differ from one process by $d"
+    ok "two hosts x 2 ranks (shared memory within a host, TCP between): one process's parameters within $d"
 else
     echo "mpi-check: SKIPPED the two-host run: it needs root and network namespaces (ip netns)" >&2
     [ -z "${CI:-}" ] || fail "CI must run the two-host check"

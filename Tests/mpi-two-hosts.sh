@@ -4,13 +4,16 @@
 # rank on 10.77.0.2 through a launcher that enters gh2 (in place of ssh); MPI talks TCP over the
 # veth pair only (no shared memory), so this proves nothing assumes one host.
 #
-# Usage (root): Tests/mpi-two-hosts.sh BENCH_ARGS...   e.g. train --distributed --data iris --json
+# Usage (root): [RANKS_PER_HOST=N] Tests/mpi-two-hosts.sh BENCH_ARGS...   e.g. train --distributed --data iris --json
+# With RANKS_PER_HOST above 1 (default 1) the ranks of a host sum through shared memory and the
+# hosts over TCP (Note [Node sums]).
 # Prints the run's stdout; exits with mpirun's status. Needs iproute2, util-linux, Open MPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bench="$root/.build/release/bench"
 [ "$(id -u)" -eq 0 ] || { echo "mpi-two-hosts: needs root (network namespaces)" >&2; exit 1; }
+per=${RANKS_PER_HOST:-1}
 
 work=$(mktemp -d)
 cleanup() {
@@ -48,7 +51,7 @@ chmod +x "$work/netns-rsh"
 
 cd "$work"
 ip netns exec gh1 unshare --uts sh -c "hostname gh1-host; exec timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none \
-    --host 10.77.0.1:1,10.77.0.2:1 -np 2 --wdir '$root' \
+    --host 10.77.0.1:$per,10.77.0.2:$per -np $((2 * per)) --wdir '$root' \
     --mca plm_rsh_agent '$work/netns-rsh' --mca pml ob1 --mca btl tcp,self \
     --mca btl_tcp_if_include 10.77.0.0/24 --mca oob_tcp_if_include 10.77.0.0/24 \
     '$bench' $*"

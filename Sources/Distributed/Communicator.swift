@@ -40,6 +40,10 @@ public final class Communicator: @unchecked Sendable {
     public let processorName: String
 
     let comm: MPI_Comm
+    /// The rank and size errors name: the world's, also in a communicator over part of it (a
+    /// node's ranks), so that a message says which process of the run failed.
+    private let worldRank: Int
+    private let worldSize: Int
 
     private static let shared = Mutex<Communicator?>(nil)
 
@@ -84,6 +88,8 @@ public final class Communicator: @unchecked Sendable {
         size = Int(s)
         self.timeout = timeout
         threadLevel = provided
+        worldRank = Int(r)
+        worldSize = Int(s)
         processorName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         guard provided >= Int32(MPI_THREAD_MULTIPLE) else {
             throw DistributedError(.unavailable, rank: rank, size: size,
@@ -101,6 +107,8 @@ public final class Communicator: @unchecked Sendable {
         size = Int(s)
         timeout = parent.timeout
         threadLevel = parent.threadLevel
+        worldRank = parent.worldRank
+        worldSize = parent.worldSize
         processorName = parent.processorName
     }
 
@@ -132,7 +140,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// An error of this rank.
     func error(_ kind: DistributedError.Kind, _ message: String) -> DistributedError {
-        DistributedError(kind, rank: rank, size: size, message)
+        DistributedError(kind, rank: worldRank, size: worldSize, message)
     }
 
     /// Throws unless `code` is `MPI_SUCCESS`, with MPI's own text for the code.
