@@ -1,3 +1,5 @@
+import Synchronization
+
 extension GEMM {
     /// Small products: no k blocking and no packing of op(A) (read in place); op(B) is read in
     /// place too when it is not transposed, except a last partial panel, which is packed with zero
@@ -116,6 +118,11 @@ extension GEMM {
         let blocking = Blocking(kc: (k + kBlocks - 1) / kBlocks, nc: Swift.min(kernel.nc, roundUp(n, kernel.nr)),
                                 rowBlock: rowBlock(m: m, workers: workers, kernel: kernel))
         if workers > 1 && n >= columnsPerGroup * workers {
+            if chunkedAFits(m: m, k: k, kernel: kernel, blocking: blocking, stride: MemoryLayout<T>.stride, cache: cache) {
+                columnChunksProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
+                                    workers: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
+                return
+            }
             privatePanelsProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                                  groups: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
         } else {
@@ -203,6 +210,93 @@ extension GEMM {
                 }
             }
         }
+    }
+
+    /// Whether a worker's packed copy of all of op(A) (every row block of every k block) is small
+    /// enough to keep for `columnChunksProduct`: at most twice the L2 (the MLP's products, up to
+    /// about 1024 x 512); larger ones take fixed column groups.
+    static func chunkedAFits<T>(m: Int, k: Int, kernel: MicroKernel<T>, blocking: Blocking, stride: Int, cache: CacheSizes) -> Bool {
+        let rowBlocks = (m + blocking.rowBlock - 1) / blocking.rowBlock
+        let kBlocks = (k + blocking.kc - 1) / blocking.kc
+        return kBlocks * rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
+    }
+
+    // Note [GEMM column chunks]: fixed column groups (one per worker) balance a product that runs
+    // alone on the workers, but not two products that run side by side, one started by each
+    // worker, as the two products of a layer's backward do: each worker then runs both groups of
+    // its own product, and the one with the smaller product waits for the other (the MLP's
+    // batch-256 step on 2 workers: 1024x1024x256 beside 784x1024x256, one worker idle for 10% of
+    // the step). With a packed op(A) small enough to keep, columns are claimed in chunks of a few
+    // panels, in order, from one counter: each worker that joins packs its own copy of op(A) once
+    // (block by block, as it first needs them) and its own panels of op(B) for each chunk, and a
+    // worker that finishes its own product early takes the other product's last chunks. A chunk
+    // ends on a panel boundary and runs every k block in order, so every C element sees the
+    // operations of the other paths: the same bits.
+
+    /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
+    /// column chunks]); each worker keeps its own packed copy of op(A).
+    static func columnChunksProduct<T: KernelFloat>(
+        m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
+        blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
+    ) {
+        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, rowBlock = blocking.rowBlock
+        let allPanels = (n + nr - 1) / nr
+        // Up to four chunks per worker, each within nc and of at least 2^24 multiply-adds (about
+        // 70 µs here): smaller ones cost more in claims and re-read blocks of op(A) than they
+        // balance. A whole number per worker, so a product alone on the workers splits evenly.
+        let wanted = Swift.max(1, Swift.min(4, ((m * n * k) >> 25) / workers)) * workers
+        let chunkPanels = Swift.max(1, Swift.min(blocking.nc / nr, (allPanels + wanted - 1) / wanted))
+        let chunks = (allPanels + chunkPanels - 1) / chunkPanels
+        let rowBlocks = (m + rowBlock - 1) / rowBlock, kBlocks = (k + kc - 1) / kc
+        let blockSize = roundUp(rowBlock, mr) * kc
+        let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
+        let counter = ChunkCounter()
+        loop.parallelFor(0..<workers, grain: 1) { participants in
+            for _ in participants {
+                var chunk = counter.claim()
+                guard chunk < chunks else { return }
+                withScratch(T.self, count: kBlocks * rowBlocks * blockSize + kc * chunkPanels * nr) { scratch in
+                    let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
+                    var packed = [Bool](repeating: false, count: kBlocks * rowBlocks)
+                    while chunk < chunks {
+                        let jc = chunk * chunkPanels * nr
+                        let ncCur = Swift.min(chunkPanels * nr, n - jc)
+                        let panels = (ncCur + nr - 1) / nr
+                        var pc = 0, pb = 0
+                        while pc < k {
+                            let kcCur = Swift.min(kc, k - pc)
+                            let betaBlock: T = pc == 0 ? beta : 1
+                            let finished = pc + kcCur == k ? epilogue : nil
+                            packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
+                            var ic = 0, ib = 0
+                            while ic < m {
+                                let mcCur = Swift.min(rowBlock, m - ic)
+                                let aPack = aCache + (pb * rowBlocks + ib) * blockSize
+                                if !packed[pb * rowBlocks + ib] {
+                                    packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
+                                    packed[pb * rowBlocks + ib] = true
+                                }
+                                blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                 alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
+                                ic += mcCur
+                                ib += 1
+                            }
+                            pc += kcCur
+                            pb += 1
+                        }
+                        chunk = counter.claim()
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next chunk of a `columnChunksProduct`, for whichever worker asks.
+    final class ChunkCounter: Sendable {
+        private let next = Atomic<Int>(0)
+        func claim() -> Int { next.add(1, ordering: .relaxed).oldValue }
     }
 
     /// `packedProduct` with the packed blocks shared by the workers: for each nc-wide block of

@@ -9,10 +9,12 @@ import Synchronization
 /// over C, for every path (small and packed, several k blocks, panels in runs) and worker count.
 @Suite struct GEMMEpilogueTests {
     /// Small (direct path), packed with one and several k blocks, wide enough for several column
-    /// runs, column groups per worker with several k blocks, and edges that are not multiples of
+    /// runs, column groups per worker with several k blocks, column chunks (several per worker),
+    /// and edges that are not multiples of
     /// any tile.
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (7, 5, 3), (64, 64, 64), (37, 130, 21), (256, 1024, 300), (200, 300, 700), (33, 2100, 40), (40, 800, 900),
+        (256, 1100, 500),
     ]
 
     /// `y = relu(A·B + bias)` with the bias and activation in the epilogue, against the product
