@@ -212,13 +212,13 @@ extension GEMM {
         }
     }
 
-    /// Whether a worker's packed copy of all of op(A) (every row block of every k block) is small
-    /// enough to keep for `columnChunksProduct`: at most twice the L2 (the MLP's products, up to
-    /// about 1024 x 512); larger ones take fixed column groups.
+    /// Whether `columnChunksProduct` suits the product: one k block (a batch-sized k, as in the
+    /// weight gradients of a layer), with a worker's packed copy of op(A) at most twice the L2.
+    /// With several k blocks a chunk re-reads every block of op(A) from L3, which the fixed
+    /// groups pack fresh into L2: 256x1024x784 alone on 2 workers ran 5-8% slower in chunks.
     static func chunkedAFits<T>(m: Int, k: Int, kernel: MicroKernel<T>, blocking: Blocking, stride: Int, cache: CacheSizes) -> Bool {
         let rowBlocks = (m + blocking.rowBlock - 1) / blocking.rowBlock
-        let kBlocks = (k + blocking.kc - 1) / blocking.kc
-        return kBlocks * rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
+        return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
     }
 
     // Note [GEMM column chunks]: fixed column groups (one per worker) balance a product that runs
@@ -231,7 +231,10 @@ extension GEMM {
     // (block by block, as it first needs them) and its own panels of op(B) for each chunk, and a
     // worker that finishes its own product early takes the other product's last chunks. A chunk
     // ends on a panel boundary and runs every k block in order, so every C element sees the
-    // operations of the other paths: the same bits.
+    // operations of the other paths: the same bits. Only products with one k block take chunks
+    // (`chunkedAFits`); others keep fixed groups, which a product alone on the workers prefers.
+    // The MLP's batch-256 step on 2 workers: 5.60-5.82 -> 5.43-5.63 ms in a quiet spell (all
+    // products chunked), median 6.15 -> 6.00 ms in a noisy one (as kept).
 
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
     /// column chunks]); each worker keeps its own packed copy of op(A).
@@ -245,9 +248,10 @@ extension GEMM {
         // Up to four chunks per worker, each within nc and of at least 2^24 multiply-adds (about
         // 70 µs here): smaller ones cost more in claims and re-read blocks of op(A) than they
         // balance. A whole number per worker, so a product alone on the workers splits evenly.
+        // Chunk c is panels [c·P/chunks, (c+1)·P/chunks): equal to within one panel.
         let wanted = Swift.max(1, Swift.min(4, ((m * n * k) >> 25) / workers)) * workers
-        let chunkPanels = Swift.max(1, Swift.min(blocking.nc / nr, (allPanels + wanted - 1) / wanted))
-        let chunks = (allPanels + chunkPanels - 1) / chunkPanels
+        let chunks = Swift.min(allPanels, Swift.max(wanted, (allPanels + blocking.nc / nr - 1) / Swift.max(1, blocking.nc / nr)))
+        let chunkPanels = (allPanels + chunks - 1) / chunks   // the widest
         let rowBlocks = (m + rowBlock - 1) / rowBlock, kBlocks = (k + kc - 1) / kc
         let blockSize = roundUp(rowBlock, mr) * kc
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
@@ -260,8 +264,8 @@ extension GEMM {
                     let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
                     var packed = [Bool](repeating: false, count: kBlocks * rowBlocks)
                     while chunk < chunks {
-                        let jc = chunk * chunkPanels * nr
-                        let ncCur = Swift.min(chunkPanels * nr, n - jc)
+                        let jc = chunk * allPanels / chunks * nr
+                        let ncCur = Swift.min((chunk + 1) * allPanels / chunks * nr, n) - jc
                         let panels = (ncCur + nr - 1) / nr
                         var pc = 0, pb = 0
                         while pc < k {

@@ -136,9 +136,9 @@ where T.RawSignificand: FixedWidthInteger {
                             (GEMMCase(m: 70, n: 1100, k: 900, ta: true, beta: 1, pad: 3), CacheSizes.default),
                             (GEMMCase(m: 50, n: 800, k: 100, tb: true, alpha: -1), tiny),
                             // Column chunks claimed by whichever worker is free (Note [GEMM column
-                            // chunks]: 4 on 2 workers, several k blocks), and fixed column groups
-                            // where a worker's copy of op(A) would exceed twice the L2.
-                            (GEMMCase(m: 256, n: 1100, k: 500, beta: 0.5), CacheSizes.default),
+                            // chunks]: one k block, 4 chunks per worker on 2 workers), and fixed
+                            // column groups where a worker's copy of op(A) would exceed twice the L2.
+                            (GEMMCase(m: 2048, n: 1100, k: 120, beta: 0.5), CacheSizes.default),
                             (GEMMCase(m: 520, n: 1030, k: 530, tb: true), CacheSizes.default)] {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
