@@ -14,7 +14,7 @@ import Synchronization
     /// any tile.
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (7, 5, 3), (64, 64, 64), (37, 130, 21), (256, 1024, 300), (200, 300, 700), (33, 2100, 40), (40, 800, 900),
-        (2048, 1100, 120),
+        GEMMTests.chunkedCase.shape,
     ]
 
     /// `y = relu(A·B + bias)` with the bias and activation in the epilogue, against the product
