@@ -1,15 +1,6 @@
 import CMPI
 import Tensor
 
-/// Sums gradient buckets over the ranks of one node through an MPI-3 shared-memory window
-/// (`MPI_Win_allocate_shared`), and over nodes with MPI's all-reduce between one rank per node.
-///
-/// Every rank of the node owns a segment of the window that holds all of its buckets (its plan's
-/// products write their gradients there); rank 0 of the node also holds the sums. To sum a bucket
-/// the ranks meet at a barrier, each adds up its slice of the bucket over every rank's segment
-/// (in node-rank order) into the sums, and they meet again; with several nodes, rank 0 of each
-/// node then all-reduces the node's sums with the other nodes' before the second barrier. Every
-/// rank reads the result where it is, in the sums. See Note [Node sums].
 // Note [Node sums]: Open MPI's all-reduce between ranks of one node copies each bucket into its
 // shared-memory transport, sums there and copies the sum back: about 1 ms of CPU per 7.1 MB step
 // here, on cores the workers need (2 ranks on 2 cores have none to spare). Through a window of
@@ -21,7 +12,7 @@ import Tensor
 //   in node-rank order, so every element has one summation order whatever the timing;
 // - at the second barrier the sums are complete, and every rank's updates read them in place.
 // Per rank that is one pass over half the bucket instead of Open MPI's copies: the MLP's 2-rank
-// step went from 34k to 42k samples/s at a per-rank batch of 256 (Benchmarks/RESULTS.md).
+// step went from 35.4-35.9k to 42.2-43.2k samples/s at a per-rank batch of 256 (RESULTS.md).
 // Reuse is safe without more barriers: a rank writes its segment again only in its next step,
 // after its `finish` of this one, which waited for this bucket's second barrier, which every
 // rank passed after summing its slice; the sums of a bucket are written again only after the
@@ -33,6 +24,15 @@ import Tensor
 // The barriers are tested like every collective (`Communicator.wait`: the poll pause, the
 // timeout), so a dead or stopped peer ends the run with an error as before.
 
+/// Sums gradient buckets over the ranks of one node through an MPI-3 shared-memory window
+/// (`MPI_Win_allocate_shared`), and over nodes with MPI's all-reduce between one rank per node.
+///
+/// Every rank of the node owns a segment of the window that holds all of its buckets (its plan's
+/// products write their gradients there); rank 0 of the node also holds the sums. To sum a bucket
+/// the ranks meet at a barrier, each adds up its slice of the bucket over every rank's segment
+/// (in node-rank order) into the sums, and they meet again; with several nodes, rank 0 of each
+/// node then all-reduces the node's sums with the other nodes' before the second barrier. Every
+/// rank reads the result where it is, in the sums. See Note [Node sums].
 final class NodeSum<Scalar: TensorScalar>: @unchecked Sendable {
     // @unchecked Sendable: the pointers are fixed after init; what they point to is ordered by
     // the barriers (Note [Node sums]) and, within this process, by the reducer's monitor.
@@ -52,9 +52,9 @@ final class NodeSum<Scalar: TensorScalar>: @unchecked Sendable {
     /// This rank's segment: where its gradients go.
     var mine: UnsafeMutablePointer<Scalar> { segments[node.rank] }
 
-    /// A window of `count` elements per rank of this rank's node, or nil when the rank is alone on
-    /// its node (then MPI's all-reduce has nothing to copy through shared memory). Collective over
-    /// `world`.
+    /// A window of `count` elements per rank of this rank's node, or nil when every rank is alone
+    /// on its node (then MPI's all-reduce has nothing to copy through shared memory). Collective
+    /// over `world`.
     static func make(world: Communicator, count: Int, datatype: MPIDatatype) throws -> NodeSum? {
         let node = try world.nodeCommunicator()
         // Every rank must take the same path: a rank alone on its node while others share one
