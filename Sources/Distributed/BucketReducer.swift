@@ -22,7 +22,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     // its parameters (disjoint ranges) until its counter reaches zero, then only by the
     // communication thread until `reduced` is set under the monitor, then read by `finish` on the
     // training thread; `storage[p]` is written by parameter p's hook during the plan run and read
-    // by `finish` after it. `weight` is written by `begin` before the run starts (the executor's
+    // by `finish` after it. With a node sum the buffers are this rank's segment of the node's
+    // window and the sums (read by `finish`) are in node rank 0's part of it; other processes
+    // touch them only between the barriers of Note [Node sums]. `weight` is written by `begin` before the run starts (the executor's
     // run submission orders it before the hooks' reads). Flags live under `monitor`.
 
     let communicator: Communicator
