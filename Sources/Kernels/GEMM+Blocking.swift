@@ -230,65 +230,60 @@ extension GEMM {
     // panels, in order, from one counter: each worker that joins packs its own copy of op(A) once
     // (block by block, as it first needs them) and its own panels of op(B) for each chunk, and a
     // worker that finishes its own product early takes the other product's last chunks. A chunk
-    // ends on a panel boundary and runs every k block in order, so every C element sees the
-    // operations of the other paths: the same bits. Only products with one k block take chunks
+    // ends on a panel boundary and its k is one block, as on the other paths, so every C element
+    // sees the same operations: the same bits. Only products with one k block take chunks
     // (`chunkedAFits`); others keep fixed groups, which a product alone on the workers prefers.
     // The MLP's batch-256 step on 2 workers: 5.60-5.82 -> 5.43-5.63 ms in a quiet spell (all
     // products chunked), median 6.15 -> 6.00 ms in a noisy one (as kept).
 
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
-    /// column chunks]); each worker keeps its own packed copy of op(A).
+    /// column chunks]), for a product of one k block (`chunkedAFits`); each worker keeps its own
+    /// packed copy of op(A).
     static func columnChunksProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, rowBlock = blocking.rowBlock
+        let mr = kernel.mr, nr = kernel.nr, rowBlock = blocking.rowBlock
+        precondition(k <= blocking.kc, "columnChunksProduct: k \(k) is more than one block of \(blocking.kc)")
         let allPanels = (n + nr - 1) / nr
-        // Up to four chunks per worker, each within nc and of at least 2^24 multiply-adds (about
-        // 70 µs here): smaller ones cost more in claims and re-read blocks of op(A) than they
+        // Up to four chunks per worker, each within nc and of at least 2^25 multiply-adds (about
+        // 140 µs here): smaller ones cost more in claims and re-read blocks of op(A) than they
         // balance. A whole number per worker, so a product alone on the workers splits evenly.
         // Chunk c is panels [c·P/chunks, (c+1)·P/chunks): equal to within one panel.
         let wanted = Swift.max(1, Swift.min(4, ((m * n * k) >> 25) / workers)) * workers
-        let chunks = Swift.min(allPanels, Swift.max(wanted, (allPanels + blocking.nc / nr - 1) / Swift.max(1, blocking.nc / nr)))
-        let chunkPanels = (allPanels + chunks - 1) / chunks   // the widest
-        let rowBlocks = (m + rowBlock - 1) / rowBlock, kBlocks = (k + kc - 1) / kc
-        let blockSize = roundUp(rowBlock, mr) * kc
+        let panelsPerBlock = Swift.max(1, blocking.nc / nr)
+        let chunks = Swift.min(allPanels, Swift.max(wanted, (allPanels + panelsPerBlock - 1) / panelsPerBlock))
+        let widest = (allPanels + chunks - 1) / chunks
+        let rowBlocks = (m + rowBlock - 1) / rowBlock
+        let blockSize = roundUp(rowBlock, mr) * k
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let counter = ChunkCounter()
         loop.parallelFor(0..<workers, grain: 1) { participants in
             for _ in participants {
                 var chunk = counter.claim()
                 guard chunk < chunks else { return }
-                withScratch(T.self, count: kBlocks * rowBlocks * blockSize + kc * chunkPanels * nr) { scratch in
-                    let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
-                    var packed = [Bool](repeating: false, count: kBlocks * rowBlocks)
+                withScratch(T.self, count: rowBlocks * blockSize + k * widest * nr) { scratch in
+                    let aCache = scratch, bPack = scratch + rowBlocks * blockSize
+                    var packedBlocks = 0   // row blocks of op(A) packed so far, in order
                     while chunk < chunks {
                         let jc = chunk * allPanels / chunks * nr
                         let ncCur = Swift.min((chunk + 1) * allPanels / chunks * nr, n) - jc
                         let panels = (ncCur + nr - 1) / nr
-                        var pc = 0, pb = 0
-                        while pc < k {
-                            let kcCur = Swift.min(kc, k - pc)
-                            let betaBlock: T = pc == 0 ? beta : 1
-                            let finished = pc + kcCur == k ? epilogue : nil
-                            packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
-                            var ic = 0, ib = 0
-                            while ic < m {
-                                let mcCur = Swift.min(rowBlock, m - ic)
-                                let aPack = aCache + (pb * rowBlocks + ib) * blockSize
-                                if !packed[pb * rowBlocks + ib] {
-                                    packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
-                                    packed[pb * rowBlocks + ib] = true
-                                }
-                                blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
-                                                 alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
-                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
-                                ic += mcCur
-                                ib += 1
+                        packB(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
+                        var ic = 0, ib = 0
+                        while ic < m {
+                            let mcCur = Swift.min(rowBlock, m - ic)
+                            let aPack = aCache + ib * blockSize
+                            if ib == packedBlocks {
+                                packA(a, row: ic, rows: mcCur, col: 0, cols: k, mr: mr, into: aPack)
+                                packedBlocks += 1
                             }
-                            pc += kcCur
-                            pb += 1
+                            blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: k,
+                                             alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
+                                             c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue)
+                            ic += mcCur
+                            ib += 1
                         }
                         chunk = counter.claim()
                     }
