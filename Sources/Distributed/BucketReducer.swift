@@ -24,8 +24,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     // training thread; `storage[p]` is written by parameter p's hook during the plan run and read
     // by `finish` after it. With a node sum the buffers are this rank's segment of the node's
     // window and the sums (read by `finish`) are in node rank 0's part of it; other processes
-    // touch them only between the barriers of Note [Node sums]. `weight` is written by `begin` before the run starts (the executor's
-    // run submission orders it before the hooks' reads). Flags live under `monitor`.
+    // touch them only between the barriers of Note [Node sums]. `weight` is written by `begin`
+    // before the run starts (the executor's run submission orders it before the hooks' reads).
+    // Flags live under `monitor`.
 
     let communicator: Communicator
     let layout: BucketLayout
@@ -42,7 +43,8 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
     private let sizes: [Int]
     private let updates: [@Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void]
-    private var weight: Scalar = 1
+    /// This rank's share of the step's batch (set by `begin`): the factor its gradients count for.
+    private(set) var weight: Scalar = 1
     /// Steps begun (numbers the buckets in error messages).
     private(set) var step = 0
 
@@ -162,12 +164,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
         step += 1
     }
 
-    /// This rank's share of the step's batch (set by `begin`): the factor its gradients count for.
-    var share: Scalar { weight }
-
     /// Where parameter `p`'s weighted gradient goes in its bucket: a plan that computes the
     /// gradient by a product writes it there itself (`ParameterUpdate.gradientStorage`, scaled by
-    /// `share`), so `deposit` has nothing to copy.
+    /// `weight`), so `deposit` has nothing to copy.
     func slot(of p: Int) -> UnsafeMutablePointer<Scalar> {
         let (b, offset) = layout.location[p]
         return buffers[b].baseAddress! + offset

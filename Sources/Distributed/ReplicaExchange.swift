@@ -37,7 +37,7 @@ final class ReplicaExchange<Scalar: TensorScalar>: GradientExchange {
         send.writesParameter = false
         // A product gradient is written into its bucket by the plan, already weighted.
         send.gradientStorage = reducer.slot(of: index)
-        send.gradientScale = { reducer.share }
+        send.gradientScale = { reducer.weight }
         send.priority = priorities[index]
         return send
     }

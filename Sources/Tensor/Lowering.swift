@@ -374,12 +374,11 @@ enum Lowering<Scalar: TensorScalar> {
     /// `applyRange` on each finished block as the GEMM's epilogue.
     static func updateInProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
                                 sgdRate: (@Sendable () -> Scalar)?, applyRange: ParameterUpdate<Scalar>.RangeApply?,
-                                gradientStorage: UnsafeMutablePointer<Scalar>? = nil,
-                                gradientScale: (@Sendable () -> Scalar)? = nil,
-                                apply: ParameterUpdate<Scalar>.Apply? = nil,
+                                gradientStorage: UnsafeMutablePointer<Scalar>?, gradientScale: (@Sendable () -> Scalar)?,
+                                apply: @escaping ParameterUpdate<Scalar>.Apply,
                                 location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
         guard case let .matmul(ta, tb) = op, parameter.shape.count == 2, inputs.count == 2,
-              sgdRate != nil || applyRange != nil || (gradientStorage != nil && apply != nil) else {
+              sgdRate != nil || applyRange != nil || gradientStorage != nil else {
             throw GraphError(operation: op.name, shapes: inputs.map(\.shape), location: location,
                              message: "only a two-dimensional product can run its parameter's declared update")
         }
@@ -394,7 +393,7 @@ enum Lowering<Scalar: TensorScalar> {
         let failure: @Sendable (any Error) -> GraphError = { error in
             GraphError(operation: op.name, shapes: shapes, location: location, message: "\(error)")
         }
-        if let storage = gradientStorage, let apply {
+        if let storage = gradientStorage {
             // Note [Gradients into the update's memory].
             let g = Address(storage)
             return Lowered(body: {

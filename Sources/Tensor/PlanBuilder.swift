@@ -64,7 +64,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
         let updated = Set(updates.filter(\.writesParameter).map { root($0.parameter.id) })
         var folded: [Int: Int] = [:]
         for (k, u) in updates.enumerated()
-        where (u.sgdRate != nil || u.applyRange != nil) && u.writesParameter || u.gradientStorage != nil {
+        where ((u.sgdRate != nil || u.applyRange != nil) && u.writesParameter) || u.gradientStorage != nil {
             let g = u.gradient.id, r = records[g]
             guard case .matmul = r.operation, r.shape.count == 2, r.shape == u.parameter.shape, readers[g] == 1,
                   r.inputs.allSatisfy({ !updated.contains(root($0)) }) else { continue }
