@@ -874,6 +874,151 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
 CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
+// MARK: - GEMM dot-product tiles
+//
+// `C = alpha·A·Bᵀ + beta·C` with A's and B's rows both contiguous along k (a layer's input
+// gradient dZ·Wᵀ): nothing is packed. A tile is 2 rows of A by CK_LANES/2 rows of B, CK_LANES
+// accumulators of CK_LANES lanes (16 of 16 on AVX-512, 8 of 8 on AVX2, 4 of 4 on the baseline);
+// each k step of a vector loads 2 + CK_LANES/2 vectors for CK_LANES multiply-adds, with B's rows
+// kept in L1 while A's rows stream from L2. Summation order (fixed for a level): lane l of an
+// accumulator adds the terms p ≡ l (mod CK_LANES) in order, one multiply-add each (the last,
+// partial vector zero-padded), then the lanes are added in the fixed tree of CK(dot_reduce);
+// then the update arithmetic of the tiles above.
+
+#if CK_LANES == 16
+/// v[i] summed over its lanes, into lane i (four rounds of two-source shuffles and adds).
+CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
+    VF x[8], y[4], z[2];
+    CK_U for (int i = 0; i < 8; i++)
+        x[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+             + __builtin_shufflevector(v[2 * i], v[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    CK_U for (int i = 0; i < 4; i++)
+        y[i] = __builtin_shufflevector(x[2 * i], x[2 * i + 1], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27)
+             + __builtin_shufflevector(x[2 * i], x[2 * i + 1], 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    CK_U for (int i = 0; i < 2; i++)
+        z[i] = __builtin_shufflevector(y[2 * i], y[2 * i + 1], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29)
+             + __builtin_shufflevector(y[2 * i], y[2 * i + 1], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    VF w = __builtin_shufflevector(z[0], z[1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30)
+         + __builtin_shufflevector(z[0], z[1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    // w holds v0, v8, v4, v12, v2, v10, v6, v14, v1, v9, v5, v13, v3, v11, v7, v15.
+    return __builtin_shufflevector(w, w, 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15);
+}
+#elif CK_LANES == 8
+CK_INLINE VF CK(dot_reduce)(const VF v[8]) {
+    VF x[4], y[2];
+    CK_U for (int i = 0; i < 4; i++)
+        x[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11)
+             + __builtin_shufflevector(v[2 * i], v[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    CK_U for (int i = 0; i < 2; i++)
+        y[i] = __builtin_shufflevector(x[2 * i], x[2 * i + 1], 0, 1, 8, 9, 4, 5, 12, 13)
+             + __builtin_shufflevector(x[2 * i], x[2 * i + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+    VF w = __builtin_shufflevector(y[0], y[1], 0, 8, 2, 10, 4, 12, 6, 14)
+         + __builtin_shufflevector(y[0], y[1], 1, 9, 3, 11, 5, 13, 7, 15);
+    // w holds v0, v4, v2, v6, v1, v5, v3, v7.
+    return __builtin_shufflevector(w, w, 0, 4, 2, 6, 1, 5, 3, 7);
+}
+#elif CK_LANES == 4
+CK_INLINE VF CK(dot_reduce)(const VF v[4]) {
+    VF x[2];
+    CK_U for (int i = 0; i < 2; i++)
+        x[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 4, 5)
+             + __builtin_shufflevector(v[2 * i], v[2 * i + 1], 2, 3, 6, 7);
+    VF w = __builtin_shufflevector(x[0], x[1], 0, 4, 2, 6) + __builtin_shufflevector(x[0], x[1], 1, 5, 3, 7);
+    // w holds v0, v2, v1, v3.
+    return __builtin_shufflevector(w, w, 0, 2, 1, 3);
+}
+#else
+#error "dot-product tiles need 4, 8 or 16 lanes"
+#endif
+
+/// The first `n` < CK_LANES values at p, zero-padded to a vector.
+CK_INLINE VF CK(dot_tail)(const float *p, long n) {
+    float buf[CK_LANES] = {0};
+    for (long i = 0; i < n; i++) buf[i] = p[i];
+    return ld(buf);
+}
+
+/// `C[i][j] = alpha·Σ_p A[i][p]·B[j][p] + beta·C[i][j]` for i < m, j < n (rows lda and ldb
+/// apart, k values each; C not read when beta = 0), in tiles of 2 × CK_LANES/2: for each group of
+/// B's rows (kept in L1), every pair of A's rows. A tile at an edge reads the last row again in
+/// place of the missing ones (its results dropped). When `bcopy` is not NULL (room for
+/// CK_LANES/2 · k floats, vector-aligned), each group of B's rows is first copied there: loads
+/// from rows that are not vector-aligned span two cache lines (a third slower here); values are
+/// only moved, so the bits are the same.
+static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                          long m, long n, float alpha, float beta, float *bcopy) {
+    enum { S = CK_LANES / 2 };
+    long whole = k / CK_LANES * CK_LANES, rest = k - whole;
+    for (long j = 0; j < n; j += S) {
+        const float *bp[S];
+        CK_U for (int s = 0; s < S; s++) bp[s] = b + (j + s < n ? j + s : n - 1) * ldb;
+        if (bcopy) {
+            CK_U for (int s = 0; s < S; s++) {
+                __builtin_memcpy(bcopy + s * k, bp[s], (unsigned long)k * sizeof(float));
+                bp[s] = bcopy + s * k;
+            }
+        }
+        long cols = n - j < S ? n - j : S;
+        for (long i = 0; i < m; i += 2) {
+            const float *a0 = a + i * lda, *a1 = a + (i + 1 < m ? i + 1 : i) * lda;
+            long rows = m - i < 2 ? m - i : 2;
+            VF acc[2][S];
+            CK_U for (int s = 0; s < S; s++) { acc[0][s] = splat(0); acc[1][s] = splat(0); }
+            for (long p = 0; p < whole; p += CK_LANES) {
+                VF x0 = ld(a0 + p), x1 = ld(a1 + p);
+                CK_U for (int s = 0; s < S; s++) {
+                    VF y = ld(bp[s] + p);
+                    acc[0][s] = FMA(x0, y, acc[0][s]);
+                    acc[1][s] = FMA(x1, y, acc[1][s]);
+                }
+            }
+            if (rest) {
+                VF x0 = CK(dot_tail)(a0 + whole, rest), x1 = CK(dot_tail)(a1 + whole, rest);
+                CK_U for (int s = 0; s < S; s++) {
+                    VF y = CK(dot_tail)(bp[s] + whole, rest);
+                    acc[0][s] = FMA(x0, y, acc[0][s]);
+                    acc[1][s] = FMA(x1, y, acc[1][s]);
+                }
+            }
+            VF all[CK_LANES];
+            CK_U for (int s = 0; s < S; s++) { all[s] = acc[0][s]; all[S + s] = acc[1][s]; }
+            float sums[CK_LANES];
+            st(sums, CK(dot_reduce)(all));
+            if (rows == 2 && cols == S) {
+                // Whole tile: each row's S sums as one half-width vector (the same operations).
+                typedef float VH __attribute__((vector_size(CK_LANES * 2), aligned(4)));
+                VH va, vb;
+                CK_U for (int s = 0; s < S; s++) { va[s] = alpha; vb[s] = beta; }
+                CK_U for (int r = 0; r < 2; r++) {
+                    VH x = *(const VH *)(sums + r * S);
+                    VH *pc = (VH *)(c + (i + r) * ldc + j);
+                    if (beta == 0) {
+                        *pc = x * va;
+                    } else {
+                        VH o = *pc;
+                        if (beta != 1) o = o * vb;
+                        *pc = FMA(x, va, o);
+                    }
+                }
+                continue;
+            }
+            for (long r = 0; r < rows; r++) {
+                float *pc = c + (i + r) * ldc + j;
+                for (long s = 0; s < cols; s++) {
+                    float x = sums[r * S + s];
+                    if (beta == 0) {
+                        pc[s] = x * alpha;
+                    } else {
+                        float o = pc[s];
+                        if (beta != 1) o = o * beta;
+                        pc[s] = SFMA(x, alpha, o);
+                    }
+                }
+            }
+        }
+    }
+}
+
 // The narrow tiles: one vector of columns, twice the rows (the same accumulator count). Read in
 // place (strided), their rows run as two half-height tiles: a full-height tile's row addresses
 // (one register each) do not fit in the general registers, and reloading them from the stack on
@@ -1029,6 +1174,7 @@ CK_SHARED const ck_table CK(table) = {
     .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT,
+    .sgemm_dot_rows = 2, .sgemm_dot_cols = CK_LANES / 2, .sgemm_dot = CK(sgemm_dot),
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),

@@ -22,7 +22,11 @@
 /// `C = C + alpha·acc₁`, ...). The blocking depends only on `m, n, k`, the transposes and
 /// `cache` and the level, never on the thread count: work is divided over blocks of C, never
 /// over k, so 1 and N workers give bitwise-equal results. Levels differ in the last bits (the
-/// x86-64 baseline does not fuse the multiply-adds; tiles and `kc` differ).
+/// x86-64 baseline does not fuse the multiply-adds; tiles and `kc` differ). One exception to the
+/// order above: Float products of rows by rows (`op(A)` = A, `op(B)` = Bᵀ) with a deep k and few
+/// rows take dot products of the rows in place (`usesDotProducts`, Note [GEMM dot products]):
+/// each element is then summed in vector lanes (lane l takes p ≡ l modulo the vector's width, in
+/// order) whose sums are added in a fixed tree, also independent of the thread count.
 ///
 /// An `epilogue` (a bias and an activation, a gradient mask, an optimizer step: any elementwise
 /// work on C) runs on each block of C as soon as the block holds its final value, while the block
@@ -78,6 +82,11 @@ public enum GEMM {
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, cache: CacheSizes,
         kernel: MicroKernel<T>, epilogue: Epilogue?
     ) {
+        if dotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, k: k, level: kernel.level, cache: cache) {
+            dotProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                       loop: loop, level: kernel.level, cache: cache, epilogue: epilogue)
+            return
+        }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
         if roundUp(n, kernel.nr) * k * MemoryLayout<T>.stride <= cache.l2 / 2 {

@@ -11,6 +11,7 @@ import Tensor
 /// bench gemm --m 256 --n 1024 --k 784 --trans-b --threads 2
 /// bench gemm --size 512 --l1-kib 32 --l2-kib 512 --l3-kib 32768   # cache sizes for the blocking
 /// bench gemm --size 1024 --threads 2 --loop dispatch                # concurrentPerform, not the executor
+/// bench gemm --m 64 --n 1024 --k 1024 --trans-b --aligned           # operands on 64-byte boundaries
 /// ```
 /// Threads come from the Scheduler's `Executor` (pinned workers) unless `--loop dispatch`; the
 /// cache sizes default to those the topology (hwloc) reports.
@@ -19,7 +20,7 @@ import Tensor
 /// "kernel_level":"avx2"}`.
 enum GemmCommand {
     static func run(_ words: [String]) throws {
-        var args = try Arguments(words, flags: ["trans-a", "trans-b", "json", "double"])
+        var args = try Arguments(words, flags: ["trans-a", "trans-b", "json", "double", "aligned"])
         let size = try args.int("size")
         let m = try args.int("m") ?? size ?? 1024
         let n = try args.int("n") ?? size ?? m
@@ -27,7 +28,7 @@ enum GemmCommand {
         let transA = args.flag("trans-a"), transB = args.flag("trans-b")
         let threads = try args.int("threads", default: 1)
         let repeats = try args.int("repeat", default: 10)
-        let json = args.flag("json"), double = args.flag("double")
+        let json = args.flag("json"), double = args.flag("double"), aligned = args.flag("aligned")
         let loopKind = args.string("loop", default: "executor")
         let topology = Topology.current()
         let defaults = CacheSizes(l1: topology.l1dBytes, l2: topology.l2Bytes, l3: topology.l3Bytes)
@@ -42,8 +43,10 @@ enum GemmCommand {
 
         let cpu0 = processCPUSeconds()
         let times = double
-            ? try measure(Double.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats, cache: cache)
-            : try measure(Float.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats, cache: cache)
+            ? try measure(Double.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats,
+                          cache: cache, aligned: aligned)
+            : try measure(Float.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats,
+                          cache: cache, aligned: aligned)
         // CPU seconds per run (all threads, including the untimed warm-up run): on a machine shared
         // with other work, GFLOP per CPU-second shows the kernel's own speed when wall time cannot.
         let cpuPerRun = (processCPUSeconds() - cpu0) / Double(repeats + 1)
@@ -63,7 +66,7 @@ enum GemmCommand {
             line.add("m", m); line.add("n", n); line.add("k", k); line.add("threads", threads)
             line.add("median_s", median); line.add("gflops", gflops)
             line.add("best_s", best); line.add("repeat", repeats)
-            line.add("trans_a", transA); line.add("trans_b", transB)
+            line.add("trans_a", transA); line.add("trans_b", transB); line.add("aligned", aligned)
             line.add("type", double ? "f64" : "f32")
             line.add("cpu_s_per_run", cpuPerRun)
             line.add("loop", threads == 1 ? "serial" : loopKind)
@@ -96,7 +99,8 @@ enum GemmCommand {
     }
 
     static func measure<T: KernelFloat>(_ type: T.Type, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
-                                        loop: any ParallelLoop, repeats: Int, cache: CacheSizes) throws -> [Double] {
+                                        loop: any ParallelLoop, repeats: Int, cache: CacheSizes,
+                                        aligned: Bool) throws -> [Double] {
         var state: UInt64 = 42
         func next() -> T {
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -107,13 +111,25 @@ enum GemmCommand {
         return try a.withUnsafeBufferPointer { ap in
             try b.withUnsafeBufferPointer { bp in
                 try c.withUnsafeMutableBufferPointer { cp in
-                    try Clock.measure(repeat: repeats) {
+                    // --aligned: copies on 64-byte boundaries, as a plan's buffers and parameters are
+                    // (a Swift array's storage starts 32 bytes past one).
+                    let a = aligned ? alignedCopy(ap) : UnsafeMutableBufferPointer(mutating: ap)
+                    let b = aligned ? alignedCopy(bp) : UnsafeMutableBufferPointer(mutating: bp)
+                    let c = aligned ? alignedCopy(UnsafeBufferPointer(cp)) : cp
+                    defer { if aligned { a.deallocate(); b.deallocate(); c.deallocate() } }
+                    return try Clock.measure(repeat: repeats) {
                         try GEMM.multiply(transposeA: transA, transposeB: transB, m: m, n: n, k: k,
-                                          a: ap.baseAddress!, lda: transA ? m : k, b: bp.baseAddress!, ldb: transB ? k : n,
-                                          c: cp.baseAddress!, ldc: n, loop: loop, cache: cache)
+                                          a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
+                                          c: c.baseAddress!, ldc: n, loop: loop, cache: cache)
                     }
                 }
             }
         }
+    }
+
+    static func alignedCopy<T>(_ source: UnsafeBufferPointer<T>) -> UnsafeMutableBufferPointer<T> {
+        let copy = LargeAllocation.allocate(T.self, capacity: source.count)
+        _ = copy.initialize(fromContentsOf: source)
+        return copy
     }
 }

@@ -189,8 +189,11 @@ where T.RawSignificand: FixedWidthInteger {
         let loops: [any ParallelLoop] = [SerialLoop()] + workerLoops
         let cases: [(Int, Int, Int, Bool, CacheSizes)] = [
             (20, 100, 203, false, .default), (70, 300, 777, false, .default), (33, 64, 64, true, .default),
-            (61, 157, 130, true, tiny), (64, 784, 1024, false, .default)]
+            (61, 157, 130, true, tiny), (64, 784, 1024, false, .default), (500, 300, 777, false, .default),
+            (64, 784, 1024, false, tiny)]
         for (m, n, k, ta, cache) in cases {
+            // Products of rows by rows with a deep k take dot products instead (GEMMDotProductTests).
+            if GEMM.usesDotProducts(Float.self, transposeA: ta, transposeB: true, m: m, k: k, cache: cache) { continue }
             let ldb = k + 3
             let (aRows, aCols) = ta ? (k, m) : (m, k)
             let a: [Float] = rng.floats(aRows * aCols), b: [Float] = rng.floats(n * ldb)

@@ -106,6 +106,16 @@ typedef struct ck_table {
     /// The share of L1, in percent, that an mr×kc micro-panel of A and a kc×nr micro-panel of B
     /// may take together when GEMM chooses its depth kc (see GEMM.MicroKernel in Swift).
     int gemm_l1_percent;
+    /// Float products of rows by rows, `C = alpha·A·Bᵀ + beta·C` for an m × n block with A's m
+    /// rows and B's n rows both contiguous along k (lda, ldb apart), nothing packed: tiles of
+    /// sgemm_dot_rows × sgemm_dot_cols dot products, vectorized along k. Summation order: lane
+    /// l of a dot product adds the terms p ≡ l (mod float_lanes) in order, one multiply-add each,
+    /// then the lanes are added in a fixed tree; then C's update as in the tiles above. With
+    /// `bcopy` (room for sgemm_dot_cols · k floats, aligned to a vector) B's rows are read from a
+    /// copy there, for B whose rows are not vector-aligned (the same bits).
+    int sgemm_dot_rows, sgemm_dot_cols;
+    void (*sgemm_dot)(long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                      long m, long n, float alpha, float beta, float *bcopy);
 
     /// `out[i] = f(x[i])` for i < n (out may equal x). Error bounds: Sources/Kernels/KernelFloat.swift.
     void (*unary[CK_UNARY_COUNT])(const float *x, float *out, long n);

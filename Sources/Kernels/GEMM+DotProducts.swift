@@ -1,0 +1,97 @@
+import CKernels
+
+extension GEMM {
+    // Note [GEMM dot products]: a layer's input gradient dZ·Wᵀ multiplies rows by rows: op(A) = dZ
+    // and op(B) = Wᵀ are both read along k, each row contiguous. The packed path packs op(B) (a
+    // transpose of W's rows into column panels) once per product, and with a batch of 64 the
+    // packed panels serve only six 12-row tiles: the batch-64 MLP step spent 7% of its time in
+    // that transpose, and 64×1024×1024 ran at 170 GFLOP/s against 230 for the weight gradients.
+    // The level's dot-product tile (`sgemm_dot` in CKernels) reads both operands in place: 2 rows
+    // of A by CK_LANES/2 rows of B, vectorized along k, the lanes added at the end in a fixed
+    // tree. Here B's rows for a tile stay in L1 (`dotFits`) and a block of A's rows in L2
+    // (`dotRowBlock`); blocks of C (A's row block by `dotColumns` of B's rows) are the work items
+    // and the epilogue's blocks. Prototype on this machine (AVX-512, 1 thread): 64×1024×1024 241
+    // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132).
+    //
+    // Summation order: each dot product's own (lanes by p mod lanes, then the tree), fixed for a
+    // level; it depends on neither the blocking nor the thread count. It is not the packed path's
+    // order, so a product's bits depend on which path its shape takes (`dotSuits`), as they do on
+    // the level.
+
+    /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
+    /// products]): Float, `transposeB` and not `transposeA`, k of at least 32 vectors, m at most
+    /// k/2, and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
+    /// product's order (see the type's documentation), not the packed path's: their bits differ
+    /// from those of the same product with Bᵀ stored (still the same for any worker count).
+    ///
+    /// ```swift
+    /// GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024)  // true on AVX-512
+    /// ```
+    public static func usesDotProducts<T: KernelFloat>(
+        _ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int,
+        level: KernelLevel = .current, cache: CacheSizes = .default
+    ) -> Bool {
+        dotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, k: k, level: level, cache: cache)
+    }
+
+    /// Whether `C = alpha·A·Bᵀ + beta·C` runs on the dot-product tiles (Note [GEMM dot products]):
+    /// Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
+    /// the lane sums at the end of every tile cost about 20 vector steps, and the packed path's
+    /// transpose of B pays for itself over many rows), and a tile's rows of B (CK_LANES/2 rows
+    /// of k values) within L1.
+    static func dotSuits<T>(_ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int, level: KernelLevel,
+                            cache: CacheSizes) -> Bool {
+        guard T.self == Float.self, transposeB, !transposeA, let table = level.builtTable?.pointee,
+              table.sgemm_dot != nil else { return false }
+        let lanes = Int(table.float_lanes)
+        return k >= 32 * lanes && 2 * m <= k && Int(table.sgemm_dot_cols) * k * MemoryLayout<Float>.stride <= cache.l1
+    }
+
+    /// Rows of A per block: as many as take half of L2 (an even number, at least 2).
+    static func dotRowBlock(m: Int, k: Int, cache: CacheSizes) -> Int {
+        let rows = Swift.max(2, cache.l2 / 2 / Swift.max(1, k * MemoryLayout<Float>.stride) / 2 * 2)
+        return Swift.min(m, rows)
+    }
+
+    /// B's rows (C's columns) per work item: eight tiles' worth (64 on AVX-512).
+    static func dotColumns(table: ck_table) -> Int { 8 * Int(table.sgemm_dot_cols) }
+
+    /// `C = alpha·A·Bᵀ + beta·C` on the dot-product tiles (`dotSuits` holds): blocks of C split
+    /// over the workers, the epilogue on each block once it is done.
+    static func dotProduct<T: KernelFloat>(
+        m: Int, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int, beta: T,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, level: KernelLevel, cache: CacheSizes,
+        epilogue: Epilogue?
+    ) {
+        let table = level.builtTable!.pointee
+        let dot = table.sgemm_dot!
+        let rowBlock = dotRowBlock(m: m, k: k, cache: cache)
+        let columns = dotColumns(table: table)
+        let rowBlocks = (m + rowBlock - 1) / rowBlock, columnBlocks = (n + columns - 1) / columns
+        let items = rowBlocks * columnBlocks
+        // As on the small-product path: no split at or below 2^20 multiply-adds, pieces of at
+        // least 2^18, several per worker.
+        let workers = loop.concurrency, work = m * n * k
+        let split = workers > 1 && work > 1 << 20 && items > 1
+        let smallest = Swift.max(1, (items << 18) / Swift.max(1, work))
+        let alpha = unsafeBitCast(alpha, to: Float.self), beta = unsafeBitCast(beta, to: Float.self)
+        let a = floats(a), b = floats(b), c = floats(c)
+        // B's rows copied to aligned scratch when they are not aligned to a vector (a Swift
+        // array's storage, 16 or 32 bytes past a 64-byte boundary; a plan's buffers are aligned).
+        let vectorBytes = Int(table.float_lanes) * MemoryLayout<Float>.stride
+        let aligned = Int(bitPattern: b) % vectorBytes == 0 && ldb * MemoryLayout<Float>.stride % vectorBytes == 0
+        // (More than 1 KiB, so that `withScratch` takes a pooled buffer, 64-byte aligned.)
+        let copyCount = aligned ? 0 : Swift.max(Int(table.sgemm_dot_cols) * k, 1024 / MemoryLayout<Float>.stride + 1)
+        splitting(loop, 0..<items, when: split, grain: Swift.max(smallest, items / (4 * workers))) { range in
+            withScratch(Float.self, count: copyCount) { scratch in
+                let bcopy = aligned ? nil : scratch
+                for item in range {
+                    let ic = item / columnBlocks * rowBlock, jc = item % columnBlocks * columns
+                    let rows = Swift.min(rowBlock, m - ic), cols = Swift.min(columns, n - jc)
+                    dot(k, a + ic * lda, lda, b + jc * ldb, ldb, c + ic * ldc + jc, ldc, rows, cols, alpha, beta, bcopy)
+                    epilogue?(ic..<(ic + rows), jc..<(jc + cols))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Testing
+import Kernels
+import DispatchLoop
+import TestSupport
+import Synchronization
+
+/// The dot-product path of `GEMM.multiply` (Note [GEMM dot products]): A·Bᵀ with a deep k and few
+/// rows, read in place. Checked on every level this CPU runs: which shapes take it, accuracy
+/// against the Double reference (edges of every tile, alpha and beta), the same bits for any worker
+/// count and for rows that are or are not vector-aligned, and the epilogue's blocks.
+@Suite struct GEMMDotProductTests {
+    /// k from 513 to 1024: deep enough on every level (32 vectors of 4, 8 or 16 floats), within
+    /// `CacheSizes.default`'s L1 for a tile's rows of B; m at most k/2. Odd m (a last tile of one
+    /// row), n not a multiple of any tile width, k not a multiple of any vector.
+    static let cases: [GEMMCase] = [
+        GEMMCase(m: 64, n: 1024, k: 1024, tb: true),
+        GEMMCase(m: 37, n: 203, k: 700, tb: true),
+        GEMMCase(m: 1, n: 1, k: 513, tb: true),
+        GEMMCase(m: 5, n: 3, k: 600, tb: true, alpha: 2.5),
+        GEMMCase(m: 30, n: 77, k: 530, tb: true, alpha: -0.5, beta: 2),
+        GEMMCase(m: 12, n: 40, k: 777, tb: true, beta: 1, pad: 3),
+    ]
+
+    @Test func whichProductsTakeIt() {
+        for level in KernelLevel.supported {
+            #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level))
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: true, transposeB: true, m: 64, k: 1024, level: level))
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: false, m: 64, k: 1024, level: level))
+            #expect(!GEMM.usesDotProducts(Double.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level))
+            // Many rows (the packed path's transpose of B pays for itself) or a short k.
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 1024, k: 1024, level: level))
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 8, k: 64, level: level))
+            // A tile's rows of B must fit in L1.
+            let tiny = CacheSizes(l1: 4 << 10, l2: 64 << 10, l3: 1 << 20)
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level,
+                                          cache: tiny))
+        }
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func withinTheErrorBound(index: Int) throws {
+        let cs = Self.cases[index]
+        for level in KernelLevel.supported {
+            #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: cs.m, k: cs.k, level: level),
+                    "\(cs) takes the dot-product path at \(level)")
+            try checkGEMM(Float.self, cs, level: level)
+            try checkGEMM(Float.self, cs, loop: DispatchParallelLoop(workers: 3), seed: 5, level: level)
+        }
+    }
+
+    /// B's rows at every offset from a vector boundary (copied to aligned scratch when not
+    /// aligned), A likewise, and 1 to 8 workers: all the same bits.
+    @Test func sameBitsForAnyAlignmentAndWorkerCount() throws {
+        let m = 24, n = 100, k = 1000
+        var rng = TestRandom(seed: 31)
+        let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k)
+        for level in KernelLevel.supported {
+            var reference: [Float]? = nil
+            for offset in [0, 1, 3, 8] {
+                // Copies at `offset` floats past a 64-byte boundary.
+                let aStore = UnsafeMutableRawPointer.allocate(byteCount: (m * k + 16) * 4, alignment: 64)
+                let bStore = UnsafeMutableRawPointer.allocate(byteCount: (n * k + 16) * 4, alignment: 64)
+                defer { aStore.deallocate(); bStore.deallocate() }
+                let ap = aStore.bindMemory(to: Float.self, capacity: m * k + 16) + offset
+                let bp = bStore.bindMemory(to: Float.self, capacity: n * k + 16) + (8 - offset % 8)
+                ap.update(from: a, count: m * k)
+                bp.update(from: b, count: n * k)
+                for loop in [SerialLoop()] + workerLoops {
+                    var c = [Float](repeating: .nan, count: m * n)
+                    try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k,
+                                      c: &c, ldc: n, loop: loop, level: level)
+                    if let reference {
+                        #expect(c == reference, "\(level), offset \(offset), \(loop.concurrency) workers")
+                    } else {
+                        reference = c
+                    }
+                }
+            }
+        }
+    }
+
+    /// An epilogue sees every element once, after its value is final: `relu(C + bias)` in the
+    /// epilogue gives the bits of a second pass.
+    @Test func epilogueBlocks() throws {
+        let m = 70, n = 300, k = 800
+        var rng = TestRandom(seed: 9)
+        let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k), bias: [Float] = rng.floats(n)
+        #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k))
+        var plain = [Float](repeating: .nan, count: m * n)
+        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &plain, ldc: n)
+        for i in 0..<m { for j in 0..<n { plain[i * n + j] = Swift.max(0, plain[i * n + j] + bias[j]) } }
+        for loop in [SerialLoop()] + workerLoops {
+            var c = [Float](repeating: .nan, count: m * n)
+            let visits = Mutex([Int](repeating: 0, count: m * n))
+            try c.withUnsafeMutableBufferPointer { cp in
+                let address = Int(bitPattern: cp.baseAddress!)
+                try a.withUnsafeBufferPointer { ap in
+                    try b.withUnsafeBufferPointer { bp in
+                        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                                          b: bp.baseAddress!, ldb: k, c: cp.baseAddress!, ldc: n, loop: loop) { rows, columns in
+                            let y = UnsafeMutablePointer<Float>(bitPattern: address)!
+                            for i in rows { for j in columns { y[i * n + j] = Swift.max(0, y[i * n + j] + bias[j]) } }
+                            visits.withLock { v in for i in rows { for j in columns { v[i * n + j] += 1 } } }
+                        }
+                    }
+                }
+            }
+            #expect(c == plain, "\(loop.concurrency) workers")
+            #expect(visits.withLock { $0 }.allSatisfy { $0 == 1 }, "\(loop.concurrency) workers")
+        }
+    }
+}
