@@ -878,13 +878,13 @@ CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, 
 //
 // `C = alpha·A·Bᵀ + beta·C` with A's and B's rows both contiguous along k (a layer's input
 // gradient dZ·Wᵀ): nothing is packed. A tile is 2 rows of A by CK_LANES/2 rows of B, CK_LANES
-// accumulators of CK_LANES lanes (16 of 16 on AVX-512, 8 of 8 on AVX2, 4 of 4 on the baseline);
-// each k step of a vector loads 2 + CK_LANES/2 vectors for CK_LANES multiply-adds, with B's rows
+// accumulators of CK_LANES lanes (16 of 16 on AVX-512); each k step of a vector loads 2 + CK_LANES/2 vectors for CK_LANES multiply-adds, with B's rows
 // kept in L1 while A's rows stream from L2. Summation order (fixed for a level): lane l of an
 // accumulator adds the terms p ≡ l (mod CK_LANES) in order, one multiply-add each (the last,
 // partial vector zero-padded), then the lanes are added in the fixed tree of CK(dot_reduce);
-// then the update arithmetic of the tiles above.
-
+// then the update arithmetic of the tiles above. Built for AVX-512 only: on AVX2 (2 × 4 tiles) it
+// ran at 105-113 GFLOP/s against the packed path's 110-123 here (a 3 × 4 tile reached 128 in a
+// prototype: not built); the table's entry is NULL on the other levels.
 #if CK_LANES == 16
 /// v[i] summed over its lanes, into lane i (four rounds of two-source shuffles and adds).
 CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
@@ -903,33 +903,6 @@ CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
     // w holds v0, v8, v4, v12, v2, v10, v6, v14, v1, v9, v5, v13, v3, v11, v7, v15.
     return __builtin_shufflevector(w, w, 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15);
 }
-#elif CK_LANES == 8
-CK_INLINE VF CK(dot_reduce)(const VF v[8]) {
-    VF x[4], y[2];
-    CK_U for (int i = 0; i < 4; i++)
-        x[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11)
-             + __builtin_shufflevector(v[2 * i], v[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15);
-    CK_U for (int i = 0; i < 2; i++)
-        y[i] = __builtin_shufflevector(x[2 * i], x[2 * i + 1], 0, 1, 8, 9, 4, 5, 12, 13)
-             + __builtin_shufflevector(x[2 * i], x[2 * i + 1], 2, 3, 10, 11, 6, 7, 14, 15);
-    VF w = __builtin_shufflevector(y[0], y[1], 0, 8, 2, 10, 4, 12, 6, 14)
-         + __builtin_shufflevector(y[0], y[1], 1, 9, 3, 11, 5, 13, 7, 15);
-    // w holds v0, v4, v2, v6, v1, v5, v3, v7.
-    return __builtin_shufflevector(w, w, 0, 4, 2, 6, 1, 5, 3, 7);
-}
-#elif CK_LANES == 4
-CK_INLINE VF CK(dot_reduce)(const VF v[4]) {
-    VF x[2];
-    CK_U for (int i = 0; i < 2; i++)
-        x[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 4, 5)
-             + __builtin_shufflevector(v[2 * i], v[2 * i + 1], 2, 3, 6, 7);
-    VF w = __builtin_shufflevector(x[0], x[1], 0, 4, 2, 6) + __builtin_shufflevector(x[0], x[1], 1, 5, 3, 7);
-    // w holds v0, v2, v1, v3.
-    return __builtin_shufflevector(w, w, 0, 2, 1, 3);
-}
-#else
-#error "dot-product tiles need 4, 8 or 16 lanes"
-#endif
 
 /// The first `n` < CK_LANES values at p, zero-padded to a vector.
 CK_INLINE VF CK(dot_tail)(const float *p, long n) {
@@ -1018,6 +991,10 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
         }
     }
 }
+#define CK_SGEMM_DOT CK(sgemm_dot)
+#else
+#define CK_SGEMM_DOT 0
+#endif
 
 // The narrow tiles: one vector of columns, twice the rows (the same accumulator count). Read in
 // place (strided), their rows run as two half-height tiles: a full-height tile's row addresses
@@ -1174,7 +1151,7 @@ CK_SHARED const ck_table CK(table) = {
     .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT,
-    .sgemm_dot_rows = 2, .sgemm_dot_cols = CK_LANES / 2, .sgemm_dot = CK(sgemm_dot),
+    .sgemm_dot_rows = 2, .sgemm_dot_cols = CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),

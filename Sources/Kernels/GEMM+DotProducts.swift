@@ -11,7 +11,8 @@ extension GEMM {
     // tree. Here B's rows for a tile stay in L1 (`dotFits`) and a block of A's rows in L2
     // (`dotRowBlock`); blocks of C (A's row block by `dotColumns` of B's rows) are the work items
     // and the epilogue's blocks. Prototype on this machine (AVX-512, 1 thread): 64×1024×1024 241
-    // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132).
+    // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132). Built for AVX-512
+    // only: AVX2's 2×4 tile was no faster than its packed path here.
     //
     // Summation order: each dot product's own (lanes by p mod lanes, then the tree), fixed for a
     // level; it depends on neither the blocking nor the thread count. It is not the packed path's
@@ -19,8 +20,8 @@ extension GEMM {
     // the level.
 
     /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
-    /// products]): Float, `transposeB` and not `transposeA`, k of at least 32 vectors, m at most
-    /// k/2, and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
+    /// products]): on a level that has them (AVX-512), Float, `transposeB` and not `transposeA`,
+    /// k of at least 32 vectors, m at most k/2, and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
     /// product's order (see the type's documentation), not the packed path's: their bits differ
     /// from those of the same product with Bᵀ stored (still the same for any worker count).
     ///
@@ -35,7 +36,7 @@ extension GEMM {
     }
 
     /// Whether `C = alpha·A·Bᵀ + beta·C` runs on the dot-product tiles (Note [GEMM dot products]):
-    /// Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
+    /// a level that has them (AVX-512; on AVX2 they were not faster), Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
     /// the lane sums at the end of every tile cost about 20 vector steps, and the packed path's
     /// transpose of B pays for itself over many rows), and a tile's rows of B (CK_LANES/2 rows
     /// of k values) within L1.

@@ -5,11 +5,12 @@ import TestSupport
 import Synchronization
 
 /// The dot-product path of `GEMM.multiply` (Note [GEMM dot products]): A·Bᵀ with a deep k and few
-/// rows, read in place. Checked on every level this CPU runs: which shapes take it, accuracy
+/// rows, read in place. Checked on every level this CPU runs that has it (AVX-512; other levels
+/// must not take it): which shapes take it, accuracy
 /// against the Double reference (edges of every tile, alpha and beta), the same bits for any worker
 /// count and for rows that are or are not vector-aligned, and the epilogue's blocks.
 @Suite struct GEMMDotProductTests {
-    /// k from 513 to 1024: deep enough on every level (32 vectors of 4, 8 or 16 floats), within
+    /// k from 513 to 1024: deep enough (32 vectors of 16 floats), within
     /// `CacheSizes.default`'s L1 for a tile's rows of B; m at most k/2. Odd m (a last tile of one
     /// row), n not a multiple of any tile width, k not a multiple of any vector.
     static let cases: [GEMMCase] = [
@@ -21,8 +22,14 @@ import Synchronization
         GEMMCase(m: 12, n: 40, k: 777, tb: true, beta: 1, pad: 3),
     ]
 
+    /// The levels with dot-product tiles (AVX-512) that this CPU runs.
+    static let levels = KernelLevel.supported.filter { $0 == .avx512 }
+
     @Test func whichProductsTakeIt() {
-        for level in KernelLevel.supported {
+        for level in KernelLevel.supported where !Self.levels.contains(level) {
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level))
+        }
+        for level in Self.levels {
             #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level))
             #expect(!GEMM.usesDotProducts(Float.self, transposeA: true, transposeB: true, m: 64, k: 1024, level: level))
             #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: false, m: 64, k: 1024, level: level))
@@ -40,7 +47,7 @@ import Synchronization
     @Test(arguments: 0..<cases.count)
     func withinTheErrorBound(index: Int) throws {
         let cs = Self.cases[index]
-        for level in KernelLevel.supported {
+        for level in Self.levels {
             #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: cs.m, k: cs.k, level: level),
                     "\(cs) takes the dot-product path at \(level)")
             try checkGEMM(Float.self, cs, level: level)
@@ -54,7 +61,7 @@ import Synchronization
         let m = 24, n = 100, k = 1000
         var rng = TestRandom(seed: 31)
         let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k)
-        for level in KernelLevel.supported {
+        for level in Self.levels {
             var reference: [Float]? = nil
             for offset in [0, 1, 3, 8] {
                 // Copies at `offset` floats past a 64-byte boundary.
@@ -85,9 +92,11 @@ import Synchronization
         let m = 70, n = 300, k = 800
         var rng = TestRandom(seed: 9)
         let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k), bias: [Float] = rng.floats(n)
-        #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k))
+        guard !Self.levels.isEmpty else { return }   // no AVX-512 here
+        let level = Self.levels[0]
+        #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k, level: level))
         var plain = [Float](repeating: .nan, count: m * n)
-        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &plain, ldc: n)
+        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &plain, ldc: n, level: level)
         for i in 0..<m { for j in 0..<n { plain[i * n + j] = Swift.max(0, plain[i * n + j] + bias[j]) } }
         for loop in [SerialLoop()] + workerLoops {
             var c = [Float](repeating: .nan, count: m * n)
@@ -97,7 +106,8 @@ import Synchronization
                 try a.withUnsafeBufferPointer { ap in
                     try b.withUnsafeBufferPointer { bp in
                         try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
-                                          b: bp.baseAddress!, ldb: k, c: cp.baseAddress!, ldc: n, loop: loop) { rows, columns in
+                                          b: bp.baseAddress!, ldb: k, c: cp.baseAddress!, ldc: n, loop: loop,
+                                          level: level) { rows, columns in
                             let y = UnsafeMutablePointer<Float>(bitPattern: address)!
                             for i in rows { for j in columns { y[i * n + j] = Swift.max(0, y[i * n + j] + bias[j]) } }
                             visits.withLock { v in for i in rows { for j in columns { v[i * n + j] += 1 } } }
