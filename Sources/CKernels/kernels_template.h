@@ -874,6 +874,53 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
 CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
+
+/// The first tile of a B panel that is not packed yet (Note [GEMM packing in the first tile] in
+/// Swift): A packed as for `sgemm_packed` (a whole tile of CK_SMR rows), B read in place (row p
+/// at `b + p·bs`, NR contiguous values) and each loaded vector also stored to `bcopy`, which ends
+/// up holding the packed panel (NR values per step). The multiply-adds and the update are
+/// `sgemm_packed`'s on the same values: the same bits.
+static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long bs, float *bcopy, float *c,
+                                    long ldc, float alpha, float beta) {
+    enum { MR = CK_SMR, NV = CK_SNV, NR = CK_SNV * CK_LANES };
+    VF acc[MR][NV];
+    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = splat(0);
+    CK_U for (int r = 0; r < MR; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+    }
+    for (long p = 0; p < k; p++) {
+        // B's rows are a row of the stored matrix apart (often 4 KiB: no hardware prefetch across
+        // pages), so the row eight steps ahead is asked for now.
+        __builtin_prefetch(b + 8 * bs, 0, 3);
+        __builtin_prefetch(b + 8 * bs + NR - 1, 0, 3);
+        VF bv[NV];
+        CK_U for (int v = 0; v < NV; v++) {
+            bv[v] = ld(b + v * CK_LANES);
+            st(bcopy + v * CK_LANES, bv[v]);
+        }
+        CK_U for (int r = 0; r < MR; r++) {
+            VF x = splat(a[r]);
+            CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += bs;
+        bcopy += NR;
+    }
+    VF va = splat(alpha), vb = splat(beta);
+    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) {
+        float *pc = c + r * ldc + v * CK_LANES;
+        VF res;
+        if (beta == 0) {
+            res = acc[r][v] * va;
+        } else {
+            VF o = ld(pc);
+            if (beta != 1) o = o * vb;
+            res = FMA(acc[r][v], va, o);
+        }
+        st(pc, res);
+    }
+}
 // MARK: - GEMM dot-product tiles
 //
 // `C = alpha·A·Bᵀ + beta·C` with A's and B's rows both contiguous along k (a layer's input
@@ -1151,6 +1198,7 @@ CK_SHARED const ck_table CK(table) = {
     .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT,
+    .sgemm_packed_copy_b = CK(sgemm_packed_copy_b),
     .sgemm_dot_rows = 2, .sgemm_dot_cols = CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),

@@ -193,14 +193,17 @@ extension GEMM {
                             let kcCur = Swift.min(kc, k - pc)
                             let betaBlock: T = pc == 0 ? beta : 1
                             let finished = pc + kcCur == k ? epilogue : nil
-                            packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
+                            let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
+                            packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                       inFirstTile: inFirstTile)
                             var ic = 0
                             while ic < m {
                                 let mcCur = Swift.min(rowBlock, m - ic)
                                 packA(a, row: ic, rows: mcCur, col: pc, cols: kcCur, mr: mr, into: aPack)
                                 blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
                                                  alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
-                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished,
+                                                 unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: pc) : nil)
                                 ic += mcCur
                             }
                             pc += kcCur
@@ -270,7 +273,9 @@ extension GEMM {
                         let jc = chunk * allPanels / chunks * nr
                         let ncCur = Swift.min((chunk + 1) * allPanels / chunks * nr, n) - jc
                         let panels = (ncCur + nr - 1) / nr
-                        packB(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack)
+                        let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
+                        packBAhead(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                   inFirstTile: inFirstTile)
                         var ic = 0, ib = 0
                         while ic < m {
                             let mcCur = Swift.min(rowBlock, m - ic)
@@ -281,7 +286,8 @@ extension GEMM {
                             }
                             blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: k,
                                              alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
-                                             c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue)
+                                             c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue,
+                                             unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: 0) : nil)
                             ic += mcCur
                             ib += 1
                         }
@@ -332,9 +338,12 @@ extension GEMM {
                     let kcCur = Swift.min(kc, k - pc)
                     let betaBlock: T = pc == 0 ? beta : 1
                     let finished = pc + kcCur == k ? epilogue : nil
+                    // One worker packs the panels in their first tiles; several share them, packed first.
+                    let inFirstTile = workers == 1 && packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
                     splitting(loop, 0..<panels, when: workers > 1 && panels > 1,
                               grain: Swift.max(1, panels / wanted)) { range in
-                        packB(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: range, nr: nr, into: bPack)
+                        packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: range, nr: nr, into: bPack,
+                                   inFirstTile: inFirstTile)
                     }
                     splitting(loop, 0..<items, when: workers > 1 && items > 1, grain: 1) { range in
                         withScratch(T.self, count: rowBlock * kcCur) { aPack in
@@ -349,7 +358,8 @@ extension GEMM {
                                 blockTimesPanels((group * panels / groups)..<((group + 1) * panels / groups),
                                                  rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
                                                  alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
-                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished)
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished,
+                                                 unpacked: inFirstTile && block == 0 ? UnpackedPanels(b: b, row: pc) : nil)
                             }
                         }
                     }
@@ -357,6 +367,43 @@ extension GEMM {
                 }
                 jc += ncCur
             }
+        }
+    }
+
+    // Note [GEMM packing in the first tile]: with few rows (a batch of 64), packing op(B) was a
+    // seventh of a product's time (64x1024x784: `ck_pack` 14% of the samples): the panels are read
+    // from L3 by a loop that does nothing else, then read again from L2 by six tiles each. Where
+    // a worker packs panels only for itself (one worker; each worker's own column group or
+    // chunk), the first tile of each whole panel now reads op(B) in place, not transposed, and
+    // stores what it loads as the packed panel (`sgemm_packed_copy_b`), so the load from L3
+    // overlaps the tile's multiply-adds; the row block's other tiles and later row blocks read
+    // the packed panel as before. A partial last panel (zero-padded) is packed ahead as before.
+    // The tile does `sgemm_packed`'s operations on the same values: the same bits.
+
+    /// Panels of op(B) not packed yet: the first tile of each whole panel reads them in place from
+    /// `b`, k block starting at `row`, and packs them (Note [GEMM packing in the first tile]).
+    struct UnpackedPanels<T> {
+        let b: Operand<T>
+        let row: Int
+    }
+
+    /// Whether the panels of op(B) can be packed by their first tiles: B read in place along its
+    /// rows (not transposed), a kernel that has the copying tile, and a first row block of at
+    /// least one whole tile.
+    @inline(__always)
+    static func packsInFirstTile<T>(_ b: Operand<T>, kernel: MicroKernel<T>, firstRows: Int) -> Bool {
+        !b.transposed && kernel.copiesB && firstRows >= kernel.mr
+    }
+
+    /// Packs the panels `panels` of a block of op(B), or with `inFirstTile` only the partial last
+    /// one (the others are packed by their first tiles).
+    @inline(__always)
+    static func packBAhead<T: KernelFloat>(_ b: Operand<T>, row: Int, rows: Int, col: Int, cols: Int, panels: Range<Int>,
+                                           nr: Int, into dst: UnsafeMutablePointer<T>, inFirstTile: Bool) {
+        if !inFirstTile {
+            packB(b, row: row, rows: rows, col: col, cols: cols, panels: panels, nr: nr, into: dst)
+        } else if let last = panels.last, (last + 1) * nr > cols {
+            packB(b, row: row, rows: rows, col: col, cols: cols, panels: last..<(last + 1), nr: nr, into: dst)
         }
     }
 
@@ -368,7 +415,7 @@ extension GEMM {
     static func blockTimesPanels<T: KernelFloat>(
         _ panels: Range<Int>, rows: Range<Int>, jc: Int, ncCur: Int, kcCur: Int, alpha: T, beta: T,
         aPack: UnsafeMutablePointer<T>, bPack: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int,
-        kernel: MicroKernel<T>, runPanels: Int, finished: Epilogue?
+        kernel: MicroKernel<T>, runPanels: Int, finished: Epilogue?, unpacked: UnpackedPanels<T>? = nil
     ) {
         let mr = kernel.mr, nr = kernel.nr, ic = rows.lowerBound, mcCur = rows.count
         var runStart = panels.lowerBound
@@ -376,6 +423,13 @@ extension GEMM {
             let bq = UnsafePointer(bPack) + q * kcCur * nr
             let tileCols = Swift.min(nr, ncCur - q * nr)
             var ir = 0
+            if let unpacked, tileCols == nr, mcCur >= mr {
+                // The panel's first tile packs it (Note [GEMM packing in the first tile]).
+                kernel.packedCopyingB(k: kcCur, a: aPack, b: unpacked.b.pointer(row: unpacked.row, col: jc + q * nr),
+                                      bStride: unpacked.b.rowStride, bCopy: bPack + q * kcCur * nr, alpha: alpha, beta: beta,
+                                      c: c + ic * ldc + jc + q * nr, ldc: ldc)
+                ir = mr
+            }
             while ir < mcCur {
                 kernel.packed(k: kcCur, a: aPack + ir * kcCur, b: bq, alpha: alpha, beta: beta,
                               c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,

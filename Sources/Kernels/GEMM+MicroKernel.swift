@@ -44,6 +44,9 @@ extension GEMM {
         public let kc: Int, mc: Int, nc: Int
         /// The C functions (`ck_sgemm_tile` or `ck_dgemm_tile`, by `T`).
         let packedTile: UnsafeRawPointer, stridedTile: UnsafeRawPointer
+        /// The wide Float tile that packs B as it reads it (`sgemm_packed_copy_b`); nil for Double
+        /// and the narrow tiles (Note [GEMM packing in the first tile]).
+        let copyingTile: UnsafeRawPointer?
 
         /// The micro-kernel of `level` for `T` (Float or Double), blocked for `cache`; nil when
         /// this build lacks the level (AVX2 or AVX-512 on aarch64). It describes any level this
@@ -58,12 +61,14 @@ extension GEMM {
                 nr = Int(narrow ? table.sgemm_narrow_nr : table.sgemm_nr)
                 packedTile = unsafeBitCast((narrow ? table.sgemm_narrow_packed : table.sgemm_packed)!, to: UnsafeRawPointer.self)
                 stridedTile = unsafeBitCast((narrow ? table.sgemm_narrow_strided : table.sgemm_strided)!, to: UnsafeRawPointer.self)
+                copyingTile = narrow ? nil : table.sgemm_packed_copy_b.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
             } else {
                 precondition(T.self == Double.self, "GEMM runs on Float and Double, not \(T.self)")
                 mr = Int(narrow ? table.dgemm_narrow_mr : table.dgemm_mr)
                 nr = Int(narrow ? table.dgemm_narrow_nr : table.dgemm_nr)
                 packedTile = unsafeBitCast((narrow ? table.dgemm_narrow_packed : table.dgemm_packed)!, to: UnsafeRawPointer.self)
                 stridedTile = unsafeBitCast((narrow ? table.dgemm_narrow_strided : table.dgemm_strided)!, to: UnsafeRawPointer.self)
+                copyingTile = nil
             }
             self.level = level
             let size = MemoryLayout<T>.stride
@@ -102,6 +107,24 @@ extension GEMM {
                     c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int) {
             call(packedTile, k: k, a: a, ars: 1, acs: mr, aRows: mr, segment: k, jump: 0, b: b, bStride: nr,
                  alpha: alpha, beta: beta, c: c, ldc: ldc, rows: rows, cols: cols)
+        }
+
+        /// Whether `packedCopyingB` exists for this tile.
+        var copiesB: Bool { copyingTile != nil }
+
+        /// A whole `mr × nr` tile from a packed A panel and B read in place (row p at
+        /// `b + p·bStride`, `nr` contiguous values), storing B's rows to `bCopy` as the packed
+        /// panel (`nr` per step): `packed`'s operations, so its bits. Only where `copiesB`.
+        @inline(__always)
+        func packedCopyingB(k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>, bStride: Int, bCopy: UnsafeMutablePointer<T>,
+                            alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+            let tile = unsafeBitCast(copyingTile!, to: (@convention(c) (Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int,
+                                                                         UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
+                                                                         Int, Float, Float) -> Void).self)
+            tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                 bStride, UnsafeMutableRawPointer(bCopy).assumingMemoryBound(to: Float.self),
+                 UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc,
+                 unsafeBitCast(alpha, to: Float.self), unsafeBitCast(beta, to: Float.self))
         }
 
         /// One tile read in place: op(A)'s row r, column p at `a + r·ars + p·acs` (rows at or

@@ -210,6 +210,31 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// Panels packed by their first tiles (Note [GEMM packing in the first tile]: B not
+    /// transposed, one worker or a worker's own columns) against panels packed ahead (the same
+    /// product with B stored transposed, which is always packed ahead): the same bits, on 1 to 8
+    /// workers, with a partial last panel, one or several k blocks, and a first row block of one
+    /// whole tile and a bit.
+    @Test func panelsPackedInTheirFirstTiles() throws {
+        let tiny = CacheSizes(l1: 8 << 10, l2: 64 << 10, l3: 1 << 20)
+        var rng = TestRandom(seed: 41)
+        let loops: [any ParallelLoop] = [SerialLoop()] + workerLoops
+        for (m, n, k, cache) in [(40, 1000, 300, CacheSizes.default), (64, 999, 300, tiny), (13, 700, 500, tiny),
+                                 (200, 1100, 120, CacheSizes.default)] {
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k, cache: cache))
+            let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(k * n)
+            var bt = [Float](repeating: 0, count: n * k)
+            for p in 0..<k { for j in 0..<n { bt[j * k + p] = b[p * n + j] } }
+            for loop in loops {
+                var c1 = [Float](repeating: 0, count: m * n), c2 = c1
+                try GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: 0, c: &c1, ldc: n, loop: loop, cache: cache)
+                try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: bt, ldb: k, beta: 0, c: &c2, ldc: n,
+                                  loop: loop, cache: cache)
+                #expect(c1 == c2, "m\(m) n\(n) k\(k) with \(loop.concurrency) workers")
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInC() throws {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .nan, .nan, .nan]

@@ -106,6 +106,11 @@ typedef struct ck_table {
     /// The share of L1, in percent, that an mr×kc micro-panel of A and a kc×nr micro-panel of B
     /// may take together when GEMM chooses its depth kc (see GEMM.MicroKernel in Swift).
     int gemm_l1_percent;
+    /// A whole sgemm tile (sgemm_mr × sgemm_nr) from a packed A panel and B read in place (row p at
+    /// `b + p·bs`), each row of B also stored to `bcopy + p·sgemm_nr`: the first tile of a panel
+    /// packs it while computing. The same operations as `sgemm_packed`, so the same bits.
+    void (*sgemm_packed_copy_b)(long k, const float *a, const float *b, long bs, float *bcopy, float *c, long ldc,
+                                float alpha, float beta);
     /// Float products of rows by rows, `C = alpha·A·Bᵀ + beta·C` for an m × n block with A's m
     /// rows and B's n rows both contiguous along k (lda, ldb apart), nothing packed: tiles of
     /// sgemm_dot_rows × sgemm_dot_cols dot products, vectorized along k. Summation order: lane
