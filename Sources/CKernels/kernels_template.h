@@ -924,14 +924,21 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
 // MARK: - GEMM dot-product tiles
 //
 // `C = alpha·A·Bᵀ + beta·C` with A's and B's rows both contiguous along k (a layer's input
-// gradient dZ·Wᵀ): nothing is packed. A tile is 2 rows of A by CK_LANES/2 rows of B, CK_LANES
-// accumulators of CK_LANES lanes (16 of 16 on AVX-512); each k step of a vector loads 2 + CK_LANES/2 vectors for CK_LANES multiply-adds, with B's rows
-// kept in L1 while A's rows stream from L2. Summation order (fixed for a level): lane l of an
-// accumulator adds the terms p ≡ l (mod CK_LANES) in order, one multiply-add each (the last,
-// partial vector zero-padded), then the lanes are added in the fixed tree of CK(dot_reduce);
-// then the update arithmetic of the tiles above. Built for AVX-512 only: on AVX2 (2 × 4 tiles) it
-// ran at 105-113 GFLOP/s against the packed path's 110-123 here (a 3 × 4 tile reached 128 in a
-// prototype: not built); the table's entry is NULL on the other levels.
+// gradient dZ·Wᵀ): nothing is packed. On AVX-512 a tile is 2 rows of A by 8 rows of B, 16
+// accumulators of 16 lanes (each k step of a vector: 10 loads, 16 multiply-adds); on AVX2, 3 rows
+// by 4, 12 accumulators of 8 lanes (7 loads, 12 multiply-adds). B's rows stay in L1 while A's rows
+// stream from L2. Summation order (fixed for a level): lane l of an accumulator adds the terms
+// p ≡ l (mod CK_LANES) in order, one multiply-add each (the last, partial vector zero-padded),
+// then the lanes are added in the level's fixed tree of shuffles (CK(dot_reduce), CK(dot_reduce4));
+// then the update arithmetic of the tiles above. Not built for the baseline (no FMA; its entry in
+// the table is NULL).
+/// The first `n` < CK_LANES values at p, zero-padded to a vector.
+CK_INLINE VF CK(dot_tail)(const float *p, long n) {
+    float buf[CK_LANES] = {0};
+    for (long i = 0; i < n; i++) buf[i] = p[i];
+    return ld(buf);
+}
+
 #if CK_LANES == 16
 /// v[i] summed over its lanes, into lane i (four rounds of two-source shuffles and adds).
 CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
@@ -949,13 +956,6 @@ CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
          + __builtin_shufflevector(z[0], z[1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
     // w holds v0, v8, v4, v12, v2, v10, v6, v14, v1, v9, v5, v13, v3, v11, v7, v15.
     return __builtin_shufflevector(w, w, 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15);
-}
-
-/// The first `n` < CK_LANES values at p, zero-padded to a vector.
-CK_INLINE VF CK(dot_tail)(const float *p, long n) {
-    float buf[CK_LANES] = {0};
-    for (long i = 0; i < n; i++) buf[i] = p[i];
-    return ld(buf);
 }
 
 /// `C[i][j] = alpha·Σ_p A[i][p]·B[j][p] + beta·C[i][j]` for i < m, j < n (rows lda and ldb
@@ -1039,8 +1039,98 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
     }
 }
 #define CK_SGEMM_DOT CK(sgemm_dot)
+#define CK_DOT_ROWS 2
+#elif CK_LANES == 8 && CK_FMA
+// AVX2 (16 registers): 3 rows of A by 4 rows of B, 12 accumulators, the 3 A vectors and one B
+// vector at a time; each row's 4 accumulators are summed into its 4 results in three rounds.
+// (A 2 × 4 tile, one reduction for all 8, was no faster than the packed path here: 105-113
+// GFLOP/s against 110-123; this one ran at 128 in a prototype on 60x1020x1024.)
+
+typedef float V4 __attribute__((vector_size(16)));
+
+/// v[i] summed over its lanes, into lane i of 4.
+CK_INLINE V4 CK(dot_reduce4)(const VF v[4]) {
+    VF x0 = __builtin_shufflevector(v[0], v[1], 0, 1, 2, 3, 8, 9, 10, 11)
+          + __builtin_shufflevector(v[0], v[1], 4, 5, 6, 7, 12, 13, 14, 15);
+    VF x1 = __builtin_shufflevector(v[2], v[3], 0, 1, 2, 3, 8, 9, 10, 11)
+          + __builtin_shufflevector(v[2], v[3], 4, 5, 6, 7, 12, 13, 14, 15);
+    VF y = __builtin_shufflevector(x0, x1, 0, 1, 8, 9, 4, 5, 12, 13)
+         + __builtin_shufflevector(x0, x1, 2, 3, 10, 11, 6, 7, 14, 15);
+    // y holds v0, v0, v2, v2, v1, v1, v3, v3 (two partial sums each).
+    V4 z = __builtin_shufflevector(y, y, 0, 2, 4, 6) + __builtin_shufflevector(y, y, 1, 3, 5, 7);
+    return __builtin_shufflevector(z, z, 0, 2, 1, 3);
+}
+
+/// As the AVX-512 form above, in tiles of 3 rows of A by 4 rows of B.
+static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                          long m, long n, float alpha, float beta, float *bcopy) {
+    enum { R = 3, S = 4 };
+    long whole = k / CK_LANES * CK_LANES, rest = k - whole;
+    for (long j = 0; j < n; j += S) {
+        const float *bp[S];
+        CK_U for (int s = 0; s < S; s++) bp[s] = b + (j + s < n ? j + s : n - 1) * ldb;
+        if (bcopy) {
+            CK_U for (int s = 0; s < S; s++) {
+                __builtin_memcpy(bcopy + s * k, bp[s], (unsigned long)k * sizeof(float));
+                bp[s] = bcopy + s * k;
+            }
+        }
+        long cols = n - j < S ? n - j : S;
+        for (long i = 0; i < m; i += R) {
+            const float *ap[R];
+            CK_U for (int r = 0; r < R; r++) ap[r] = a + (i + r < m ? i + r : m - 1) * lda;
+            long rows = m - i < R ? m - i : R;
+            VF acc[R][S];
+            CK_U for (int r = 0; r < R; r++) CK_U for (int s = 0; s < S; s++) acc[r][s] = splat(0);
+            for (long p = 0; p < whole; p += CK_LANES) {
+                VF x[R];
+                CK_U for (int r = 0; r < R; r++) x[r] = ld(ap[r] + p);
+                CK_U for (int s = 0; s < S; s++) {
+                    VF y = ld(bp[s] + p);
+                    CK_U for (int r = 0; r < R; r++) acc[r][s] = FMA(x[r], y, acc[r][s]);
+                }
+            }
+            if (rest) {
+                VF x[R];
+                CK_U for (int r = 0; r < R; r++) x[r] = CK(dot_tail)(ap[r] + whole, rest);
+                CK_U for (int s = 0; s < S; s++) {
+                    VF y = CK(dot_tail)(bp[s] + whole, rest);
+                    CK_U for (int r = 0; r < R; r++) acc[r][s] = FMA(x[r], y, acc[r][s]);
+                }
+            }
+            V4 va = {alpha, alpha, alpha, alpha}, vb = {beta, beta, beta, beta};
+            for (long r = 0; r < rows; r++) {
+                V4 x = CK(dot_reduce4)(acc[r]);
+                float *pc = c + (i + r) * ldc + j;
+                if (cols == S) {
+                    typedef float V4u __attribute__((vector_size(16), aligned(4)));
+                    if (beta == 0) {
+                        *(V4u *)pc = x * va;
+                    } else {
+                        V4 o = *(const V4u *)pc;
+                        if (beta != 1) o = o * vb;
+                        *(V4u *)pc = FMA(x, va, o);
+                    }
+                    continue;
+                }
+                for (long s = 0; s < cols; s++) {
+                    if (beta == 0) {
+                        pc[s] = x[s] * alpha;
+                    } else {
+                        float o = pc[s];
+                        if (beta != 1) o = o * beta;
+                        pc[s] = SFMA(x[s], alpha, o);
+                    }
+                }
+            }
+        }
+    }
+}
+#define CK_SGEMM_DOT CK(sgemm_dot)
+#define CK_DOT_ROWS 3
 #else
 #define CK_SGEMM_DOT 0
+#define CK_DOT_ROWS 0
 #endif
 
 // The narrow tiles: one vector of columns, twice the rows (the same accumulator count). Read in
@@ -1199,7 +1289,7 @@ CK_SHARED const ck_table CK(table) = {
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT,
     .sgemm_packed_copy_b = CK(sgemm_packed_copy_b),
-    .sgemm_dot_rows = 2, .sgemm_dot_cols = CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
+    .sgemm_dot_rows = CK_DOT_ROWS, .sgemm_dot_cols = CK_DOT_ROWS == 3 ? 4 : CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),
         [CK_UNARY_SIGMOID] = CK(sigmoid), [CK_UNARY_GELU] = CK(gelu), [CK_UNARY_SQRT] = CK(sqrt),

@@ -11,8 +11,9 @@ extension GEMM {
     // tree. Here B's rows for a tile stay in L1 (`dotFits`) and a block of A's rows in L2
     // (`dotRowBlock`); blocks of C (A's row block by `dotColumns` of B's rows) are the work items
     // and the epilogue's blocks. Prototype on this machine (AVX-512, 1 thread): 64×1024×1024 241
-    // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132). Built for AVX-512
-    // only: AVX2's 2×4 tile was no faster than its packed path here.
+    // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132). AVX2 has a 3×4 tile
+    // (its 16 registers: 12 accumulators, 3 vectors of A, 1 of B): 64×1024×1024 126 against 112
+    // packed. The baseline has none (no FMA: the packed tiles stay).
     //
     // Summation order: each dot product's own (lanes by p mod lanes, then the tree), fixed for a
     // level; it depends on neither the blocking nor the thread count. It is not the packed path's
@@ -20,13 +21,13 @@ extension GEMM {
     // the level.
 
     /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
-    /// products]): on a level that has them (AVX-512), Float, `transposeB` and not `transposeA`,
+    /// products]): on a level that has them (AVX-512 and AVX2, not the baseline), Float, `transposeB` and not `transposeA`,
     /// k of at least 32 vectors, m at most k/2, and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
     /// product's order (see the type's documentation), not the packed path's: their bits differ
     /// from those of the same product with Bᵀ stored (still the same for any worker count).
     ///
     /// ```swift
-    /// GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024)  // true on AVX-512
+    /// GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024)  // true on AVX2 and AVX-512
     /// ```
     public static func usesDotProducts<T: KernelFloat>(
         _ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int,
@@ -36,7 +37,7 @@ extension GEMM {
     }
 
     /// Whether `C = alpha·A·Bᵀ + beta·C` runs on the dot-product tiles (Note [GEMM dot products]):
-    /// a level that has them (AVX-512; on AVX2 they were not faster), Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
+    /// a level that has them (AVX-512, AVX2), Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
     /// the lane sums at the end of every tile cost about 20 vector steps, and the packed path's
     /// transpose of B pays for itself over many rows), and a tile's rows of B (CK_LANES/2 rows
     /// of k values) within L1.
@@ -48,13 +49,13 @@ extension GEMM {
         return k >= 32 * lanes && 2 * m <= k && Int(table.sgemm_dot_cols) * k * MemoryLayout<Float>.stride <= cache.l1
     }
 
-    /// Rows of A per block: as many as take half of L2 (an even number, at least 2).
-    static func dotRowBlock(m: Int, k: Int, cache: CacheSizes) -> Int {
-        let rows = Swift.max(2, cache.l2 / 2 / Swift.max(1, k * MemoryLayout<Float>.stride) / 2 * 2)
+    /// Rows of A per block: as many as take half of L2 (a multiple of the tile's rows, at least one tile).
+    static func dotRowBlock(m: Int, k: Int, tileRows: Int, cache: CacheSizes) -> Int {
+        let rows = Swift.max(tileRows, cache.l2 / 2 / Swift.max(1, k * MemoryLayout<Float>.stride) / tileRows * tileRows)
         return Swift.min(m, rows)
     }
 
-    /// B's rows (C's columns) per work item: eight tiles' worth (64 on AVX-512).
+    /// B's rows (C's columns) per work item: eight tiles' worth (64 on AVX-512, 32 on AVX2).
     static func dotColumns(table: ck_table) -> Int { 8 * Int(table.sgemm_dot_cols) }
 
     /// `C = alpha·A·Bᵀ + beta·C` on the dot-product tiles (`dotSuits` holds): blocks of C split
@@ -66,7 +67,7 @@ extension GEMM {
     ) {
         let table = level.builtTable!.pointee
         let dot = table.sgemm_dot!
-        let rowBlock = dotRowBlock(m: m, k: k, cache: cache)
+        let rowBlock = dotRowBlock(m: m, k: k, tileRows: Int(table.sgemm_dot_rows), cache: cache)
         let columns = dotColumns(table: table)
         let rowBlocks = (m + rowBlock - 1) / rowBlock, columnBlocks = (n + columns - 1) / columns
         let items = rowBlocks * columnBlocks

@@ -5,14 +5,15 @@ import TestSupport
 import Synchronization
 
 /// The dot-product path of `GEMM.multiply` (Note [GEMM dot products]): A·Bᵀ with a deep k and few
-/// rows, read in place. Checked on every level this CPU runs that has it (AVX-512; other levels
-/// must not take it): which shapes take it, accuracy
+/// rows, read in place. Checked on every level this CPU runs that has it (AVX2, AVX-512; the
+/// baseline must not take it): which shapes take it, accuracy
 /// against the Double reference (edges of every tile, alpha and beta), the same bits for any worker
 /// count and for rows that are or are not vector-aligned, and the epilogue's blocks.
 @Suite struct GEMMDotProductTests {
     /// k from 513 to 1024: deep enough (32 vectors of 16 floats), within
-    /// `CacheSizes.default`'s L1 for a tile's rows of B; m at most k/2. Odd m (a last tile of one
-    /// row), n not a multiple of any tile width, k not a multiple of any vector.
+    /// `CacheSizes.default`'s L1 for a tile's rows of B; m at most k/2. m not a multiple of 2 or 3
+    /// (a last tile of 1 or 2 rows), n not a multiple of any tile width, k not a multiple of any
+    /// vector.
     static let cases: [GEMMCase] = [
         GEMMCase(m: 64, n: 1024, k: 1024, tb: true),
         GEMMCase(m: 37, n: 203, k: 700, tb: true),
@@ -22,8 +23,8 @@ import Synchronization
         GEMMCase(m: 12, n: 40, k: 777, tb: true, beta: 1, pad: 3),
     ]
 
-    /// The levels with dot-product tiles (AVX-512) that this CPU runs.
-    static let levels = KernelLevel.supported.filter { $0 == .avx512 }
+    /// The levels with dot-product tiles (AVX2, AVX-512) that this CPU runs.
+    static let levels = KernelLevel.supported.filter { $0 != .baseline }
 
     @Test func whichProductsTakeIt() {
         for level in KernelLevel.supported where !Self.levels.contains(level) {
@@ -77,7 +78,8 @@ import Synchronization
                     try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: ap, lda: k, b: bp, ldb: k,
                                       c: &c, ldc: n, loop: loop, level: level)
                     if let reference {
-                        #expect(c == reference, "\(level), offset \(offset), \(loop.concurrency) workers")
+                        let same = c == reference
+                        #expect(same, "\(level), offset \(offset), \(loop.concurrency) workers")
                     } else {
                         reference = c
                     }
@@ -92,7 +94,7 @@ import Synchronization
         let m = 70, n = 300, k = 800
         var rng = TestRandom(seed: 9)
         let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k), bias: [Float] = rng.floats(n)
-        guard !Self.levels.isEmpty else { return }   // no AVX-512 here
+        guard !Self.levels.isEmpty else { return }   // neither AVX2 nor AVX-512 here
         let level = Self.levels[0]
         #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k, level: level))
         var plain = [Float](repeating: .nan, count: m * n)
@@ -115,7 +117,8 @@ import Synchronization
                     }
                 }
             }
-            #expect(c == plain, "\(loop.concurrency) workers")
+            let same = c == plain
+            #expect(same, "\(loop.concurrency) workers")
             #expect(visits.withLock { $0 }.allSatisfy { $0 == 1 }, "\(loop.concurrency) workers")
         }
     }

@@ -117,8 +117,7 @@ typedef struct ck_table {
     /// l of a dot product adds the terms p ≡ l (mod float_lanes) in order, one multiply-add each,
     /// then the lanes are added in a fixed tree; then C's update as in the tiles above. With
     /// `bcopy` (room for sgemm_dot_cols · k floats, aligned to a vector) B's rows are read from a
-    /// copy there, for B whose rows are not vector-aligned (the same bits). NULL on levels where
-    /// it is not faster than the packed tiles (built for AVX-512 only).
+    /// copy there, for B whose rows are not vector-aligned (the same bits). NULL on the baseline.
     int sgemm_dot_rows, sgemm_dot_cols;
     void (*sgemm_dot)(long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                       long m, long n, float alpha, float beta, float *bcopy);
