@@ -939,6 +939,19 @@ CK_INLINE VF CK(dot_tail)(const float *p, long n) {
     return ld(buf);
 }
 
+/// The `count` rows of B from row j (rows past n - 1 read row n - 1 again) into `rows`, read from
+/// a copy in `bcopy` when it is not NULL (see `sgemm_dot`).
+CK_INLINE void CK(dot_b_rows)(const float **rows, int count, const float *b, long ldb, long j, long n, long k,
+                              float *bcopy) {
+    for (int s = 0; s < count; s++) {
+        rows[s] = b + (j + s < n ? j + s : n - 1) * ldb;
+        if (bcopy) {
+            __builtin_memcpy(bcopy + s * k, rows[s], (unsigned long)k * sizeof(float));
+            rows[s] = bcopy + s * k;
+        }
+    }
+}
+
 #if CK_LANES == 16
 /// v[i] summed over its lanes, into lane i (four rounds of two-source shuffles and adds).
 CK_INLINE VF CK(dot_reduce)(const VF v[16]) {
@@ -971,13 +984,7 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
     long whole = k / CK_LANES * CK_LANES, rest = k - whole;
     for (long j = 0; j < n; j += S) {
         const float *bp[S];
-        CK_U for (int s = 0; s < S; s++) bp[s] = b + (j + s < n ? j + s : n - 1) * ldb;
-        if (bcopy) {
-            CK_U for (int s = 0; s < S; s++) {
-                __builtin_memcpy(bcopy + s * k, bp[s], (unsigned long)k * sizeof(float));
-                bp[s] = bcopy + s * k;
-            }
-        }
+        CK(dot_b_rows)(bp, S, b, ldb, j, n, k, bcopy);
         long cols = n - j < S ? n - j : S;
         for (long i = 0; i < m; i += 2) {
             const float *a0 = a + i * lda, *a1 = a + (i + 1 < m ? i + 1 : i) * lda;
@@ -1068,13 +1075,7 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
     long whole = k / CK_LANES * CK_LANES, rest = k - whole;
     for (long j = 0; j < n; j += S) {
         const float *bp[S];
-        CK_U for (int s = 0; s < S; s++) bp[s] = b + (j + s < n ? j + s : n - 1) * ldb;
-        if (bcopy) {
-            CK_U for (int s = 0; s < S; s++) {
-                __builtin_memcpy(bcopy + s * k, bp[s], (unsigned long)k * sizeof(float));
-                bp[s] = bcopy + s * k;
-            }
-        }
+        CK(dot_b_rows)(bp, S, b, ldb, j, n, k, bcopy);
         long cols = n - j < S ? n - j : S;
         for (long i = 0; i < m; i += R) {
             const float *ap[R];
