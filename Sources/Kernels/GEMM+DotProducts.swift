@@ -7,8 +7,8 @@ extension GEMM {
     // packed panels serve only six 12-row tiles: the batch-64 MLP step spent 7% of its time in
     // that transpose, and 64×1024×1024 ran at 170 GFLOP/s against 230 for the weight gradients.
     // The level's dot-product tile (`sgemm_dot` in CKernels) reads both operands in place: 2 rows
-    // of A by CK_LANES/2 rows of B, vectorized along k, the lanes added at the end in a fixed
-    // tree. Here B's rows for a tile stay in L1 (`dotFits`) and a block of A's rows in L2
+    // of A by 8 rows of B on AVX-512, vectorized along k, the lanes added at the end in a fixed
+    // tree. Here B's rows for a tile stay in L1 (`dotSuits`) and a block of A's rows in L2
     // (`dotRowBlock`); blocks of C (A's row block by `dotColumns` of B's rows) are the work items
     // and the epilogue's blocks. Prototype on this machine (AVX-512, 1 thread): 64×1024×1024 241
     // GFLOP/s, 256×1024×1024 240, 32×1024×1024 230 (packed: 170, 219, 132). AVX2 has a 3×4 tile
@@ -21,10 +21,11 @@ extension GEMM {
     // the level.
 
     /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
-    /// products]): on a level that has them (AVX-512 and AVX2, not the baseline), Float, `transposeB` and not `transposeA`,
-    /// k of at least 32 vectors, m at most k/2, and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
-    /// product's order (see the type's documentation), not the packed path's: their bits differ
-    /// from those of the same product with Bᵀ stored (still the same for any worker count).
+    /// products]): on a level that has them (AVX-512 and AVX2, not the baseline), Float,
+    /// `transposeB` and not `transposeA`, k of at least 32 vectors, m at most k/2, and a tile's
+    /// rows of B within `cache.l1`. Such products sum each element in the dot product's order
+    /// (see the type's documentation), not the packed path's: their bits differ from those of the
+    /// same product with Bᵀ stored (and are still the same for any worker count).
     ///
     /// ```swift
     /// GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024)  // true on AVX2 and AVX-512
@@ -37,10 +38,10 @@ extension GEMM {
     }
 
     /// Whether `C = alpha·A·Bᵀ + beta·C` runs on the dot-product tiles (Note [GEMM dot products]):
-    /// a level that has them (AVX-512, AVX2), Float, B transposed and A not, k deep and m short (at least 32 vectors of k, m at most k/2:
-    /// the lane sums at the end of every tile cost about 20 vector steps, and the packed path's
-    /// transpose of B pays for itself over many rows), and a tile's rows of B (CK_LANES/2 rows
-    /// of k values) within L1.
+    /// a level that has them (AVX-512, AVX2), Float, B transposed and A not, k deep and m short
+    /// (at least 32 vectors of k, m at most k/2: the lane sums at the end of every tile cost about
+    /// 20 vector steps, and the packed path's transpose of B pays for itself over many rows), and
+    /// a tile's rows of B (`sgemm_dot_cols` rows of k values) within L1.
     static func dotSuits<T>(_ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int, level: KernelLevel,
                             cache: CacheSizes) -> Bool {
         guard T.self == Float.self, transposeB, !transposeA, let table = level.builtTable?.pointee,
@@ -49,7 +50,8 @@ extension GEMM {
         return k >= 32 * lanes && 2 * m <= k && Int(table.sgemm_dot_cols) * k * MemoryLayout<Float>.stride <= cache.l1
     }
 
-    /// Rows of A per block: as many as take half of L2 (a multiple of the tile's rows, at least one tile).
+    /// Rows of A per block: as many as take half of L2 (a multiple of the tile's rows, at least
+    /// one tile).
     static func dotRowBlock(m: Int, k: Int, tileRows: Int, cache: CacheSizes) -> Int {
         let rows = Swift.max(tileRows, cache.l2 / 2 / Swift.max(1, k * MemoryLayout<Float>.stride) / tileRows * tileRows)
         return Swift.min(m, rows)
