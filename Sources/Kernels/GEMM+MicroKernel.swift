@@ -15,6 +15,10 @@ extension GEMM {
     /// | avx2     | 6 × 16     | 6 × 8       | 12 × 8       | 12 × 4        |
     /// | avx512   | 12 × 32    | 12 × 16     | 24 × 16      | 24 × 8        |
     ///
+    /// Besides these, the Float wide tile has a form that packs its B panel as it reads it in place
+    /// (`packedCopyingB`), and AVX2 and AVX-512 have dot-product tiles for A·Bᵀ (3 × 4 and 2 × 8
+    /// dot products, `GEMM.usesDotProducts`), which are not register tiles of this kind.
+    ///
     /// The narrow tiles (one vector wide, the same accumulator count) serve products with few
     /// columns, such as 16 output channels or 10 classes (`best(m:n:level:cache:)` picks the tile
     /// that computes fewer padded elements); they share the wide tile's `kc`, so both give the same

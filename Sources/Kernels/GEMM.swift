@@ -6,15 +6,18 @@
 /// never read (NaN in the old C does not leak through), as in BLAS.
 ///
 /// Structure (BLIS): k is cut into ⌈k/kc⌉ nearly equal blocks, n into blocks of `nc`, m into
-/// blocks of `mc`; each block of op(B) is packed into `kc × nr` column panels, each block of op(A)
-/// into `mr × kc` row panels (zero-padded at the edges, so edges use the same micro-kernel), and
+/// blocks of `mc`; each block of op(B) is packed into `kc × nr` column panels (by the first tile
+/// of each panel, as it computes, where a worker packs panels for itself: Note [GEMM packing in
+/// the first tile]), each block of op(A) into `mr × kc` row panels (zero-padded at the edges, so
+/// edges use the same micro-kernel), and
 /// the register-tile micro-kernel of the CPU's level accumulates with multiply-adds (`MicroKernel`:
 /// the tile sizes `mr × nr` and the block sizes come from it and from `cache`). Only the
 /// micro-kernel is level-specific (C, in `CKernels`); packing, blocking and threading are here.
 /// Each worker computes its own rectangle of C with private buffers (no synchronization inside
 /// a product). Products whose op(B) fits in half of L2 take a path without packing overhead:
 /// op(A) and (when not transposed) op(B) are read in place, k is not blocked, and products up to
-/// 64³ run on the calling thread.
+/// 64³ run on the calling thread. Products of rows by rows (A·Bᵀ) with a deep k and few rows take
+/// dot products of the rows, in place (`usesDotProducts`).
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
 /// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block (all of k on the
