@@ -890,10 +890,6 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
         __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
     }
     for (long p = 0; p < k; p++) {
-        // B's rows are a row of the stored matrix apart (often 4 KiB: no hardware prefetch across
-        // pages), so the row eight steps ahead is asked for now.
-        __builtin_prefetch(b + 8 * bs, 0, 3);
-        __builtin_prefetch(b + 8 * bs + NR - 1, 0, 3);
         VF bv[NV];
         CK_U for (int v = 0; v < NV; v++) {
             bv[v] = ld(b + v * CK_LANES);

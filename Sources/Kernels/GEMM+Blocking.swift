@@ -179,6 +179,7 @@ extension GEMM {
         let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
         let allPanels = (n + nr - 1) / nr
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
+        let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         loop.parallelFor(0..<groups, grain: 1) { range in
             for g in range {
                 let groupEnd = Swift.min(n, (g + 1) * allPanels / groups * nr)
@@ -193,7 +194,6 @@ extension GEMM {
                             let kcCur = Swift.min(kc, k - pc)
                             let betaBlock: T = pc == 0 ? beta : 1
                             let finished = pc + kcCur == k ? epilogue : nil
-                            let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
                             packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
                                        inFirstTile: inFirstTile)
                             var ic = 0
@@ -261,6 +261,7 @@ extension GEMM {
         let rowBlocks = (m + rowBlock - 1) / rowBlock
         let blockSize = roundUp(rowBlock, mr) * k
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
+        let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
         loop.parallelFor(0..<workers, grain: 1) { participants in
             for _ in participants {
@@ -273,7 +274,6 @@ extension GEMM {
                         let jc = chunk * allPanels / chunks * nr
                         let ncCur = Swift.min((chunk + 1) * allPanels / chunks * nr, n) - jc
                         let panels = (ncCur + nr - 1) / nr
-                        let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
                         packBAhead(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
                                    inFirstTile: inFirstTile)
                         var ic = 0, ib = 0
@@ -325,6 +325,8 @@ extension GEMM {
         let wanted = 4 * workers
         let rowBlocks = (m + rowBlock - 1) / rowBlock
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
+        // One worker packs the panels in their first tiles; several share them, packed first.
+        let inFirstTile = workers == 1 && packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         withScratch(T.self, count: kc * nc) { bPack in
             var jc = 0
             while jc < n {
@@ -338,8 +340,6 @@ extension GEMM {
                     let kcCur = Swift.min(kc, k - pc)
                     let betaBlock: T = pc == 0 ? beta : 1
                     let finished = pc + kcCur == k ? epilogue : nil
-                    // One worker packs the panels in their first tiles; several share them, packed first.
-                    let inFirstTile = workers == 1 && packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
                     splitting(loop, 0..<panels, when: workers > 1 && panels > 1,
                               grain: Swift.max(1, panels / wanted)) { range in
                         packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: range, nr: nr, into: bPack,

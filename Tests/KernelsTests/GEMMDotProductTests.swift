@@ -70,7 +70,8 @@ import Synchronization
                 let bStore = UnsafeMutableRawPointer.allocate(byteCount: (n * k + 16) * 4, alignment: 64)
                 defer { aStore.deallocate(); bStore.deallocate() }
                 let ap = aStore.bindMemory(to: Float.self, capacity: m * k + 16) + offset
-                let bp = bStore.bindMemory(to: Float.self, capacity: n * k + 16) + (8 - offset % 8)
+                // B at 0, 5, 15 and 8 floats: on a 64-byte boundary (read in place), off it (copied).
+                let bp = bStore.bindMemory(to: Float.self, capacity: n * k + 16) + offset * 5 % 16
                 ap.update(from: a, count: m * k)
                 bp.update(from: b, count: n * k)
                 for loop in [SerialLoop()] + workerLoops {
