@@ -309,6 +309,9 @@ typedef float V8 __attribute__((vector_size(32)));
 typedef float V8u __attribute__((vector_size(32), aligned(4)));
 #define ld8(p) (*(const V8u *)(p))  // a macro: a V8 function result would warn about the AVX ABI
 
+// Steps ahead that B's panel rows are prefetched (Note [Prefetching cold operands], at `pack`).
+#define CK_B_PREFETCH_STEPS 32
+
 #ifndef CK_STREAM_SUFFIX
 #define CK_STREAM_SUFFIX CK_SUFFIX
 #define CK_STREAM(name) CK(name)
@@ -520,11 +523,34 @@ CK_SHARED void CK(copy_runs)(const void *src_, long ss, void *dst_, long ds, lon
     }
 }
 
+// Note [Prefetching cold operands]: in a training step every product's operands come from
+// memory, not from the caches: the other layers' products and updates (about 12 MB at batch 256
+// on the 784-1024-1024-10 MLP) evict them between two uses. A `bench gemm --flush-mb 16` run
+// shows what that costs: 256x1024x1024 fell from 236-252 GFLOP/s (operands left warm by the call
+// before) to 222-225, and 784x1024x256 with beta = 1 (C += A·B, an SGD update) from 242-246 to
+// 224-226. B's rows read along a panel are a row apart (4 KiB for 1024 columns): a page per step,
+// which the hardware prefetchers do not follow, so each line waited on memory. So:
+// - packing B ahead (`pack`, contiguous panel rows) and the first tile that packs B
+//   (`sgemm_packed_copy_b`) prefetch the panel row CK_B_PREFETCH_STEPS steps ahead (32: about
+//   400 cycles of the tile's multiply-adds; 16 gained less, 64 the same);
+// - a packed tile prefetches, besides its own C tile, the next one down (the next tile the row
+//   block's loop computes, in `blockTimesPanels`), so its write-back finds C in L2 even when C is
+//   read (beta != 0).
+// Measured: 256x1024x1024 cold 222-225 -> 235-237 GFLOP/s; 784x1024x256 beta 1 cold 198-205 ->
+// 203-216 (a noisy hour); the batch-256 MLP step 2-4% faster. Prefetches never fault, so rows past
+// the end of B or C cost nothing but the prefetch. The dot-product tiles read B's rows in order
+// along k, which the hardware prefetchers follow: prefetching their next group of rows made them
+// 5% slower and is not done.
+
 CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width) {
     if (rs == 1) {
         for (long p = 0; p < depth; p++) {
             const float *s = src + p * cs;
             float *d = dst + p * width;
+            // Note [Prefetching cold operands].
+            if (p + CK_B_PREFETCH_STEPS < depth)
+                for (long r = 0; r < n; r += 64 / (long)sizeof(float))
+                    __builtin_prefetch(s + CK_B_PREFETCH_STEPS * cs + r, 0, 3);
             long r = 0;
             for (; r + CK_LANES <= n; r += CK_LANES) sts(d + r, lds(s + r));
             for (; r < n; r++) d[r] = s[r];
@@ -757,6 +783,11 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             __builtin_prefetch(c + r * ldc, 1, 3);                                                      \
             __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                             \
         }                                                                                               \
+        /* And the next tile's (Note [Prefetching cold operands]). */                                   \
+        if (packed) CK_U for (int r = MR; r < 2 * MR; r++) {                                            \
+            __builtin_prefetch(c + r * ldc, 1, 2);                                                      \
+            __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);                                             \
+        }                                                                                               \
         if (packed) {                                                                                   \
             for (long p = 0; p < k; p++) {                                                              \
                 V bv[NV];                                                                               \
@@ -889,8 +920,15 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
         __builtin_prefetch(c + r * ldc, 1, 3);
         __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
     }
+    // The next tile's C and B's rows ahead: Note [Prefetching cold operands].
+    CK_U for (int r = MR; r < 2 * MR; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 2);
+        __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
+    }
     for (long p = 0; p < k; p++) {
         VF bv[NV];
+        CK_U for (int v = 0; v < NR; v += 64 / (int)sizeof(float))
+            __builtin_prefetch(b + CK_B_PREFETCH_STEPS * bs + v, 0, 3);
         CK_U for (int v = 0; v < NV; v++) {
             bv[v] = ld(b + v * CK_LANES);
             st(bcopy + v * CK_LANES, bv[v]);

@@ -12,9 +12,13 @@ import Tensor
 /// bench gemm --size 512 --l1-kib 32 --l2-kib 512 --l3-kib 32768   # cache sizes for the blocking
 /// bench gemm --size 1024 --threads 2 --loop dispatch                # concurrentPerform, not the executor
 /// bench gemm --m 64 --n 1024 --k 1024 --trans-b --aligned           # operands on 64-byte boundaries
+/// bench gemm --m 784 --n 1024 --k 256 --trans-a --beta 1 --flush-mb 16  # C += A·B on cold operands
 /// ```
 /// Threads come from the Scheduler's `Executor` (pinned workers) unless `--loop dispatch`; the
-/// cache sizes default to those the topology (hwloc) reports.
+/// cache sizes default to those the topology (hwloc) reports. `--beta` scales C before adding the
+/// product (1: an update folded into the product, as a training step's SGD does); `--flush-mb N`
+/// writes N MiB between the timed calls (untimed), so the operands come from memory as they do in
+/// a training step, where the other layers' products evict them.
 /// The first line names the kernel level (`KernelLevel.current`) and its tile and blocking.
 /// With `--json` the last line is `{"m":…,"n":…,"k":…,"threads":…,"median_s":…,"gflops":…,…,
 /// "kernel_level":"avx2"}`.
@@ -30,6 +34,8 @@ enum GemmCommand {
         let repeats = try args.int("repeat", default: 10)
         let json = args.flag("json"), double = args.flag("double"), aligned = args.flag("aligned")
         let loopKind = args.string("loop", default: "executor")
+        let flushBytes = try args.int("flush-mb", default: 0) << 20
+        let beta = try args.double("beta", default: 0)
         let topology = Topology.current()
         let defaults = CacheSizes(l1: topology.l1dBytes, l2: topology.l2Bytes, l3: topology.l3Bytes)
         let cache = CacheSizes(l1: try args.int("l1-kib").map { $0 << 10 } ?? defaults.l1,
@@ -37,6 +43,7 @@ enum GemmCommand {
                                l3: try args.int("l3-kib").map { $0 << 10 } ?? defaults.l3)
         try args.finish()
         guard m > 0, n > 0, k > 0 else { throw ArgumentError("sizes must be positive (m=\(m) n=\(n) k=\(k))") }
+        guard flushBytes >= 0 else { throw ArgumentError("--flush-mb must be at least 0") }
         guard threads > 0, repeats > 0 else { throw ArgumentError("--threads and --repeat must be positive") }
         let (loop, finish) = try makeLoop(threads: threads, kind: loopKind)
         defer { finish() }
@@ -44,9 +51,9 @@ enum GemmCommand {
         let cpu0 = processCPUSeconds()
         let times = double
             ? try measure(Double.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats,
-                          cache: cache, aligned: aligned)
+                          cache: cache, aligned: aligned, flushBytes: flushBytes, beta: beta)
             : try measure(Float.self, m: m, n: n, k: k, transA: transA, transB: transB, loop: loop, repeats: repeats,
-                          cache: cache, aligned: aligned)
+                          cache: cache, aligned: aligned, flushBytes: flushBytes, beta: beta)
         // CPU seconds per run (all threads, including the untimed warm-up run): on a machine shared
         // with other work, GFLOP per CPU-second shows the kernel's own speed when wall time cannot.
         let cpuPerRun = (processCPUSeconds() - cpu0) / Double(repeats + 1)
@@ -68,6 +75,7 @@ enum GemmCommand {
             line.add("best_s", best); line.add("repeat", repeats)
             line.add("trans_a", transA); line.add("trans_b", transB); line.add("aligned", aligned)
             line.add("type", double ? "f64" : "f32")
+            line.add("beta", beta); line.add("flush_mb", flushBytes >> 20)
             line.add("cpu_s_per_run", cpuPerRun)
             line.add("loop", threads == 1 ? "serial" : loopKind)
             line.add("l1", cache.l1); line.add("l2", cache.l2); line.add("l3", cache.l3)
@@ -100,7 +108,7 @@ enum GemmCommand {
 
     static func measure<T: KernelFloat>(_ type: T.Type, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
                                         loop: any ParallelLoop, repeats: Int, cache: CacheSizes,
-                                        aligned: Bool) throws -> [Double] {
+                                        aligned: Bool, flushBytes: Int, beta: Double) throws -> [Double] {
         var state: UInt64 = 42
         func next() -> T {
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -117,10 +125,19 @@ enum GemmCommand {
                     let b = aligned ? alignedCopy(bp) : UnsafeMutableBufferPointer(mutating: bp)
                     let c = aligned ? alignedCopy(UnsafeBufferPointer(cp)) : cp
                     defer { if aligned { a.deallocate(); b.deallocate(); c.deallocate() } }
-                    return try Clock.measure(repeat: repeats) {
+                    // --flush-mb: a buffer written between calls (untimed) evicts the operands from
+                    // the caches, as a step's other products do.
+                    let flush = LargeAllocation.allocate(UInt8.self, capacity: Swift.max(flushBytes, 64))
+                    defer { flush.deallocate() }
+                    var fill: UInt8 = 0
+                    return try Clock.measure(repeat: repeats, between: {
+                        guard flushBytes > 0 else { return }
+                        fill &+= 1
+                        memset(flush.baseAddress!, Int32(fill), flushBytes)
+                    }) {
                         try GEMM.multiply(transposeA: transA, transposeB: transB, m: m, n: n, k: k,
                                           a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
-                                          c: c.baseAddress!, ldc: n, loop: loop, cache: cache)
+                                          beta: T(beta), c: c.baseAddress!, ldc: n, loop: loop, cache: cache)
                     }
                 }
             }

@@ -10,11 +10,13 @@ enum Clock {
     }
 
     /// Runs `body` `repeat` times (after `warmup` untimed runs) and returns each run's seconds.
-    static func measure(repeat count: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> [Double] {
+    static func measure(repeat count: Int, warmup: Int = 1, between: () -> Void = {},
+                        _ body: () throws -> Void) rethrows -> [Double] {
         for _ in 0..<warmup { try body() }
         var times: [Double] = []
         times.reserveCapacity(count)
         for _ in 0..<count {
+            between()
             let t0 = now()
             try body()
             times.append(now() - t0)
