@@ -9,6 +9,7 @@
 //   CK_SMR, CK_SNV  float GEMM tile: CK_SMR rows by CK_SNV vectors (nr = CK_SNV·CK_LANES)
 //   CK_DMR, CK_DNV  double GEMM tile, likewise in double vectors
 //   CK_GEMM_L1_PERCENT  share of L1 for the A and B micro-panels when choosing kc
+//   CK_GEMM_DEEP_ROWS   Float products of at least this many rows take the deep kc (optional; 0)
 //
 // Not a header of its own: it defines functions and a table, once per including file.
 
@@ -25,6 +26,9 @@
 #define CK_INLINE static inline __attribute__((always_inline))
 /// Shared between levels' files (see CK_STREAM_SUFFIX), not exported from the library.
 #define CK_SHARED __attribute__((visibility("hidden")))
+#ifndef CK_GEMM_DEEP_ROWS
+#define CK_GEMM_DEEP_ROWS 0
+#endif
 
 typedef float VF __attribute__((vector_size(CK_LANES * 4)));
 typedef int VI __attribute__((vector_size(CK_LANES * 4)));
@@ -1322,7 +1326,7 @@ CK_SHARED const ck_table CK(table) = {
     .sgemm_narrow_packed = CK(sgemm_narrow_packed), .sgemm_narrow_strided = CK(sgemm_narrow_strided),
     .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
-    .gemm_l1_percent = CK_GEMM_L1_PERCENT,
+    .gemm_l1_percent = CK_GEMM_L1_PERCENT, .gemm_deep_rows = CK_GEMM_DEEP_ROWS,
     .sgemm_packed_copy_b = CK(sgemm_packed_copy_b),
     .sgemm_dot_rows = CK_DOT_ROWS, .sgemm_dot_cols = CK_DOT_ROWS == 3 ? 4 : CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
     .unary = {

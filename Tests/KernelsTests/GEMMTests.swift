@@ -237,6 +237,42 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// Products of many rows block k deeper (`GEMM.MicroKernel.blocked(rows:)`): the rule on
+    /// every level (Double never), and on levels that have it, a product of `deepRows` rows within
+    /// the error bound, with the same bits on 1 to 8 workers, and with other bits in its first
+    /// rows than the product of one row fewer, which blocks k in two (so the deep blocking is the
+    /// one that ran).
+    @Test func deepBlockingForManyRows() throws {
+        for level in KernelLevel.supported {
+            #expect(GEMM.MicroKernel<Double>(level: level, cache: .default)?.deepRows == 0)
+            guard let kernel = GEMM.MicroKernel<Float>(level: level, cache: .default) else { continue }
+            guard kernel.deepRows > 0 else {
+                #expect(kernel.blocked(rows: 1 << 20).kc == kernel.kc, "\(level)")
+                continue
+            }
+            let deep = kernel.blocked(rows: kernel.deepRows)
+            #expect(kernel.blocked(rows: kernel.deepRows - 1).kc == kernel.kc, "\(level)")
+            #expect(deep.kc == kernel.deepKc && deep.kc > kernel.kc && deep.mc <= kernel.mc, "\(level)")
+            // k between the two depths: one block deep, two shallow.
+            // n wide enough for the packed path (op(B) more than half of L2).
+            let m = kernel.deepRows, n = 200, k = (kernel.kc + kernel.deepKc) / 2 + 3
+            let cs = GEMMCase(m: m, n: n, k: k, beta: 1)
+            let serial = try checkGEMM(Float.self, cs, level: level)
+            for loop in workerLoops {
+                let parallel = try checkGEMM(Float.self, cs, loop: loop, level: level)
+                let same = serial == parallel   // (not inside #expect: it would print both arrays)
+                #expect(same, "\(level), \(loop.concurrency) workers")
+            }
+            var rng = TestRandom(seed: 5)
+            let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(k * n)
+            var all = [Float](repeating: 0, count: m * n), fewer = [Float](repeating: 0, count: (m - 1) * n)
+            try GEMM.multiply(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &all, ldc: n, level: level)
+            try GEMM.multiply(m: m - 1, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &fewer, ldc: n, level: level)
+            let differs = Array(all[0..<((m - 1) * n)]) != fewer
+            #expect(differs, "\(level): \(m) rows and \(m - 1) rows gave the same bits")
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInC() throws {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .nan, .nan, .nan]

@@ -106,6 +106,9 @@ typedef struct ck_table {
     /// The share of L1, in percent, that an mr×kc micro-panel of A and a kc×nr micro-panel of B
     /// may take together when GEMM chooses its depth kc (see GEMM.MicroKernel in Swift).
     int gemm_l1_percent;
+    /// Float products of at least this many rows (0: none) take a deeper kc, from L2 rather than
+    /// L1: the kc×nr micro-panel of B an eighth of L2 (see GEMM.MicroKernel in Swift).
+    int gemm_deep_rows;
     /// A whole sgemm tile (sgemm_mr × sgemm_nr) from a packed A panel and B read in place (row p at
     /// `b + p·bs`), each row of B also stored to `bcopy + p·sgemm_nr`: the first tile of a panel
     /// packs it while computing. The same operations as `sgemm_packed`, so the same bits.
