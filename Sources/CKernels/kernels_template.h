@@ -910,6 +910,24 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
 CK_DEFINE_GEMM(dgemm, double, VD, ldd, std_, splatd, CK_DLANES, CK_DMR, CK_DNV, DFMA)
 
+/// The whole-tile write-back of the copying tiles: `C = alpha·acc + beta·C` (C not read when
+/// beta = 0), `sgemm_packed`'s update arithmetic.
+CK_INLINE void CK(sgemm_tile_update)(VF acc[CK_SMR][CK_SNV], float *c, long ldc, float alpha, float beta) {
+    VF va = splat(alpha), vb = splat(beta);
+    CK_U for (int r = 0; r < CK_SMR; r++) CK_U for (int v = 0; v < CK_SNV; v++) {
+        float *pc = c + r * ldc + v * CK_LANES;
+        VF res;
+        if (beta == 0) {
+            res = acc[r][v] * va;
+        } else {
+            VF o = ld(pc);
+            if (beta != 1) o = o * vb;
+            res = FMA(acc[r][v], va, o);
+        }
+        st(pc, res);
+    }
+}
+
 /// The first tile of a B panel that is not packed yet (Note [GEMM packing in the first tile] in
 /// Swift): A packed as for `sgemm_packed` (a whole tile of CK_SMR rows), B read in place (row p
 /// at `b + p·bs`, NR contiguous values) and each loaded vector also stored to `bcopy`, which ends
@@ -945,19 +963,63 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
         b += bs;
         bcopy += NR;
     }
-    VF va = splat(alpha), vb = splat(beta);
-    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) {
-        float *pc = c + r * ldc + v * CK_LANES;
-        VF res;
-        if (beta == 0) {
-            res = acc[r][v] * va;
-        } else {
-            VF o = ld(pc);
-            if (beta != 1) o = o * vb;
-            res = FMA(acc[r][v], va, o);
-        }
-        st(pc, res);
+    CK(sgemm_tile_update)(acc, c, ldc, alpha, beta);
+}
+
+
+/// The first tile of a row panel of op(A) that is not packed yet (Note [GEMM packing in the first
+/// tile] in Swift): A read in place (op(A)'s row r, column p at `a + r·ars + p·acs`; CK_SMR whole
+/// rows), each value also stored to `acopy + p·CK_SMR + r`, which ends up holding the packed
+/// panel; B a packed panel (NR values per step). `sgemm_packed`'s multiply-adds and update on the
+/// same values: the same bits.
+static void CK(sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, float *acopy, const float *b,
+                                    float *c, long ldc, float alpha, float beta) {
+    enum { MR = CK_SMR, NV = CK_SNV, NR = CK_SNV * CK_LANES };
+    VF acc[MR][NV];
+    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = splat(0);
+    CK_U for (int r = 0; r < MR; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
     }
+    if (ars == 1) {
+        // op(A) = Xᵀ: a step's MR values are contiguous, a row of X apart (Note [Prefetching
+        // cold operands]).
+        for (long p = 0; p < k; p++) {
+            __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs, 0, 3);
+            __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs + MR - 1, 0, 3);
+            VF bv[NV];
+            CK_U for (int v = 0; v < NV; v++) bv[v] = ld(b + v * CK_LANES);
+            CK_U for (int r = 0; r < MR; r++) {
+                float x = a[r];
+                acopy[r] = x;
+                VF xv = splat(x);
+                CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(xv, bv[v], acc[r][v]);
+            }
+            a += acs;
+            b += NR;
+            acopy += MR;
+        }
+    } else {
+        const float *ap[MR];
+        CK_U for (int r = 0; r < MR; r++) ap[r] = a + r * ars;
+        long off = 0;
+        for (long p = 0; p < k; p++) {
+            // Each row's next lines, four ahead (a line holds 16 steps when acs = 1).
+            if ((p & 15) == 0) CK_U for (int r = 0; r < MR; r++) __builtin_prefetch(ap[r] + off + 64 * acs, 0, 3);
+            VF bv[NV];
+            CK_U for (int v = 0; v < NV; v++) bv[v] = ld(b + v * CK_LANES);
+            CK_U for (int r = 0; r < MR; r++) {
+                float x = ap[r][off];
+                acopy[r] = x;
+                VF xv = splat(x);
+                CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(xv, bv[v], acc[r][v]);
+            }
+            off += acs;
+            b += NR;
+            acopy += MR;
+        }
+    }
+    CK(sgemm_tile_update)(acc, c, ldc, alpha, beta);
 }
 // MARK: - GEMM dot-product tiles
 //
@@ -1327,7 +1389,7 @@ CK_SHARED const ck_table CK(table) = {
     .dgemm_narrow_mr = 2 * CK_DMR, .dgemm_narrow_nr = CK_DLANES,
     .dgemm_narrow_packed = CK(dgemm_narrow_packed), .dgemm_narrow_strided = CK(dgemm_narrow_strided),
     .gemm_l1_percent = CK_GEMM_L1_PERCENT, .gemm_deep_rows = CK_GEMM_DEEP_ROWS,
-    .sgemm_packed_copy_b = CK(sgemm_packed_copy_b),
+    .sgemm_packed_copy_b = CK(sgemm_packed_copy_b), .sgemm_packed_copy_a = CK(sgemm_packed_copy_a),
     .sgemm_dot_rows = CK_DOT_ROWS, .sgemm_dot_cols = CK_DOT_ROWS == 3 ? 4 : CK_LANES / 2, .sgemm_dot = CK_SGEMM_DOT,
     .unary = {
         [CK_UNARY_EXP] = CK(exp), [CK_UNARY_LOG] = CK(log), [CK_UNARY_TANH] = CK(tanh),

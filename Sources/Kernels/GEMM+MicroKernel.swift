@@ -15,8 +15,8 @@ extension GEMM {
     /// | avx2     | 6 × 16     | 6 × 8       | 12 × 8       | 12 × 4        |
     /// | avx512   | 12 × 32    | 12 × 16     | 24 × 16      | 24 × 8        |
     ///
-    /// Besides these, the Float wide tile has a form that packs its B panel as it reads it in place
-    /// (`packedCopyingB`), and AVX2 and AVX-512 have dot-product tiles for A·Bᵀ (3 × 4 and 2 × 8
+    /// Besides these, the Float wide tile has forms that pack their B panel or their A panel as
+    /// they read it in place (`packedCopyingB`, `packedCopyingA`), and AVX2 and AVX-512 have dot-product tiles for A·Bᵀ (3 × 4 and 2 × 8
     /// dot products, `GEMM.usesDotProducts`), which are not register tiles of this kind.
     ///
     /// The narrow tiles (one vector wide, the same accumulator count) serve products with few
@@ -62,6 +62,9 @@ extension GEMM {
         /// The wide Float tile that packs B as it reads it (`sgemm_packed_copy_b`); nil for Double
         /// and the narrow tiles (Note [GEMM packing in the first tile]).
         let copyingTile: UnsafeRawPointer?
+        /// The wide Float tile that packs A as it reads it (`sgemm_packed_copy_a`); nil for Double
+        /// and the narrow tiles.
+        let copyingATile: UnsafeRawPointer?
 
         /// The micro-kernel of `level` for `T` (Float or Double), blocked for `cache`; nil when
         /// this build lacks the level (AVX2 or AVX-512 on aarch64). It describes any level this
@@ -77,6 +80,7 @@ extension GEMM {
                 packedTile = unsafeBitCast((narrow ? table.sgemm_narrow_packed : table.sgemm_packed)!, to: UnsafeRawPointer.self)
                 stridedTile = unsafeBitCast((narrow ? table.sgemm_narrow_strided : table.sgemm_strided)!, to: UnsafeRawPointer.self)
                 copyingTile = narrow ? nil : table.sgemm_packed_copy_b.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
+                copyingATile = narrow ? nil : table.sgemm_packed_copy_a.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
             } else {
                 precondition(T.self == Double.self, "GEMM runs on Float and Double, not \(T.self)")
                 mr = Int(narrow ? table.dgemm_narrow_mr : table.dgemm_mr)
@@ -84,6 +88,7 @@ extension GEMM {
                 packedTile = unsafeBitCast((narrow ? table.dgemm_narrow_packed : table.dgemm_packed)!, to: UnsafeRawPointer.self)
                 stridedTile = unsafeBitCast((narrow ? table.dgemm_narrow_strided : table.dgemm_strided)!, to: UnsafeRawPointer.self)
                 copyingTile = nil
+                copyingATile = nil
             }
             self.level = level
             let size = MemoryLayout<T>.stride
@@ -157,6 +162,26 @@ extension GEMM {
                                                                          Int, Float, Float) -> Void).self)
             tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
                  bStride, UnsafeMutableRawPointer(bCopy).assumingMemoryBound(to: Float.self),
+                 UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc,
+                 unsafeBitCast(alpha, to: Float.self), unsafeBitCast(beta, to: Float.self))
+        }
+
+        /// Whether `packedCopyingA` exists for this tile.
+        var copiesA: Bool { copyingATile != nil }
+
+        /// A whole `mr × nr` tile from op(A) read in place (row r, column p at
+        /// `a + r·rowStride + p·colStride`) and a packed B panel, storing A's values to `aCopy` as
+        /// the packed row panel (`mr` per step): `packed`'s operations, so its bits. Only where
+        /// `copiesA`.
+        @inline(__always)
+        func packedCopyingA(k: Int, a: UnsafePointer<T>, rowStride: Int, colStride: Int, aCopy: UnsafeMutablePointer<T>,
+                            b: UnsafePointer<T>, alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+            let tile = unsafeBitCast(copyingATile!, to: (@convention(c) (Int, UnsafePointer<Float>?, Int, Int,
+                                                                          UnsafeMutablePointer<Float>?, UnsafePointer<Float>?,
+                                                                          UnsafeMutablePointer<Float>?, Int, Float, Float) -> Void).self)
+            tile(k, UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), rowStride, colStride,
+                 UnsafeMutableRawPointer(aCopy).assumingMemoryBound(to: Float.self),
+                 UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
                  UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc,
                  unsafeBitCast(alpha, to: Float.self), unsafeBitCast(beta, to: Float.self))
         }

@@ -273,6 +273,31 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
+    /// Row blocks of op(A) packed by their first panel's tiles (Note [GEMM packing in the first
+    /// tile]; blocks of at least `tilesPackingA` tiles, A read in place along its rows or, for
+    /// op(A) = Aᵀ, along its columns) against the small-product path, which packs nothing: with one
+    /// k block both do the same operations, so the same bits, on 1 to 8 workers; a last row block
+    /// of a few tiles and a partial tile is packed ahead.
+    @Test func rowBlocksPackedInTheirFirstTiles() throws {
+        var rng = TestRandom(seed: 43)
+        let loops: [any ParallelLoop] = [SerialLoop()] + workerLoops
+        let packed = CacheSizes.default, direct = CacheSizes(l1: packed.l1, l2: 256 << 20, l3: 256 << 20)
+        for (m, n, k, ta) in [(150, 1000, 200, false), (150, 1000, 200, true), (300, 700, 250, true), (97, 640, 230, false)] {
+            let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(k * n), c0: [Float] = rng.floats(m * n)
+            let lda = ta ? m : k
+            var reference = c0
+            try GEMM.multiply(transposeA: ta, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n, beta: 0.5,
+                              c: &reference, ldc: n, cache: direct)
+            for loop in loops {
+                var c = c0
+                try GEMM.multiply(transposeA: ta, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: n, beta: 0.5,
+                                  c: &c, ldc: n, loop: loop, cache: packed)
+                let same = c == reference   // (not inside #expect: it would print both arrays)
+                #expect(same, "m\(m) n\(n) k\(k) ta\(ta) with \(loop.concurrency) workers")
+            }
+        }
+    }
+
     @Test func betaZeroIgnoresNaNInC() throws {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .nan, .nan, .nan]

@@ -114,6 +114,11 @@ typedef struct ck_table {
     /// packs it while computing. The same operations as `sgemm_packed`, so the same bits.
     void (*sgemm_packed_copy_b)(long k, const float *a, const float *b, long bs, float *bcopy, float *c, long ldc,
                                 float alpha, float beta);
+    /// A whole sgemm tile from op(A) read in place (row r, column p at `a + r·ars + p·acs`) and a
+    /// packed B panel, each value of A also stored to `acopy + p·sgemm_mr + r`: the first tile of
+    /// a row panel packs it while computing. The same operations as `sgemm_packed`.
+    void (*sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, float *acopy, const float *b, float *c,
+                                long ldc, float alpha, float beta);
     /// Float products of rows by rows, `C = alpha·A·Bᵀ + beta·C` for an m × n block with A's m
     /// rows and B's n rows both contiguous along k (lda, ldb apart), nothing packed: tiles of
     /// sgemm_dot_rows × sgemm_dot_cols dot products, vectorized along k. Summation order: lane
