@@ -113,7 +113,7 @@ extension GEMM {
         epilogue: Epilogue?
     ) {
         let workers = Swift.max(1, loop.concurrency)
-        let kernel = kernel.blocked(rows: m)
+        let kernel = kernel.blocked(rows: m, depth: k)
         // k is cut into ⌈k/kc⌉ nearly equal blocks (784 → 4 × 196, not 3 × 256 + 16).
         let kBlocks = (k + kernel.kc - 1) / kernel.kc
         let blocking = Blocking(kc: (k + kBlocks - 1) / kBlocks, nc: Swift.min(kernel.nc, roundUp(n, kernel.nr)),

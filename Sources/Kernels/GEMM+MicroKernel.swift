@@ -32,7 +32,7 @@ extension GEMM {
     /// - `mc`: the packed mc×kc block of A takes about a quarter of L2 (multiple of mr);
     /// - `nc`: the packed kc×nc block of B takes about an eighth of L3 (multiple of nr, ≤ 4096).
     /// - Float products of at least `deepRows` rows (AVX-512: 512; other levels: none) block k
-    ///   deeper (`blocked(rows:)`): the kc×nr micro-panel of B an eighth of L2 (1024 with a 1 MiB
+    ///   deeper where k is deeper than `kc` (`blocked(rows:depth:)`): the kc×nr micro-panel of B an eighth of L2 (1024 with a 1 MiB
     ///   L2), with the mc and nc that follow from it. C is updated once per k block; in a large
     ///   product it comes from memory each time, and fewer blocks made 2048³ 5-7% faster.
     /// `kc` is the only size that affects results (C is updated between k blocks); it depends on
@@ -51,11 +51,11 @@ extension GEMM {
         public let mr: Int, nr: Int
         /// Preferred depth, height and width of the packed blocks.
         public private(set) var kc: Int, mc: Int, nc: Int
-        /// Products of at least this many rows take `deepKc` (0: none; see `blocked(rows:)`).
+        /// Products of at least this many rows take `deepKc` (0: none; see `blocked(rows:depth:)`).
         public let deepRows: Int
         /// The deep blocking's `kc`, `mc`, `nc`.
         let deep: (kc: Int, mc: Int, nc: Int)
-        /// The deep k block of `blocked(rows:)`.
+        /// The deep k block of `blocked(rows:depth:)`.
         public var deepKc: Int { deep.kc }
         /// The C functions (`ck_sgemm_tile` or `ck_dgemm_tile`, by `T`).
         let packedTile: UnsafeRawPointer, stridedTile: UnsafeRawPointer
@@ -109,13 +109,14 @@ extension GEMM {
             deep = sizes(Swift.max(kc, Swift.min(1024, cache.l2 / 8 / (wideColumns * size) / 32 * 32)))
         }
 
-        /// This tile with the blocking for a product of `m` rows: from `deepRows` rows on (Float,
-        /// on levels that have it), `kc = deepKc` with the `mc` and `nc` that go with it; otherwise
-        /// `self`. Large products then update C in fewer passes, and C comes from memory. The
-        /// blocking depends on the shape, the cache sizes and the level only, so the bits stay the
-        /// same for every worker count.
-        public func blocked(rows m: Int) -> MicroKernel {
-            guard deepRows > 0, m >= deepRows, deep.kc > kc else { return self }
+        /// This tile with the blocking for a product of `m` rows and depth `k`: from `deepRows`
+        /// rows on (Float, on levels that have it), and where k is deeper than `kc`, `kc = deepKc`
+        /// with the `mc` and `nc` that go with it; otherwise `self` (a product of one k block keeps
+        /// the taller row blocks). Large products then update C in fewer passes, and C comes from
+        /// memory. The blocking depends on the shape, the cache sizes and the level only, so the
+        /// bits stay the same for every worker count.
+        public func blocked(rows m: Int, depth k: Int) -> MicroKernel {
+            guard deepRows > 0, m >= deepRows, k > kc, deep.kc > kc else { return self }
             var copy = self
             (copy.kc, copy.mc, copy.nc) = deep
             return copy

@@ -237,7 +237,7 @@ where T.RawSignificand: FixedWidthInteger {
         }
     }
 
-    /// Products of many rows block k deeper (`GEMM.MicroKernel.blocked(rows:)`): the rule on
+    /// Products of many rows and a deep k block k deeper (`GEMM.MicroKernel.blocked(rows:depth:)`): the rule on
     /// every level (Double never), and on levels that have it, a product of `deepRows` rows within
     /// the error bound, with the same bits on 1 to 8 workers, and with other bits in its first
     /// rows than the product of one row fewer, which blocks k in two (so the deep blocking is the
@@ -247,11 +247,13 @@ where T.RawSignificand: FixedWidthInteger {
             #expect(GEMM.MicroKernel<Double>(level: level, cache: .default)?.deepRows == 0)
             guard let kernel = GEMM.MicroKernel<Float>(level: level, cache: .default) else { continue }
             guard kernel.deepRows > 0 else {
-                #expect(kernel.blocked(rows: 1 << 20).kc == kernel.kc, "\(level)")
+                #expect(kernel.blocked(rows: 1 << 20, depth: 1 << 20).kc == kernel.kc, "\(level)")
                 continue
             }
-            let deep = kernel.blocked(rows: kernel.deepRows)
-            #expect(kernel.blocked(rows: kernel.deepRows - 1).kc == kernel.kc, "\(level)")
+            let deep = kernel.blocked(rows: kernel.deepRows, depth: kernel.kc + 1)
+            #expect(kernel.blocked(rows: kernel.deepRows - 1, depth: kernel.kc + 1).kc == kernel.kc, "\(level)")
+            // One k block either way: the taller row blocks stay.
+            #expect(kernel.blocked(rows: kernel.deepRows, depth: kernel.kc).mc == kernel.mc, "\(level)")
             #expect(deep.kc == kernel.deepKc && deep.kc > kernel.kc && deep.mc <= kernel.mc, "\(level)")
             // k between the two depths: one block deep, two shallow.
             // n wide enough for the packed path (op(B) more than half of L2).
