@@ -49,14 +49,37 @@ extension GEMM {
         public let level: KernelLevel
         /// Rows and columns of the register tile.
         public let mr: Int, nr: Int
-        /// Preferred depth, height and width of the packed blocks.
-        public private(set) var kc: Int, mc: Int, nc: Int
+        /// The cache sizes the blocking is for.
+        public let cache: CacheSizes
         /// Products of at least this many rows take `deepKc` (0: none; see `blocked(rows:depth:)`).
         public let deepRows: Int
-        /// The deep blocking's `kc`, `mc`, `nc`.
-        let deep: (kc: Int, mc: Int, nc: Int)
-        /// The deep k block of `blocked(rows:depth:)`.
-        public var deepKc: Int { deep.kc }
+        /// Whether this is the deep blocking of `blocked(rows:depth:)`.
+        private(set) var deepened: Bool
+        /// The level's share of L1 for kc (percent), and the wide tile's rows plus columns and its
+        /// columns: kc comes from the wide tile's sizes for both tiles (it is the one size that
+        /// shapes the sums, so the narrow tile keeps the wide one's results bit for bit).
+        let l1Percent: Int, wideRowsAndColumns: Int, wideColumns: Int
+
+        // The block sizes are computed when read (a few integer divisions): the small-product
+        // path never reads them, and a product of 64³ takes 2 µs, of which computing them in
+        // every call was about 3%.
+
+        /// Preferred depth of the packed blocks: `deepKc` for the deep blocking, else the L1 rule.
+        public var kc: Int { deepened ? deepKc : shallowKc }
+        /// Preferred height of a packed block of op(A) for this `kc`.
+        public var mc: Int { Swift.max(mr, cache.l2 / 4 / (kc * MemoryLayout<T>.stride) / mr * mr) }
+        /// Preferred width of a packed block of op(B) for this `kc`.
+        public var nc: Int { Swift.max(nr, Swift.min(4096, cache.l3 / 8 / (kc * MemoryLayout<T>.stride) / nr * nr)) }
+        /// The L1 rule's kc (multiple of 32, 32...1024).
+        var shallowKc: Int {
+            let kcRaw = cache.l1 * l1Percent / 100 / (wideRowsAndColumns * MemoryLayout<T>.stride)
+            return Swift.max(32, Swift.min(1024, kcRaw / 32 * 32))
+        }
+        /// The deep k block of `blocked(rows:depth:)`: the wide tile's kc×nr micro-panel of B an
+        /// eighth of L2 (at least the L1 rule's kc, at most 1024).
+        public var deepKc: Int {
+            Swift.max(shallowKc, Swift.min(1024, cache.l2 / 8 / (wideColumns * MemoryLayout<T>.stride) / 32 * 32))
+        }
         /// The C functions (`ck_sgemm_tile` or `ck_dgemm_tile`, by `T`).
         let packedTile: UnsafeRawPointer, stridedTile: UnsafeRawPointer
         /// The wide Float tile that packs B as it reads it (`sgemm_packed_copy_b`); nil for Double
@@ -73,40 +96,37 @@ extension GEMM {
         /// `narrow` picks the level's narrow tile: one vector of columns and twice the rows, for
         /// products with few columns (see `GEMM.MicroKernel.best`). Both tiles give the same bits.
         public init?(level: KernelLevel, cache: CacheSizes, narrow: Bool = false) {
-            guard let table = level.builtTable?.pointee else { return nil }
+            guard let table = level.builtTable else { return nil }
             if T.self == Float.self {
-                mr = Int(narrow ? table.sgemm_narrow_mr : table.sgemm_mr)
-                nr = Int(narrow ? table.sgemm_narrow_nr : table.sgemm_nr)
-                packedTile = unsafeBitCast((narrow ? table.sgemm_narrow_packed : table.sgemm_packed)!, to: UnsafeRawPointer.self)
-                stridedTile = unsafeBitCast((narrow ? table.sgemm_narrow_strided : table.sgemm_strided)!, to: UnsafeRawPointer.self)
-                copyingTile = narrow ? nil : table.sgemm_packed_copy_b.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
-                copyingATile = narrow ? nil : table.sgemm_packed_copy_a.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
+                mr = Int(narrow ? table.pointee.sgemm_narrow_mr : table.pointee.sgemm_mr)
+                nr = Int(narrow ? table.pointee.sgemm_narrow_nr : table.pointee.sgemm_nr)
+                packedTile = unsafeBitCast((narrow ? table.pointee.sgemm_narrow_packed : table.pointee.sgemm_packed)!,
+                                           to: UnsafeRawPointer.self)
+                stridedTile = unsafeBitCast((narrow ? table.pointee.sgemm_narrow_strided : table.pointee.sgemm_strided)!,
+                                            to: UnsafeRawPointer.self)
+                copyingTile = narrow ? nil : table.pointee.sgemm_packed_copy_b.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
+                copyingATile = narrow ? nil : table.pointee.sgemm_packed_copy_a.map { unsafeBitCast($0, to: UnsafeRawPointer.self) }
+                wideRowsAndColumns = Int(table.pointee.sgemm_mr + table.pointee.sgemm_nr)
+                wideColumns = Int(table.pointee.sgemm_nr)
+                deepRows = Int(table.pointee.gemm_deep_rows)
             } else {
                 precondition(T.self == Double.self, "GEMM runs on Float and Double, not \(T.self)")
-                mr = Int(narrow ? table.dgemm_narrow_mr : table.dgemm_mr)
-                nr = Int(narrow ? table.dgemm_narrow_nr : table.dgemm_nr)
-                packedTile = unsafeBitCast((narrow ? table.dgemm_narrow_packed : table.dgemm_packed)!, to: UnsafeRawPointer.self)
-                stridedTile = unsafeBitCast((narrow ? table.dgemm_narrow_strided : table.dgemm_strided)!, to: UnsafeRawPointer.self)
+                mr = Int(narrow ? table.pointee.dgemm_narrow_mr : table.pointee.dgemm_mr)
+                nr = Int(narrow ? table.pointee.dgemm_narrow_nr : table.pointee.dgemm_nr)
+                packedTile = unsafeBitCast((narrow ? table.pointee.dgemm_narrow_packed : table.pointee.dgemm_packed)!,
+                                           to: UnsafeRawPointer.self)
+                stridedTile = unsafeBitCast((narrow ? table.pointee.dgemm_narrow_strided : table.pointee.dgemm_strided)!,
+                                            to: UnsafeRawPointer.self)
                 copyingTile = nil
                 copyingATile = nil
+                wideRowsAndColumns = Int(table.pointee.dgemm_mr + table.pointee.dgemm_nr)
+                wideColumns = Int(table.pointee.dgemm_nr)
+                deepRows = 0   // the deep blocking is measured for Float only
             }
             self.level = level
-            let size = MemoryLayout<T>.stride
-            // kc from the wide tile's sizes for both tiles: kc is the one size that shapes the
-            // sums, so the narrow tile keeps the wide one's results bit for bit.
-            let wide = T.self == Float.self ? Int(table.sgemm_mr + table.sgemm_nr) : Int(table.dgemm_mr + table.dgemm_nr)
-            let kcRaw = cache.l1 * Int(table.gemm_l1_percent) / 100 / (wide * size)
-            let kc = Swift.max(32, Swift.min(1024, kcRaw / 32 * 32))
-            let mr = mr, nr = nr
-            func sizes(_ kc: Int) -> (kc: Int, mc: Int, nc: Int) {
-                (kc, Swift.max(mr, cache.l2 / 4 / (kc * size) / mr * mr),
-                 Swift.max(nr, Swift.min(4096, cache.l3 / 8 / (kc * size) / nr * nr)))
-            }
-            (self.kc, mc, nc) = sizes(kc)
-            // The deep kc: the wide tile's kc×nr micro-panel of B an eighth of L2 (Float only).
-            deepRows = T.self == Float.self ? Int(table.gemm_deep_rows) : 0
-            let wideColumns = Int(T.self == Float.self ? table.sgemm_nr : table.dgemm_nr)
-            deep = sizes(Swift.max(kc, Swift.min(1024, cache.l2 / 8 / (wideColumns * size) / 32 * 32)))
+            self.cache = cache
+            l1Percent = Int(table.pointee.gemm_l1_percent)
+            deepened = false
         }
 
         /// This tile with the blocking for a product of `m` rows and depth `k`: from `deepRows`
@@ -116,9 +136,9 @@ extension GEMM {
         /// memory. The blocking depends on the shape, the cache sizes and the level only, so the
         /// bits stay the same for every worker count.
         public func blocked(rows m: Int, depth k: Int) -> MicroKernel {
-            guard deepRows > 0, m >= deepRows, k > kc, deep.kc > kc else { return self }
+            guard deepRows > 0, m >= deepRows, !deepened, k > shallowKc, deepKc > shallowKc else { return self }
             var copy = self
-            (copy.kc, copy.mc, copy.nc) = deep
+            copy.deepened = true
             return copy
         }
 
