@@ -967,6 +967,19 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
 }
 
 
+/// One k step of `sgemm_packed_copy_a`: the MR values of A at `x + r·xs`, each stored to `acopy`
+/// and multiplied into the accumulators with B's packed vectors at `b`.
+CK_INLINE void CK(copy_a_step)(VF acc[CK_SMR][CK_SNV], const float *x, long xs, const float *b, float *acopy) {
+    VF bv[CK_SNV];
+    CK_U for (int v = 0; v < CK_SNV; v++) bv[v] = ld(b + v * CK_LANES);
+    CK_U for (int r = 0; r < CK_SMR; r++) {
+        float value = x[r * xs];
+        acopy[r] = value;
+        VF xv = splat(value);
+        CK_U for (int v = 0; v < CK_SNV; v++) acc[r][v] = FMA(xv, bv[v], acc[r][v]);
+    }
+}
+
 /// The first tile of a row panel of op(A) that is not packed yet (Note [GEMM packing in the first
 /// tile] in Swift): A read in place (op(A)'s row r, column p at `a + r·ars + p·acs`; CK_SMR whole
 /// rows), each value also stored to `acopy + p·CK_SMR + r`, which ends up holding the packed
@@ -987,34 +1000,17 @@ static void CK(sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, 
         for (long p = 0; p < k; p++) {
             __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs, 0, 3);
             __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs + MR - 1, 0, 3);
-            VF bv[NV];
-            CK_U for (int v = 0; v < NV; v++) bv[v] = ld(b + v * CK_LANES);
-            CK_U for (int r = 0; r < MR; r++) {
-                float x = a[r];
-                acopy[r] = x;
-                VF xv = splat(x);
-                CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(xv, bv[v], acc[r][v]);
-            }
+            CK(copy_a_step)(acc, a, 1, b, acopy);
             a += acs;
             b += NR;
             acopy += MR;
         }
     } else {
-        const float *ap[MR];
-        CK_U for (int r = 0; r < MR; r++) ap[r] = a + r * ars;
-        long off = 0;
         for (long p = 0; p < k; p++) {
             // Each row's next lines, four ahead (a line holds 16 steps when acs = 1).
-            if ((p & 15) == 0) CK_U for (int r = 0; r < MR; r++) __builtin_prefetch(ap[r] + off + 64 * acs, 0, 3);
-            VF bv[NV];
-            CK_U for (int v = 0; v < NV; v++) bv[v] = ld(b + v * CK_LANES);
-            CK_U for (int r = 0; r < MR; r++) {
-                float x = ap[r][off];
-                acopy[r] = x;
-                VF xv = splat(x);
-                CK_U for (int v = 0; v < NV; v++) acc[r][v] = FMA(xv, bv[v], acc[r][v]);
-            }
-            off += acs;
+            if ((p & 15) == 0) CK_U for (int r = 0; r < MR; r++) __builtin_prefetch(a + r * ars + 64 * acs, 0, 3);
+            CK(copy_a_step)(acc, a, ars, b, acopy);
+            a += acs;
             b += NR;
             acopy += MR;
         }
