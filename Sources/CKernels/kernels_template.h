@@ -928,6 +928,23 @@ CK_INLINE void CK(sgemm_tile_update)(VF acc[CK_SMR][CK_SNV], float *c, long ldc,
     }
 }
 
+/// The start of the copying tiles: zero accumulators and this tile's C prefetched, and with
+/// `next`, the next tile's C down the row block too (Note [Prefetching cold operands]; B's
+/// copying tile, as the packed tiles do; A's copying tiles are one after another down the first
+/// panel and were measured without it).
+CK_INLINE void CK(copy_tile_start)(VF acc[CK_SMR][CK_SNV], const float *c, long ldc, int next) {
+    enum { NR = CK_SNV * CK_LANES };
+    CK_U for (int r = 0; r < CK_SMR; r++) CK_U for (int v = 0; v < CK_SNV; v++) acc[r][v] = splat(0);
+    CK_U for (int r = 0; r < CK_SMR; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+    }
+    if (next) CK_U for (int r = CK_SMR; r < 2 * CK_SMR; r++) {
+        __builtin_prefetch(c + r * ldc, 1, 2);
+        __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
+    }
+}
+
 /// The first tile of a B panel that is not packed yet (Note [GEMM packing in the first tile] in
 /// Swift): A packed as for `sgemm_packed` (a whole tile of CK_SMR rows), B read in place (row p
 /// at `b + p·bs`, NR contiguous values) and each loaded vector also stored to `bcopy`, which ends
@@ -937,18 +954,10 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
                                     long ldc, float alpha, float beta) {
     enum { MR = CK_SMR, NV = CK_SNV, NR = CK_SNV * CK_LANES };
     VF acc[MR][NV];
-    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = splat(0);
-    CK_U for (int r = 0; r < MR; r++) {
-        __builtin_prefetch(c + r * ldc, 1, 3);
-        __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
-    }
-    // The next tile's C and B's rows ahead: Note [Prefetching cold operands].
-    CK_U for (int r = MR; r < 2 * MR; r++) {
-        __builtin_prefetch(c + r * ldc, 1, 2);
-        __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
-    }
+    CK(copy_tile_start)(acc, c, ldc, 1);
     for (long p = 0; p < k; p++) {
         VF bv[NV];
+        // B's rows ahead: Note [Prefetching cold operands].
         CK_U for (int v = 0; v < NR; v += 64 / (int)sizeof(float))
             __builtin_prefetch(b + CK_B_PREFETCH_STEPS * bs + v, 0, 3);
         CK_U for (int v = 0; v < NV; v++) {
@@ -987,13 +996,9 @@ CK_INLINE void CK(copy_a_step)(VF acc[CK_SMR][CK_SNV], const float *x, long xs, 
 /// same values: the same bits.
 static void CK(sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, float *acopy, const float *b,
                                     float *c, long ldc, float alpha, float beta) {
-    enum { MR = CK_SMR, NV = CK_SNV, NR = CK_SNV * CK_LANES };
-    VF acc[MR][NV];
-    CK_U for (int r = 0; r < MR; r++) CK_U for (int v = 0; v < NV; v++) acc[r][v] = splat(0);
-    CK_U for (int r = 0; r < MR; r++) {
-        __builtin_prefetch(c + r * ldc, 1, 3);
-        __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
-    }
+    enum { MR = CK_SMR, NR = CK_SNV * CK_LANES };
+    VF acc[MR][CK_SNV];
+    CK(copy_tile_start)(acc, c, ldc, 0);
     if (ars == 1) {
         // op(A) = Xᵀ: a step's MR values are contiguous, a row of X apart (Note [Prefetching
         // cold operands]).
