@@ -531,20 +531,20 @@ CK_SHARED void CK(copy_runs)(const void *src_, long ss, void *dst_, long ds, lon
 // memory, not from the caches: the other layers' products and updates (about 12 MB at batch 256
 // on the 784-1024-1024-10 MLP) evict them between two uses. A `bench gemm --flush-mb 16` run
 // shows what that costs: 256x1024x1024 fell from 236-252 GFLOP/s (operands left warm by the call
-// before) to 222-225, and 784x1024x256 with beta = 1 (C += A·B, an SGD update) from 242-246 to
+// before) to 220-227, and 784x1024x256 with beta = 1 (C += A·B, an SGD update) from 242-246 to
 // 224-226. B's rows read along a panel are a row apart (4 KiB for 1024 columns): a page per step,
 // which the hardware prefetchers do not follow, so each line waited on memory. So:
 // - packing B ahead (`pack`, contiguous panel rows) and the first tile that packs B
-//   (`sgemm_packed_copy_b`) prefetch the panel row CK_B_PREFETCH_STEPS steps ahead (32: about
-//   400 cycles of the tile's multiply-adds; 16 gained less, 64 the same);
+//   (`sgemm_packed_copy_b`) prefetch the panel row CK_B_PREFETCH_STEPS steps ahead (32; 16
+//   gained less, 64 the same);
 // - a packed tile prefetches, besides its own C tile, the next one down (the next tile the row
-//   block's loop computes, in `blockTimesPanels`), so its write-back finds C in L2 even when C is
-//   read (beta != 0).
-// Measured: 256x1024x1024 cold 222-225 -> 235-237 GFLOP/s; 784x1024x256 beta 1 cold 198-205 ->
-// 203-216 (a noisy hour); the batch-256 MLP step 2-4% faster. Prefetches never fault, so rows past
+//   block's loop computes, in `blockTimesPanels`), so the loads of C that its write-back needs
+//   when beta != 0 have started a tile earlier.
+// Measured: 256x1024x1024 cold 222-225 -> 233-237 GFLOP/s; 784x1024x256 beta 1 cold 198-205 ->
+// 203-216 (noisy); the batch-256 MLP step 2-4% faster. Prefetches never fault, so rows past
 // the end of B or C cost nothing but the prefetch. The dot-product tiles read B's rows in order
 // along k, which the hardware prefetchers follow: prefetching their next group of rows made them
-// 5% slower and is not done.
+// 1-5% slower (two ways tried) and is not done.
 
 CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, float *dst, long width) {
     if (rs == 1) {

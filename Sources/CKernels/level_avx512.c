@@ -17,8 +17,8 @@
 // (1024³ on Zen 5: 5-10% faster with kc 416 than with the 75% rule's 192; AVX2 gained nothing).
 #define CK_GEMM_L1_PERCENT 150
 // Products of 512 rows or more, with k deeper than one block, block k an eighth of L2 deep (1024
-// with a 1 MiB L2): fewer passes over C, which comes from memory in large products. 1024³: 250-252 -> 255-262 GFLOP/s, 2048³:
-// 231-236 -> 249 on 1 worker, 460-468 -> 489-491 on 2. Not for fewer rows: with 256 rows it was
+// with a 1 MiB L2): fewer passes over C, which comes from memory in large products. 1024³:
+// 250-252 -> 255-262 GFLOP/s, 2048³: 231-236 -> 249 on 1 worker, 460-468 -> 489-491 on 2. Not for fewer rows: with 256 rows it was
 // 1-2% faster on 1 worker but 10% slower on 2 (256x1024x784: with k in one block the two workers
 // take column chunks instead of column groups; with chunks kept off there, no step got faster),
 // and 64 rows lost 1-2%. A product of one k block keeps the shallow blocking's taller row blocks
