@@ -14,26 +14,17 @@ extension Executor {
     /// Callable from any thread, from inside a task (the pieces go to the worker's own deque and
     /// idle workers steal them; the caller runs pieces too and then helps with other work rather
     /// than block, so it works with one worker) and from inside a piece (then it runs inline).
-    /// At most `concurrency` threads work on one call, the caller included: no oversubscription.
+    /// At most `concurrency` threads work on one call: no oversubscription.
     ///
-    /// Note [Spreading pieces]: the caller hands `concurrency - 1` tokens to the pool (a worker
-    /// puts them on its own deque, a thread outside the pool on the shared queue), each waking
-    /// one parked worker, and claims pieces itself. A woken worker takes a token and claims
-    /// pieces from the same counter as the caller, so it takes every piece it arrives in time
-    /// for. An idle worker wakes in tens of microseconds, well within a large operation's
+    /// Note [Spreading pieces]: from inside a task, the `concurrency - 1` tokens go to the
+    /// worker's own deque and each wakes one parked worker; a woken worker steals a token and
+    /// claims pieces from the same counter as the caller, so it takes every piece it arrives in
+    /// time for. An idle worker wakes in tens of microseconds, well within a large operation's
     /// piece (milliseconds); but on a machine busy with other processes a woken worker may wait
     /// a whole time slice (several ms) for its CPU, and by then the caller has claimed the rest.
     /// Pieces then stay on the caller although nothing in the pool holds them back (the test
     /// `parallelForInsideATaskSpreadsOverIdleWorkers` checks the spreading itself). More pieces
     /// than workers let a late worker still take a share.
-    ///
-    /// An outside caller works too, as the first of `concurrency` threads (as a BLAS caller is
-    /// its library's thread 0), so one worker stays idle. When it handed every piece to the
-    /// workers and slept, a 2-worker product of 128³ ran at 309-351 GFLOP/s against 369-430 now
-    /// (the caller's wait and the hand-over of every piece, on three threads for two CPUs);
-    /// 1024³ and 256x1024x1024 were unchanged. With pinned workers, the caller may at first
-    /// share a CPU with the worker that takes its token; the system then moves the caller, which
-    /// is not pinned, to the idle CPU.
     ///
     /// ```swift
     /// executor.parallelFor(0..<rows, grain: 16) { rows in
@@ -59,8 +50,11 @@ extension Executor {
                                      observers: worker?.observers,
                                      piece: ObservedTask(index: worker?.currentTask ?? -1, isPiece: true,
                                                          graph: worker?.observers?.graph))
-            // The caller claims pieces alongside `width - 1` helpers: `width` threads in all.
-            let tokens = min(job.pieces, width) - 1
+            // A worker claims pieces alongside its helpers; an outside thread hands every piece to
+            // the workers and sleeps. Were it to work too, the pool would run width + 1 threads on
+            // width CPUs, and with pinned workers the one woken may share the caller's CPU while
+            // another CPU idles (measured: 2-worker GEMM ran at 1-worker speed).
+            let tokens = min(job.pieces, width) - (worker == nil ? 0 : 1)
             // Note [parallelFor lifetime]: every token holds a retain of the job.
             let bits = Int(bitPattern: Unmanaged.passUnretained(job).toOpaque()) | WorkItem.loopKind
             for _ in 0..<tokens { _ = Unmanaged.passRetained(job) }
@@ -73,13 +67,14 @@ extension Executor {
                     if !closed { pool.injection.push(bits, times: tokens) }
                     return !closed
                 }
-                if !accepted {   // the caller runs every piece itself
+                if !accepted {
                     for _ in 0..<tokens { Unmanaged.passUnretained(job).release() }
+                    job.work(worker: nil)   // every piece, on the calling thread
                 }
             }
             for _ in 0..<tokens { pool.wakeOne() }
-            job.work(worker: worker)
             if let worker {
+                job.work(worker: worker)
                 pool.help(worker) { job.isDone }
             } else {
                 job.block()
