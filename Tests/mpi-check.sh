@@ -98,6 +98,18 @@ d=$(maxdiff "$work/one.json" "$work/resumed3.json")
 within "$d" || fail "a 2-rank checkpoint resumed on 3 ranks differs from one process by $d"
 ok "a 2-rank checkpoint resumes on 3 ranks (within $d of one process)"
 
+# Batch normalization: its running statistics are model state, not trained by the gradient sums; the
+# ranks average them after every epoch, and the replicas' check (after every epoch) covers them.
+bn=(train --data synthetic --model "dense(64)-batchnorm-relu-dense(10)" --batch 128 --epochs 2 --threads 1 --json)
+timeout 300 "$bench" "${bn[@]}" > "$work/bn-one.out"
+timeout 300 "${mpirun[@]}" -np 1 "$bench" "${bn[@]}" --distributed > "$work/bn-r1.out"
+[ "$(field "$work/bn-one.out" param_checksum)" = "$(field "$work/bn-r1.out" param_checksum)" ] \
+    && [ "$(field "$work/bn-one.out" test_loss)" = "$(field "$work/bn-r1.out" test_loss)" ] \
+    || fail "batch normalization: 1 rank differs from one process"
+timeout 300 "${mpirun[@]}" -np 2 "$bench" "${bn[@]}" --distributed > "$work/bn-r2.out" 2>&1 \
+    || fail "batch normalization on 2 ranks: $(grep -i -m1 "differ\|error" "$work/bn-r2.out")"
+ok "batch normalization: 1 rank is bitwise one process; 2 ranks average the running statistics after each epoch (replicas equal, model state included)"
+
 # 3. Different settings or data are refused at start-up, saying what differs.
 small=(train --data synthetic --model 784,64,10 --epochs 1 --threads 1 --distributed)
 set +e

@@ -51,10 +51,11 @@ extension DataParallelTrainer {
         throw communicator.error(.mismatch, "the \(name) data differs between ranks (rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) against rank 0; this rank has \(data.count) rows of \(data.featureCount) features): give every rank the same data, split and preprocessing")
     }
 
-    /// A fingerprint of this replica: parameters, optimizer state, step and epoch.
+    /// A fingerprint of this replica: parameters, model state, optimizer state, step and epoch.
     public func replicaFingerprint() throws -> UInt64 {
         var f = Fingerprint()
         for values in try trainer.parameterValues() { f.add(values) }
+        for values in try trainer.stateValues() { f.add(values) }
         let state = trainer.optimizerState
         for p in state.parameterSizes.indices {
             for slot in state.optimizer.slotNames.indices { f.add(state.slotValues(parameter: p, slot: slot)) }
@@ -69,6 +70,6 @@ extension DataParallelTrainer {
         let all = try communicator.allgather(try replicaFingerprint(), what: "the replicas' fingerprints")
         let differing = all.indices.filter { all[$0] != all[0] }
         guard !differing.isEmpty else { return }
-        throw communicator.error(.mismatch, "replicas differ \(when): rank\(differing.count == 1 ? "" : "s") \(differing.map(String.init).joined(separator: ", ")) hold parameters or optimizer state different from rank 0's")
+        throw communicator.error(.mismatch, "replicas differ \(when): rank\(differing.count == 1 ? " \(differing[0]) holds" : "s \(differing.map(String.init).joined(separator: ", ")) hold") parameters, model state or optimizer state different from rank 0's")
     }
 }

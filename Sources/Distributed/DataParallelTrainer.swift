@@ -14,13 +14,16 @@ import Training
 ///   (m_r / m): the sum is the gradient of the global batch's mean loss.
 /// - **Start-up**: the ranks compare their settings (the caller's, plus the model's parameter
 ///   names and shapes, the optimizer, batch, seed, scalar type and buckets) and refuse to start
-///   with a message saying what differs; then rank 0's parameters and optimizer state (and
+///   with a message saying what differs; then rank 0's parameters, model state and optimizer state (and
 ///   epoch) are broadcast, and a fingerprint of every replica is compared.
 /// - **Results**: epoch results and evaluations are combined over all ranks (every rank gets
-///   the same figures). After each epoch the replicas' fingerprints are compared again.
+///   the same figures). After each epoch the model's state (batch normalization's running
+///   statistics) is averaged over the ranks (Note [Model state across ranks]) and the replicas'
+///   fingerprints are compared again.
 /// - **Same results**: N ranks give the parameters one process with batch B gives, up to
 ///   rounding (each rank sums its rows' gradients separately: see docs/distributed.md for the
-///   tolerance); two runs with the same N and settings are bitwise equal; 1 rank is bitwise
+///   tolerance; with batch normalization each rank normalizes over its own rows, so only
+///   approximately); two runs with the same N and settings are bitwise equal; 1 rank is bitwise
 ///   equal to training alone.
 ///
 /// ```swift
@@ -53,7 +56,7 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     public var size: Int { communicator.size }
 
     /// Joins `trainer` to the run: checks that every rank has the same settings, gives every
-    /// replica rank 0's parameters, optimizer state and epoch, and starts the communication thread.
+    /// replica rank 0's parameters, model state, optimizer state and epoch, and starts the communication thread.
     ///
     /// - Parameters:
     ///   - trainer: this rank's trainer (its model, loss, optimizer, global batch size and seed must
@@ -152,6 +155,7 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
             try sums.withUnsafeMutableBufferPointer { try communicator.allreduce($0, op: .sum, what: "epoch \(local.epoch)'s loss and metric") }
             var seconds = [local.seconds]
             try seconds.withUnsafeMutableBufferPointer { try communicator.allreduce($0, op: .max, what: "epoch \(local.epoch)'s time") }
+            try averageModelState(what: "after epoch \(local.epoch + 1)")
             try verifyReplicas(when: "after epoch \(local.epoch + 1)")
             let total = sums[3]
             return Trainer<Scalar>.EpochResult(epoch: local.epoch, loss: sums[0] / total,

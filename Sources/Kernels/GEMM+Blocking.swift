@@ -177,7 +177,7 @@ extension GEMM {
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, groups: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
+        let nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
         let allPanels = (n + nr - 1) / nr
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
@@ -318,7 +318,7 @@ extension GEMM {
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
+        let nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
         // With several workers, items come from splitting the panels into groups rather than from
         // thinner row blocks, which re-stream every B panel from L3 for each thin block (2
         // workers, 256x1024x784: 12-17% faster than 36-row blocks).
