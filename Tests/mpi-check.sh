@@ -109,6 +109,13 @@ timeout 300 "${mpirun[@]}" -np 1 "$bench" "${bn[@]}" --distributed > "$work/bn-r
 timeout 300 "${mpirun[@]}" -np 2 "$bench" "${bn[@]}" --distributed > "$work/bn-r2.out" 2>&1 \
     || fail "batch normalization on 2 ranks: $(grep -i -m1 "differ\|error" "$work/bn-r2.out")"
 ok "batch normalization: 1 rank is bitwise one process; 2 ranks average the running statistics after each epoch (replicas equal, model state included)"
+# Dropout: each rank draws the masks one process draws for its rows of the global batch.
+drop=(train --data synthetic --model "dense(64)-relu-dropout(0.3)-dense(10)" --batch 128 --epochs 2 --threads 1 --json)
+timeout 300 "$bench" "${drop[@]}" --save-graph "$work/drop-one.json" > /dev/null
+timeout 300 "${mpirun[@]}" -np 2 "$bench" "${drop[@]}" --distributed --save-graph "$work/drop-r2.json" > /dev/null
+d=$(maxdiff "$work/drop-one.json" "$work/drop-r2.json")
+within "$d" || fail "dropout: 2 ranks differ from one process by $d (each rank must draw one process's masks for its rows)"
+ok "dropout: 2 ranks draw one process's masks (parameters within $d of one process)"
 
 # 3. Different settings or data are refused at start-up, saying what differs.
 small=(train --data synthetic --model 784,64,10 --epochs 1 --threads 1 --distributed)

@@ -1,12 +1,14 @@
 /// Dropout with a counter-based random mask: whether element `i` is kept at training step `step`
 /// is a pure function of `(seed, step, i)`, so the mask is the same for any worker count and any
 /// split of the work, the backward pass reproduces it without storing it, and a run can be
-/// replayed from the seed and the step alone.
+/// replayed from the seed and the step alone. A part of a larger array (a data-parallel rank's
+/// rows of a global batch) passes its first element's index as `offset` and gets the masks the
+/// whole array would have there.
 ///
 /// The draw (SplitMix64's finalizer `mix`, constant `γ = 0x9E3779B97F4A7C15`):
 ///
 ///     base = mix(seed ⊕ mix(step + γ))
-///     u_i  = (mix(base + i·γ) >> 11) · 2⁻⁵³          (uniform in [0, 1))
+///     u_i  = (mix(base + (offset + i)·γ) >> 11) · 2⁻⁵³          (uniform in [0, 1))
 ///     out_i = u_i < rate ? 0 : x_i · (1 / (1 - rate))
 ///
 /// ```swift
@@ -14,14 +16,16 @@
 /// Dropout.apply(x, count: 4096, rate: 0.1, seed: 42, step: 17, into: y)
 /// ```
 public enum Dropout {
-    /// `out[i] = keeps(i) ? x[i] / (1 - rate) : 0` for `i < count` (`0 <= rate < 1`). `out` may alias `x`.
+    /// `out[i] = keeps(offset + i) ? x[i] / (1 - rate) : 0` for `i < count` (`0 <= rate < 1`,
+    /// `offset >= 0`). `out` may alias `x`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func apply<T: KernelFloat>(
-        _ x: UnsafePointer<T>, count: Int, rate: Double, seed: UInt64, step: UInt64,
+        _ x: UnsafePointer<T>, count: Int, rate: Double, seed: UInt64, step: UInt64, offset: Int = 0,
         into out: UnsafeMutablePointer<T>, loop: any ParallelLoop = SerialLoop()
     ) {
-        let base = streamBase(seed: seed, step: step)
+        // The draws for element i of this part are those of element offset + i of the whole.
+        let base = streamBase(seed: seed, step: step) &+ UInt64(truncatingIfNeeded: offset) &* gamma
         let scale = T(1 / (1 - rate))
         // Compare the 53-bit draw as an integer: u < rate ⇔ bits < rate · 2⁵³ (rounded up).
         let threshold = UInt64((rate * 0x1p53).rounded(.up))

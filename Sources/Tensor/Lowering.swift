@@ -257,7 +257,12 @@ enum Lowering<Scalar: TensorScalar> {
             }, flops: flops)
 
         case let .dropout(rate, seed):
+            // Note [Dropout of a part of the batch]: a second step value is the batch's first row
+            // in a larger batch (a data-parallel rank's share of the global batch), so its masks
+            // are the ones the whole batch would get there, from element first row · row size.
             let x = inputs[0].pointer, step = inputs[1].pointer
+            let rowSize = inputs[0].shape.isEmpty ? 1 : inputs[0].shape.dropFirst().reduce(1, *)
+            let partial = inputs[1].count == 2
             return Lowered(body: {
                 let s = step.pointer[0]
                 guard s.isFinite, s == s.rounded(), s < 0x1p62 else {
@@ -268,8 +273,17 @@ enum Lowering<Scalar: TensorScalar> {
                     if UnsafePointer(out.pointer) != UnsafePointer(x.pointer) { out.pointer.update(from: x.pointer, count: n) }
                     return
                 }
+                var offset = 0
+                if partial {
+                    let row = step.pointer[1]
+                    guard row.isFinite, row == row.rounded(), row >= 0, row * Scalar(rowSize) < 0x1p52 else {
+                        throw GraphError(operation: op.name, shapes: inputShapes, location: location,
+                                         message: "first row \(row) is not a non-negative integer (feed the step and the batch's first row in the global batch, 0 alone)")
+                    }
+                    offset = Int(row) * rowSize
+                }
                 Dropout.apply(x.pointer, count: n, rate: rate, seed: UInt64(bitPattern: Int64(seed)), step: UInt64(s),
-                              into: out.pointer, loop: loop)
+                              offset: offset, into: out.pointer, loop: loop)
             }, flops: 10 * Double(n))
 
         // Pooling: the geometry of the pooled image (the input, or the result for the average's gradient).

@@ -207,7 +207,10 @@ public func layerNorm<S>(_ x: Node<S>, gamma: Node<S>, beta: Node<S>, epsilon: D
 /// so it is identical for any worker count, reproducible from the seed and step alone, and the
 /// gradient reuses it. `step` is a one-element node (usually a placeholder of shape `[]`) holding
 /// the training step as an integer (exact in Float up to 2^24); a negative step turns dropout off,
-/// which is how one graph serves training and evaluation: the evaluation plan feeds -1.
+/// which is how one graph serves training and evaluation: the evaluation plan feeds -1. A
+/// two-element `step` holds the step and the first row of `x` in a larger batch (x's rows are a
+/// part of it, as a data-parallel rank's share of the global batch): the masks are then those the
+/// whole batch gets on these rows, so the ranks together draw what one process would.
 ///
 /// ```swift
 /// let step = g.placeholder("step", shape: [])

@@ -237,7 +237,9 @@ extension Operation {
         case let .dropout(rate, _):
             try need(2)
             guard rate >= 0, rate < 1 else { throw ShapeMessage("rate \(rate) must be in [0, 1)") }
-            guard s[1].reduce(1, *) == 1 else { throw ShapeMessage("step must be one value, got shape \(s[1])") }
+            guard [1, 2].contains(s[1].reduce(1, *)) else {
+                throw ShapeMessage("step must be one value (the step) or two (the step and the batch's first row), got shape \(s[1])")
+            }
             return s[0]
         case let .maxPool2d(k, st, p), let .avgPool2d(k, st, p):
             try need(1)

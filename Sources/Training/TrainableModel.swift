@@ -26,8 +26,10 @@ public protocol TrainableModel<Scalar> {
     func prediction(_ input: Node<Scalar>) throws -> Node<Scalar>
     /// The prediction as trained (`training: true`: dropout on) or evaluated; by default the same graph.
     func prediction(_ input: Node<Scalar>, training: Bool) throws -> Node<Scalar>
-    /// A scalar placeholder the trainer feeds with the optimizer step before every training run
-    /// (dropout masks change with it); nil by default.
+    /// A placeholder the trainer feeds with the optimizer step before every training run (dropout
+    /// masks change with it): one value, or two, the second being the batch's first row in the
+    /// global batch of a data-parallel run (0 alone), so that ranks draw one process's masks (see
+    /// `dropout(_:rate:seed:step:)`); nil by default.
     var stepPlaceholder: Node<Scalar>? { get }
     /// Values the model keeps that the optimizer does not train (batch normalization's running
     /// statistics), in a fixed order: saved in checkpoints after the parameters. None by default.

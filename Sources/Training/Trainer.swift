@@ -301,8 +301,14 @@ public final class Trainer<Scalar: TensorScalar> {
         let head = try trainHead(rows.count)
         try feed(head, data, rows, targets: true)
         if let step = stepPlaceholder, head.plan.reads(step) {
-            let value = Scalar(optimizerState.step)
-            try head.plan.withUnsafeFeed(step) { $0[0] = value }
+            // The step, and (a two-value step) this process's first row in the global batch:
+            // data-parallel ranks then draw one process's dropout masks (Note [Dropout of a part
+            // of the batch]).
+            let value = Scalar(optimizerState.step), first = Scalar(rows.startIndex - batch.startIndex)
+            try head.plan.withUnsafeFeed(step) { feed in
+                feed[0] = value
+                if feed.count > 1 { feed[1] = first }
+            }
         }
         try progress.exchange?.beginStep(localRows: rows.count, batchRows: batch.count)
         return Step(index: b, rows: rows, head: head)

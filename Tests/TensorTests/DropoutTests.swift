@@ -84,13 +84,43 @@ import Tensor
         do { _ = try dropout(x, rate: 1, seed: 0, step: step) } catch { m = "\(error)" }
         #expect(m.contains("dropout([2, 3], [])") && m.contains("rate 1.0 must be in [0, 1)"))
         do { _ = try dropout(x, rate: 0.5, seed: 0, step: x) } catch { m = "\(error)" }
-        #expect(m.contains("step must be one value, got shape [2, 3]"))
+        #expect(m.contains("step must be one value (the step) or two (the step and the batch's first row), got shape [2, 3]"), "\(m)")
         let line = #line + 1
         let y = try dropout(x, rate: 0.5, seed: 0, step: step)
         let plan = try Plan(outputs: [y])
         do { try plan.run(feeds: [x: .ones(shape: [2, 3]), step: Tensor(scalar: 1.5)]); m = "no error" } catch { m = "\(error)" }
         #expect(m.contains("dropout([2, 3], []) at TensorTests/DropoutTests.swift:\(line): step 1.5 is not an integer"), "\(m)")
         try plan.run(feeds: [step: Tensor(scalar: 2)])
+        let pair = g.placeholder("pair", shape: [2])
+        let part = try Plan(outputs: [try dropout(x, rate: 0.5, seed: 0, step: pair)])
+        do { try part.run(feeds: [x: .ones(shape: [2, 3]), pair: Tensor([1, -2])]); m = "no error" } catch { m = "\(error)" }
+        #expect(m.contains("first row -2.0 is not a non-negative integer"), "\(m)")
+    }
+
+    /// Note [Dropout of a part of the batch]: rows [a, b) of a batch, dropped with the step and a
+    /// as the first row, get the masks the whole batch gets on those rows (and their gradient too),
+    /// so data-parallel ranks draw what one process draws; first row 0 is the one-value step.
+    @Test func aPartOfTheBatchGetsTheWholeBatchsMasks() throws {
+        let rows = 10, width = 7
+        let g = Graph<Double>()
+        let values = (0..<(rows * width)).map { Double($0) * 0.5 - 11 }
+        let whole = g.parameter("whole", Tensor(shape: [rows, width], scalars: values))
+        let step = g.placeholder("step", shape: [])
+        let y = try dropout(whole, rate: 0.4, seed: 31, step: step)
+        let full = try Plan(outputs: [y])
+        try full.run(feeds: [step: Tensor(scalar: 5)])
+        let expected = try full.value(of: y).scalars
+        for (a, b) in [(0, 4), (4, 10), (3, 7)] {
+            let part = g.parameter("part\(a)", Tensor(shape: [b - a, width], scalars: Array(values[(a * width)..<(b * width)])))
+            let pair = g.placeholder("pair\(a)", shape: [2])
+            let z = try dropout(part, rate: 0.4, seed: 31, step: pair)
+            let dz = try g.gradients(of: z.sum(), wrt: [part])[0]
+            let plan = try Plan(outputs: [z, dz])
+            try plan.run(feeds: [pair: Tensor([5, Double(a)])])
+            #expect(try plan.value(of: z).scalars == Array(expected[(a * width)..<(b * width)]), "rows \(a)..<\(b)")
+            let kept = (a * width..<(b * width)).map { Self.kept($0, rate: 0.4, seed: 31, step: 5) }
+            #expect(try plan.value(of: dz).scalars == kept.map { $0 ? 1 / 0.6 : 0 }, "rows \(a)..<\(b)")
+        }
     }
 
     @Test func graphFilesRoundTrip() throws {

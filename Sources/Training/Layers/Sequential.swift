@@ -27,7 +27,7 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
         var layers: [any Layer<Scalar>] = []
         var step: Node<Scalar>? = nil
         let makeStep = { () -> Node<Scalar> in
-            if step == nil { step = graph.placeholder("sequential.step", shape: []) }
+            if step == nil { step = graph.placeholder("sequential.step", shape: [2]) }
             return step!
         }
         for (i, spec) in specs.enumerated() {
@@ -46,7 +46,8 @@ public struct Sequential<Scalar: TensorScalar>: TrainableModel {
         stepPlaceholder = step
     }
 
-    /// The scalar placeholder dropout layers read the optimizer step from (nil without dropout).
+    /// The placeholder dropout layers read the optimizer step and the batch's first row in the
+    /// global batch from (two values; nil without dropout): see `dropout(_:rate:seed:step:)`.
     public let stepPlaceholder: Node<Scalar>?
 
     /// The weight scheme of layer `i`: the one the next activation calls for; for a last linear
