@@ -116,6 +116,19 @@ timeout 300 "${mpirun[@]}" -np 2 "$bench" "${drop[@]}" --distributed --save-grap
 d=$(maxdiff "$work/drop-one.json" "$work/drop-r2.json")
 within "$d" || fail "dropout: 2 ranks differ from one process by $d (each rank must draw one process's masks for its rows)"
 ok "dropout: 2 ranks draw one process's masks (parameters within $d of one process)"
+# A fixed-shape graph file: every rank trains the graph's whole batch (global batch N x b), so 2 ranks on
+# a graph of 32 rows match one process on the same graph built for 64 rows.
+common_graph=(--data digits --model 64,32,10 --threads 1 --epochs 0)
+timeout 300 "$bench" train "${common_graph[@]}" --batch 32 --save-graph "$work/g32.json" > /dev/null
+timeout 300 "$bench" train "${common_graph[@]}" --batch 64 --save-graph "$work/g64.json" > /dev/null
+timeout 300 "$bench" train --graph "$work/g64.json" --data digits --threads 1 --epochs 3 --save-graph "$work/g-one.json" > /dev/null
+timeout 300 "${mpirun[@]}" -np 2 "$bench" train --graph "$work/g32.json" --data digits --threads 1 --epochs 3 --distributed \
+    --save-graph "$work/g-two.json" > "$work/g-two.out"
+grep -q "each trains the graph's whole batch of 32 rows (global batch 64)" "$work/g-two.out" \
+    || fail "a graph file on 2 ranks: $(grep distributed: "$work/g-two.out")"
+d=$(maxdiff "$work/g-one.json" "$work/g-two.json")
+within "$d" || fail "a graph of 32 rows on 2 ranks differs from one process on the 64-row graph by $d"
+ok "a fixed-shape graph: 2 ranks x 32 rows give one process's 64-row parameters within $d"
 
 # 3. Different settings or data are refused at start-up, saying what differs.
 small=(train --data synthetic --model 784,64,10 --epochs 1 --threads 1 --distributed)

@@ -6,6 +6,12 @@ extension DataParallelTrainer {
     /// order, the loss over all rows, the confusion matrix or R²).
     public func evaluate(_ data: Dataset) throws -> Trainer<Scalar>.Evaluation {
         if let broken = brokenError { throw broken }
+        if trainer.hasFixedBatch && data.count / size < trainer.batchSize {
+            // A fixed-shape graph evaluates whole windows of its batch, which a share shorter
+            // than one batch cannot fill: every rank evaluates every row (replicas are equal, so
+            // every rank gets the same figures).
+            return try trainer.evaluate(data)
+        }
         let share = Self.share(of: data.count, rank: rank, size: size)
         let part = try trainer.evaluate(data.rows(share))
         let widths = try communicator.allgather(Int64(part.predictionWidth), what: "the evaluation's prediction widths")

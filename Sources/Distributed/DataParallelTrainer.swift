@@ -11,7 +11,10 @@ import Training
 /// - **Batches**: the trainer's `batchSize` is the global batch B. Rank r of N takes rows
 ///   `[r·m/N, (r+1)·m/N)` of each batch of m rows in the epoch's seeded order, so N ranks see
 ///   exactly the rows one process would, and each rank's gradient is weighted by its share
-///   (m_r / m): the sum is the gradient of the global batch's mean loss.
+///   (m_r / m): the sum is the gradient of the global batch's mean loss. A fixed-shape graph
+///   (`Trainer.hasFixedBatch`) runs batches of its own b rows only: then every rank trains one
+///   whole batch, the global batch is N·b (`Trainer.globalBatchSize`), and N ranks match one
+///   process training the same graph built for N·b rows.
 /// - **Start-up**: the ranks compare their settings (the caller's, plus the model's parameter
 ///   names and shapes, the optimizer, batch, seed, scalar type and buckets) and refuse to start
 ///   with a message saying what differs; then rank 0's parameters, model state and optimizer state (and
@@ -72,11 +75,8 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
     ///     [Node sums]); false: MPI's all-reduce over all ranks. Must be the same on every rank.
     public init(trainer: Trainer<Scalar>, communicator: Communicator, bucketBytes: Int = 25 << 20,
                 settings: [String: String] = [:], pollMicroseconds: Int = 50, nodeSums: Bool = true) throws {
-        guard !trainer.hasFixedBatch else {
-            throw communicator.error(.unavailable, "a graph with fixed shapes trains batches of its own size; data-parallel training needs a model the trainer builds for each rank's share of the batch (an MLP or layers)")
-        }
         guard bucketBytes > 0 else { throw communicator.error(.unavailable, "the bucket size must be positive, got \(bucketBytes) bytes") }
-        guard trainer.batchSize >= communicator.size else {
+        guard trainer.hasFixedBatch || trainer.batchSize >= communicator.size else {
             throw communicator.error(.unavailable, "the global batch of \(trainer.batchSize) rows is smaller than the \(communicator.size) ranks: every rank needs at least one row of each batch")
         }
         self.trainer = trainer
@@ -144,7 +144,8 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
         if let broken { throw broken }
         do {
             try checkSameData(data, "training")
-            let last = data.count % trainer.batchSize
+            // (A fixed-shape graph trains whole global batches only: no last batch to share.)
+            let last = trainer.hasFixedBatch ? 0 : data.count % trainer.batchSize
             if last > 0 && last < size {
                 throw communicator.error(.unavailable, "the last batch of each epoch has \(last) of the \(data.count) training rows, fewer than the \(size) ranks: every rank needs at least one row of each batch (choose a batch size that leaves none or at least \(size))")
             }

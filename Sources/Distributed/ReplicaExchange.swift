@@ -21,6 +21,8 @@ final class ReplicaExchange<Scalar: TensorScalar>: GradientExchange {
         self.priorities = priorities
     }
 
+    var processCount: Int { size }
+
     func localRows(of batch: ArraySlice<Int>) -> ArraySlice<Int> {
         let share = DataParallelTrainer<Scalar>.share(of: batch.count, rank: rank, size: size)
         return batch[(batch.startIndex + share.lowerBound)..<(batch.startIndex + share.upperBound)]

@@ -36,4 +36,13 @@ public protocol GradientExchange<Scalar>: AnyObject {
 
     /// Called after each step's plan run: returns once every parameter holds its updated value.
     func finishStep() throws
+
+    /// How many processes take part (each trains its rows of every global batch). A trainer of a
+    /// fixed-shape graph, whose plan runs batches of exactly `batchSize` rows, makes its global
+    /// batches this many times longer, so that every process trains one whole batch of the graph.
+    var processCount: Int { get }
+}
+
+extension GradientExchange {
+    public var processCount: Int { 1 }
 }

@@ -164,6 +164,10 @@ public final class Trainer<Scalar: TensorScalar> {
     /// Whether batches have the graph's fixed size (a `TrainingGraph`).
     public var hasFixedBatch: Bool { if case .fixed = source { true } else { false } }
 
+    /// Rows of each epoch's batches: `batchSize`, and in a data-parallel run of a fixed-shape
+    /// graph `batchSize` times the processes (each process trains one whole batch of the graph).
+    public var globalBatchSize: Int { hasFixedBatch ? batchSize * (gradientExchange?.processCount ?? 1) : batchSize }
+
     // MARK: - Training
 
     /// What one epoch of training measured.
@@ -280,12 +284,14 @@ public final class Trainer<Scalar: TensorScalar> {
     private func beginEpoch(on data: Dataset) throws -> EpochProgress {
         try checkFits(data)
         guard data.count > 0 else { throw ModelSpecError("no training samples") }
-        let batches = Minibatches(rows: data.count, batchSize: batchSize, seed: seed, epoch: epoch)
-        let batchCount = hasFixedBatch ? data.count / batchSize : batches.count
-        guard batchCount > 0 else {
-            throw ModelSpecError("the graph's batch of \(batchSize) rows is larger than the \(data.count) training rows")
-        }
         let exchange = gradientExchange
+        let batchRows = globalBatchSize
+        let batches = Minibatches(rows: data.count, batchSize: batchRows, seed: seed, epoch: epoch)
+        let batchCount = hasFixedBatch ? data.count / batchRows : batches.count
+        guard batchCount > 0 else {
+            let processes = exchange?.processCount ?? 1
+            throw ModelSpecError("the graph's batch of \(batchSize) rows\(processes > 1 ? " on each of \(processes) processes (\(batchRows) in all)" : "") is larger than the \(data.count) training rows")
+        }
         // Plans for the full and the last (partial) batch are built before the clock starts.
         for b in Set([0, batchCount - 1]) { _ = try trainHead((exchange?.localRows(of: batches[b]) ?? batches[b]).count) }
         var progress = EpochProgress(batches: batches, batchCount: batchCount, exchange: exchange,

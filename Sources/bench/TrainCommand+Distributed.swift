@@ -90,12 +90,15 @@ extension TrainCommand.Run {
                                                bucketBytes: Int(o.bucketMB * 1_048_576), settings: settings,
                                                pollMicroseconds: o.commPollMicroseconds, nodeSums: o.nodeSum == "shared")
         let hosts = try hostNames(communicator)
-        let shares = (0..<communicator.size).map { DataParallelTrainer<Scalar>.share(of: trainer.batchSize, rank: $0, size: communicator.size).count }
+        let global = trainer.globalBatchSize
+        let shares = (0..<communicator.size).map { DataParallelTrainer<Scalar>.share(of: global, rank: $0, size: communicator.size).count }
         let (fewest, most) = (shares.min()!, shares.max()!)
         let buckets = parallel.layout.buckets.count
+        let split = trainer.hasFixedBatch
+            ? "each trains the graph's whole batch of \(trainer.batchSize) rows (global batch \(global))"
+            : "global batch \(global) split across them (\(fewest == most ? "\(most)" : "\(fewest)-\(most)") rows per rank)"
         out.line("""
-            distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); global batch \(trainer.batchSize) split across them \
-            (\(fewest == most ? "\(most)" : "\(fewest)-\(most)") rows per rank); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
+            distributed: \(communicator.size) rank\(communicator.size == 1 ? "" : "s") on \(hosts); \(split); \(buckets) gradient bucket\(buckets == 1 ? "" : "s") \
             (\(parallel.layout.summary(scalarBytes: MemoryLayout<Scalar>.stride))) summed by a communication thread\
             \(parallel.sumsThroughSharedMemory ? " through a shared-memory window on each node" : " with MPI's all-reduce"); \
             collective timeout \(Int(communicator.timeout)) s; \(cpuShare.map { "each rank's workers pinned within its share of its node's CPUs (rank 0: \(Self.cpuList($0)))" } ?? "workers pinned within the CPUs each rank was given")
@@ -185,7 +188,8 @@ extension TrainCommand.Run {
     func addDistributedFields(_ j: inout JSONLine, _ parallel: DataParallelTrainer<Scalar>,
                               _ c: TrainCommand.CommunicationTotals) {
         j.add("ranks", parallel.size)
-        j.add("per_rank_batch", Double(parallel.trainer.batchSize) / Double(parallel.size))
+        j.add("per_rank_batch", Double(parallel.trainer.globalBatchSize) / Double(parallel.size))
+        j.add("global_batch", parallel.trainer.globalBatchSize)
         j.add("bucket_mb", o.bucketMB)
         j.add("comm_poll_us", o.commPollMicroseconds)
         j.add("node_sum", parallel.sumsThroughSharedMemory ? "shared" : "allreduce")

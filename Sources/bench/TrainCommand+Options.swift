@@ -169,8 +169,6 @@ extension TrainCommand {
                                       ("comm-poll-us", commPollMicroseconds != 50), ("node-sum", nodeSum != "shared")] where given {
                     throw ArgumentError("--\(flag) applies to --distributed runs")
                 }
-            } else if graph != nil {
-                throw ArgumentError("--distributed trains a model each rank builds for its share of the batch (--model, --hidden or layers); a --graph has fixed batch shapes")
             }
             guard epochs >= 0 else { throw ArgumentError("--epochs expects a non-negative integer, got \(epochs)") }
             guard batch > 0 else { throw ArgumentError("--batch expects a positive integer, got \(batch)") }

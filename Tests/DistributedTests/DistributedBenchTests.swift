@@ -30,10 +30,21 @@ import Testing
         #expect(t.stderr.contains("--comm-timeout expects a positive number of seconds"), "\(t.stderr)")
     }
 
-    @Test func aGraphWithFixedShapesIsRefused() throws {
-        let r = try BenchProcess.run(["train", "--data", "iris", "--distributed", "--graph", "docs/examples/iris-mlp.json"])
-        #expect(r.status == 2)
-        #expect(r.stderr.contains("--distributed") && r.stderr.contains("--graph"), "\(r.stderr)")
+    /// A fixed-shape graph trains one whole batch of the graph per rank (global batch N·b); one
+    /// rank is bitwise the graph trained alone. (2 ranks against one process on the graph built
+    /// for twice the rows: Tests/mpi-check.sh.)
+    @Test func aGraphWithFixedShapesTrainsAWholeBatchPerRank() throws {
+        let common = ["train", "--data", "iris", "--graph", "docs/examples/iris-mlp.json", "--epochs", "3", "--threads", "1", "--json"]
+        let alone = try BenchProcess.run(common)
+        try #require(alone.status == 0, "\(alone.stderr)")
+        let rank = try BenchProcess.run(common + ["--distributed"])
+        try #require(rank.status == 0, "\(rank.stderr)")
+        let a = try alone.json(), r = try rank.json()
+        #expect(a["param_checksum"] as? String != nil)
+        #expect(a["param_checksum"] as? String == r["param_checksum"] as? String)
+        #expect(a["test_loss"] as? Double == r["test_loss"] as? Double)
+        #expect(r["global_batch"] as? Int == 16)
+        #expect(rank.stdout.contains("each trains the graph's whole batch of 16 rows (global batch 16)"), "\(rank.stdout)")
     }
 }
 
