@@ -129,6 +129,16 @@ grep -q "each trains the graph's whole batch of 32 rows (global batch 64)" "$wor
 d=$(maxdiff "$work/g-one.json" "$work/g-two.json")
 within "$d" || fail "a graph of 32 rows on 2 ranks differs from one process on the 64-row graph by $d"
 ok "a fixed-shape graph: 2 ranks x 32 rows give one process's 64-row parameters within $d"
+# Gradient clipping by global norm: the ranks clip the summed gradient, as one process clips its own.
+noclip=(train --data synthetic --model 784,64,10 --batch 128 --epochs 2 --threads 1 --json)
+timeout 300 "$bench" "${noclip[@]}" --clip-norm 0.05 --save-graph "$work/clip-one.json" > /dev/null
+timeout 300 "$bench" "${noclip[@]}" --save-graph "$work/noclip-one.json" > /dev/null
+timeout 300 "${mpirun[@]}" -np 2 "$bench" "${noclip[@]}" --clip-norm 0.05 --distributed --save-graph "$work/clip-r2.json" > /dev/null
+d=$(maxdiff "$work/clip-one.json" "$work/clip-r2.json")
+within "$d" || fail "--clip-norm: 2 ranks differ from one process by $d"
+u=$(maxdiff "$work/clip-one.json" "$work/noclip-one.json")
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 1e-3 else 1)" "$u" || fail "--clip-norm 0.05 did not clip (parameters within $u of no clipping)"
+ok "--clip-norm: 2 ranks clip the summed gradient as one process clips its own (within $d; $u from no clipping)"
 
 # 3. Different settings or data are refused at start-up, saying what differs.
 small=(train --data synthetic --model 784,64,10 --epochs 1 --threads 1 --distributed)

@@ -43,6 +43,8 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<UnsafeMutablePointer<Scalar>?>
     private let sizes: [Int]
     private let updates: [@Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void]
+    /// Gradient clipping: the factor for the summed gradient's global L2 norm (nil: no clipping).
+    private let clipFactor: (@Sendable (Double) -> Double)?
     /// This rank's share of the step's batch (set by `begin`): the factor its gradients count for.
     private(set) var weight: Scalar = 1
     /// Steps begun (numbers the buckets in error messages).
@@ -81,8 +83,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     ///   the same.
     init(communicator: Communicator, layout: BucketLayout, parameterSizes: [Int],
          updates: [@Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void],
-         pollMicroseconds: Int, nodeSums: Bool = true) throws {
+         pollMicroseconds: Int, nodeSums: Bool = true, clipFactor: (@Sendable (Double) -> Double)? = nil) throws {
         self.pollMicroseconds = UInt32(clamping: max(0, pollMicroseconds))
+        self.clipFactor = clipFactor
         guard let datatype = MPIDatatype.of(Scalar.self) else {
             throw communicator.error(.unavailable, "no MPI datatype for \(Scalar.self)")
         }
@@ -199,34 +202,70 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// After a step's plan run: waits for each bucket's sum in turn and updates its parameters.
+    /// With gradient clipping (`clipFactor`), waits for every bucket first: the factor depends on
+    /// the norm of the whole summed gradient (Note [Gradient clipping] in Training).
     func finish() throws {
         // Twice the collective timeout: a reduction that hangs is reported by the communication
         // thread (which says which collective); this only catches a bucket that never started.
         let deadline = monotonicSeconds() + 2 * communicator.timeout
-        for (b, bucket) in layout.buckets.enumerated() {
-            let waitStart = monotonicSeconds()
-            urgent.store(true, ordering: .relaxed)
-            defer { urgent.store(false, ordering: .relaxed) }
-            try monitor.locked {
-                while !reduced[b] && failure == nil {
-                    if !monitor.wait(until: deadline) && !reduced[b] && failure == nil {
-                        throw communicator.error(.timeout, "gradient bucket \(b) of step \(step) was not reduced within \(Communicator.seconds(2 * communicator.timeout)): its all-reduce never started (a gradient never reached it) or a peer rank is stuck; ending the run")
-                    }
-                }
-                if let failure { throw failure }
-                reduced[b] = false
+        guard let clipFactor else {
+            for b in layout.buckets.indices {
+                try waitForSum(of: b, deadline: deadline)
+                try update(bucket: b, factor: 1)
             }
-            exposedSeconds += monotonicSeconds() - waitStart
-            let sum = sums[b]
-            for (p, offset) in zip(bucket.parameters, bucket.offsets) {
-                guard let values = storage[p] else {
-                    throw communicator.error(.unavailable, "parameter \(p)'s gradient never reached its bucket")
-                }
-                updates[p](UnsafeMutableBufferPointer(start: values, count: sizes[p]),
-                           UnsafeBufferPointer(start: sum + offset, count: sizes[p]))
-            }
-            counters[b].value.store(bucket.parameters.count, ordering: .releasing)
+            return
         }
+        for b in layout.buckets.indices { try waitForSum(of: b, deadline: deadline) }
+        var squares = 0.0
+        for (b, bucket) in layout.buckets.enumerated() {
+            for (p, offset) in zip(bucket.parameters, bucket.offsets) {
+                let g = sums[b] + offset
+                for j in 0..<sizes[p] { let x = Double(g[j]); squares += x * x }
+            }
+        }
+        let factor = Scalar(clipFactor(squares.squareRoot()))
+        for b in layout.buckets.indices { try update(bucket: b, factor: factor) }
+    }
+
+    /// Waits until bucket `b`'s sum is complete (the time counts as exposed communication).
+    private func waitForSum(of b: Int, deadline: Double) throws {
+        let waitStart = monotonicSeconds()
+        urgent.store(true, ordering: .relaxed)
+        defer { urgent.store(false, ordering: .relaxed) }
+        try monitor.locked {
+            while !reduced[b] && failure == nil {
+                if !monitor.wait(until: deadline) && !reduced[b] && failure == nil {
+                    throw communicator.error(.timeout, "gradient bucket \(b) of step \(step) was not reduced within \(Communicator.seconds(2 * communicator.timeout)): its all-reduce never started (a gradient never reached it) or a peer rank is stuck; ending the run")
+                }
+            }
+            if let failure { throw failure }
+            reduced[b] = false
+        }
+        exposedSeconds += monotonicSeconds() - waitStart
+    }
+
+    /// Updates bucket `b`'s parameters from their summed gradients times `factor` (1: as summed;
+    /// otherwise a scaled copy, the sums being shared with the node's other ranks), and rearms
+    /// its counter for the next step.
+    private func update(bucket b: Int, factor: Scalar) throws {
+        let bucket = layout.buckets[b]
+        let sum = sums[b]
+        for (p, offset) in zip(bucket.parameters, bucket.offsets) {
+            guard let values = storage[p] else {
+                throw communicator.error(.unavailable, "parameter \(p)'s gradient never reached its bucket")
+            }
+            let n = sizes[p]
+            let target = UnsafeMutableBufferPointer(start: values, count: n)
+            if factor == 1 {
+                updates[p](target, UnsafeBufferPointer(start: sum + offset, count: n))
+            } else {
+                let scaled = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: n)
+                defer { scaled.deallocate() }
+                Self.scaledCopy(sum + offset, into: scaled.baseAddress!, count: n, by: factor)
+                updates[p](target, UnsafeBufferPointer(scaled))
+            }
+        }
+        counters[b].value.store(bucket.parameters.count, ordering: .releasing)
     }
 
     /// Communication time since the last call, and resets it: (all-reduce seconds, seconds the

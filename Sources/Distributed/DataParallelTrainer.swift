@@ -105,8 +105,13 @@ public final class DataParallelTrainer<Scalar: TensorScalar> {
 
         let loop: any ParallelLoop = trainer.executor.map { $0 as any ParallelLoop } ?? SerialLoop()
         let updates = sizes.indices.map { trainer.optimizerState.updateHook(parameter: $0, loop: loop) }
+        // Gradient clipping applies to the summed gradient (Note [Gradient clipping] in Training).
+        let optimizer = trainer.optimizerState.optimizer
+        var clipFactor: (@Sendable (Double) -> Double)? = nil
+        if optimizer.clipNorm != nil { clipFactor = { norm in optimizer.clipFactor(norm: norm) } }
         let reducer = try BucketReducer<Scalar>(communicator: communicator, layout: layout, parameterSizes: sizes,
-                                                updates: updates, pollMicroseconds: pollMicroseconds, nodeSums: nodeSums)
+                                                updates: updates, pollMicroseconds: pollMicroseconds, nodeSums: nodeSums,
+                                                clipFactor: clipFactor)
         exchange = ReplicaExchange(reducer: reducer, rank: communicator.rank, size: communicator.size)
         trainer.gradientExchange = exchange
         try verifyReplicas(when: "at start-up")

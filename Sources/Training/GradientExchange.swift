@@ -3,6 +3,8 @@ import Tensor
 /// What a `Trainer` asks of a data-parallel run (see `Trainer.gradientExchange`): every process
 /// holds a replica of the model and trains its part of each global batch; the exchange combines
 /// the gradients across processes and applies the optimizer's update, so all replicas stay equal.
+/// The update includes the optimizer's gradient clipping (`Optimizer.clipNorm`), which needs the
+/// combined gradients: the trainer does not clip in its plans when an exchange is set.
 ///
 /// The trainer calls it at three points of each step:
 /// 1. `localRows(of:)` picks this process's rows of the global batch (the trainer runs its plan

@@ -37,10 +37,14 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
     public var epsilon: Float = 1e-8
     /// L2 penalty (SGD, momentum, Adam) or decoupled decay (AdamW) per unit of learning rate.
     public var weightDecay: Float = 0
+    /// Gradient clipping by global norm (nil: none): before each update, when the L2 norm of all
+    /// the parameters' gradients together exceeds this, every gradient is scaled by
+    /// `clipNorm / (norm + 1e-6)`, as PyTorch's `clip_grad_norm_` does (Note [Gradient clipping]).
+    public var clipNorm: Float? = nil
 
     /// An optimizer with every hyperparameter spelled out (the static constructors pick the usual ones).
     public init(kind: Kind, learningRate: LearningRateSchedule, momentum: Float = 0.9, beta1: Float = 0.9,
-                beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+                beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0, clipNorm: Float? = nil) {
         self.kind = kind
         self.learningRate = learningRate
         self.momentum = momentum
@@ -48,6 +52,14 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.clipNorm = clipNorm
+    }
+
+    /// The factor that clips gradients of global L2 norm `norm` to `clipNorm` (1 when they are
+    /// within it, or without clipping): `min(1, clipNorm / (norm + 1e-6))`.
+    public func clipFactor(norm: Double) -> Double {
+        guard let clipNorm else { return 1 }
+        return Swift.min(1, Double(clipNorm) / (norm + 1e-6))
     }
 
     /// Plain SGD.
@@ -167,6 +179,7 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
         var text = "\(kind.rawValue) lr \(learningRate)"
         if kind == .momentum || kind == .nesterov { text += " momentum \(momentum)" }
         if weightDecay != 0 { text += " weight decay \(weightDecay)" }
+        if let clipNorm { text += " clip norm \(clipNorm)" }
         return text
     }
 }

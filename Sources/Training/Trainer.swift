@@ -587,7 +587,12 @@ public final class Trainer<Scalar: TensorScalar> {
     private func trainHead(_ rows: Int) throws -> Head {
         if let head = trainHeads[rows] { return head }
         let (inputs, target, prediction, lossNode, stateUpdates) = try nodes(rows, name: "train\(rows)")
-        let grads = try graph.gradients(of: lossNode, wrt: parameters)
+        var grads = try graph.gradients(of: lossNode, wrt: parameters)
+        // Clipped in the graph when training alone; a data-parallel exchange clips the summed
+        // gradients itself (Note [Gradient clipping]).
+        if let maxNorm = optimizerState.optimizer.clipNorm, gradientExchange == nil {
+            grads = try GradientClipping.clipped(grads, maxNorm: maxNorm)
+        }
         var updates = parameters.indices.map { i in
             var update = ParameterUpdate(parameter: parameters[i], gradient: grads[i], name: "update \(parameterNames[i])",
                                          optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))

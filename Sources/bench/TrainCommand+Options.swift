@@ -27,6 +27,8 @@ extension TrainCommand {
         var learningRate: Float?
         var schedule: String
         var weightDecay: Float
+        /// `--clip-norm X`: gradients clipped to a global L2 norm of X before each update.
+        var clipNorm: Float?
         var epochs: Int
         var batch: Int
         var threads: Int
@@ -130,6 +132,10 @@ extension TrainCommand {
                 throw ArgumentError("--schedule expects constant, cosine or step, got '\(schedule)'")
             }
             weightDecay = Float(try args.double("weight-decay", default: 0))
+            clipNorm = try args.string("clip-norm").map { text in
+                guard let v = Float(text), v > 0, v.isFinite else { throw ArgumentError("--clip-norm expects a positive number, got '\(text)'") }
+                return v
+            }
             epochs = try args.int("epochs", default: 30)
             batch = try args.int("batch", default: 32)
             threads = try args.int("threads", default: 2)

@@ -195,6 +195,7 @@ extension TrainCommand {
                 j.add("model", model.summary)
                 j.add("loss", model.loss?.name ?? "graph")
                 j.add("optimizer", optimizer.kind.rawValue)
+                if let clip = optimizer.clipNorm { j.add("clip_norm", Double(clip)) }
                 j.add("batch", trainer.batchSize)
                 j.add("epochs", trainer.epoch)
                 j.add("threads", executor.workerCount)
@@ -256,7 +257,7 @@ extension TrainCommand {
             case "step": .step(base: lr, every: max(1, o.epochs * stepsPerEpoch / 3), factor: 0.1)
             default: .constant(lr)
             }
-            return Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay)
+            return Optimizer(kind: kind, learningRate: schedule, weightDecay: o.weightDecay, clipNorm: o.clipNorm)
         }
     }
 }

@@ -22,7 +22,7 @@ enum TrainCommand {
                            [--standardize | --no-standardize] [--no-standardize-targets]
                            [--model 64,128,10 | --hidden 128,64 | --graph model.json] [--activation relu|tanh|sigmoid|gelu]
                            [--optimizer sgd|momentum|nesterov|adam|adamw] [--lr X] [--schedule constant|cosine|step]
-                           [--weight-decay X] [--epochs E] [--batch B] [--threads T] [--seed S] [--double]
+                           [--weight-decay X] [--clip-norm X] [--epochs E] [--batch B] [--threads T] [--seed S] [--double]
                            [--test-fraction F] [--validation-fraction F --patience P] [--samples N]
                            [--checkpoint PATH] [--resume] [--save-graph PATH] [--profile DIR] [--report DIR] [--json]
                            [--distributed [--bucket-mb MB] [--comm-timeout S] [--comm-poll-us US] [--node-sum shared|allreduce]]

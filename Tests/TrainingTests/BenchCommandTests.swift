@@ -151,6 +151,7 @@ import Testing
         BadInput(arguments: ["--data", "breast-cancer", "--task", "regression"],
                  words: ["breast-cancer.csv:2:31", "regression target 'diagnosis'", "malignant"]),
         BadInput(arguments: ["--data", "diabetes", "--patience", "2"], words: ["--patience", "--validation-fraction"]),
+        BadInput(arguments: ["--data", "iris", "--clip-norm", "0"], words: ["--clip-norm expects a positive number, got '0'"]),
         BadInput(arguments: ["--data", "iris", "--graph", TrainingFixtures.root + "/docs/examples/mlp.json"],
                  words: ["mlp.json", "no training section"]),
         // The graph's batch is 16 rows; iris's 10% test split has 15.
