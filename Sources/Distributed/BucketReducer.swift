@@ -45,6 +45,9 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     private let updates: [@Sendable (UnsafeMutableBufferPointer<Scalar>, UnsafeBufferPointer<Scalar>) -> Void]
     /// Gradient clipping: the factor for the summed gradient's global L2 norm (nil: no clipping).
     private let clipFactor: (@Sendable (Double) -> Double)?
+    /// A parameter's scaled gradient when clipping (as long as the largest parameter once used;
+    /// only `finish`, on the training thread, touches it).
+    private var clipScratch = UnsafeMutableBufferPointer<Scalar>(start: nil, count: 0)
     /// This rank's share of the step's batch (set by `begin`): the factor its gradients count for.
     private(set) var weight: Scalar = 1
     /// Steps begun (numbers the buckets in error messages).
@@ -130,6 +133,7 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     deinit {
+        clipScratch.deallocate()
         if nodeSum == nil { for b in buffers { b.deallocate() } }
         storage.deallocate()
     }
@@ -259,10 +263,12 @@ final class BucketReducer<Scalar: TensorScalar>: @unchecked Sendable {
             if factor == 1 {
                 updates[p](target, UnsafeBufferPointer(start: sum + offset, count: n))
             } else {
-                let scaled = UnsafeMutableBufferPointer<Scalar>.allocate(capacity: n)
-                defer { scaled.deallocate() }
-                Self.scaledCopy(sum + offset, into: scaled.baseAddress!, count: n, by: factor)
-                updates[p](target, UnsafeBufferPointer(scaled))
+                if clipScratch.count < n {
+                    clipScratch.deallocate()
+                    clipScratch = .allocate(capacity: sizes.max() ?? n)
+                }
+                Self.scaledCopy(sum + offset, into: clipScratch.baseAddress!, count: n, by: factor)
+                updates[p](target, UnsafeBufferPointer(rebasing: clipScratch[0..<n]))
             }
         }
         counters[b].value.store(bucket.parameters.count, ordering: .releasing)
