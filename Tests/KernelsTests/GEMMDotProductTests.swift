@@ -90,9 +90,10 @@ import Synchronization
     }
 
     /// An epilogue sees every element once, after its value is final: `relu(C + bias)` in the
-    /// epilogue gives the bits of a second pass.
-    @Test func epilogueBlocks() throws {
-        let m = 70, n = 300, k = 800
+    /// epilogue gives the bits of a second pass. 390 rows make several row blocks, whose runs of
+    /// column blocks the epilogue takes at once.
+    @Test(arguments: [70, 390]) func epilogueBlocks(m: Int) throws {
+        let n = 300, k = 800
         var rng = TestRandom(seed: 9)
         let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k), bias: [Float] = rng.floats(n)
         guard !Self.levels.isEmpty else { return }   // neither AVX2 nor AVX-512 here
