@@ -251,51 +251,80 @@ extension GEMM {
         let mr = kernel.mr, nr = kernel.nr, rowBlock = blocking.rowBlock
         precondition(k <= blocking.kc, "columnChunksProduct: k \(k) is more than one block of \(blocking.kc)")
         let allPanels = (n + nr - 1) / nr
-        // Up to four chunks per worker, each within nc and of at least 2^25 multiply-adds (about
-        // 140 µs here): smaller ones cost more in claims and re-read blocks of op(A) than they
-        // balance. A whole number per worker, so a product alone on the workers splits evenly.
-        // Chunk c is panels [c·P/chunks, (c+1)·P/chunks): equal to within one panel.
+        // Up to four chunks per worker at first, each within nc and of at least 2^25 multiply-adds
+        // (about 0.28 ms here), then shrinking (Note [GEMM chunks that shrink]).
         let wanted = Swift.max(1, Swift.min(4, ((m * n * k) >> 25) / workers)) * workers
         let panelsPerBlock = Swift.max(1, blocking.nc / nr)
-        let chunks = Swift.min(allPanels, Swift.max(wanted, (allPanels + panelsPerBlock - 1) / panelsPerBlock))
-        let widest = (allPanels + chunks - 1) / chunks
+        let equalChunks = Swift.min(allPanels, Swift.max(wanted, (allPanels + panelsPerBlock - 1) / panelsPerBlock))
+        let widest = (allPanels + equalChunks - 1) / equalChunks
+        let narrowest = Swift.min(widest, Swift.max(1, (1 << 22) / Swift.max(1, m * k * nr)))
         let rowBlocks = (m + rowBlock - 1) / rowBlock
         let blockSize = roundUp(rowBlock, mr) * k
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
-        loop.parallelFor(0..<workers, grain: 1) { participants in
-            for _ in participants {
-                var chunk = counter.claim()
-                guard chunk < chunks else { return }
-                withScratch(T.self, count: rowBlocks * blockSize + k * widest * nr) { scratch in
-                    let aCache = scratch, bPack = scratch + rowBlocks * blockSize
-                    var packedBlocks = 0   // row blocks of op(A) packed so far, in order
-                    while chunk < chunks {
-                        let jc = chunk * allPanels / chunks * nr
-                        let ncCur = Swift.min((chunk + 1) * allPanels / chunks * nr, n) - jc
-                        let panels = (ncCur + nr - 1) / nr
-                        packBAhead(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
-                                   inFirstTile: inFirstTile)
-                        var ic = 0, ib = 0
-                        while ic < m {
-                            let mcCur = Swift.min(rowBlock, m - ic)
-                            let aPack = aCache + ib * blockSize
-                            let packsA = ib == packedBlocks
-                            if packsA { packedBlocks += 1 }
-                            blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: k,
-                                             alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
-                                             c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue,
-                                             unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: 0) : nil,
-                                             unpackedA: packsA ? UnpackedRows(a: a, col: 0) : nil)
-                            ic += mcCur
-                            ib += 1
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: allPanels + 1) { starts in
+            let chunks = shrinkingChunks(panels: allPanels, widest: widest, narrowest: narrowest, workers: workers,
+                                         starts: starts.baseAddress!)
+            let starts = UnsafePointer(starts.baseAddress!)
+            loop.parallelFor(0..<workers, grain: 1) { participants in
+                for _ in participants {
+                    var chunk = counter.claim()
+                    guard chunk < chunks else { return }
+                    withScratch(T.self, count: rowBlocks * blockSize + k * widest * nr) { scratch in
+                        let aCache = scratch, bPack = scratch + rowBlocks * blockSize
+                        var packedBlocks = 0   // row blocks of op(A) packed so far, in order
+                        while chunk < chunks {
+                            let jc = starts[chunk] * nr
+                            let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
+                            let panels = (ncCur + nr - 1) / nr
+                            packBAhead(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                       inFirstTile: inFirstTile)
+                            var ic = 0, ib = 0
+                            while ic < m {
+                                let mcCur = Swift.min(rowBlock, m - ic)
+                                let aPack = aCache + ib * blockSize
+                                let packsA = ib == packedBlocks
+                                if packsA { packedBlocks += 1 }
+                                blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: k,
+                                                 alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
+                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue,
+                                                 unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: 0) : nil,
+                                                 unpackedA: packsA ? UnpackedRows(a: a, col: 0) : nil)
+                                ic += mcCur
+                                ib += 1
+                            }
+                            chunk = counter.claim()
                         }
-                        chunk = counter.claim()
                     }
                 }
             }
         }
+    }
+
+    // Note [GEMM chunks that shrink]: equal chunks left the end of a step to chance: in the
+    // batch-256 MLP step on 2 workers the two weight gradients run side by side, and the worker
+    // that finished the smaller one took the other's last chunk (about 0.3 ms) just before its
+    // owner ran out, which then waited for it (0.25 ms, 4% of the step). Chunks now start at the
+    // widest (`widest` panels: up to four per worker, as before) and shrink as the columns left
+    // do, each about the columns left over twice the workers (guided self-scheduling), down to
+    // `narrowest` panels (at least 2^22 multiply-adds, about 35 µs here): the last chunks are
+    // short, so whoever takes them leaves the other at most a short wait. Chunks still end on
+    // panel boundaries and k is one block, so C's bits do not depend on them.
+
+    /// Writes the first panel of each chunk of `columnChunksProduct` into `starts` (and `panels`
+    /// after the last) and returns the number of chunks (Note [GEMM chunks that shrink]).
+    static func shrinkingChunks(panels: Int, widest: Int, narrowest: Int, workers: Int,
+                                starts: UnsafeMutablePointer<Int>) -> Int {
+        var chunks = 0, start = 0
+        while start < panels {
+            starts[chunks] = start
+            let left = panels - start
+            start += Swift.min(left, Swift.max(narrowest, Swift.min(widest, (left + 2 * workers - 1) / (2 * workers))))
+            chunks += 1
+        }
+        starts[chunks] = panels
+        return chunks
     }
 
     /// The next chunk of a `columnChunksProduct`, for whichever worker asks.
