@@ -177,11 +177,11 @@ enum Lowering<Scalar: TensorScalar> {
             let convert: @Sendable () throws -> Void = {
                 for r in 0..<rows {
                     let v = pl.pointer[r]
-                    guard v >= 0, v < Scalar(cols), v == v.rounded() else {
+                    guard let index = wholeIndex(v, below: cols) else {
                         throw GraphError(operation: op.name, shapes: inputShapes, location: location,
                                          message: "label \(v) of row \(r) is not a class index in 0..<\(cols)")
                     }
-                    scratch.pointer[r] = Int32(v)
+                    scratch.pointer[r] = Int32(truncatingIfNeeded: index)
                 }
             }
             if case .softmaxCrossEntropyBackward = op {
@@ -212,11 +212,11 @@ enum Lowering<Scalar: TensorScalar> {
             let convert: @Sendable () throws -> Void = {
                 for i in 0..<count {
                     let v = pi.pointer[i]
-                    guard v >= 0, v < Scalar(rows), v == v.rounded() else {
+                    guard let index = wholeIndex(v, below: rows) else {
                         throw GraphError(operation: op.name, shapes: inputShapes, location: location,
                                          message: "index \(v) at \(Self.position(i, in: indexShape)) is not a row of the table (0..<\(rows))")
                     }
-                    scratch.pointer[i] = Int(v)
+                    scratch.pointer[i] = index
                 }
             }
             if forward {

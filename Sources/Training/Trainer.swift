@@ -223,6 +223,8 @@ public final class Trainer<Scalar: TensorScalar> {
     /// Unavailable in async code, where waiting for each batch's run would block a thread of
     /// Swift's cooperative pool: there, `try await trainEpoch(on:)` suspends instead.
     @available(*, noasync, message: "use the async form, `try await trainEpoch(on:observer:afterBatch:)`, which does not block a thread")
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func trainEpoch(on data: Dataset, observer: (any TaskObserver)? = nil,
                            afterBatch: ((BatchInfo) -> Void)? = nil) throws -> EpochResult {
         var progress = try beginEpoch(on: data)

@@ -65,6 +65,26 @@ import Tensor
         #expect(m.contains("softmax_cross_entropy") && m.contains("label 3.0 of row 1"))
         try plan.run(feeds: [labels: Tensor([0, 2])])
         #expect(abs(try plan.value(of: loss).scalar - Float(Foundation.log(3.0))) < 1e-6)
+        try everyBadLabelFails(Float.self)
+        try everyBadLabelFails(Double.self)
+    }
+
+    /// Negative, too large, fractional and non-finite labels all fail, in the forward and the
+    /// backward operation; the largest class index does not.
+    func everyBadLabelFails<S: TensorScalar>(_ type: S.Type) throws {
+        let g = Graph<S>()
+        let z = g.parameter("z", .zeros(shape: [2, 3]))
+        let labels = g.placeholder("labels", shape: [2])
+        let loss = try softmaxCrossEntropy(logits: z, labels: labels)
+        let gradient = try g.gradients(of: loss, wrt: [z])[0]
+        for outputs in [[loss], [gradient]] {
+            let plan = try Plan(outputs: outputs)
+            for bad in [-1, 3, 2.5, 0.5, -0.0 - 1e-30, S.nan, S.infinity, -S.infinity] as [S] {
+                let m = message { try plan.run(feeds: [labels: Tensor([2, bad])]) }
+                #expect(m.contains("of row 1 is not a class index in 0..<3"), "\(S.self) \(bad): \(m)")
+            }
+            try plan.run(feeds: [labels: Tensor([2, 0])])
+        }
     }
 
     @Test func missingGradientRuleNamesTheOperation() throws {
