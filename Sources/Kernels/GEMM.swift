@@ -109,9 +109,10 @@ public enum GEMM {
     /// epilogue may read and write the elements of its block (of C and of arrays laid out like
     /// C) and nothing else. A block is a run of row tiles across all of C's columns on the
     /// small-product path (up to half of L1), and a work item's rows times at most
-    /// `epilogueColumns` columns on the packed path (after the last k block): small enough to be
-    /// in L1 or L2 when the epilogue reads it, large enough that the epilogue's per-call cost
-    /// stays small. Which blocks are made depends on the
+    /// `epilogueColumns` columns on the packed path (after the last k block), and a worker's
+    /// consecutive blocks of one row block on the dot-product path (whole rows on one worker):
+    /// small enough to be in L1 or L2 when the epilogue reads it, large enough that the
+    /// epilogue's per-call cost stays small. Which blocks are made depends on the
     /// worker count; an epilogue that is elementwise gives the same bits however C is cut.
     ///
     /// ```swift
