@@ -1,3 +1,4 @@
+import Kernels
 import Tensor
 
 extension Dataset {
@@ -68,6 +69,12 @@ extension Dataset {
     private static func copyRows(_ src: UnsafeBufferPointer<Float>, _ width: Int, _ rows: UnsafeBufferPointer<Int>,
                                  _ columns: [Int]?, _ rowCount: Int, into out: UnsafeMutableBufferPointer<Float>) {
         let w = columns?.count ?? width
+        if columns == nil && width >= 256 {
+            // Long rows: copies with the next rows prefetched (`RowGather`).
+            for r in rows { precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)") }
+            RowGather.copy(rows: rows, of: src.baseAddress!, width: width, into: out.baseAddress!)
+            return
+        }
         for (k, r) in rows.enumerated() {
             precondition(r >= 0 && r < rowCount, "Dataset.gather: row \(r) outside 0..<\(rowCount)")
             let from = src.baseAddress! + r * width, to = out.baseAddress! + k * w

@@ -151,13 +151,15 @@ import Training
     /// Float batches come from the dataset's Float copy (Note [Single-precision features]): the
     /// same values as converting each Double, for whole rows and for chosen columns, in Double
     /// too; a dataset whose features change gets a new copy, and copies of the dataset agree.
-    @Test func floatGatherMatchesConvertingEachValue() throws {
+    /// Rows of 13 values take the inline copy, rows of 300 `RowGather` (with the next rows
+    /// prefetched; a batch longer than the prefetch distance, with a repeated row).
+    @Test(arguments: [13, 300]) func floatGatherMatchesConvertingEachValue(width: Int) throws {
         var rng = SeededGenerator(seed: 5)
-        let rows = 37, width = 13
+        let rows = 37
         let values = (0..<(rows * width)).map { _ in Double(rng.nextIndex(below: 1 << 20)) / 3.0 - 1e5 }
         let data = try Dataset(features: values, targets: (0..<rows).map { Double($0 % 4) }, featureCount: width,
                                targetCount: 1, task: .multiclass, classCount: 4)
-        let picks = [36, 0, 5, 5, 17]
+        let picks = [36, 0, 5, 5, 17, 2, 30, 1]
         var floats = [Float](repeating: .nan, count: picks.count * width)
         floats.withUnsafeMutableBufferPointer { data.gather(rows: picks, features: $0) }
         #expect(floats == picks.flatMap { r in (0..<width).map { Float(values[r * width + $0]) } })
