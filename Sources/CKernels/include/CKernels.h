@@ -210,15 +210,18 @@ const ck_table *ck_table_built(int level);
 
 /// Copies `count` rows of `width` floats, row `rows[k]` of `src` (rows `width` apart) to row k of
 /// `dst`, prefetching the rows a few ahead: the rows of a shuffled batch are scattered over a
-/// data set larger than the caches, so each row's start would otherwise wait for memory.
+/// data set larger than the caches, so each row's start would otherwise wait for memory. At most
+/// the first 4 KiB of a row are prefetched (the hardware prefetcher follows a long row by itself),
+/// so very wide rows do not flood the caches.
 static inline void ck_gather_rows(const float *src, long width, const long *rows, long count, float *dst) {
     enum { AHEAD = 4 };
+    long ahead = width < 1024 ? width : 1024;
     for (long k = 0; k < count && k < AHEAD; k++)
-        for (long j = 0; j < width; j += 16) __builtin_prefetch(src + rows[k] * width + j, 0, 3);
+        for (long j = 0; j < ahead; j += 16) __builtin_prefetch(src + rows[k] * width + j, 0, 3);
     for (long k = 0; k < count; k++) {
         if (k + AHEAD < count) {
             const float *next = src + rows[k + AHEAD] * width;
-            for (long j = 0; j < width; j += 16) __builtin_prefetch(next + j, 0, 3);
+            for (long j = 0; j < ahead; j += 16) __builtin_prefetch(next + j, 0, 3);
         }
         __builtin_memcpy(dst + k * width, src + rows[k] * width, (unsigned long)width * sizeof(float));
     }
