@@ -250,7 +250,10 @@ struct GraphFileReader<Scalar: TensorScalar> {
         guard dtype == "float32" || dtype == "float64" else {
             throw f.error("dtype", "expected \"float32\" or \"float64\", found \"\(dtype)\"")
         }
-        let url = URL(fileURLWithPath: path, relativeTo: directory)
+        // A relative path is looked up inside `directory` whether or not its URL ends in a slash
+        // (`URL(fileURLWithPath:relativeTo:)` would replace a last component without one).
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
+            : directory.map { $0.appendingPathComponent(path) } ?? URL(fileURLWithPath: path)
         do { sidecar = (path, try Data(contentsOf: url), dtype == "float64") } catch {
             throw f.error("path", "cannot read \(url.path): \(error.localizedDescription)")
         }
