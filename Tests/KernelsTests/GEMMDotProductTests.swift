@@ -37,6 +37,9 @@ import Synchronization
             #expect(!GEMM.usesDotProducts(Double.self, transposeA: false, transposeB: true, m: 64, k: 1024, level: level))
             // Many rows (the packed path's transpose of B pays for itself) or a short k.
             #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 1024, k: 1024, level: level))
+            // At most k/2 rows on AVX-512 and k/8 on AVX2 (its 3×4 tile).
+            #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 256, k: 1024, level: level)
+                    == (level == .avx512))
             #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 8, k: 64, level: level))
             // A tile's rows of B must fit in L1.
             let tiny = CacheSizes(l1: 4 << 10, l2: 64 << 10, l3: 1 << 20)
@@ -90,17 +93,21 @@ import Synchronization
     }
 
     /// An epilogue sees every element once, after its value is final: `relu(C + bias)` in the
-    /// epilogue gives the bits of a second pass. 390 rows make several row blocks, whose runs of
-    /// column blocks the epilogue takes at once.
-    @Test(arguments: [70, 390]) func epilogueBlocks(m: Int) throws {
+    /// epilogue gives the bits of a second pass. With a 128 KiB L2 (a row block takes half of it)
+    /// 100 rows of depth 800 make several row blocks, whose runs of column blocks the epilogue
+    /// takes at once.
+    @Test(arguments: [70, 100]) func epilogueBlocks(m: Int) throws {
         let n = 300, k = 800
+        let cache = CacheSizes(l1: 32 << 10, l2: 128 << 10, l3: 8 << 20)
         var rng = TestRandom(seed: 9)
         let a: [Float] = rng.floats(m * k), b: [Float] = rng.floats(n * k), bias: [Float] = rng.floats(n)
         guard !Self.levels.isEmpty else { return }   // neither AVX2 nor AVX-512 here
         let level = Self.levels[0]
-        #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k, level: level))
+        #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: m, k: k, level: level,
+                                     cache: cache))
         var plain = [Float](repeating: .nan, count: m * n)
-        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &plain, ldc: n, level: level)
+        try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: &plain, ldc: n, cache: cache,
+                          level: level)
         for i in 0..<m { for j in 0..<n { plain[i * n + j] = Swift.max(0, plain[i * n + j] + bias[j]) } }
         for loop in [SerialLoop()] + workerLoops {
             var c = [Float](repeating: .nan, count: m * n)
@@ -111,7 +118,7 @@ import Synchronization
                     try b.withUnsafeBufferPointer { bp in
                         try GEMM.multiply(transposeB: true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
                                           b: bp.baseAddress!, ldb: k, c: cp.baseAddress!, ldc: n, loop: loop,
-                                          level: level) { rows, columns in
+                                          cache: cache, level: level) { rows, columns in
                             let y = UnsafeMutablePointer<Float>(bitPattern: address)!
                             for i in rows { for j in columns { y[i * n + j] = Swift.max(0, y[i * n + j] + bias[j]) } }
                             visits.withLock { v in for i in rows { for j in columns { v[i * n + j] += 1 } } }
