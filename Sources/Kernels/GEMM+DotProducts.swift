@@ -53,7 +53,7 @@ extension GEMM {
     static func dotSuits<T>(_ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int, level: KernelLevel,
                             cache: CacheSizes) -> Bool {
         guard T.self == Float.self, transposeB, !transposeA, let table = level.builtTable?.pointee,
-              table.sgemm_dot != nil, gemmExperiment != 5 else { return false }
+              table.sgemm_dot != nil else { return false }
         let lanes = Int(table.float_lanes)
         // Rows per depth: k/2 with 16 lanes (AVX-512), k/8 with AVX2's narrower 3×4 tile.
         let depthPerRow = lanes >= 16 ? 2 : 8
