@@ -101,8 +101,8 @@ extension GEMM {
 
     /// Large products, in the five BLIS loops. With one worker, or too few columns for a wide
     /// group per worker, the packed blocks of op(B) are shared (`sharedPanelsProduct`); with
-    /// at least `columnsPerGroup` columns per worker, each worker takes a group of columns and
-    /// packs its own panels (`privatePanelsProduct`). Note [GEMM column groups] says why. Every C
+    /// at least `columnsPerGroup` columns per worker, workers take groups of columns (two per
+    /// worker, shrinking) and pack their own panels (`privatePanelsProduct`). Note [GEMM column groups] says why. Every C
     /// element sees the same operations in the same order on either path: only the blocking (kc)
     /// shapes the sums, and it depends on k, the cache sizes and the level only, never on the
     /// worker count. In the last k block an epilogue gets a row block's rows in runs of at most
@@ -125,7 +125,7 @@ extension GEMM {
                 return
             }
             privatePanelsProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
-                                 groups: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
+                                 workers: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
         } else {
             sharedPanelsProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                                 workers: workers, kernel: kernel, blocking: blocking, cache: cache, epilogue: epilogue)
@@ -165,26 +165,46 @@ extension GEMM {
     // itself (once per group: the cost that `columnsPerGroup` bounds), and runs all of its k
     // blocks without waiting for anyone. 2-worker products (best of 40-150 calls, alternated,
     // noisy host): 1024² 352-370 → 415-436 GFLOP/s, 2048² 374-388 → 403-421, the MLP's 256×1024
-    // products about 290 → 360-400. The groups are one per worker, claimed in order, so a worker
-    // that starts late leaves its group to the first one free (as a task of a plan does when the
-    // other worker is busy with another task: the group then runs on the worker that owns it).
+    // products about 290 → 360-400. The groups are claimed in order, so a worker that starts
+    // late leaves its group to the first one free (as a task of a plan does when the other worker
+    // is busy with another task: the group then runs on the worker that owns it).
+    //
+    // Groups that shrink: with one group per worker, a worker that started late (it finished the
+    // task before) or ran slower (its operands colder) left the other idle at the product's end.
+    // On a 2-core Zen 3 the batch-256 MLP step had 2.6-2.8 ms of one worker idle per 20 ms step,
+    // mostly there (its profile's per-worker idle time). So there are two groups per worker: the
+    // first `workers` groups share three quarters of the panels, the rest the last quarter, and
+    // whoever is free takes the next (guided, as `columnChunksProduct`'s chunks). Idle time fell
+    // to 0.4-1.2 ms per step, at the cost of packing op(A) twice as often (its copying tiles do
+    // it as they compute). Step medians, alternating the two builds (40 steps each, a noisy host):
+    // faster in 8 of the 12 pairs without a burst of noise, by a median 0.75 ms of 20; batch 64 on
+    // 2 workers in 4 of 5.
 
-    /// `packedProduct` with a group of whole columns per worker, each packing its own panels
-    /// (Note [GEMM column groups]); groups end on panel boundaries, so C's tiles are the ones the
-    /// shared path computes.
+    /// The first panel of group `g` of `privatePanelsProduct` (Note [GEMM column groups]): the
+    /// first `workers` of its `2·workers` groups share three quarters of `panels`, the others the
+    /// rest. Group `2·workers` starts at `panels` (the end).
+    static func firstPanel(ofGroup g: Int, workers: Int, panels: Int) -> Int {
+        let large = panels * 3 / 4
+        return g <= workers ? g * large / workers : large + (g - workers) * (panels - large) / workers
+    }
+
+    /// `packedProduct` with groups of whole columns (two per worker, shrinking), each packing its
+    /// own panels (Note [GEMM column groups]); groups end on panel boundaries, so C's tiles are the
+    /// ones the shared path computes.
     static func privatePanelsProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
-        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, groups: Int, kernel: MicroKernel<T>,
+        c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
+        let groups = 2 * workers
         let nr = kernel.nr, kc = blocking.kc, nc = blocking.nc, rowBlock = blocking.rowBlock
         let allPanels = (n + nr - 1) / nr
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         loop.parallelFor(0..<groups, grain: 1) { range in
             for g in range {
-                let groupEnd = Swift.min(n, (g + 1) * allPanels / groups * nr)
-                var jc = g * allPanels / groups * nr
+                let groupEnd = Swift.min(n, firstPanel(ofGroup: g + 1, workers: workers, panels: allPanels) * nr)
+                var jc = firstPanel(ofGroup: g, workers: workers, panels: allPanels) * nr
                 while jc < groupEnd {
                     let ncCur = Swift.min(nc, groupEnd - jc)
                     let panels = (ncCur + nr - 1) / nr
@@ -225,7 +245,7 @@ extension GEMM {
         return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
     }
 
-    // Note [GEMM column chunks]: fixed column groups (one per worker) balance a product that runs
+    // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that runs
     // alone on the workers, but not two products that run side by side, one started by each
     // worker, as the two products of a layer's backward do: each worker then runs both groups of
     // its own product, and the one with the smaller product waits for the other (the MLP's
