@@ -176,9 +176,9 @@ extension GEMM {
     // first `workers` groups share three quarters of the panels, the rest the last quarter, and
     // whoever is free takes the next (guided, as `columnChunksProduct`'s chunks). Idle time fell
     // to 0.4-1.2 ms per step, at the cost of packing op(A) twice as often (its copying tiles do
-    // it as they compute). Step medians, alternating the two builds (40 steps each, a noisy host):
-    // faster in 8 of the 12 pairs without a burst of noise, by a median 0.75 ms of 20; batch 64 on
-    // 2 workers in 4 of 5.
+    // it as they compute). Step medians, alternating the two forms (40 steps each, a noisy host):
+    // faster in 6 of the 8 pairs that had no burst of noise, by a median 0.75 ms of 20; batch 64
+    // on 2 workers faster in 4 pairs of 5.
 
     /// The first panel of group `g` of `privatePanelsProduct` (Note [GEMM column groups]): the
     /// first `workers` of its `2·workers` groups share three quarters of `panels`, the others the
