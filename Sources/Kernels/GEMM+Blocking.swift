@@ -102,11 +102,11 @@ extension GEMM {
     /// Large products, in the five BLIS loops. With one worker, or too few columns for a wide
     /// group per worker, the packed blocks of op(B) are shared (`sharedPanelsProduct`); with
     /// at least `columnsPerGroup` columns per worker, workers take groups of columns (two per
-    /// worker, shrinking) and pack their own panels (`privatePanelsProduct`). Note [GEMM column groups] says why. Every C
-    /// element sees the same operations in the same order on either path: only the blocking (kc)
-    /// shapes the sums, and it depends on k, the cache sizes and the level only, never on the
-    /// worker count. In the last k block an epilogue gets a row block's rows in runs of at most
-    /// `epilogueColumns` columns, as soon as the run's panels are done.
+    /// worker, shrinking) and pack their own panels (`privatePanelsProduct`). Note [GEMM column
+    /// groups] says why. Every C element sees the same operations in the same order on either
+    /// path: only the blocking (kc) shapes the sums, and it depends on k, the cache sizes and the
+    /// level only, never on the worker count. In the last k block an epilogue gets a row block's
+    /// rows in runs of at most `epilogueColumns` columns, as soon as the run's panels are done.
     static func packedProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, kernel: MicroKernel<T>, cache: CacheSizes,
@@ -171,7 +171,7 @@ extension GEMM {
     //
     // Groups that shrink: with one group per worker, a worker that started late (it finished the
     // task before) or ran slower (its operands colder) left the other idle at the product's end.
-    // On a 2-core Zen 3 the batch-256 MLP step had 2.6-2.8 ms of one worker idle per 20 ms step,
+    // On a 2-core Zen 3 the batch-256 MLP step had 2.5-2.8 ms of one worker idle per 20 ms step,
     // mostly there (its profile's per-worker idle time). So there are two groups per worker: the
     // first `workers` groups share three quarters of the panels, the rest the last quarter, and
     // whoever is free takes the next (guided, as `columnChunksProduct`'s chunks). Idle time fell
@@ -245,8 +245,8 @@ extension GEMM {
         return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
     }
 
-    // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that runs
-    // alone on the workers, but not two products that run side by side, one started by each
+    // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that
+    // runs alone on the workers, but not two products that run side by side, one started by each
     // worker, as the two products of a layer's backward do: each worker then runs both groups of
     // its own product, and the one with the smaller product waits for the other (the MLP's
     // batch-256 step on 2 workers: 1024x1024x256 beside 784x1024x256, one worker idle for 10% of

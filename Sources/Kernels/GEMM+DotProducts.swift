@@ -26,8 +26,7 @@ extension GEMM {
     /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
     /// products]): on a level that has them (AVX-512 and AVX2, not the baseline), Float,
     /// `transposeB` and not `transposeA`, k of at least 32 vectors, m at most k/2 (AVX-512) or k/8
-    /// (AVX2), and a tile's
-    /// rows of B within `cache.l1`. Such products sum each element in the dot product's order
+    /// (AVX2), and a tile's rows of B within `cache.l1`. Such products sum each element in the dot product's order
     /// (see the type's documentation), not the packed path's: their bits differ from those of the
     /// same product with Bᵀ stored (and are still the same for any worker count).
     ///
@@ -43,13 +42,13 @@ extension GEMM {
 
     /// Whether `C = alpha·A·Bᵀ + beta·C` runs on the dot-product tiles (Note [GEMM dot products]):
     /// a level that has them (AVX-512, AVX2), Float, B transposed and A not, k deep and m short
-    /// (at least 32 vectors of k, m at most k/2 on AVX-512, k/8 on AVX2. The lane
-    /// sums at the end of every tile weigh on a short k, and the packed path's transpose of B
-    /// pays for itself over many rows; measured on AVX-512, 64x1024x128: 193 GFLOP/s against 207
-    /// packed, 64x1024x512: 231 against 196, 1024³: 219 against 232. AVX2's 3×4 tile holds fewer
-    /// rows: on one Zen 3 core 256×1024×1024 ran at 55-57 GFLOP/s against 64-67 packed, and
-    /// 256×784×1024 at 61-67 against 72-77, while 64×1024×1024 was even and on 2 workers 101-102
-    /// against 80-82 packed), and a tile's rows of B (`sgemm_dot_cols` rows of k values) within L1.
+    /// (at least 32 vectors of k; m at most k/2 on AVX-512, k/8 on AVX2. The lane sums at the end
+    /// of every tile weigh on a short k, and the packed path's transpose of B pays for itself over
+    /// many rows; measured on AVX-512, 64x1024x128: 193 GFLOP/s against 207 packed, 64x1024x512:
+    /// 231 against 196, 1024³: 219 against 232. AVX2's 3×4 tile holds fewer rows: on one Zen 3
+    /// core 256×1024×1024 ran at 55-57 GFLOP/s against 64-67 packed, and 256×784×1024 at 61-67
+    /// against 72-77, while 64×1024×1024 was even, and on 2 workers 101-102 against 80-82 packed),
+    /// and a tile's rows of B (`sgemm_dot_cols` rows of k values) within L1.
     static func dotSuits<T>(_ type: T.Type, transposeA: Bool, transposeB: Bool, m: Int, k: Int, level: KernelLevel,
                             cache: CacheSizes) -> Bool {
         guard T.self == Float.self, transposeB, !transposeA, let table = level.builtTable?.pointee,
@@ -57,7 +56,8 @@ extension GEMM {
         let lanes = Int(table.float_lanes)
         // Rows per depth: k/2 with 16 lanes (AVX-512), k/8 with AVX2's narrower 3×4 tile.
         let depthPerRow = lanes >= 16 ? 2 : 8
-        return k >= 32 * lanes && depthPerRow * m <= k && Int(table.sgemm_dot_cols) * k * MemoryLayout<Float>.stride <= cache.l1
+        return k >= 32 * lanes && depthPerRow * m <= k
+            && Int(table.sgemm_dot_cols) * k * MemoryLayout<Float>.stride <= cache.l1
     }
 
     /// Rows of A per block: as many as take half of L2 (a multiple of the tile's rows, at least

@@ -17,8 +17,8 @@
 /// a product). Small products take a path without packing overhead (Note [GEMM
 /// small-product budget]: op(B) within half of L2, and at most two panels wide or what is re-read
 /// in place within a quarter): op(A) and (when not transposed) op(B) are read in place, k is not
-/// blocked, and products up to 64³ run on the calling thread. Products of rows by rows (A·Bᵀ) with a deep k and few rows take
-/// dot products of the rows, in place (`usesDotProducts`).
+/// blocked, and products up to 64³ run on the calling thread. Products of rows by rows (A·Bᵀ)
+/// with a deep k and few rows take dot products of the rows, in place (`usesDotProducts`).
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
 /// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block (all of k on the
@@ -93,13 +93,44 @@ public enum GEMM {
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
-        if directSuits(T.self, m: m, n: n, k: k, a: a, b: b, nr: kernel.nr, cache: cache) {
+        if directSuits(T.self, m: m, n: n, k: k, a: a, nr: kernel.nr, cache: cache) {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                           kernel: kernel, cache: cache, epilogue: epilogue)
         } else {
             packedProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
                           loop: loop, kernel: kernel, cache: cache, epilogue: epilogue)
         }
+    }
+
+    // Note [GEMM small-product budget]: the small-product path (`directProduct`) reads op(A) and
+    // op(B) in place, so every k step of a tile touches a row of B (ldb apart) and, where op(A)
+    // is a transposed X (a weight gradient, Xᵀ·dY), a row of X (lda apart). With rows of 1024
+    // values each step is a new page and a new line: a 6×16 tile's 64 steps touch 128 pages, more
+    // than the L1 TLB holds, in lines that the hardware prefetchers do not follow. While op(B)
+    // alone fitted in half of L2, the batch-64 MLP step's weight gradients (1024×1024×64 and
+    // 784×1024×64, Xᵀ·dY with beta 1) ran here: 37-40 GFLOP/s on one Zen 3 core against 70-74
+    // for PyTorch's, and 57-71 on the packed path, which reads packed panels in order. So the
+    // path now takes a product only when what its tiles re-read in place is small: op(B) plus,
+    // for a transposed op(A), op(A), within a quarter of L2. Products of at most two panels keep
+    // it whatever their size: each tile then reads A once, and packing cost more than it saved
+    // (1024×10×256 with op(A) = Xᵀ: 35 GFLOP/s here, 12.5 packed; 256×10×1024: 56 against 22).
+    // Alternating calls of the two paths in one process (median GFLOP/s, one Zen 3 core, the
+    // first figure for the path chosen now): 1024×1024×64 Xᵀ·B beta 1 58-60 / 37-39 (2 workers
+    // 85-100 / 61-73), 784×1024×64 57-71 / 43-49, 64×1024×64 58-74 / 45-52, 256×512×64 Xᵀ·B 73
+    // / 56; kept on the small path: 32×256×64 86 / 71 packed, 96³ 64-78 / 58-71, 4096×64×64
+    // 62-78 / 54-68, 1024×128×128 68-71 / 64-69. The paths sum over k in the same order where k
+    // fits one k block; a deeper product that the new budget moves to the packed path gets its k
+    // blocking (other last bits than before, the same for every worker count).
+
+    /// Whether `directProduct` suits an `m × n × k` product (Note [GEMM small-product budget]):
+    /// packed op(B) within half of L2, and either at most two panels of columns or what the
+    /// tiles re-read in place (op(B), plus op(A) where it is transposed) within a quarter of L2.
+    @inline(__always)
+    static func directSuits<T>(_ type: T.Type, m: Int, n: Int, k: Int, a: Operand<T>, nr: Int,
+                               cache: CacheSizes) -> Bool {
+        let stride = MemoryLayout<T>.stride, columns = roundUp(n, nr)
+        guard columns * k * stride <= cache.l2 / 2 else { return false }
+        return columns <= 2 * nr || (columns + (a.transposed ? m : 0)) * k * stride <= cache.l2 / 4
     }
 
     /// Work on finished blocks of C, given to `multiply` (Note [GEMM epilogues]): called with the
@@ -122,37 +153,6 @@ public enum GEMM {
     ///     for i in rows { for j in columns { y[i * n + j] = max(0, y[i * n + j] + bias[j]) } }
     /// }
     /// ```
-    // Note [GEMM small-product budget]: the small-product path (`directProduct`) reads op(A) and
-    // op(B) in place, so every k step of a tile touches a row of B (ldb apart) and, where op(A)
-    // is a transposed X (a weight gradient, Xᵀ·dY), a row of X (lda apart). With rows of 1024
-    // values each step is a new page and a new line: a 6×16 tile's 64 steps touch 128 pages, more
-    // than the L1 TLB holds, and the lines the hardware prefetchers do not follow. While op(B)
-    // alone fitted in half of L2, the batch-64 MLP step's weight gradients (1024×1024×64 and
-    // 784×1024×64, Xᵀ·dY with beta 1) ran here: 37-40 GFLOP/s on one Zen 3 core against 70-74
-    // for PyTorch's, and 57-71 on the packed path, which reads packed panels in order. So the
-    // path now takes a product only when what its tiles re-read in place is small: op(B) plus,
-    // for a transposed op(A), op(A), within a quarter of L2. Products of at most two panels keep
-    // it whatever their size: each tile then reads A once, and packing cost more than it saved
-    // (1024×10×256 with op(A) = Xᵀ: 35 GFLOP/s here, 12.5 packed; 256×10×1024: 56 against 22).
-    // Alternating calls of the two paths in one process (median GFLOP/s, one Zen 3 core, the
-    // first figure for the path chosen now): 1024×1024×64 Xᵀ·B beta 1 58-60 / 37-39 (2 workers
-    // 85-100 / 61-73), 784×1024×64 57-71 / 43-49, 64×1024×64 58-74 / 45-52, 256×512×64 Xᵀ·B 73
-    // / 56; kept on the small path: 32×256×64 86 / 71 packed, 96³ 64-78 / 58-71, 4096×64×64
-    // 62-78 / 54-68, 1024×128×128 68-71 / 64-69. The paths sum over k in the same order where k
-    // fits one k block; a deeper product that the new budget moves to the packed path gets its k
-    // blocking (other last bits than before, the same for every worker count).
-
-    /// Whether `directProduct` suits an `m × n × k` product (Note [GEMM small-product budget]):
-    /// packed op(B) within half of L2, and either at most two panels of columns or what the
-    /// tiles re-read in place (op(B), plus op(A) where it is transposed) within a quarter of L2.
-    @inline(__always)
-    static func directSuits<T>(_ type: T.Type, m: Int, n: Int, k: Int, a: Operand<T>, b: Operand<T>, nr: Int,
-                               cache: CacheSizes) -> Bool {
-        let stride = MemoryLayout<T>.stride, columns = roundUp(n, nr)
-        guard columns * k * stride <= cache.l2 / 2 else { return false }
-        return columns <= 2 * nr || (columns + (a.transposed ? m : 0)) * k * stride <= cache.l2 / 4
-    }
-
     public typealias Epilogue = @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Void
 
     /// The widest block (in columns) the packed path hands to an epilogue: a block of `mc` rows of
@@ -196,7 +196,7 @@ public enum GEMM {
         // to back; large ones: split inside each product.
         let smallProduct = m * n * k <= 64 * 64 * 64
             && directSuits(T.self, m: m, n: n, k: k, a: Operand(base: a, ld: lda, transposed: transposeA),
-                           b: Operand(base: b, ld: ldb, transposed: transposeB), nr: kernel.nr, cache: cache)
+                           nr: kernel.nr, cache: cache)
         if smallProduct && batch > 1 {
             splitting(loop, 0..<batch, when: loop.concurrency > 1, grain: 1) { range in
                 directProducts(range, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
