@@ -26,9 +26,9 @@ extension GEMM {
     /// Whether `multiply` computes this product as dot products of rows (Note [GEMM dot
     /// products]): on a level that has them (AVX-512 and AVX2, not the baseline), Float,
     /// `transposeB` and not `transposeA`, k of at least 32 vectors, m at most k/2 (AVX-512) or k/8
-    /// (AVX2), and a tile's rows of B within `cache.l1`. Such products sum each element in the dot product's order
-    /// (see the type's documentation), not the packed path's: their bits differ from those of the
-    /// same product with Bᵀ stored (and are still the same for any worker count).
+    /// (AVX2), and a tile's rows of B within `cache.l1`. Such products sum each element in the dot
+    /// product's order (see the type's documentation), not the packed path's: their bits differ
+    /// from those of the same product with Bᵀ stored (and are still the same for any worker count).
     ///
     /// ```swift
     /// GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: 64, k: 1024)  // true on AVX2 and AVX-512

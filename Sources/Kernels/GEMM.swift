@@ -106,7 +106,7 @@ public enum GEMM {
     // op(B) in place, so every k step of a tile touches a row of B (ldb apart) and, where op(A)
     // is a transposed X (a weight gradient, Xᵀ·dY), a row of X (lda apart). With rows of 1024
     // values each step is a new page and a new line: a 6×16 tile's 64 steps touch 128 pages, more
-    // than the L1 TLB holds, in lines that the hardware prefetchers do not follow. While op(B)
+    // than Zen 3's L1 data TLB holds (64 entries), in lines that the hardware prefetchers do not follow. While op(B)
     // alone fitted in half of L2, the batch-64 MLP step's weight gradients (1024×1024×64 and
     // 784×1024×64, Xᵀ·dY with beta 1) ran here: 37-40 GFLOP/s on one Zen 3 core against 70-74
     // for PyTorch's, and 57-71 on the packed path, which reads packed panels in order. So the

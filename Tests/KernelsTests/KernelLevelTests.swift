@@ -92,9 +92,9 @@ import TestSupport
 
     /// Products with at most a vector of columns run the narrow tile (checked through `best`), and
     /// it gives the same bits as the wide tile: the first columns of a product are compared with the
-    /// same columns of a product two wide tiles wide, or as wide (which runs the wide tile) on the same path,
-    /// direct (default caches: at most two panels keep the small-product path, Note [GEMM
-    /// small-product budget]) or packed (tiny caches, k blocked).
+    /// same columns of a product two wide tiles wide, or as wide (which runs the wide tile) on the
+    /// same path, direct (default caches: at most two panels keep the small-product path, Note
+    /// [GEMM small-product budget]) or packed (tiny caches, k blocked).
     @Test(arguments: KernelLevel.supported)
     func narrowTileGivesTheWideTilesBits(level: KernelLevel) throws {
         let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
