@@ -7,7 +7,9 @@
     compare.py backprop    our plans vs PyTorch eager and JAX jit (ms per step)
     compare.py train       our training loop vs PyTorch and JAX (samples/s)
 
-Each configuration runs ours and then each peer back to back. Every program prints one JSON object as
+Each configuration runs ours and then each peer back to back; `backprop` and `train` take --rounds N to
+alternate them N times (the host drifts over minutes) and report each system's median over the rounds
+with the range of the paired per-round ratios. Every program prints one JSON object as
 the last line of stdout; a program that fails, or a `bench` that lacks the command, shows as n/a. The
 ratio columns say how many times faster ours is (> 1: ours is faster). --out FILE appends every JSON
 result (one per line, with the command) for RESULTS.md. Uses only the standard library; the compare.sh
@@ -85,6 +87,23 @@ def fmt(x, digits=1):
 
 def ratio(theirs, ours):
     return None if theirs is None or ours is None or ours == 0 else theirs / ours
+
+
+def median(values):
+    """The median of the values that are not None; None if there are none."""
+    xs = sorted(x for x in values if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def spread(ratios):
+    """Paired per-round ratios as 'min-max' (one round: the ratio itself)."""
+    xs = [x for x in ratios if x is not None]
+    if not xs:
+        return "n/a"
+    return fmt(xs[0], 2) if len(xs) == 1 else f"{min(xs):.2f}-{max(xs):.2f}"
 
 
 def table(header, rows):
@@ -280,22 +299,32 @@ def cmd_backprop(args):
                 common += ["--batch", str(batch)]
             if update:
                 common.append("--update")
-            ours = run_json([args.bench, "backprop", *common, "--json"], label="bench backprop")
-            th = run_json([*torch_peer, *common, "--json"], env=peer_env(t), label="pytorch")
-            jx = run_json([*jax_peer, *common, "--json"], env=peer_env(t), label="jax")
+            # Rounds alternate ours and the peers (the host drifts over minutes): each system's
+            # figure is the median of its per-round medians, and the spread is that of the paired
+            # per-round ratios (faster peer over ours).
+            results = []
+            for _ in range(args.rounds):
+                ours = run_json([args.bench, "backprop", *common, "--json"], label="bench backprop")
+                th = run_json([*torch_peer, *common, "--json"], env=peer_env(t), label="pytorch")
+                jx = run_json([*jax_peer, *common, "--json"], env=peer_env(t), label="jax")
+                results.append((ours, th, jx))
             ms = lambda r: r.get("median_ms") if r else None  # noqa: E731
-            ours_ms[(model, batch, t)] = ms(ours)
-            best = min([x for x in (ms(th), ms(jx)) if x is not None], default=None)
+            ours = results[-1][0]
+            ours_med, th_med, jx_med = (median([ms(r[i]) for r in results]) for i in range(3))
+            paired = [ratio(min([x for x in (ms(th), ms(jx)) if x is not None], default=None), ms(o))
+                      for o, th, jx in results]
+            ours_ms[(model, batch, t)] = ours_med
+            best = min([x for x in (th_med, jx_med) if x is not None], default=None)
             tasks = (ours or {}).get("tasks")
-            per_task_us = (ms(ours) * 1e3 / tasks) if ours and tasks else None
+            per_task_us = (ours_med * 1e3 / tasks) if ours_med and tasks else None
             name = model + (f" b{batch}" if batch else "") + (" +update" if update else "")
-            row = [name, t, fmt(ms(ours), 3), fmt(ms(th), 3), fmt(ms(jx), 3), fmt(ratio(ms(th), ms(ours)), 2),
-                   fmt(ratio(ms(jx), ms(ours)), 2), fmt(ratio(best, ms(ours)), 2), tasks if tasks else "n/a",
-                   fmt(per_task_us, 2), (ours or {}).get("peak_bytes", "n/a")]
+            row = [name, t, fmt(ours_med, 3), fmt(th_med, 3), fmt(jx_med, 3), fmt(ratio(th_med, ours_med), 2),
+                   fmt(ratio(jx_med, ours_med), 2), fmt(ratio(best, ours_med), 2), spread(paired),
+                   tasks if tasks else "n/a", fmt(per_task_us, 2), (ours or {}).get("peak_bytes", "n/a")]
             rows.append(row)
             print("  " + "  ".join(str(c) for c in row), file=sys.stderr)
     table(["workload", "thr", "ours ms", "PyTorch ms", "JAX ms", "torch/ours", "jax/ours", "best/ours",
-           "our tasks", "ours us/task", "our peak bytes"], rows)
+           "rounds' best/ours", "our tasks", "ours us/task", "our peak bytes"], rows)
     print("(ratio = their ms / ours: > 1 means ours is faster; best = the faster peer)")
     for (model, batch, t), v in ours_ms.items():
         if model == "wide" and t == 1:
@@ -312,16 +341,23 @@ def cmd_train(args):
     for b in csv_ints(args.batches):
         for t in csv_ints(args.threads):
             common = ["--model", args.model, "--batch", str(b), "--threads", str(t), "--epochs", str(args.epochs)]
-            ours = run_json([args.bench, "train", "--data", "synthetic", *common, "--json"], label="bench train")
             sps = lambda r: r.get("samples_per_s") if r else None  # noqa: E731
-            theirs = [run_json([*cmd, *common, "--samples", str(args.samples), "--json"], env=peer_env(t),
-                               label=name) for name, cmd in peers]
-            best = max([sps(r) for r in theirs if sps(r) is not None], default=None)
-            row = [args.model, b, t, fmt(sps(ours), 0), *[fmt(sps(r), 0) for r in theirs],
-                   *[fmt(ratio(sps(ours), sps(r)), 2) for r in theirs], fmt(ratio(sps(ours), best), 2)]
+            results = []
+            for _ in range(args.rounds):   # alternated, as in cmd_backprop
+                ours = run_json([args.bench, "train", "--data", "synthetic", *common, "--json"], label="bench train")
+                theirs = [run_json([*cmd, *common, "--samples", str(args.samples), "--json"], env=peer_env(t),
+                                   label=name) for name, cmd in peers]
+                results.append((ours, *theirs))
+            meds = [median([sps(r[i]) for r in results]) for i in range(1 + len(peers))]
+            paired = [ratio(sps(r[0]), max([sps(x) for x in r[1:] if sps(x) is not None], default=None))
+                      for r in results]
+            best = max([x for x in meds[1:] if x is not None], default=None)
+            row = [args.model, b, t, fmt(meds[0], 0), *[fmt(x, 0) for x in meds[1:]],
+                   *[fmt(ratio(meds[0], x), 2) for x in meds[1:]], fmt(ratio(meds[0], best), 2), spread(paired)]
             rows.append(row)
             print("  " + "  ".join(str(c) for c in row), file=sys.stderr)
-    table(["model", "batch", "thr", "ours samples/s", "PyTorch", "JAX", "ours/torch", "ours/jax", "ours/best"], rows)
+    table(["model", "batch", "thr", "ours samples/s", "PyTorch", "JAX", "ours/torch", "ours/jax", "ours/best",
+           "rounds' ours/best"], rows)
     print("(ratio = our samples/s / theirs: > 1 means ours is faster)")
 
 
@@ -364,6 +400,7 @@ def main():
     b.add_argument("--threads", default="1,2")
     b.add_argument("--repeat", type=int, default=20)
     b.add_argument("--no-update", action="store_true", help="mlp without the SGD step")
+    b.add_argument("--rounds", type=int, default=1, help="alternate ours and the peers this many times per cell")
     b.set_defaults(func=cmd_backprop)
 
     t = sub.add_parser("train")
@@ -372,6 +409,7 @@ def main():
     t.add_argument("--threads", default="1,2")
     t.add_argument("--epochs", type=int, default=2)
     t.add_argument("--samples", type=int, default=8192, help="peers' synthetic set size")
+    t.add_argument("--rounds", type=int, default=1, help="alternate ours and the peers this many times per cell")
     t.set_defaults(func=cmd_train)
 
     args = p.parse_args()
