@@ -225,7 +225,8 @@ extension GEMM {
                                                  alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
                                                  c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished,
                                                  unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: pc) : nil,
-                                                 unpackedA: UnpackedRows(a: a, col: pc))
+                                                 unpackedA: UnpackedRows(a: a, col: pc), nextA: UnpackedRows(a: a, col: pc),
+                                                 nextRows: (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock))
                                 ic += mcCur
                             }
                             pc += kcCur
@@ -408,7 +409,10 @@ extension GEMM {
                                                  alpha: alpha, beta: betaBlock, aPack: aPack, bPack: bPack,
                                                  c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: finished,
                                                  unpacked: inFirstTile && block == 0 ? UnpackedPanels(b: b, row: pc) : nil,
-                                                 unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil)
+                                                 unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil,
+                                                 nextA: UnpackedRows(a: a, col: pc),
+                                                 nextRows: item + 1 < range.upperBound && (item + 1) / groups != block
+                                                     ? (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock) : 0..<0)
                             }
                         }
                     }
@@ -454,6 +458,16 @@ extension GEMM {
     // runs), 64×1024×1024 49.6-59.9 -> 52.0-62.5 (5 of 6), 256×1024×1024 57.2-73.2 -> 59.6-75.5
     // (6 of 6); without the eviction (weights in L3) no change beyond the noise. Into L1 instead
     // of L2: no difference.
+    //
+    // op(A) = Xᵀ (a weight gradient) has the same shape of wait: its copying tiles read six
+    // values from each of kc rows of X a row apart, and the first tile to touch a line stalls. So
+    // before each panel, a share of the next row block's k steps is prefetched (each k step's
+    // run of the block's columns: ⌈rows·4/64⌉ + 1 lines). Measured the same way, 1 worker:
+    // 1024×1024×256 with op(A) = Xᵀ and beta 1, 69.6-76.2 -> 75.3-76.5 GFLOP/s, 784×1024×256
+    // 60.7-74.2 -> 64.8-76.1 (faster in 4 of 4); 2 workers, separate runs alternated,
+    // 1024×1024×256: 104.5-120.9 -> 118.0-125.8 (3 of 3). The same for an op(A) read along its
+    // rows (the forward's X, which the hardware prefetchers follow): no gain (slower in 4 of 6),
+    // so only a transposed op(A) gets it.
 
     /// Panels of op(B) not packed yet: the first tile of each whole panel reads them in place from
     /// `b`, k block starting at `row`, and packs them (Note [GEMM packing in the first tile]).
@@ -502,9 +516,19 @@ extension GEMM {
         _ panels: Range<Int>, rows: Range<Int>, jc: Int, ncCur: Int, kcCur: Int, alpha: T, beta: T,
         aPack: UnsafeMutablePointer<T>, bPack: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, ldc: Int,
         kernel: MicroKernel<T>, runPanels: Int, finished: Epilogue?, unpacked: UnpackedPanels<T>? = nil,
-        unpackedA: UnpackedRows<T>? = nil
+        unpackedA: UnpackedRows<T>? = nil, nextA: UnpackedRows<T>? = nil, nextRows: Range<Int> = 0..<0
     ) {
         let mr = kernel.mr, nr = kernel.nr, ic = rows.lowerBound, mcCur = rows.count
+        // The next row block of a transposed op(A), a share of its k steps before each panel
+        // (Note [Prefetching the next panel]).
+        var aheadA: UnsafePointer<T>? = nil
+        var aheadADone = 0, aheadAShare = 0, aheadAStride = 0, aheadALines = 0
+        if let nextA, nextA.a.transposed, !nextRows.isEmpty, !panels.isEmpty {
+            aheadA = nextA.a.pointer(row: nextRows.lowerBound, col: nextA.col)
+            aheadAStride = nextA.a.colStride * MemoryLayout<T>.stride
+            aheadALines = (nextRows.count * MemoryLayout<T>.stride + 63) / 64 + 1
+            aheadAShare = (kcCur + panels.count - 1) / panels.count
+        }
         var runStart = panels.lowerBound
         // A row block of fewer than `tilesPackingA` tiles is packed ahead (the copying tiles did
         // not pay there: batch 64 on 2 workers, 1.41-1.43 -> 1.43-1.44 ms).
@@ -514,6 +538,13 @@ extension GEMM {
             unpackedA = nil
         }
         for q in panels {
+            if let next = aheadA, aheadADone < kcCur {
+                let end = Swift.min(kcCur, aheadADone + aheadAShare)
+                for p in aheadADone..<end {
+                    ck_prefetch_lines(UnsafeRawPointer(next) + p * aheadAStride, 64, aheadALines)
+                }
+                aheadADone = end
+            }
             let bq = UnsafePointer(bPack) + q * kcCur * nr
             let tileCols = Swift.min(nr, ncCur - q * nr)
             // The first panel's tiles pack the row block of op(A) when it is not packed yet.

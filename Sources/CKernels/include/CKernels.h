@@ -228,8 +228,9 @@ static inline void ck_gather_rows(const float *src, long width, const long *rows
 }
 
 /// Prefetches (for reading, into L2) the cache lines at `p`, `p + stride`, ... (`count` lines,
-/// `stride` bytes apart): a GEMM asks for the next panel's rows of an unpacked B while the current
-/// panel's tiles compute (Note [Prefetching the next panel]).
+/// `stride` bytes apart): a GEMM asks for the next panel's rows of an unpacked B, and for the next
+/// row block of a transposed A, while the current tiles compute (Note [Prefetching the next
+/// panel]).
 static inline void ck_prefetch_lines(const void *p, long stride, long count) {
     const char *q = (const char *)p;
     for (long i = 0; i < count; i++) __builtin_prefetch(q + i * stride, 0, 2);
