@@ -312,7 +312,9 @@ extension GEMM {
                                                  alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
                                                  c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue,
                                                  unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: 0) : nil,
-                                                 unpackedA: packsA ? UnpackedRows(a: a, col: 0) : nil)
+                                                 unpackedA: packsA ? UnpackedRows(a: a, col: 0) : nil,
+                                                 nextA: UnpackedRows(a: a, col: 0),
+                                                 nextRows: packsA ? (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock) : 0..<0)
                                 ic += mcCur
                                 ib += 1
                             }
