@@ -4,7 +4,7 @@
 # throughput of the 784-1024-1024-10 MLP at batch 64 and 256, samples/s and ratios.
 # Installs numpy/jax/torch from PyPI if missing (torch is about 5 GB), builds `swift build -c release`,
 # then runs Benchmarks/compare.py backprop with the arguments given (--models, --batches, --threads,
-# --repeat, --no-update) and compare.py train.
+# --repeat, --rounds, --no-update) and compare.py train.
 # Environment: SKIP_SWIFT_BUILD=1 uses the bench binary as it is; OUT=FILE appends the JSON results there;
 # NO_TRAIN=1 skips the training part, ONLY_TRAIN=1 runs only it.
 set -euo pipefail
