@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 
@@ -90,12 +91,9 @@ def ratio(theirs, ours):
 
 
 def median(values):
-    """The median of the values that are not None; None if there are none."""
-    xs = sorted(x for x in values if x is not None)
-    if not xs:
-        return None
-    mid = len(xs) // 2
-    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+    """statistics.median of the values that are not None (failed runs); None if there are none."""
+    xs = [x for x in values if x is not None]
+    return statistics.median(xs) if xs else None
 
 
 def spread(ratios):
@@ -309,7 +307,7 @@ def cmd_backprop(args):
                 jx = run_json([*jax_peer, *common, "--json"], env=peer_env(t), label="jax")
                 results.append((ours, th, jx))
             ms = lambda r: r.get("median_ms") if r else None  # noqa: E731
-            ours = results[-1][0]
+            ours = next((r[0] for r in results if r[0]), None)   # tasks and peak bytes: any run that worked
             ours_med, th_med, jx_med = (median([ms(r[i]) for r in results]) for i in range(3))
             paired = [ratio(min([x for x in (ms(th), ms(jx)) if x is not None], default=None), ms(o))
                       for o, th, jx in results]
@@ -413,6 +411,8 @@ def main():
     t.set_defaults(func=cmd_train)
 
     args = p.parse_args()
+    if getattr(args, "rounds", 1) < 1:
+        p.error("--rounds must be at least 1")
     OUT = args.out
     machine_banner(args)
     if not os.path.exists(args.bench):
