@@ -151,7 +151,7 @@ extension GEMM {
     /// not 3 × 312 + 88, which left one worker with a short share: 2-worker 768² and 1024²
     /// products 5-15% faster). The column paths, where each worker runs all row blocks of its
     /// columns, take one worker's blocks: 64 rows then stay one block of 11 tiles, each panel of
-    /// op(B) read by all of them and op(A) packed by its copying tiles, where two blocks of 6
+    /// op(B) read by all of them and op(A) packed by its copying tiles, where two blocks of 6 and 5
     /// tiles were packed ahead (`tilesPackingA`). 64×1024×784 on 2 workers, alternated runs:
     /// 93-98 → 98-104 GFLOP/s; the batch-64 MLP step on 2 workers, steps alternated in one
     /// process: 0.3-3% faster in each of 10 runs of 400 steps (batch 256: within ±2%).
