@@ -18,7 +18,8 @@
 /// small-product budget]: op(B) within half of L2, and at most two panels wide or what is re-read
 /// in place within a quarter): op(A) and (when not transposed) op(B) are read in place, k is not
 /// blocked, and products up to 64³ run on the calling thread. Products of rows by rows (A·Bᵀ)
-/// with a deep k and few rows take dot products of the rows, in place (`usesDotProducts`).
+/// with a deep k and few rows take dot products of the rows, in place (`usesDotProducts`), and
+/// so do such products A·B with a B narrower than two vectors, through a transposed copy of B.
 ///
 /// Summation order (fixed, so results are reproducible): every `C[i][j]` is accumulated over
 /// `p = 0, 1, ..., k-1` in order with one FMA per term within each k block (all of k on the
@@ -28,9 +29,10 @@
 /// over k, so 1 and N workers give bitwise-equal results. Levels differ in the last bits (the
 /// x86-64 baseline does not fuse the multiply-adds; tiles and `kc` differ). One exception to the
 /// order above: Float products of rows by rows (`op(A)` = A, `op(B)` = Bᵀ) with a deep k and few
-/// rows take dot products of the rows in place (`usesDotProducts`, Note [GEMM dot products]):
-/// each element is then summed in vector lanes (lane l takes p ≡ l modulo the vector's width, in
-/// order) whose sums are added in a fixed tree, also independent of the thread count.
+/// rows, and such products A·B whose B is narrower than two vectors, take dot products of the
+/// rows (`usesDotProducts`, Note [GEMM dot products]): each element is then summed in vector
+/// lanes (lane l takes p ≡ l modulo the vector's width, in order) whose sums are added in a fixed
+/// tree, also independent of the thread count.
 ///
 /// An `epilogue` (a bias and an activation, a gradient mask, an optimizer step: any elementwise
 /// work on C) runs on each block of C as soon as the block holds its final value, while the block
@@ -89,6 +91,12 @@ public enum GEMM {
         if dotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, k: k, level: kernel.level, cache: cache) {
             dotProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                        loop: loop, level: kernel.level, cache: cache, epilogue: epilogue)
+            return
+        }
+        if narrowDotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                          level: kernel.level, cache: cache) {
+            narrowDotProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                             loop: loop, level: kernel.level, cache: cache, epilogue: epilogue)
             return
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)

@@ -131,4 +131,56 @@ import Synchronization
             #expect(visits.withLock { $0 }.allSatisfy { $0 == 1 }, "\(loop.concurrency) workers")
         }
     }
+
+    /// Products A·B with a B narrower than two vectors and a deep k (Note [Narrow products as dot
+    /// products]): they take the path through a transposed copy of B, within the error bound, with
+    /// the bits of the same product with Bᵀ stored, for 1 to 8 workers. k not a multiple of a
+    /// vector (the copy's rows are padded), n of 1 and up to 15, alpha, beta, padded rows.
+    @Test func narrowProductsTakeItThroughATransposedB() throws {
+        let cases = [
+            GEMMCase(m: 32, n: 10, k: 256), GEMMCase(m: 7, n: 1, k: 300, alpha: 2), GEMMCase(m: 33, n: 15, k: 700, beta: 1),
+            GEMMCase(m: 64, n: 9, k: 1024, alpha: -0.5, beta: 2, pad: 3),
+        ]
+        for level in KernelLevel.supported {
+            let lanes = level == .avx512 ? 16 : 8
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: false, m: 32, n: 2 * lanes, k: 256,
+                                          level: level), "\(level): as wide as two vectors")
+            #expect(!GEMM.usesDotProducts(Float.self, transposeA: true, transposeB: false, m: 32, n: 10, k: 256,
+                                          level: level), "\(level): Aᵀ")
+            #expect(!GEMM.usesDotProducts(Double.self, transposeA: false, transposeB: false, m: 32, n: 10, k: 256,
+                                          level: level), "\(level): Double")
+        }
+        for level in Self.levels {
+            var taken = 0
+            for cs in cases {
+                // As A·Bᵀ would (AVX-512 needs k of at least 512).
+                let expected = GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: true, m: cs.m, k: cs.k,
+                                                    level: level)
+                #expect(GEMM.usesDotProducts(Float.self, transposeA: false, transposeB: false, m: cs.m, n: cs.n, k: cs.k,
+                                             level: level) == expected, "\(cs) at \(level)")
+                guard expected else { continue }
+                taken += 1
+                let serial = try checkGEMM(Float.self, cs, level: level)
+                for loop in workerLoops {
+                    let c = try checkGEMM(Float.self, cs, loop: loop, level: level)
+                    #expect(c == serial, "\(cs) at \(level), \(loop.concurrency) workers")
+                }
+                // The same product with Bᵀ stored: the same bits.
+                var rng = TestRandom(seed: 4)
+                let ldb = cs.k + cs.pad
+                let a: [Float] = rng.floats(cs.m * (cs.k + cs.pad)), bt: [Float] = rng.floats(cs.n * ldb)
+                var b = [Float](repeating: .nan, count: cs.k * (cs.n + cs.pad))
+                for p in 0..<cs.k { for j in 0..<cs.n { b[p * (cs.n + cs.pad) + j] = bt[j * ldb + p] } }
+                let c0: [Float] = rng.floats(cs.m * cs.n)
+                var viaB = c0, viaBt = c0
+                try GEMM.multiply(m: cs.m, n: cs.n, k: cs.k, alpha: Float(cs.alpha), a: a, lda: cs.k + cs.pad,
+                                  b: b, ldb: cs.n + cs.pad, beta: Float(cs.beta), c: &viaB, ldc: cs.n, level: level)
+                try GEMM.multiply(transposeB: true, m: cs.m, n: cs.n, k: cs.k, alpha: Float(cs.alpha), a: a,
+                                  lda: cs.k + cs.pad, b: bt, ldb: ldb, beta: Float(cs.beta), c: &viaBt, ldc: cs.n,
+                                  level: level)
+                #expect(viaB == viaBt, "\(cs) at \(level)")
+            }
+            #expect(taken >= 3, "\(level)")
+        }
+    }
 }
