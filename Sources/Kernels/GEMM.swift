@@ -101,6 +101,11 @@ public enum GEMM {
         }
         let a = Operand(base: a, ld: lda, transposed: transposeA)
         let b = Operand(base: UnsafePointer(b), ld: ldb, transposed: transposeB)
+        if let turned = transposedResultKernel(m: m, n: n, k: k, a: a, b: b, beta: beta, kernel: kernel, cache: cache) {
+            transposedResultProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, c: c, ldc: ldc, loop: loop, kernel: turned,
+                                    cache: cache, epilogue: epilogue)
+            return
+        }
         if directSuits(T.self, m: m, n: n, k: k, a: a, nr: kernel.nr, cache: cache) {
             directProduct(m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc, loop: loop,
                           kernel: kernel, cache: cache, epilogue: epilogue)

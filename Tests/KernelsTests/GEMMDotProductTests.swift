@@ -184,3 +184,37 @@ import Synchronization
         }
     }
 }
+
+/// Products Aᵀ·B with a B narrower than two vectors and many rows, computed as the transpose of
+/// Bᵀ·A (Note [Narrow products of a transposed A]): the first n columns of the same product with a
+/// B 40 columns wide (which stays on the direct path) have the same bits, for any worker count
+/// and alpha, and the epilogue sees every element once, after it is final.
+@Suite struct GEMMTransposedResultTests {
+    @Test(arguments: KernelLevel.supported)
+    func sameBitsAsTheWideProduct(level: KernelLevel) throws {
+        let wide = 40
+        for (m, n, k, alpha) in [(256, 10, 32, Float(1)), (128, 1, 100, -0.5), (64, 15, 50, 2), (300, 7, 20, 1)] {
+            var rng = TestRandom(seed: UInt64(m + n))
+            let a: [Float] = rng.floats(k * m), b: [Float] = rng.floats(k * wide), bias: [Float] = rng.floats(n)
+            var reference = [Float](repeating: .nan, count: m * wide)
+            try GEMM.multiply(transposeA: true, m: m, n: wide, k: k, alpha: alpha, a: a, lda: m, b: b, ldb: wide,
+                              c: &reference, ldc: wide, level: level)
+            for loop in [SerialLoop()] + workerLoops {
+                var c = [Float](repeating: .nan, count: m * n)
+                let visits = Mutex([Int](repeating: 0, count: m * n))
+                try c.withUnsafeMutableBufferPointer { cp in
+                    let address = Int(bitPattern: cp.baseAddress!)
+                    try GEMM.multiply(transposeA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: m, b: b, ldb: wide,
+                                      c: cp.baseAddress!, ldc: n, loop: loop, level: level) { rows, columns in
+                        let y = UnsafeMutablePointer<Float>(bitPattern: address)!
+                        for i in rows { for j in columns { y[i * n + j] += bias[j] } }
+                        visits.withLock { v in for i in rows { for j in columns { v[i * n + j] += 1 } } }
+                    }
+                }
+                let expected = (0..<m).flatMap { i in (0..<n).map { j in reference[i * wide + j] + bias[j] } }
+                #expect(c == expected, "\(m)×\(n)×\(k) at \(level), \(loop.concurrency) workers")
+                #expect(visits.withLock { $0 }.allSatisfy { $0 == 1 }, "\(m)×\(n)×\(k) at \(level)")
+            }
+        }
+    }
+}
