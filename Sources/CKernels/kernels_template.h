@@ -569,7 +569,7 @@ CK_SHARED void CK(pack)(const float *src, long rs, long cs, long n, long depth, 
             if (r < n && r + CK_STREAM_LANES <= width) {
                 // A partial last vector (a 10-column B in 16-wide panels) and its padding, in
                 // whole vectors: scalar loops here became a memcpy and a memset call per step
-                // (m 32, n 10, k 256: 8 µs against 3 µs).
+                // (256 steps of 10 columns into 16: 1.83 µs, now 1.35, one Zen 3 core).
                 sts(d + r, CK(lds_first)(s + r, n - r));
                 for (r += CK_STREAM_LANES; r + CK_STREAM_LANES <= width; r += CK_STREAM_LANES) sts(d + r, splats(0));
             }
