@@ -16,8 +16,8 @@ extension GEMM {
 
     /// The micro-kernel for `Cᵀ = op(B)ᵀ·op(A)ᵀ` when `C = alpha·Aᵀ·B` computes faster that way
     /// (Note [Narrow products of a transposed A]): Float, A transposed and B not, beta 0, B
-    /// narrower than two vectors, at least 64 rows, and both the product and its transpose on the
-    /// small-product path; nil otherwise.
+    /// narrower than two vectors, at least 64 rows (the fewest measured), and both the product
+    /// and its transpose on the small-product path; nil otherwise.
     @inline(__always)
     static func transposedResultKernel<T: KernelFloat>(
         m: Int, n: Int, k: Int, a: Operand<T>, b: Operand<T>, beta: T, kernel: MicroKernel<T>, cache: CacheSizes

@@ -94,9 +94,9 @@ import TestSupport
     /// it gives the same bits as the wide tile: the first columns of a product are compared with the
     /// same columns of a product two wide tiles wide, or as wide (which runs the wide tile) on the
     /// same path, direct (default caches: at most two panels keep the small-product path, Note
-    /// [GEMM small-product budget]) or packed (tiny caches, k blocked). Every k is under 32
-    /// vectors, so that no narrow product takes the dot products (Note [Narrow products as dot
-    /// products]).
+    /// [GEMM small-product budget]) or packed (tiny caches, k blocked). No case takes the paths
+    /// for narrow products: every A·B has k under 32 vectors (Note [Narrow products as dot
+    /// products]) and the one Aᵀ·B has fewer than 64 rows (Note [Narrow products of a transposed A]).
     @Test(arguments: KernelLevel.supported)
     func narrowTileGivesTheWideTilesBits(level: KernelLevel) throws {
         let tiny = CacheSizes(l1: 4 << 10, l2: 16 << 10, l3: 64 << 10)
