@@ -133,11 +133,26 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
 
     /// Whether the blocking `run` executes the tasks in order on the calling thread although the
     /// plan has an executor: when the plan's estimated work is under `inlineLimitMicroseconds`,
-    /// handing it to the workers and waiting for them costs more than they could save. Results
-    /// are the same either way (they never depend on the worker count). A run with an observer
-    /// (the plan's or the executor's) stays inline too and reports its tasks as worker
-    /// `callingThreadWorker` (Note [Observed inline runs]); the async `run` always uses the workers.
-    public var runsInline: Bool { program.estimatedMicroseconds < Plan.inlineLimitMicroseconds }
+    /// handing it to the workers and waiting for them costs more than they could save, and when
+    /// the executor has one worker, which can only do what the waiting caller would (Note [Runs
+    /// on one worker]). Results are the same either way (they never depend on the worker count).
+    /// A run with an observer (the plan's or the executor's) stays inline too and reports its
+    /// tasks as worker `callingThreadWorker` (Note [Observed inline runs]); the async `run` always
+    /// uses the workers.
+    public var runsInline: Bool {
+        program.estimatedMicroseconds < Plan.inlineLimitMicroseconds || executor?.workerCount == 1
+    }
+
+    // Note [Runs on one worker]: a blocking run handed to a pool of one worker keeps the calling
+    // thread asleep while the worker computes, so it adds two thread wake-ups (the worker's at the
+    // start, the caller's at the end) and saves nothing. On this 2-vCPU VM each wake-up of an idle
+    // vCPU costs tens of microseconds: a profile of the MLP step (784-1024-1024-10, SGD) on one
+    // worker showed each `run` 173 µs (batch 64) and 158 µs (batch 256) longer than its tasks'
+    // span, against 27-60 µs on two workers, whose second worker rarely sleeps. Steps alternated in
+    // blocks of 8 within one process (the first 2 of each block left out, as the data moves to the
+    // other core at each switch), batch 64: inline/handed-over 0.90-1.09, median 0.985 over 10
+    // runs of 320 steps. `bench train` ran its one-thread plans without an executor for the same
+    // reason; the plan now decides this itself, for every caller.
 
     /// Plans estimated below this many microseconds of work run on the calling thread (see
     /// `runsInline`). Measured here: the digits MLP's training step (64-256-10, batch 32, under

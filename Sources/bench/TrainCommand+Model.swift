@@ -31,9 +31,6 @@ extension TrainCommand.Run {
                    executor: Executor) throws -> Model {
         let p = prepared.preprocessor
         let scalar = Scalar.self == Double.self ? "double" : "float"
-        // One worker and nothing to observe: the plans run on this thread (bitwise the same results),
-        // which saves handing every step to a worker and waiting for it (two thread wake-ups a step).
-        let executor: Executor? = executor.workerCount == 1 && o.profile == nil && !o.distributed ? nil : executor
         if let file = graphFile, let training = file.training {
             let spec = try training.trainingGraph(featureNames: p.encodedFeatureNames)
             let loss = training.knownLoss
