@@ -17,7 +17,7 @@ extension Dataset {
         withRowIndices(rows) { rowIndices in
             if S.self == Float.self {
                 // Note [Single-precision features]: whole Float rows from the Float copy.
-                singlePrecision.floats(of: features).withUnsafeBufferPointer { src in
+                singlePrecision.withFloats(of: features) { src in
                     out.withMemoryRebound(to: Float.self) { Self.copyRows(src, f, rowIndices, columns, count, into: $0) }
                 }
                 return

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 // Note [Single-precision features]: a `Dataset` keeps its features in Double, and every training
 // step used to convert its batch's rows to Float while gathering them. With rows from a set larger
@@ -9,19 +10,33 @@ import Foundation
 // Float rows. It costs half the features' memory again, and only where Float batches are fed.
 
 /// A lazily made Float copy of a dataset's features (Note [Single-precision features]), shared by
-/// copies of the dataset until one of them changes its features.
+/// copies of the dataset until one of them changes its features. The copy lives on huge pages
+/// where the system grants them (`LargeAllocation`): a shuffled batch reads its rows from all over
+/// it, and with 4 KiB pages nearly every row costs a page walk. A C harness gathering 256 random
+/// rows of 784 values from a 20 MB copy, the caches flushed between gathers: 76-84 µs on 4 KiB
+/// pages, 41-42 µs on 2 MiB pages.
 final class SinglePrecisionFeatures: @unchecked Sendable {
-    // @unchecked Sendable: `values` is read and written only under `lock`.
+    // @unchecked Sendable: `storage` is written once under `lock`, then only read.
     private let lock = NSLock()
-    private var values: [Float]?
+    private var storage: UnsafeMutableBufferPointer<Float>?   // the whole allocation
+    private var count = 0
 
-    /// The copy, made from `features` on first use.
-    func floats(of features: [Double]) -> [Float] {
+    deinit { storage.map { UnsafeMutableRawPointer($0.baseAddress!).deallocate() } }
+
+    /// Calls `body` with the copy, made from `features` on first use.
+    func withFloats<R>(of features: [Double], _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(floats(of: features))
+    }
+
+    private func floats(of features: [Double]) -> UnsafeBufferPointer<Float> {
         lock.lock()
         defer { lock.unlock() }
-        if let values { return values }
-        let made = features.map { Float($0) }
-        values = made
-        return made
+        if storage == nil {
+            let made = LargeAllocation.allocate(Float.self, capacity: features.count)
+            for (i, x) in features.enumerated() { made[i] = Float(x) }
+            storage = made
+            count = features.count
+        }
+        return UnsafeBufferPointer(start: storage!.baseAddress, count: count)
     }
 }
