@@ -247,12 +247,22 @@ extension GEMM {
     }
 
     /// Whether `columnChunksProduct` suits the product: one k block (a batch-sized k, as in the
-    /// weight gradients of a layer), with a worker's packed copy of op(A) at most twice the L2.
-    /// With several k blocks a chunk re-reads every block of op(A) from L3, which the fixed
+    /// weight gradients of a layer), with a worker's packed copy of op(A) at most four times the
+    /// L2. With several k blocks a chunk re-reads every block of op(A) from L3, which the fixed
     /// groups pack fresh into L2: 256x1024x784 alone on 2 workers ran 5-8% slower in chunks.
+    ///
+    /// Four times, not twice: the limit was set on a Zen 5 with 1 MiB of L2, where the MLP's
+    /// 1024x1024x256 weight gradient (op(A) packed: 1.1 MiB) took chunks; on a Zen 3 with 512 KiB
+    /// it fell to the fixed groups, and in the batch-256 step on 2 workers it then ran beside the
+    /// 784x1024x256 one in groups of an eighth of its columns (1.1 ms each): the step's end waited
+    /// 0.2-0.6 ms for one worker. Chunks there, alternating the two limits call by call in one
+    /// process (2 workers, Zen 3): 1024x1024x256 alone 3.5-8.5% faster (TN with beta 1 and NN),
+    /// 1536x1024x256 3-3.4%, 2000x1024x256 4.5-10.6%, 1024x2048x256 1-6.5%; 4096x512x128 with
+    /// op(A) = Xᵀ 0.5-1.4% slower; the batch-256 MLP step, steps alternated, 0.1-1.1% faster in 4
+    /// runs of 4.
     static func chunkedAFits<T>(m: Int, k: Int, kernel: MicroKernel<T>, blocking: Blocking, stride: Int, cache: CacheSizes) -> Bool {
         let rowBlocks = (m + blocking.rowBlock - 1) / blocking.rowBlock
-        return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 2 * cache.l2
+        return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 4 * cache.l2
     }
 
     // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that

@@ -147,9 +147,9 @@ where T.RawSignificand: FixedWidthInteger {
                             (GEMMCase(m: 50, n: 800, k: 100, tb: true, alpha: -1), tiny),
                             // Column chunks claimed by whichever worker is free (Note [GEMM column
                             // chunks]: one k block), and fixed column groups where a worker's copy
-                            // of op(A) would exceed twice the L2 (16 KiB here).
+                            // of op(A) would exceed four times the L2 (16 KiB here).
                             (Self.chunkedCase, CacheSizes.default),
-                            (GEMMCase(m: 100, n: 600, k: 100, tb: true), tiny)] {
+                            (GEMMCase(m: 200, n: 600, k: 100, tb: true), tiny)] {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
                 let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
