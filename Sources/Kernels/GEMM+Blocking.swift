@@ -246,10 +246,9 @@ extension GEMM {
         }
     }
 
-    /// Whether `columnChunksProduct` suits the product: one k block (a batch-sized k, as in the
-    /// weight gradients of a layer), with a worker's packed copy of op(A) at most four times the
-    /// L2. With several k blocks a chunk re-reads every block of op(A) from L3, which the fixed
-    /// groups pack fresh into L2: 256x1024x784 alone on 2 workers ran 5-8% slower in chunks.
+    /// Whether `columnChunksProduct` suits the product: each worker's packed copy of op(A), every
+    /// k block of it, at most four times the L2 (a batch-sized m or k: the MLP's products at
+    /// batch 64 and 256).
     ///
     /// Four times, not twice: the limit was set on a Zen 5 with 1 MiB of L2, where the MLP's
     /// 1024x1024x256 weight gradient (op(A) packed: 1.1 MiB) took chunks; on a Zen 3 with 512 KiB
@@ -259,10 +258,11 @@ extension GEMM {
     /// process (2 workers, Zen 3): 1024x1024x256 alone 3.5-8.5% faster (TN with beta 1 and NN),
     /// 1536x1024x256 3-3.4%, 2000x1024x256 4.5-10.6%, 1024x2048x256 1-6.5%; 4096x512x128 with
     /// op(A) = Xᵀ 0.5-1.4% slower; the batch-256 MLP step, steps alternated, 0.1-1.1% faster in 4
-    /// runs of 4.
+    /// runs of 4. Note [GEMM chunks of several k blocks] says why deeper products take them too.
     static func chunkedAFits<T>(m: Int, k: Int, kernel: MicroKernel<T>, blocking: Blocking, stride: Int, cache: CacheSizes) -> Bool {
         let rowBlocks = (m + blocking.rowBlock - 1) / blocking.rowBlock
-        return k <= blocking.kc && rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * blocking.kc * stride <= 4 * cache.l2
+        let kBlocks = (k + blocking.kc - 1) / blocking.kc
+        return rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * kBlocks * Swift.min(k, blocking.kc) * stride <= 4 * cache.l2
     }
 
     // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that
@@ -274,22 +274,35 @@ extension GEMM {
     // panels, in order, from one counter: each worker that joins packs its own copy of op(A) once
     // (block by block, as it first needs them) and its own panels of op(B) for each chunk, and a
     // worker that finishes its own product early takes the other product's last chunks. A chunk
-    // ends on a panel boundary and its k is one block, as on the other paths, so every C element
-    // sees the same operations: the same bits. Only products with one k block take chunks
-    // (`chunkedAFits`); others keep fixed groups, which a product alone on the workers prefers.
-    // The MLP's batch-256 step on 2 workers: 5.60-5.82 -> 5.43-5.63 ms in a quiet spell (all
-    // products chunked), median 6.15 -> 6.00 ms in a noisy one (as kept).
+    // ends on a panel boundary and runs the k blocks of the other paths in their order, so every
+    // C element sees the same operations: the same bits. Products whose packed op(A) is too large
+    // to keep (`chunkedAFits`) keep fixed groups. The MLP's batch-256 step on 2 workers:
+    // 5.60-5.82 -> 5.43-5.63 ms in a quiet spell (all products chunked), median 6.15 -> 6.00 ms
+    // in a noisy one (as kept).
+    //
+    // Note [GEMM chunks of several k blocks]: chunks first took only products of one k block (a
+    // deeper op(A), re-read from L3 by every chunk, was measured 5-8% slower alone at
+    // 256x1024x784 on a Zen 5). The MLP's forward products (k 784 and 1024) then ran in fixed
+    // groups, two per worker, and at each product's end one worker waited for the other's last
+    // group: on a 2-vCPU Zen 3, a median 39 µs per product at batch 64 (p90 217) and 266 µs at
+    // batch 256 (p90 749), besides the time lost when one worker starts late. A chunk now runs
+    // every k block of its columns (op(B)'s panels packed per k block, C updated with beta 1
+    // after the first, the epilogue after the last), and a worker keeps all blocks of its op(A)
+    // copy, packed as it first needs them. Steps alternated in one process (2 workers, Zen 3):
+    // batch 64 1.2-1.7% faster, batch 256 2.1-3.7% (3 runs each); products alone, call by call:
+    // 256x1024x784 0.993 and 1.000 of the time in groups, 64x1024x784 1.002-1.008, 256x1024x1024
+    // 0.989-1.05 (median 0.999), 512x1024x1024 0.981-1.031 (0.993), 128x2048x2048 1.006-1.007.
 
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
-    /// column chunks]), for a product of one k block (`chunkedAFits`); each worker keeps its own
-    /// packed copy of op(A).
+    /// column chunks]), each chunk through every k block (Note [GEMM chunks of several k
+    /// blocks]); each worker keeps its own packed copy of op(A) (`chunkedAFits`).
     static func columnChunksProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr, rowBlock = blocking.rowBlock
-        precondition(k <= blocking.kc, "columnChunksProduct: k \(k) is more than one block of \(blocking.kc)")
+        let mr = kernel.mr, nr = kernel.nr, rowBlock = blocking.rowBlock, kc = blocking.kc
+        let kBlocks = (k + kc - 1) / kc
         let allPanels = (n + nr - 1) / nr
         // Up to four chunks per worker at first, each within nc and of at least 2^25 multiply-adds
         // (about 0.28 ms here), then shrinking (Note [GEMM chunks that shrink]).
@@ -299,7 +312,7 @@ extension GEMM {
         let widest = (allPanels + equalChunks - 1) / equalChunks
         let narrowest = Swift.min(widest, Swift.max(1, (1 << 22) / Swift.max(1, m * k * nr)))
         let rowBlocks = (m + rowBlock - 1) / rowBlock
-        let blockSize = roundUp(rowBlock, mr) * k
+        let blockSize = roundUp(rowBlock, mr) * Swift.min(k, kc)
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
@@ -311,30 +324,35 @@ extension GEMM {
                 for _ in participants {
                     var chunk = counter.claim()
                     guard chunk < chunks else { return }
-                    withScratch(T.self, count: rowBlocks * blockSize + k * widest * nr) { scratch in
-                        let aCache = scratch, bPack = scratch + rowBlocks * blockSize
-                        var packedBlocks = 0   // row blocks of op(A) packed so far, in order
+                    withScratch(T.self, count: kBlocks * rowBlocks * blockSize + Swift.min(k, kc) * widest * nr) { scratch in
+                        let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
+                        var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
                         while chunk < chunks {
                             let jc = starts[chunk] * nr
                             let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
                             let panels = (ncCur + nr - 1) / nr
-                            packBAhead(b, row: 0, rows: k, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
-                                       inFirstTile: inFirstTile)
-                            var ic = 0, ib = 0
-                            while ic < m {
-                                let mcCur = Swift.min(rowBlock, m - ic)
-                                let aPack = aCache + ib * blockSize
-                                let packsA = ib == packedBlocks
-                                if packsA { packedBlocks += 1 }
-                                blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: k,
-                                                 alpha: alpha, beta: beta, aPack: aPack, bPack: bPack,
-                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels, finished: epilogue,
-                                                 unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: 0) : nil,
-                                                 unpackedA: packsA ? UnpackedRows(a: a, col: 0) : nil,
-                                                 nextA: UnpackedRows(a: a, col: 0),
-                                                 nextRows: packsA ? (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock) : 0..<0)
-                                ic += mcCur
-                                ib += 1
+                            for pb in 0..<kBlocks {
+                                let pc = pb * kc, kcCur = Swift.min(kc, k - pc)
+                                packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                           inFirstTile: inFirstTile)
+                                var ic = 0, ib = 0
+                                while ic < m {
+                                    let mcCur = Swift.min(rowBlock, m - ic)
+                                    let index = pb * rowBlocks + ib
+                                    let aPack = aCache + index * blockSize
+                                    let packsA = index == packedBlocks
+                                    if packsA { packedBlocks += 1 }
+                                    blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                     alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
+                                                     c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
+                                                     finished: pb == kBlocks - 1 ? epilogue : nil,
+                                                     unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: pc) : nil,
+                                                     unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil,
+                                                     nextA: UnpackedRows(a: a, col: pc),
+                                                     nextRows: packsA ? (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock) : 0..<0)
+                                    ic += mcCur
+                                    ib += 1
+                                }
                             }
                             chunk = counter.claim()
                         }
@@ -352,7 +370,7 @@ extension GEMM {
     // do, each about the columns left over twice the workers (guided self-scheduling), down to
     // `narrowest` panels (at least 2^22 multiply-adds, about 35 µs here): the last chunks are
     // short, so whoever takes them leaves the other at most a short wait. Chunks still end on
-    // panel boundaries and k is one block, so C's bits do not depend on them.
+    // panel boundaries and keep the k blocks, so C's bits do not depend on them.
 
     /// Writes the first panel of each chunk of `columnChunksProduct` into `starts` (and `panels`
     /// after the last) and returns the number of chunks (Note [GEMM chunks that shrink]).

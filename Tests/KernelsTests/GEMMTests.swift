@@ -141,15 +141,16 @@ where T.RawSignificand: FixedWidthInteger {
                             (GEMMCase(m: 6, n: 1000, k: 300, tb: true, beta: 1), CacheSizes.default),
                             (GEMMCase(m: 130, n: 97, k: 150, ta: true, alpha: 2, beta: 0.5), tiny),
                             (GEMMCase(m: 257, n: 513, k: 300), CacheSizes.default),
-                            // Column groups per worker (Note [GEMM column groups]) with several k
-                            // blocks, and with several column blocks inside a group (tiny caches).
+                            // Column chunks claimed by whichever worker is free (Note [GEMM column
+                            // chunks]) through several k blocks (Note [GEMM chunks of several k
+                            // blocks]), also with tiny caches; one k block; and fixed column groups
+                            // (Note [GEMM column groups]) where a worker's copy of op(A) would exceed
+                            // four times the L2 (16 KiB here), with several k blocks in the second.
                             (GEMMCase(m: 70, n: 1100, k: 900, ta: true, beta: 1, pad: 3), CacheSizes.default),
                             (GEMMCase(m: 50, n: 800, k: 100, tb: true, alpha: -1), tiny),
-                            // Column chunks claimed by whichever worker is free (Note [GEMM column
-                            // chunks]: one k block), and fixed column groups where a worker's copy
-                            // of op(A) would exceed four times the L2 (16 KiB here).
                             (Self.chunkedCase, CacheSizes.default),
-                            (GEMMCase(m: 200, n: 600, k: 100, tb: true), tiny)] {
+                            (GEMMCase(m: 200, n: 600, k: 100, tb: true), tiny),
+                            (GEMMCase(m: 120, n: 600, k: 300, beta: 1), tiny)] {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
                 let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
