@@ -262,7 +262,7 @@ extension GEMM {
     static func chunkedAFits<T>(m: Int, k: Int, kernel: MicroKernel<T>, blocking: Blocking, stride: Int, cache: CacheSizes) -> Bool {
         let rowBlocks = (m + blocking.rowBlock - 1) / blocking.rowBlock
         let kBlocks = (k + blocking.kc - 1) / blocking.kc
-        return rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * kBlocks * Swift.min(k, blocking.kc) * stride <= 4 * cache.l2
+        return rowBlocks * roundUp(blocking.rowBlock, kernel.mr) * kBlocks * blocking.kc * stride <= 4 * cache.l2
     }
 
     // Note [GEMM column chunks]: fixed column groups (then one per worker) balance a product that
@@ -312,7 +312,7 @@ extension GEMM {
         let widest = (allPanels + equalChunks - 1) / equalChunks
         let narrowest = Swift.min(widest, Swift.max(1, (1 << 22) / Swift.max(1, m * k * nr)))
         let rowBlocks = (m + rowBlock - 1) / rowBlock
-        let blockSize = roundUp(rowBlock, mr) * Swift.min(k, kc)
+        let blockSize = roundUp(rowBlock, mr) * kc   // kc ≤ k: packedProduct cuts k into equal blocks
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
@@ -324,7 +324,7 @@ extension GEMM {
                 for _ in participants {
                     var chunk = counter.claim()
                     guard chunk < chunks else { return }
-                    withScratch(T.self, count: kBlocks * rowBlocks * blockSize + Swift.min(k, kc) * widest * nr) { scratch in
+                    withScratch(T.self, count: kBlocks * rowBlocks * blockSize + kc * widest * nr) { scratch in
                         let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
                         var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
                         while chunk < chunks {
