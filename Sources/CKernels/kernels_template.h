@@ -783,6 +783,10 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 // B a whole panel, bs = NR) as constants, which frees two registers.
 
 #define CK_U _Pragma("clang loop unroll(full)")
+// The k loops of the tiles, unrolled 4 times (Note [Unrolled k loops]): rolled, clang kept one
+// accumulator in two registers and moved it twice a step, and the tile ran at 80-84% of the FMA
+// units' peak with its operands in L1; unrolled, at 92-96%. The same operations in the same order.
+#define CK_UNROLL_K _Pragma("clang loop unroll_count(4)")
 
 // Row counts of the shorter bodies: a third and two thirds of MR (at least one row). An edge tile
 // of `rows` rows takes the shortest body that holds them (12-row tiles: 4, 6, 8 or 12 rows), so a
@@ -809,7 +813,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);                                             \
         }                                                                                               \
         if (packed) {                                                                                   \
-            for (long p = 0; p < k; p++) {                                                              \
+            CK_UNROLL_K for (long p = 0; p < k; p++) {                                                  \
                 V bv[NV];                                                                               \
                 CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                         \
                 CK_U for (int r = 0; r < R; r++) {                                                      \
@@ -827,7 +831,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             long off = 0;                                                                               \
             for (long p0 = 0; p0 < k; p0 += (SEGMENTED ? seg : k)) {                                    \
                 long steps = SEGMENTED && seg < k - p0 ? seg : k - p0;                                  \
-                for (long p = 0; p < steps; p++) {                                                      \
+                CK_UNROLL_K for (long p = 0; p < steps; p++) {                                          \
                     V bv[NV];                                                                           \
                     CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                     \
                     CK_U for (int r = 0; r < R; r++) {                                                  \
@@ -971,7 +975,7 @@ static void CK(sgemm_packed_copy_b)(long k, const float *a, const float *b, long
     enum { MR = CK_SMR, NV = CK_SNV, NR = CK_SNV * CK_LANES };
     VF acc[MR][NV];
     CK(copy_tile_start)(acc, c, ldc, 1);
-    for (long p = 0; p < k; p++) {
+    CK_UNROLL_K for (long p = 0; p < k; p++) {
         VF bv[NV];
         // B's rows ahead: Note [Prefetching cold operands].
         CK_U for (int v = 0; v < NR; v += 64 / (int)sizeof(float))
@@ -1018,7 +1022,7 @@ static void CK(sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, 
     if (ars == 1) {
         // op(A) = Xᵀ: a step's MR values are contiguous, a row of X apart (Note [Prefetching
         // cold operands]).
-        for (long p = 0; p < k; p++) {
+        CK_UNROLL_K for (long p = 0; p < k; p++) {
             __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs, 0, 3);
             __builtin_prefetch(a + CK_B_PREFETCH_STEPS * acs + MR - 1, 0, 3);
             CK(copy_a_step)(acc, a, 1, b, acopy);
@@ -1027,7 +1031,7 @@ static void CK(sgemm_packed_copy_a)(long k, const float *a, long ars, long acs, 
             acopy += MR;
         }
     } else {
-        for (long p = 0; p < k; p++) {
+        CK_UNROLL_K for (long p = 0; p < k; p++) {
             // Each row's next lines, four ahead (a line holds 16 steps when acs = 1).
             if ((p & 15) == 0) CK_U for (int r = 0; r < MR; r++) __builtin_prefetch(a + r * ars + 64 * acs, 0, 3);
             CK(copy_a_step)(acc, a, ars, b, acopy);
