@@ -8,7 +8,9 @@ import CKernels
 // the two builds alternated, 3 rounds: 256×1024×1024 60-68 -> 72-81 GFLOP/s, 256×1024×784 65-83 ->
 // 72-82, 1024×1024×256 (Xᵀ·dZ, beta 1) 68-73 -> 80-85, 1024³ 66-82 -> 81-90. The MLP step on 1
 // worker, separate processes alternated: batch 64 new/old 0.91 (median of 8 pairs), batch 256
-// 0.96 (6 pairs). The same operations in the same order: the bits do not change.
+// 0.96 (6 pairs). The same operations in the same order: the bits do not change. The tiles that
+// read A and B in place (`strided`: small products, convolutions) keep rolled loops: unrolled, the
+// digits run (batch 32, products of k 10 to 64) was 23% slower (new/old 0.77, 10 pairs).
 
 extension GEMM {
     /// The register-tile micro-kernel of one CPU level and the blocking it prefers (BLIS's
