@@ -4,8 +4,8 @@
     compare.py scheduler   our executor vs oneTBB flow graph and OpenMP tasks (ns/task)
     compare.py gemm        our sgemm vs OpenBLAS (C, Debian's libopenblas) and NumPy (GFLOP/s)
     compare.py kernels     our elementwise ops and reductions vs NumPy (elements/s, GB/s; one thread)
-    compare.py backprop    our plans vs PyTorch eager and JAX jit (ms per step)
-    compare.py train       our training loop vs PyTorch and JAX (samples/s)
+    compare.py backprop    our plans vs PyTorch eager, torch.compile and JAX jit (ms per step)
+    compare.py train       our training loop vs PyTorch (eager, torch.compile) and JAX (samples/s)
 
 Each configuration runs ours and then each peer back to back; `backprop` and `train` take --rounds N to
 alternate them N times (the host drifts over minutes) and report each system's median over the rounds
@@ -288,6 +288,12 @@ def backprop_cases(args):
 def cmd_backprop(args):
     torch_peer = [args.python, os.path.join(HERE, "backprop", "torch_backprop.py")]
     jax_peer = [args.python, os.path.join(HERE, "backprop", "jax_backprop.py")]
+    # The peers, in column order: PyTorch eager, PyTorch through torch.compile (unless
+    # --no-torch-compile), JAX jit. "best" is the fastest of them in each round.
+    peers = [("PyTorch", "pytorch", torch_peer)]
+    if not args.no_torch_compile:
+        peers.append(("torch.compile", "pytorch-compile", [*torch_peer, "--compile"]))
+    peers.append(("JAX", "jax", jax_peer))
     rows = []
     ours_ms = {}
     for model, batch, update in backprop_cases(args):
@@ -299,31 +305,30 @@ def cmd_backprop(args):
                 common.append("--update")
             # Rounds alternate ours and the peers (the host drifts over minutes): each system's
             # figure is the median of its per-round medians, and the spread is that of the paired
-            # per-round ratios (faster peer over ours).
+            # per-round ratios (fastest peer over ours).
             results = []
             for _ in range(args.rounds):
                 ours = run_json([args.bench, "backprop", *common, "--json"], label="bench backprop")
-                th = run_json([*torch_peer, *common, "--json"], env=peer_env(t), label="pytorch")
-                jx = run_json([*jax_peer, *common, "--json"], env=peer_env(t), label="jax")
-                results.append((ours, th, jx))
+                theirs = [run_json([*cmd, *common, "--json"], env=peer_env(t), label=label) for _, label, cmd in peers]
+                results.append((ours, *theirs))
             ms = lambda r: r.get("median_ms") if r else None  # noqa: E731
             ours = next((r[0] for r in results if r[0]), None)   # tasks and peak bytes: any run that worked
-            ours_med, th_med, jx_med = (median([ms(r[i]) for r in results]) for i in range(3))
-            paired = [ratio(min([x for x in (ms(th), ms(jx)) if x is not None], default=None), ms(o))
-                      for o, th, jx in results]
-            ours_ms[(model, batch, t)] = ours_med
-            best = min([x for x in (th_med, jx_med) if x is not None], default=None)
+            meds = [median([ms(r[i]) for r in results]) for i in range(1 + len(peers))]
+            paired = [ratio(min([ms(x) for x in r[1:] if ms(x) is not None], default=None), ms(r[0]))
+                      for r in results]
+            ours_ms[(model, batch, t)] = meds[0]
+            best = min([x for x in meds[1:] if x is not None], default=None)
             tasks = (ours or {}).get("tasks")
-            per_task_us = (ours_med * 1e3 / tasks) if ours_med and tasks else None
+            per_task_us = (meds[0] * 1e3 / tasks) if meds[0] and tasks else None
             name = model + (f" b{batch}" if batch else "") + (" +update" if update else "")
-            row = [name, t, fmt(ours_med, 3), fmt(th_med, 3), fmt(jx_med, 3), fmt(ratio(th_med, ours_med), 2),
-                   fmt(ratio(jx_med, ours_med), 2), fmt(ratio(best, ours_med), 2), spread(paired),
+            row = [name, t, fmt(meds[0], 3), *[fmt(x, 3) for x in meds[1:]],
+                   *[fmt(ratio(x, meds[0]), 2) for x in meds[1:]], fmt(ratio(best, meds[0]), 2), spread(paired),
                    tasks if tasks else "n/a", fmt(per_task_us, 2), (ours or {}).get("peak_bytes", "n/a")]
             rows.append(row)
             print("  " + "  ".join(str(c) for c in row), file=sys.stderr)
-    table(["workload", "thr", "ours ms", "PyTorch ms", "JAX ms", "torch/ours", "jax/ours", "best/ours",
-           "rounds' best/ours", "our tasks", "ours us/task", "our peak bytes"], rows)
-    print("(ratio = their ms / ours: > 1 means ours is faster; best = the faster peer)")
+    table(["workload", "thr", "ours ms", *[f"{n} ms" for n, _, _ in peers], *[f"{n}/ours" for n, _, _ in peers],
+           "best/ours", "rounds' best/ours", "our tasks", "ours us/task", "our peak bytes"], rows)
+    print("(ratio = their ms / ours: > 1 means ours is faster; best = the fastest peer)")
     for (model, batch, t), v in ours_ms.items():
         if model == "wide" and t == 1:
             two = ours_ms.get(("wide", None, 2))
@@ -333,8 +338,12 @@ def cmd_backprop(args):
 # -------------------------------------------------------------------------------------------------- train
 
 def cmd_train(args):
-    peers = [("pytorch", [args.python, os.path.join(HERE, "backprop", "torch_train.py")]),
-             ("jax", [args.python, os.path.join(HERE, "backprop", "jax_train.py")])]
+    torch_peer = [args.python, os.path.join(HERE, "backprop", "torch_train.py")]
+    peers = [("pytorch", torch_peer)]
+    if not args.no_torch_compile:
+        peers.append(("pytorch-compile", [*torch_peer, "--compile"]))
+    peers.append(("jax", [args.python, os.path.join(HERE, "backprop", "jax_train.py")]))
+    titles = {"pytorch": "PyTorch", "pytorch-compile": "torch.compile", "jax": "JAX"}
     rows = []
     for b in csv_ints(args.batches):
         for t in csv_ints(args.threads):
@@ -354,8 +363,8 @@ def cmd_train(args):
                    *[fmt(ratio(meds[0], x), 2) for x in meds[1:]], fmt(ratio(meds[0], best), 2), spread(paired)]
             rows.append(row)
             print("  " + "  ".join(str(c) for c in row), file=sys.stderr)
-    table(["model", "batch", "thr", "ours samples/s", "PyTorch", "JAX", "ours/torch", "ours/jax", "ours/best",
-           "rounds' ours/best"], rows)
+    table(["model", "batch", "thr", "ours samples/s", *[titles[n] for n, _ in peers],
+           *[f"ours/{titles[n]}" for n, _ in peers], "ours/best", "rounds' ours/best"], rows)
     print("(ratio = our samples/s / theirs: > 1 means ours is faster)")
 
 
@@ -399,6 +408,7 @@ def main():
     b.add_argument("--repeat", type=int, default=20)
     b.add_argument("--no-update", action="store_true", help="mlp without the SGD step")
     b.add_argument("--rounds", type=int, default=1, help="alternate ours and the peers this many times per cell")
+    b.add_argument("--no-torch-compile", action="store_true", help="skip the torch.compile peer (it compiles for minutes)")
     b.set_defaults(func=cmd_backprop)
 
     t = sub.add_parser("train")
@@ -408,6 +418,7 @@ def main():
     t.add_argument("--epochs", type=int, default=2)
     t.add_argument("--samples", type=int, default=8192, help="peers' synthetic set size")
     t.add_argument("--rounds", type=int, default=1, help="alternate ours and the peers this many times per cell")
+    t.add_argument("--no-torch-compile", action="store_true", help="skip the torch.compile peer")
     t.set_defaults(func=cmd_train)
 
     args = p.parse_args()

@@ -26,6 +26,8 @@ def backprop_args(description):
     p.add_argument("--repeat", type=int, default=20, help="timed steps (median reported)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first (JAX compiles here)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--compile", action="store_true",
+                   help="PyTorch only: torch.compile the loss (forward and backward through inductor) and the SGD step")
     a = p.parse_args()
     if a.threads < 1 or a.repeat < 1 or a.warmup < 0 or a.branches < 1:
         p.error("--threads and --repeat must be positive")
@@ -44,6 +46,8 @@ def train_args(description):
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--compile", action="store_true",
+                   help="PyTorch only: torch.compile the model and loss (forward and backward) and the SGD step")
     a = p.parse_args()
     a.widths = [int(w) for w in a.model.split(",")]
     if len(a.widths) < 2 or min(a.widths) < 1 or a.batch < 1 or a.threads < 1 or a.epochs < 1:

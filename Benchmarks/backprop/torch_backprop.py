@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch (eager) peer of `bench backprop`: forward + backward (+ SGD step with --update) per step.
+"""PyTorch peer of `bench backprop`: forward + backward (+ SGD step with --update) per step, eager or,
+with --compile, through torch.compile (the loss function, whose backward AOTAutograd compiles too, and
+the optimizer step; compilation happens in the untimed warm-up steps).
 
 Models (the same as `bench backprop`):
   mlp        784-1024-1024-10, ReLU, softmax cross-entropy (mean over the batch), batch 64 or 256
@@ -149,6 +151,11 @@ def build(model, batch):
 
 params, loss_fn = build(a.model, a.batch)
 opt = torch.optim.SGD(params, lr=LR) if a.update else None
+optimizer_step = opt.step if opt is not None else None
+if a.compile:
+    loss_fn = torch.compile(loss_fn)
+    if opt is not None:
+        optimizer_step = torch.compile(opt.step)
 
 
 def step():
@@ -156,8 +163,8 @@ def step():
         p.grad = None
     value = loss_fn()
     value.backward()
-    if opt is not None:
-        opt.step()
+    if optimizer_step is not None:
+        optimizer_step()
     return value
 
 
@@ -168,4 +175,5 @@ for _ in range(a.repeat):
     t0 = time.perf_counter()
     step()
     times.append(time.perf_counter() - t0)
-pc.report("pytorch", a, times, {"version": torch.__version__, "intra_op_threads": torch.get_num_threads()})
+pc.report("pytorch-compile" if a.compile else "pytorch", a, times,
+          {"version": torch.__version__, "intra_op_threads": torch.get_num_threads(), "compiled": a.compile})
