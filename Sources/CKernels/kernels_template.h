@@ -785,8 +785,9 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
 #define CK_U _Pragma("clang loop unroll(full)")
 // The k loops of the tiles, unrolled 4 times (Note [Unrolled k loops]): rolled, clang kept one
 // accumulator in two registers and moved it twice a step, and the tile ran at 80-84% of the FMA
-// units' peak with its operands in L1; unrolled, at 92-96%. The same operations in the same order.
-// Only the tiles on packed panels and the copying tiles: the in-place (strided) bodies stay rolled.
+// units' peak with its operands in L1; unrolled, at 92-96% (Benchmarks/gemm/tile_peak.c measures
+// it). The same operations in the same order. Only the tiles on packed panels and the copying
+// tiles: the in-place (strided) bodies stay rolled.
 #define CK_UNROLL_K _Pragma("clang loop unroll_count(4)")
 
 // Row counts of the shorter bodies: a third and two thirds of MR (at least one row). An edge tile
@@ -832,7 +833,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             long off = 0;                                                                               \
             for (long p0 = 0; p0 < k; p0 += (SEGMENTED ? seg : k)) {                                    \
                 long steps = SEGMENTED && seg < k - p0 ? seg : k - p0;                                  \
-                for (long p = 0; p < steps; p++) {                                          \
+                for (long p = 0; p < steps; p++) {                                                      \
                     V bv[NV];                                                                           \
                     CK_U for (int v = 0; v < NV; v++) bv[v] = LOADV(b + v * LANES);                     \
                     CK_U for (int r = 0; r < R; r++) {                                                  \

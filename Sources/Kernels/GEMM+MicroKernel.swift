@@ -3,14 +3,15 @@ import CKernels
 // Note [Unrolled k loops]: the tiles' k loops (`CK_UNROLL_K` in kernels_template.h) are unrolled
 // four times. Rolled, clang kept one of the 6×16 AVX2 tile's twelve accumulators in two registers
 // and moved it twice per k step, with a counter and a branch per twelve multiply-adds. On the Zen 3
-// host, the tile alone on operands in L1 (a C harness, 6×16×256 over and over) ran 74-88 GFLOP/s
-// rolled and 87-97 unrolled, against 96-101 for a register-only FMA loop. `bench gemm`, 1 worker,
-// the two builds alternated, 3 rounds: 256×1024×1024 60-68 -> 72-81 GFLOP/s, 256×1024×784 65-83 ->
-// 72-82, 1024×1024×256 (Xᵀ·dZ, beta 1) 68-73 -> 80-85, 1024³ 66-82 -> 81-90. The MLP step on 1
-// worker, separate processes alternated: batch 64 new/old 0.91 (median of 8 pairs), batch 256
-// 0.96 (6 pairs). The same operations in the same order: the bits do not change. The tiles that
-// read A and B in place (`strided`: small products, convolutions) keep rolled loops: unrolled, the
-// digits run (batch 32, products of k 10 to 64) was 23% slower (new/old 0.77, 10 pairs).
+// host, the tile alone on operands in L1 (`Benchmarks/gemm/tile_peak`, 6×16×256 over and over) ran
+// 74-88 GFLOP/s rolled and 87-97 unrolled, against 96-101 for a register-only FMA loop. `bench
+// gemm`, 1 worker, the two builds alternated, 3 rounds: 256×1024×1024 60-68 -> 72-81 GFLOP/s,
+// 256×1024×784 65-83 -> 72-82, 1024×1024×256 (Xᵀ·dZ, beta 1) 68-73 -> 80-85, 1024³ 66-82 -> 81-90.
+// The MLP step on 1 worker, separate processes alternated: batch 64 new/old 0.91 (median of 8
+// pairs), batch 256 0.96 (6 pairs). The same operations in the same order: the bits do not change.
+// The tiles that read A and B in place (`strided`: small products, convolutions) keep rolled loops:
+// unrolled, the digits run (batch 32, products of k 10 to 64) was 23% slower (new/old 0.77, 10
+// pairs).
 
 extension GEMM {
     /// The register-tile micro-kernel of one CPU level and the blocking it prefers (BLIS's
