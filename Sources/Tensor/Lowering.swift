@@ -735,7 +735,7 @@ struct MicroOp<Scalar: TensorScalar> {
             case .scalarScalar:
                 Elementwise.fill(out + s, value: a[0], count: c)
                 Elementwise.binary(op, out + s, scalar: b[0], into: out + s, count: c, loop: serial)
-            case .arrayRow, .rowArray where rowLength < 64:
+            case .arrayRow where rowLength < 64, .rowArray where rowLength < 64:
                 // Short rows (a bias over few channels): the row repeated into a pattern of about
                 // 256 elements, so each kernel call covers many rows (chunks hold whole rows).
                 let n = rowLength, repeats = Swift.max(1, 256 / n), period = n * repeats

@@ -32,6 +32,25 @@ import Tensor
         #expect(plain.taskInfo.map(\.nodes) == [[h.id], [m.id], [e.id], [z.id]])
     }
 
+    /// A fused group adds a row vector (a bias) to each row of a matrix, with the row on either
+    /// side: short rows through a repeated pattern, long ones a row at a time (Lowering's
+    /// `MicroOp.run`); either way the values are the unfused plan's, bit for bit.
+    @Test(arguments: [3, 63, 64, 100, 1030])
+    func fusedGroupsAddRowsOfAnyLength(columns: Int) throws {
+        let g = Graph<Float>()
+        var rng = SeededGenerator(seed: 11)
+        let x = g.parameter("x", .randomNormal(shape: [37, columns], using: &rng))
+        let b = g.parameter("b", .randomNormal(shape: [columns], using: &rng))
+        let y = try relu(x + b) * 2
+        let z = try tanh(b - y)
+        let plain = try Plan(outputs: [y, z], fusion: false)
+        try plain.run()
+        let fused = try Plan(outputs: [y, z])
+        try fused.run()
+        #expect(fused.taskCount < plain.taskCount, "\(fused.taskInfo.map(\.name))")
+        for n in [y, z] { #expect(try fused.value(of: n) == plain.value(of: n), "node \(n.id), \(columns) columns") }
+    }
+
     @Test func forwardAndBackwardNodesNeverShareATask() throws {
         let g = Graph<Float>()
         let x = g.parameter("x", .zeros(shape: [16]))
