@@ -207,6 +207,8 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// ```swift
     /// try plan.withUnsafeFeed(x) { buffer in data.gather(rows: batch, into: buffer) }
     /// ```
+    @_specialize(where Scalar == Float, R == Void)
+    @_specialize(where Scalar == Double, R == Void)
     public func withUnsafeFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
         try exclusive {
             let target = try feedTarget(node, shape: nil)
@@ -232,6 +234,10 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// ```swift
     /// let first = try plan.withUnsafeValue(of: prediction) { $0[0] }
     /// ```
+    @_specialize(where Scalar == Float, R == Void)
+    @_specialize(where Scalar == Double, R == Void)
+    @_specialize(where Scalar == Float, R == Float)
+    @_specialize(where Scalar == Double, R == Double)
     public func withUnsafeValue<R>(of node: Node<Scalar>, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) throws -> R {
         guard ObjectIdentifier(node.graph) == graphID, node.id < storage.count, let p = storage[node.id] else {
             throw GraphError(operation: "value", shapes: [node.shape], message: "node %\(node.id) is not part of this plan")
