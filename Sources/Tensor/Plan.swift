@@ -157,10 +157,11 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     // Note [Runtime metadata in a step]: generic code that runs unspecialized asks the runtime
     // for type metadata (`swift_getGenericMetadata`, a lookup in a locked cache) wherever it
     // touches a type built from `Scalar`. The trainer's feeds, loss and predictions went through
-    // this file's generic functions from the Training module: about 16 lookups per training step
-    // (counted with a breakpoint on the lookup). Specialized for Float and Double, they make none;
-    // the digits run's metadata work fell from 3.0-3.5% of its samples to 0.9-1.3% (with
-    // evaluation's row windows, `Dataset.withRowIndices`, fixed alike).
+    // `withUnsafeFeed` and `withUnsafeValue` from the Training module: about 16 lookups per
+    // training step (counted with a breakpoint on the lookup). Specialized for Float and Double
+    // (`@_specialize` on both), they make none. With evaluation's row windows fixed alike
+    // (`Dataset.withRowIndices`), the digits run's metadata work fell from 3.0-3.5% of its
+    // samples to 0.9-1.3%.
 
     /// Plans estimated below this many microseconds of work run on the calling thread (see
     /// `runsInline`). Measured here: the digits MLP's training step (64-256-10, batch 32, under
@@ -215,8 +216,6 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// ```swift
     /// try plan.withUnsafeFeed(x) { buffer in data.gather(rows: batch, into: buffer) }
     /// ```
-    // Specialized: a trainer calls this every step from its own module, where the generic form
-    // looked up type metadata at run time (Note [Runtime metadata in a step]).
     @_specialize(where Scalar == Float, R == Void)
     @_specialize(where Scalar == Double, R == Void)
     public func withUnsafeFeed<R>(_ node: Node<Scalar>, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) throws -> R {
@@ -244,7 +243,6 @@ public final class Plan<Scalar: TensorScalar>: @unchecked Sendable {
     /// ```swift
     /// let first = try plan.withUnsafeValue(of: prediction) { $0[0] }
     /// ```
-    // Specialized as `withUnsafeFeed` is (Note [Runtime metadata in a step]).
     @_specialize(where Scalar == Float, R == Void)
     @_specialize(where Scalar == Double, R == Void)
     @_specialize(where Scalar == Float, R == Float)
