@@ -62,19 +62,10 @@ extension Dataset {
     /// array slices).
     private func withRowIndices<R>(_ rows: some Collection<Int>, _ body: (UnsafeBufferPointer<Int>) -> R) -> R {
         if let result = rows.withContiguousStorageIfAvailable(body) { return result }
-        // A window of consecutive rows (an evaluation pass's): written by a loop over the concrete
-        // range. `Array(rows)` on the generic collection looked up type metadata for every index
-        // (about 1,000 lookups per epoch of the digits run's evaluation).
-        if let range = rows as? Range<Int> {
-            return withUnsafeTemporaryAllocation(of: Int.self, capacity: range.count) { buffer in
-                var k = 0
-                for r in range {
-                    buffer[k] = r
-                    k += 1
-                }
-                return body(UnsafeBufferPointer(buffer))
-            }
-        }
+        // A window of consecutive rows (an evaluation pass's), copied as the concrete range:
+        // `Array(rows)` on the generic collection looked up type metadata for every index (about
+        // 1,000 lookups per epoch of the digits run's evaluation).
+        if let range = rows as? Range<Int> { return Array(range).withUnsafeBufferPointer(body) }
         return Array(rows).withUnsafeBufferPointer(body)
     }
 
