@@ -897,36 +897,51 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        if (rows <= CK_THIRD(MR))                                                                       \
-            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
-        else if (rows <= MR / 2)                                                                        \
-            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
-        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
-            CK(prefix##_two_thirds)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
-        else                                                                                            \
-            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        for (;;) {                                                                                      \
+            long r = rows < MR ? rows : MR;                                                             \
+            if (r <= CK_THIRD(MR))                                                                      \
+                CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
+            else if (r <= MR / 2)                                                                       \
+                CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
+            else if (r <= CK_TWO_THIRDS(MR))                                                            \
+                CK(prefix##_two_thirds)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
+            else                                                                                        \
+                CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
+            rows -= MR;                                                                                 \
+            if (rows <= 0) break;                                                                       \
+            a += k * MR;                                                                                \
+            c += MR * ldc;                                                                              \
+        }                                                                                               \
     }                                                                                                   \
     /* Segments (seg < k) take the bodies that count them; plain strides the ones that do not. */      \
     static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, long seg,       \
                                      long jump, const T *b, long bs, T *c, long ldc, long rows,         \
                                      long cols, T alpha, T beta) {                                      \
-        int unit = acs == 1 && bs == NV * LANES;                                                        \
-        if (seg < k && unit && rows <= MR / 2)                                                          \
-            CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (seg < k && unit)                                                                       \
-            CK(prefix##_full_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (seg < k && rows <= MR / 2)                                                             \
-            CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (seg < k)                                                                               \
-            CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (rows <= CK_THIRD(MR))                                                                  \
-            CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (rows <= MR / 2)                                                                        \
-            CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
-            CK(prefix##_two_thirds)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
-        else                                                                                            \
-            CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        enum { NR_ = NV * LANES };                                                                      \
+        int unit = acs == 1 && bs == NR_;                                                               \
+        for (;;) {                                                                                      \
+            long w = cols < NR_ ? cols : NR_;                                                           \
+            if (seg < k && unit && rows <= MR / 2)                                                          \
+                CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (seg < k && unit)                                                                       \
+                CK(prefix##_full_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (seg < k && rows <= MR / 2)                                                             \
+                CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (seg < k)                                                                               \
+                CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (rows <= CK_THIRD(MR))                                                                  \
+                CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (rows <= MR / 2)                                                                        \
+                CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else if (rows <= CK_TWO_THIRDS(MR))                                                             \
+                CK(prefix##_two_thirds)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            else                                                                                            \
+                CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            cols -= NR_;                                                                                \
+            if (cols <= 0) break;                                                                       \
+            b += NR_;                                                                                   \
+            c += NR_;                                                                                   \
+        }                                                                                               \
     }
 
 CK_DEFINE_GEMM(sgemm, float, VF, ld, st, splat, CK_LANES, CK_SMR, CK_SNV, SFMA)
@@ -1279,12 +1294,19 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        if (rows <= CK_THIRD(MR))                                                                       \
-            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);    \
-        else if (rows <= MR / 2)                                                                        \
-            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
-        else                                                                                            \
-            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
+        for (;;) {                                                                                      \
+            long r = rows < MR ? rows : MR;                                                             \
+            if (r <= CK_THIRD(MR))                                                                      \
+                CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);   \
+            else if (r <= MR / 2)                                                                       \
+                CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);    \
+            else                                                                                        \
+                CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);    \
+            rows -= MR;                                                                                 \
+            if (rows <= 0) break;                                                                       \
+            a += k * MR;                                                                                \
+            c += MR * ldc;                                                                              \
+        }                                                                                               \
     }                                                                                                   \
     static void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, long arows, long seg,    \
                                        long jump, const T *b, long bs, T *c, long ldc, long rows,       \
@@ -1306,10 +1328,17 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
                                      long jump, const T *b, long bs, T *c, long ldc, long rows,         \
                                      long cols, T alpha, T beta) {                                      \
         long top = rows < MR / 2 ? rows : MR / 2;                                                       \
-        CK(prefix##_half_rows)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, top, cols, alpha, beta); \
-        if (rows > MR / 2)                                                                              \
-            CK(prefix##_half_rows)(k, a + (MR / 2) * ars, ars, acs, arows - MR / 2, seg, jump, b, bs,     \
-                                   c + (MR / 2) * ldc, ldc, rows - MR / 2, cols, alpha, beta);          \
+        for (;;) {                                                                                      \
+            long w = cols < LANES ? cols : LANES;                                                       \
+            CK(prefix##_half_rows)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, top, w, alpha, beta); \
+            if (rows > MR / 2)                                                                          \
+                CK(prefix##_half_rows)(k, a + (MR / 2) * ars, ars, acs, arows - MR / 2, seg, jump, b, bs, \
+                                       c + (MR / 2) * ldc, ldc, rows - MR / 2, w, alpha, beta);         \
+            cols -= LANES;                                                                              \
+            if (cols <= 0) break;                                                                       \
+            b += LANES;                                                                                 \
+            c += LANES;                                                                                 \
+        }                                                                                               \
     }
 CK_DEFINE_NARROW_GEMM(sgemm_narrow, float, VF, ld, st, splat, CK_LANES, (2 * CK_SMR), SFMA)
 CK_DEFINE_NARROW_GEMM(dgemm_narrow, double, VD, ldd, std_, splatd, CK_DLANES, (2 * CK_DMR), DFMA)

@@ -55,10 +55,12 @@ extension GEMM {
             let i = t * mr
             let rows = Swift.min(mr, m - i)
             let ai = a.pointer(row: i, col: 0)
-            for q in 0..<inPlace {
+            // The in-place panels in one call: the C function runs them in order (Note [Tile
+            // runs in one call]).
+            if inPlace > 0 {
                 kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
-                               b: b.base + q * nr, bStride: b.ld,
-                               alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc, rows: rows, cols: nr)
+                               b: b.base, bStride: b.ld,
+                               alpha: alpha, beta: beta, c: c + i * ldc, ldc: ldc, rows: rows, cols: inPlace * nr)
             }
             for q in inPlace..<panels {
                 kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
@@ -607,6 +609,14 @@ extension GEMM {
                 aheadStride = unpacked.b.rowStride
                 let tilesLeft = (mcCur - ir + mr - 1) / mr
                 aheadShare = (kcCur + tilesLeft - 1) / tilesLeft
+            }
+            // Nothing to interleave between the tiles: the rest of the panel in one call (Note
+            // [Tile runs in one call]).
+            if packingA == nil, ahead == nil, ir < mcCur {
+                kernel.packed(k: kcCur, a: aPack + ir * kcCur, b: bq, alpha: alpha, beta: beta,
+                              c: c + (ic + ir) * ldc + jc + q * nr, ldc: ldc,
+                              rows: mcCur - ir, cols: tileCols)
+                ir = mcCur
             }
             while ir < mcCur {
                 let tileRows = Swift.min(mr, mcCur - ir)

@@ -61,7 +61,9 @@ enum {
 /// segment `jump` further on (seg = k: plain strides; a convolution's kernel rows are segments of
 /// one input row each); rows r ≥ arows read row arows-1 (results dropped). B's row p is at
 /// `b + p·bstride` (nr contiguous values). When beta = 0, C is not read. The packed form ignores
-/// ars, acs, arows, seg, jump and bstride (see `sgemm_packed`).
+/// ars, acs, arows, seg, jump and bstride (see `sgemm_packed`). Runs of tiles in one call: the
+/// packed form takes rows > mr as a column of tiles (A's next panel k·mr values on, C mr rows
+/// down), the strided form cols > nr as a row of tiles on panels in place (B and C nr columns on).
 typedef void (*ck_sgemm_tile)(long k, const float *a, long ars, long acs, long arows, long seg, long jump,
                               const float *b, long bstride, float *c, long ldc, long rows, long cols,
                               float alpha, float beta);
