@@ -939,7 +939,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
                 CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
             cols -= NR_;                                                                                \
             if (cols <= 0) break;                                                                       \
-            b += NR_;                                                                                   \
+            b += bs == NR_ ? k * NR_ : NR_;                                                             \
             c += NR_;                                                                                   \
         }                                                                                               \
     }
@@ -1336,7 +1336,7 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
                                        c + (MR / 2) * ldc, ldc, rows - MR / 2, w, alpha, beta);         \
             cols -= LANES;                                                                              \
             if (cols <= 0) break;                                                                       \
-            b += LANES;                                                                                 \
+            b += bs == LANES ? k * LANES : LANES;                                                       \
             c += LANES;                                                                                 \
         }                                                                                               \
     }

@@ -198,11 +198,10 @@ public enum Convolution {
                         var t = 0
                         while t < pixels.count {
                             let count = Swift.min(mr, pixels.count - t)
-                            for q in 0..<panels {
-                                kernel.strided(k: k, a: patches + t * k, ars: k, acs: 1, aRows: count, b: panel(q),
-                                               bStride: bStride, alpha: 1, beta: 0, c: y + (r0 + t) * cout + q * nr,
-                                               ldc: cout, rows: count, cols: Swift.min(nr, cout - q * nr))
-                            }
+                            // Every panel in one call (Note [Tile runs in one call]).
+                            kernel.strided(k: k, a: patches + t * k, ars: k, acs: 1, aRows: count, b: panel(0),
+                                           bStride: bStride, alpha: 1, beta: 0, c: y + (r0 + t) * cout,
+                                           ldc: cout, rows: count, cols: cout)
                             t += count
                         }
                     }
@@ -217,12 +216,10 @@ public enum Convolution {
                         var j = first
                         while j <= last {
                             let count = Swift.min(mr, last + 1 - j)
-                            for q in 0..<panels {
-                                kernel.segmented(k: k, a: line + j * step, ars: step, acs: 1, aRows: count,
-                                                 segment: segment, jump: jump, b: panel(q), bStride: bStride,
-                                                 alpha: 1, beta: 0, c: y + (row * ow + j) * cout + q * nr, ldc: cout,
-                                                 rows: count, cols: Swift.min(nr, cout - q * nr))
-                            }
+                            kernel.segmented(k: k, a: line + j * step, ars: step, acs: 1, aRows: count,
+                                             segment: segment, jump: jump, b: panel(0), bStride: bStride,
+                                             alpha: 1, beta: 0, c: y + (row * ow + j) * cout, ldc: cout,
+                                             rows: count, cols: cout)
                             j += count
                         }
                         gathered(row, (last + 1)..<ow)
@@ -306,12 +303,10 @@ public enum Convolution {
                             var t = 0
                             while t < rows.count {
                                 let count = Swift.min(mr, rows.count - t)
-                                for q in 0..<panels {
-                                    kernel.strided(k: cout, a: dy + (rows.lowerBound + t) * cout, ars: cout, acs: 1, aRows: count,
-                                                   b: UnsafePointer(packed) + q * cout * nr, bStride: nr, alpha: 1, beta: 0,
-                                                   c: patches + t * k + q * nr, ldc: k, rows: count,
-                                                   cols: Swift.min(nr, k - q * nr))
-                                }
+                                // Every packed panel in one call (Note [Tile runs in one call]).
+                                kernel.strided(k: cout, a: dy + (rows.lowerBound + t) * cout, ars: cout, acs: 1, aRows: count,
+                                               b: UnsafePointer(packed), bStride: nr, alpha: 1, beta: 0,
+                                               c: patches + t * k, ldc: k, rows: count, cols: k)
                                 t += count
                             }
                             col2im(patches, s, group: 0, rows: rows, into: dx)

@@ -49,24 +49,24 @@ extension GEMM {
     ) {
         let mr = kernel.mr, nr = kernel.nr
         let panels = (n + nr - 1) / nr
-        let inPlace = b.transposed ? 0 : n / nr
+        let inPlace = b.transposed ? 0 : n / nr, packed = panels - inPlace
         var pending = tiles.lowerBound * mr   // the first row not yet handed to the epilogue
         for t in tiles {
             let i = t * mr
             let rows = Swift.min(mr, m - i)
             let ai = a.pointer(row: i, col: 0)
-            // The in-place panels in one call: the C function runs them in order (Note [Tile
-            // runs in one call]).
+            // The in-place panels in one call, then the packed ones in another: the C function
+            // runs them in order (Note [Tile runs in one call]).
             if inPlace > 0 {
                 kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
                                b: b.base, bStride: b.ld,
                                alpha: alpha, beta: beta, c: c + i * ldc, ldc: ldc, rows: rows, cols: inPlace * nr)
             }
-            for q in inPlace..<panels {
+            if packed > 0 {
                 kernel.strided(k: k, a: ai, ars: a.rowStride, acs: a.colStride, aRows: rows,
-                               b: bPack + (q - inPlace) * k * nr, bStride: nr,
-                               alpha: alpha, beta: beta, c: c + i * ldc + q * nr, ldc: ldc,
-                               rows: rows, cols: Swift.min(nr, n - q * nr))
+                               b: bPack, bStride: nr,
+                               alpha: alpha, beta: beta, c: c + i * ldc + inPlace * nr, ldc: ldc,
+                               rows: rows, cols: n - inPlace * nr)
             }
             if let epilogue, i + rows - pending >= epilogueRows || t + 1 == tiles.upperBound {
                 epilogue(pending..<(i + rows), 0..<n)

@@ -17,13 +17,16 @@ import CKernels
 // arguments, the form's branches on rows), about as costly as a short tile's k loop: the digits
 // step's products (k 10 to 64) spent much of their time in calls. The packed form now takes a
 // column of tiles (rows beyond mr: the row panels of packed A one after another) and the strided
-// form a row of in-place panels (columns beyond nr), and loops in C over the same tiles in the
-// same order: the bits do not change. `blockTimesPanels` hands a panel's tiles over in one call
-// where nothing is interleaved between them (no copying tile, no prefetch share), `directTiles`
-// a row tile's in-place panels. Alternated in one process (Zen 3, one worker): `bench gemm`
+// form a row of tiles (columns beyond nr: B's panels in place, or packed ones k·nr values
+// apart), and loops in C over the same tiles in the same order: the bits do not change.
+// `blockTimesPanels` hands a panel's tiles over in one call where nothing is interleaved between
+// them (no copying tile, no prefetch share), `directTiles` a row tile's in-place panels in one
+// and its packed ones in another. Alternated in one process (Zen 3, one worker): `bench gemm`
 // 32×256×64 0.905-0.939 of the time, 64×256×32 with op(A) = Xᵀ 0.850-0.871; the digits step
 // (batch 32, Adam) 0.874-0.948 on 1 worker and 0.877-0.935 on 2; the MLP step 0.972-0.990
 // (batch 64 and 256, 1 worker; 2 workers 0.976-0.988 at batch 64 and 0.998-1.001 at batch 256).
+// Then the packed panels too: 32×256×10 with B transposed (the digits step's dZ·Wᵀ, k 10, all
+// of op(B) packed) 0.722-0.729, and the digits step 0.975 on 1 worker, 0.942-0.970 on 2.
 
 extension GEMM {
     /// The register-tile micro-kernel of one CPU level and the blocking it prefers (BLIS's
@@ -239,8 +242,10 @@ extension GEMM {
 
         /// One tile read in place: op(A)'s row r, column p at `a + r·ars + p·acs` (rows at or
         /// beyond `aRows` reuse row `aRows - 1`, their results dropped), B's row p at
-        /// `b + p·bStride` (`nr` contiguous values). With `cols` > `nr`, a row of tiles on B's
-        /// panels in place, each `nr` columns on in B and C (Note [Tile runs in one call]).
+        /// `b + p·bStride` (`nr` contiguous values). With `cols` > `nr`, a row of tiles, each
+        /// `nr` columns on in C; B's next panel is `nr` columns on where B is read in place
+        /// (`bStride` ≠ `nr`) and `k·nr` values on where it is packed (`bStride` = `nr`) (Note
+        /// [Tile runs in one call]).
         @inline(__always)
         func strided(k: Int, a: UnsafePointer<T>, ars: Int, acs: Int, aRows: Int, b: UnsafePointer<T>, bStride: Int,
                      alpha: T, beta: T, c: UnsafeMutablePointer<T>, ldc: Int, rows: Int, cols: Int) {

@@ -63,7 +63,8 @@ enum {
 /// `b + p·bstride` (nr contiguous values). When beta = 0, C is not read. The packed form ignores
 /// ars, acs, arows, seg, jump and bstride (see `sgemm_packed`). Runs of tiles in one call: the
 /// packed form takes rows > mr as a column of tiles (A's next panel k·mr values on, C mr rows
-/// down), the strided form cols > nr as a row of tiles on panels in place (B and C nr columns on).
+/// down), the strided form cols > nr as a row of tiles (C nr columns on; B's next panel nr
+/// columns on, or k·nr values on when bstride = nr: packed panels).
 typedef void (*ck_sgemm_tile)(long k, const float *a, long ars, long acs, long arows, long seg, long jump,
                               const float *b, long bstride, float *c, long ldc, long rows, long cols,
                               float alpha, float beta);
