@@ -893,20 +893,26 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
     CK_GEMM_BODY(CK(prefix##_full_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 2) \
     CK_GEMM_BODY(CK(prefix##_half_unit), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV,          \
                  SCALAR_FMA, 2)                                                                         \
+    /* One tile, not inlined into the loops below: inlined, clang hoisted the splats of alpha and */ \
+    /* beta out of them and spilled the accumulators of the 6x16 tile (Note [Tile runs in one call]). */ \
+    static __attribute__((noinline)) void CK(prefix##_packed_tile)(long k, const T *a, const T *b, T *c, \
+                                                                     long ldc, long rows, long cols,   \
+                                                                     T alpha, T beta) {                \
+        if (rows <= CK_THIRD(MR))                                                                       \
+            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        else if (rows <= MR / 2)                                                                        \
+            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
+            CK(prefix##_two_thirds)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
+    }                                                                                                   \
     static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
         for (;;) {                                                                                      \
-            long r = rows < MR ? rows : MR;                                                             \
-            if (r <= CK_THIRD(MR))                                                                      \
-                CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
-            else if (r <= MR / 2)                                                                       \
-                CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
-            else if (r <= CK_TWO_THIRDS(MR))                                                            \
-                CK(prefix##_two_thirds)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
-            else                                                                                        \
-                CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, r, cols, alpha, beta, 1); \
+            CK(prefix##_packed_tile)(k, a, b, c, ldc, rows < MR ? rows : MR, cols, alpha, beta);        \
             rows -= MR;                                                                                 \
             if (rows <= 0) break;                                                                       \
             a += k * MR;                                                                                \
@@ -914,29 +920,35 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
         }                                                                                               \
     }                                                                                                   \
     /* Segments (seg < k) take the bodies that count them; plain strides the ones that do not. */      \
+    static __attribute__((noinline)) void CK(prefix##_strided_tile)(long k, const T *a, long ars, long acs, \
+                                                                      long arows, long seg, long jump,   \
+                                                                      const T *b, long bs, T *c, long ldc, \
+                                                                      long rows, long cols, T alpha, T beta) { \
+        int unit = acs == 1 && bs == NV * LANES;                                                        \
+        if (seg < k && unit && rows <= MR / 2)                                                          \
+            CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && unit)                                                                       \
+            CK(prefix##_full_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k && rows <= MR / 2)                                                             \
+            CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (seg < k)                                                                               \
+            CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= CK_THIRD(MR))                                                                  \
+            CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= MR / 2)                                                                        \
+            CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else if (rows <= CK_TWO_THIRDS(MR))                                                             \
+            CK(prefix##_two_thirds)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
+    }                                                                                                   \
     static void CK(prefix##_strided)(long k, const T *a, long ars, long acs, long arows, long seg,       \
                                      long jump, const T *b, long bs, T *c, long ldc, long rows,         \
                                      long cols, T alpha, T beta) {                                      \
         enum { NR_ = NV * LANES };                                                                      \
-        int unit = acs == 1 && bs == NR_;                                                               \
         for (;;) {                                                                                      \
-            long w = cols < NR_ ? cols : NR_;                                                           \
-            if (seg < k && unit && rows <= MR / 2)                                                          \
-                CK(prefix##_half_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (seg < k && unit)                                                                       \
-                CK(prefix##_full_unit)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (seg < k && rows <= MR / 2)                                                             \
-                CK(prefix##_half_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (seg < k)                                                                               \
-                CK(prefix##_full_seg)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (rows <= CK_THIRD(MR))                                                                  \
-                CK(prefix##_third)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (rows <= MR / 2)                                                                        \
-                CK(prefix##_half)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else if (rows <= CK_TWO_THIRDS(MR))                                                             \
-                CK(prefix##_two_thirds)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
-            else                                                                                            \
-                CK(prefix##_full)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, w, alpha, beta, 0); \
+            CK(prefix##_strided_tile)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows,            \
+                                      cols < NR_ ? cols : NR_, alpha, beta);                            \
             cols -= NR_;                                                                                \
             if (cols <= 0) break;                                                                       \
             b += bs == NR_ ? k * NR_ : NR_;                                                             \
@@ -1290,27 +1302,33 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
                  (MR / 2 >= 8 ? MR / 2 - 2 : MR / 2), 1, SCALAR_FMA, 2)                                 \
     CK_GEMM_BODY(CK(prefix##_unit_less4), T, V, LOADV, STOREV, SPLATV, LANES, MR,                       \
                  (MR / 2 >= 8 ? MR / 2 - 4 : MR / 2), 1, SCALAR_FMA, 2)                                 \
+    static __attribute__((noinline)) void CK(prefix##_packed_tile)(long k, const T *a, const T *b, T *c, \
+                                                                     long ldc, long rows, long cols,   \
+                                                                     T alpha, T beta) {                \
+        if (rows <= CK_THIRD(MR))                                                                       \
+            CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);    \
+        else if (rows <= MR / 2)                                                                        \
+            CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
+        else                                                                                            \
+            CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
+    }                                                                                                   \
     static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
                                     long jump, const T *b, long bs, T *c, long ldc, long rows,          \
                                     long cols, T alpha, T beta) {                                       \
         (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
         for (;;) {                                                                                      \
-            long r = rows < MR ? rows : MR;                                                             \
-            if (r <= CK_THIRD(MR))                                                                      \
-                CK(prefix##_third)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);   \
-            else if (r <= MR / 2)                                                                       \
-                CK(prefix##_half)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);    \
-            else                                                                                        \
-                CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, r, cols, alpha, beta, 1);    \
+            CK(prefix##_packed_tile)(k, a, b, c, ldc, rows < MR ? rows : MR, cols, alpha, beta);        \
             rows -= MR;                                                                                 \
             if (rows <= 0) break;                                                                       \
             a += k * MR;                                                                                \
             c += MR * ldc;                                                                              \
         }                                                                                               \
     }                                                                                                   \
-    static void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, long arows, long seg,    \
-                                       long jump, const T *b, long bs, T *c, long ldc, long rows,       \
-                                       long cols, T alpha, T beta) {                                    \
+    static __attribute__((noinline)) void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, \
+                                                                   long arows, long seg, long jump,     \
+                                                                   const T *b, long bs, T *c, long ldc, \
+                                                                   long rows, long cols, T alpha,       \
+                                                                   T beta) {                            \
         if (seg < k && acs == 1 && bs == LANES && MR / 2 >= 8 && rows <= MR / 2 - 4)                     \
             CK(prefix##_unit_less4)(k, a, ars, acs, arows, seg, jump, b, bs, c, ldc, rows, cols, alpha, beta, 0); \
         else if (seg < k && acs == 1 && bs == LANES && MR / 2 >= 8 && rows <= MR / 2 - 2)                \

@@ -18,15 +18,18 @@ import CKernels
 // step's products (k 10 to 64) spent much of their time in calls. The packed form now takes a
 // column of tiles (rows beyond mr: the row panels of packed A one after another) and the strided
 // form a row of tiles (columns beyond nr: B's panels in place, or packed ones k·nr values
-// apart), and loops in C over the same tiles in the same order: the bits do not change.
-// `blockTimesPanels` hands a panel's tiles over in one call where nothing is interleaved between
-// them (no copying tile, no prefetch share), `directTiles` a row tile's in-place panels in one
-// and its packed ones in another. Alternated in one process (Zen 3, one worker): `bench gemm`
-// 32×256×64 0.905-0.939 of the time, 64×256×32 with op(A) = Xᵀ 0.850-0.871; the digits step
-// (batch 32, Adam) 0.874-0.948 on 1 worker and 0.877-0.935 on 2; the MLP step 0.972-0.990
-// (batch 64 and 256, 1 worker; 2 workers 0.976-0.988 at batch 64 and 0.998-1.001 at batch 256).
-// Then the packed panels too: 32×256×10 with B transposed (the digits step's dZ·Wᵀ, k 10, all
-// of op(B) packed) 0.722-0.729, and the digits step 0.975 on 1 worker, 0.942-0.970 on 2.
+// apart), and loops in C over the same tiles in the same order: the bits do not change. Each
+// tile stays a function of its own (`*_packed_tile`, `*_strided_tile`, not inlined): inlined
+// into the loop, clang hoisted the splats of alpha and beta out of it and spilled the 6×16
+// tile's accumulators, and the MLP's products ran at half speed. `blockTimesPanels` hands a
+// panel's tiles over in one call where nothing is interleaved between them (no copying tile, no
+// prefetch share), `directTiles` a row tile's in-place panels in one and its packed ones in
+// another. Alternated in one process (Zen 3, one worker), time with runs over time per tile:
+// `bench gemm` 32×256×64 0.949-0.953, 64×256×32 with op(A) = Xᵀ 0.909-0.912, 32×256×10 with B
+// transposed (the digits step's dZ·Wᵀ, all of op(B) packed) 0.867-0.868; 256×1024×1024
+// 0.993-1.000, 1024×1024×256 (Xᵀ·dZ, beta 1) 0.980-0.986. The digits step (batch 32, Adam)
+// 0.943-0.955 on 1 and 2 workers; the MLP step at batch 64 0.987 (1 worker) and 0.975-0.976
+// (2), at batch 256 0.931-1.004.
 
 extension GEMM {
     /// The register-tile micro-kernel of one CPU level and the blocking it prefers (BLIS's
