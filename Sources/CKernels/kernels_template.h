@@ -881,6 +881,23 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
         }                                                                                               \
     }
 
+/// The packed form's entry point (`ck_sgemm_tile`): a column of `prefix##_packed_tile`s, the row
+/// panels of packed A k·MR values apart and their tiles MR rows down C (Note [Tile runs in one
+/// call] in Swift).
+#define CK_DEFINE_PACKED_COLUMN(prefix, T, MR)                                                          \
+    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
+                                    long jump, const T *b, long bs, T *c, long ldc, long rows,          \
+                                    long cols, T alpha, T beta) {                                       \
+        (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
+        for (;;) {                                                                                      \
+            CK(prefix##_packed_tile)(k, a, b, c, ldc, rows < MR ? rows : MR, cols, alpha, beta);        \
+            rows -= MR;                                                                                 \
+            if (rows <= 0) break;                                                                       \
+            a += k * MR;                                                                                \
+            c += MR * ldc;                                                                              \
+        }                                                                                               \
+    }
+
 #define CK_DEFINE_GEMM(prefix, T, V, LOADV, STOREV, SPLATV, LANES, MR, NV, SCALAR_FMA)                  \
     CK_GEMM_BODY(CK(prefix##_full), T, V, LOADV, STOREV, SPLATV, LANES, MR, MR, NV, SCALAR_FMA, 0)      \
     CK_GEMM_BODY(CK(prefix##_half), T, V, LOADV, STOREV, SPLATV, LANES, MR, (MR / 2), NV, SCALAR_FMA, 0) \
@@ -907,18 +924,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
         else                                                                                            \
             CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, NV * LANES, c, ldc, rows, cols, alpha, beta, 1); \
     }                                                                                                   \
-    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
-                                    long jump, const T *b, long bs, T *c, long ldc, long rows,          \
-                                    long cols, T alpha, T beta) {                                       \
-        (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        for (;;) {                                                                                      \
-            CK(prefix##_packed_tile)(k, a, b, c, ldc, rows < MR ? rows : MR, cols, alpha, beta);        \
-            rows -= MR;                                                                                 \
-            if (rows <= 0) break;                                                                       \
-            a += k * MR;                                                                                \
-            c += MR * ldc;                                                                              \
-        }                                                                                               \
-    }                                                                                                   \
+    CK_DEFINE_PACKED_COLUMN(prefix, T, MR)                                                              \
     /* Segments (seg < k) take the bodies that count them; plain strides the ones that do not. */      \
     static __attribute__((noinline)) void CK(prefix##_strided_tile)(long k, const T *a, long ars, long acs, \
                                                                       long arows, long seg, long jump,   \
@@ -1312,18 +1318,7 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
         else                                                                                            \
             CK(prefix##_full)(k, a, 1, MR, MR, k, 0, b, LANES, c, ldc, rows, cols, alpha, beta, 1);     \
     }                                                                                                   \
-    static void CK(prefix##_packed)(long k, const T *a, long ars, long acs, long arows, long seg,        \
-                                    long jump, const T *b, long bs, T *c, long ldc, long rows,          \
-                                    long cols, T alpha, T beta) {                                       \
-        (void)ars; (void)acs; (void)arows; (void)seg; (void)jump; (void)bs;                             \
-        for (;;) {                                                                                      \
-            CK(prefix##_packed_tile)(k, a, b, c, ldc, rows < MR ? rows : MR, cols, alpha, beta);        \
-            rows -= MR;                                                                                 \
-            if (rows <= 0) break;                                                                       \
-            a += k * MR;                                                                                \
-            c += MR * ldc;                                                                              \
-        }                                                                                               \
-    }                                                                                                   \
+    CK_DEFINE_PACKED_COLUMN(prefix, T, MR)                                                              \
     static __attribute__((noinline)) void CK(prefix##_half_rows)(long k, const T *a, long ars, long acs, \
                                                                    long arows, long seg, long jump,     \
                                                                    const T *b, long bs, T *c, long ldc, \
