@@ -36,7 +36,9 @@
 ///
 /// An `epilogue` (a bias and an activation, a gradient mask, an optimizer step: any elementwise
 /// work on C) runs on each block of C as soon as the block holds its final value, while the block
-/// is still in cache, instead of in a second pass over C (Note [GEMM epilogues]).
+/// is still in cache, instead of in a second pass over C (Note [GEMM epilogues]). `columnSums`
+/// (a bias gradient) are taken from the same blocks after the epilogue, in an order that does not
+/// depend on the thread count (Note [Column sums from the product's blocks]).
 ///
 /// ```swift
 /// // C (2×2) = A (2×3) · B (3×2)
@@ -63,20 +65,37 @@ public enum GEMM {
         loop: any ParallelLoop = SerialLoop(),
         cache: CacheSizes = .default,
         level: KernelLevel = .current,
-        epilogue: Epilogue? = nil
+        epilogue: Epilogue? = nil,
+        columnSums: [ColumnSum<T>] = []
     ) throws {
         try validate(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                      lda: lda, ldb: ldb, ldc: ldc)
         guard level.isSupported else { throw KernelError("gemm", "kernel level \(level) is not supported by this CPU") }
-        if m == 0 || n == 0 { return }
+        for sum in columnSums where sum.rowStride < n {
+            throw KernelError("gemm", "column sum's row stride \(sum.rowStride) < n = \(n)")
+        }
+        if n == 0 { return }
+        if m == 0 {
+            for sum in columnSums { sum.destination.update(repeating: 0, count: n) }
+            return
+        }
         if k == 0 || alpha == 0 {
             scale(m: m, n: n, beta: beta, c: c, ldc: ldc)
-            epilogue?(0..<m, 0..<n)
+            withColumnSums(columnSums, m: m, n: n, chunk: m, epilogue: epilogue) { $0?(0..<m, 0..<n) }
             return
         }
         let kernel = MicroKernel<T>.best(m: m, n: n, level: level, cache: cache)!   // supported, so built
-        product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, loop: loop, cache: cache, kernel: kernel, epilogue: epilogue)
+        if columnSums.isEmpty {
+            product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, loop: loop, cache: cache, kernel: kernel, epilogue: epilogue)
+            return
+        }
+        let chunk = columnSumChunk(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                   kernel: kernel, cache: cache)
+        withColumnSums(columnSums, m: m, n: n, chunk: chunk, epilogue: epilogue) { extended in
+            product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, loop: loop, cache: cache, kernel: kernel, epilogue: extended)
+        }
     }
 
     /// One checked, non-empty product (`k > 0`, `alpha ≠ 0`) on `kernel`: the small-product path

@@ -67,6 +67,9 @@ struct BufferPlan<Scalar: TensorScalar> {
         var internalOnly = [Bool](repeating: false, count: n)
         for s in 0..<m where members[s].count > 1 {
             for i in members[s] where !pinned[i] && consumers[i].isEmpty { internalOnly[i] = true }
+            // A column sum reads its value's blocks after every member ran on them (Note [Bias
+            // gradients from the product's blocks]): that value keeps its buffer to the step's end.
+            for i in steps.columnSums[s] { internalOnly[root[records[i].inputs[0]]] = false }
         }
         // Values freed at each position of the sequence (after their last reader there).
         var releaseAt = [[Int]](repeating: [], count: order.sequence.count)
@@ -108,7 +111,10 @@ struct BufferPlan<Scalar: TensorScalar> {
                 }
                 free.append(contentsOf: groupFree)
             }
-            for r in releaseAt[p] { free.append(Block(offset: offset[r], size: bytes(r), releasers: consumers[r])) }
+            // A value no other step reads (read only inside its own step) is free once that step is done.
+            for r in releaseAt[p] {
+                free.append(Block(offset: offset[r], size: bytes(r), releasers: consumers[r].isEmpty ? [steps.stepOf[r]] : consumers[r]))
+            }
         }
     }
 

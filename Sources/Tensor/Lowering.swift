@@ -20,7 +20,8 @@ enum Lowering<Scalar: TensorScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     static func lower(_ op: Operation, inputs: [Operand<Scalar>], output: Operand<Scalar>,
-                      location: SourceLocation, loop: any ParallelLoop, epilogue: GEMM.Epilogue? = nil) throws -> Lowered {
+                      location: SourceLocation, loop: any ParallelLoop, epilogue: GEMM.Epilogue? = nil,
+                      columnSums: [GEMM.ColumnSum<Scalar>] = []) throws -> Lowered {
         let out = output.pointer
         let n = output.count
         let shape = output.shape
@@ -88,14 +89,16 @@ enum Lowering<Scalar: TensorScalar> {
             // Stacked rows times one shared matrix (x·W with x [..., m, k]): one GEMM over all the
             // rows (each row's sums are the same as in a product per batch entry: same bits).
             let stacked = batch > 1 && rb == 2 && !ta
-            precondition(epilogue == nil || batch == 1 || stacked, "an epilogue follows a single product only (PlanSteps)")
+            precondition(epilogue == nil && columnSums.isEmpty || batch == 1 || stacked,
+                         "an epilogue or a column sum follows a single product only (PlanSteps)")
             if batch == 1 || stacked {
                 let rows = batch * m
                 return Lowered(body: {
                     do {
                         try GEMM.multiply(transposeA: ta, transposeB: tb, m: rows, n: cols, k: k,
                                           a: pa.pointer, lda: lda, b: pb.pointer, ldb: ldb,
-                                          c: out.pointer, ldc: cols, loop: loop, cache: cache, epilogue: epilogue)
+                                          c: out.pointer, ldc: cols, loop: loop, cache: cache, epilogue: epilogue,
+                                          columnSums: columnSums)
                     } catch { throw failure(error) }
                 }, flops: flops)
             }

@@ -68,11 +68,21 @@ extension PlanBuilder {
                 let inputs = r.inputs.map { Operand<Scalar>(address: storage[$0]!, shape: records[$0].shape) }
                 let output = Operand<Scalar>(address: storage[i]!, shape: r.shape)
                 moved += Double((inputs.reduce(0) { $0 + $1.count } + output.count) * stride)
+                if steps.isColumnSum[i] {
+                    // Taken by the product from its blocks (Note [Bias gradients from the product's blocks]).
+                    flops += Double(inputs[0].count)
+                    continue
+                }
                 if hosted && i == members[s][0] {
                     let program = MicroProgram(micro), width = r.shape[r.shape.count - 1]
-                    let epilogue: GEMM.Epilogue = { rows, columns in program.run(rows: rows, columns: columns, width: width) }
+                    let run: GEMM.Epilogue = { rows, columns in program.run(rows: rows, columns: columns, width: width) }
+                    let epilogue = micro.isEmpty ? nil : run
+                    let sums = steps.columnSums[s].map { j in
+                        GEMM.ColumnSum(of: UnsafePointer(storage[records[j].inputs[0]]!), rowStride: width, into: storage[j]!)
+                    }
                     let lowered = try Lowering<Scalar>.lower(r.operation, inputs: inputs, output: output,
-                                                             location: r.location, loop: loop, epilogue: epilogue)
+                                                             location: r.location, loop: loop, epilogue: epilogue,
+                                                             columnSums: sums)
                     body = lowered.body
                     flops += lowered.flops
                 } else if steps.fusible[s] || hosted {

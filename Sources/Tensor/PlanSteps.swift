@@ -17,6 +17,15 @@
 /// gradient) join its step under the same rules, with row vectors as long as its rows, and run as
 /// the product's epilogue on each block of the result while the block is in cache (Note [GEMM
 /// epilogues] in Kernels), instead of in a second pass over it.
+///
+/// Note [Bias gradients from the product's blocks]: a `sum` over all axes but the last of such a
+/// step's result or of one of its members (a layer's bias gradient: the column sums of the
+/// gradient at its pre-activation, which the step's epilogue computes block by block) joins the
+/// step as a column sum. GEMM takes it from each finished block after the epilogue, in chunks of
+/// rows fixed by the product's shape (Note [Column sums from the product's blocks] in Kernels), and
+/// adds the chunks when the product is done: no task of its own and no second pass over the
+/// gradient. The sum is complete only when the step ends, so no member of the step may read it,
+/// and a member it reads keeps its buffer to the end of the step.
 struct PlanSteps<Scalar: TensorScalar> {
     /// Per node id, the node whose storage holds its value: itself, or for a reshape its input's root.
     private(set) var root: [Int]
@@ -31,6 +40,11 @@ struct PlanSteps<Scalar: TensorScalar> {
     /// Per step, whether its first member is a matrix product that may host elementwise members
     /// as its epilogue (the members after the first, if any).
     private(set) var hostsEpilogue: [Bool] = []
+    /// Per step, its members that are column sums of its result or of its other members (Note
+    /// [Bias gradients from the product's blocks]), in id order.
+    private(set) var columnSums: [[Int]] = []
+    /// Per node id, whether it is a column sum taken by the step that computes it.
+    private(set) var isColumnSum: [Bool]
 
     var count: Int { members.count }
 
@@ -39,10 +53,18 @@ struct PlanSteps<Scalar: TensorScalar> {
     init(_ records: [Graph<Scalar>.Record], needed: [Bool], fusion: Bool, folded: Set<Int> = []) {
         root = Array(0..<records.count)
         stepOf = [Int](repeating: -1, count: records.count)
+        isColumnSum = [Bool](repeating: false, count: records.count)
         for i in records.indices where needed[i] {
             let r = records[i]
             if case .reshape = r.operation { root[i] = root[r.inputs[0]]; continue }
             if r.operation.isLeaf || folded.contains(i) { continue }
+            if fusion, let s = columnSumHost(r, records) {
+                stepOf[i] = s
+                members[s].append(i)
+                columnSums[s].append(i)
+                isColumnSum[i] = true
+                continue
+            }
             let canFuse = fusion && Self.isFusible(r, records)
             let row = canFuse ? Self.rowLength(r, records) : 0
             if canFuse, let s = fusionTarget(i, records, row: row) {
@@ -56,7 +78,24 @@ struct PlanSteps<Scalar: TensorScalar> {
             fusible.append(canFuse)
             rowLength.append(row)
             hostsEpilogue.append(fusion && Self.canHostEpilogue(r, records))
+            columnSums.append([])
         }
+    }
+
+    /// The step that can take node `r` as a column sum (Note [Bias gradients from the product's
+    /// blocks]): `r` sums a value of a step hosting an epilogue over all axes but the last, that
+    /// value has the product's element count and row length, and both are on the same side
+    /// (forward or backward).
+    private func columnSumHost(_ r: Graph<Scalar>.Record, _ records: [Graph<Scalar>.Record]) -> Int? {
+        guard case let .sum(axes, _) = r.operation else { return nil }
+        let j = r.inputs[0], shape = records[j].shape
+        guard shape.count >= 2, Set(axes) == Set(0..<(shape.count - 1)), axes.count == shape.count - 1 else { return nil }
+        let s = stepOf[root[j]]
+        guard s >= 0, hostsEpilogue[s], !isColumnSum[root[j]] else { return nil }
+        let product = records[members[s][0]]
+        guard product.isGradient == r.isGradient, product.shape.last == shape.last,
+              product.shape.reduce(1, *) == shape.reduce(1, *) else { return nil }
+        return s
     }
 
     /// Whether node `r` is a product whose result elementwise nodes can follow in its epilogue: a
@@ -105,7 +144,9 @@ struct PlanSteps<Scalar: TensorScalar> {
         var best: Int? = nil
         for j in r.inputs {
             let s = stepOf[root[j]]
+            // A column sum is complete only when its step ends: nothing in the step may read it.
             guard s >= 0, fusible[s] || hostsEpilogue[s], s != best, records[members[s][0]].isGradient == r.isGradient,
+                  !r.inputs.contains(where: { isColumnSum[root[$0]] && stepOf[root[$0]] == s }),
                   row == 0 || rowLength[s] == 0 || rowLength[s] == row,
                   row == 0 || !hostsEpilogue[s] || records[members[s][0]].shape.last == row,
                   records[members[s][0]].shape.reduce(1, *) == count else { continue }

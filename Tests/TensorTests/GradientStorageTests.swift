@@ -79,6 +79,9 @@ import Kernels
         let (fused, _) = try Self.step(storage: true, fusion: true, workers: 2, scale: scale)
         #expect(unfused.inStorage == [false, false, false])
         #expect(names.contains("send 0") && !names.contains("matmul+send 0"), "\(names)")
-        #expect(unfused.gradients == fused.gradients)
+        // The weights' gradients bitwise; the bias gradient, a column sum of the product's blocks
+        // in the fused plan (Note [Bias gradients from the product's blocks]), within rounding.
+        #expect(unfused.gradients[0] == fused.gradients[0] && unfused.gradients[2] == fused.gradients[2])
+        #expect(zip(unfused.gradients[1], fused.gradients[1]).allSatisfy { abs($0 - $1) <= 1e-5 * (1 + abs($0)) })
     }
 }
