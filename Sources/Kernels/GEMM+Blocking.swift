@@ -29,14 +29,26 @@ extension GEMM {
             // worker, so that a worker that starts late still takes a share, but each of at least
             // 2^18 multiply-adds.
             let work = m * n * k
-            let split = !(workers <= 1 || work <= 1 << 20 || tiles < 2)
+            let split = workers > 1 && directMaySplit(m: m, n: n, k: k, mr: mr)
             let smallest = Swift.max(1, (tiles << 18) / Swift.max(1, work))
-            let epilogueRows = Swift.max(1, cache.l1 / 2 / Swift.max(1, n * MemoryLayout<T>.stride))
+            let epilogueRows = directEpilogueRows(T.self, n: n, cache: cache)
             splitting(loop, 0..<tiles, when: split, grain: Swift.max(smallest, tiles / (4 * workers))) { range in
                 directTiles(range, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c, ldc: ldc,
                             kernel: kernel, bPack: bPack, epilogueRows: epilogueRows, epilogue: epilogue)
             }
         }
+    }
+
+    /// Whether a small product may be split over workers (when there are several): more than
+    /// 2^20 multiply-adds and more than one row tile (`directProduct`).
+    static func directMaySplit(m: Int, n: Int, k: Int, mr: Int) -> Bool {
+        m * n * k > 1 << 20 && (m + mr - 1) / mr >= 2
+    }
+
+    /// The rows a small product's epilogue gets at least at once (up to half of L1), in runs of
+    /// whole row tiles (`directTiles`).
+    static func directEpilogueRows<T>(_ type: T.Type, n: Int, cache: CacheSizes) -> Int {
+        Swift.max(1, cache.l1 / 2 / Swift.max(1, n * MemoryLayout<T>.stride))
     }
 
     /// Row tiles `tiles` of a small product (see `directProduct`): op(B)'s panels in place, the

@@ -21,66 +21,106 @@ extension GEMM {
     }
 
     // Note [Column sums from the product's blocks]: the epilogue's blocks (Note [GEMM epilogues])
-    // depend on the worker count, but their row bounds never fall inside a chunk of rows fixed by
-    // the path alone: every block starts at a multiple of the tile's height `mr` on the
-    // small-product and packed paths, of the row block on the dot-product path (and covers all of
-    // C where C is computed whole: a transposed result, k = 0). Each chunk's partial sums are
-    // therefore taken by one block, in one order: `((x₀ + x₁) + x₂) + …` down the chunk's rows,
-    // into scratch; when the product is done, the chunks' partials are added in chunk order. The
-    // sums are the same bits for every worker count. They are not the bits of `Reduction`'s
-    // column sum (rows in one sequence) unless C has a single chunk of rows.
+    // may depend on the worker count, but their row bounds never fall inside a chunk of rows
+    // fixed by the product alone: every block starts at a multiple of the tile's height `mr` on
+    // the packed path and on a small-product path that may split (more than 2^20 multiply-adds),
+    // of the row block on the dot-product path, and of the epilogue's run of tiles on a small
+    // product never split (the same run for any worker count); where C is computed whole (a
+    // transposed result, k = 0) one chunk covers it. Each chunk's sums are therefore taken by one
+    // block, in one order: `((x₀ + x₁) + x₂) + …` down the chunk's rows (held in vector
+    // registers, a vector of columns at a time); when the product is done, the chunks' sums are
+    // added in chunk order. The sums are the same bits for every worker count. They are those of
+    // `Reduction`'s column sum (rows in one sequence) when C has a single chunk, and differ from
+    // them in rounding otherwise.
 
     /// The rows of the chunks column sums are taken in (Note [Column sums from the product's
-    /// blocks]): a multiple of which every epilogue block of this product starts at.
+    /// blocks]): a multiple of which every epilogue block of this product starts at. Follows the
+    /// choice of path in `product`.
     static func columnSumChunk<T: KernelFloat>(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                               a: Operand<T>, b: Operand<T>, beta: T,
                                                kernel: MicroKernel<T>, cache: CacheSizes) -> Int {
-        let level = kernel.level
+        let level = kernel.level, mr = kernel.mr
         if dotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, k: k, level: level, cache: cache)
             || narrowDotSuits(T.self, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                               level: level, cache: cache) {
             return dotRowBlock(m: m, k: k, tileRows: Int(level.builtTable!.pointee.sgemm_dot_rows), cache: cache)
         }
-        return kernel.mr
+        if transposedResultKernel(m: m, n: n, k: k, a: a, b: b, beta: beta, kernel: kernel, cache: cache) != nil {
+            return m
+        }
+        if directSuits(T.self, m: m, n: n, k: k, a: a, nr: kernel.nr, cache: cache),
+           !directMaySplit(m: m, n: n, k: k, mr: mr) {
+            return Swift.min(m, roundUp(directEpilogueRows(T.self, n: n, cache: cache), mr))
+        }
+        return mr
     }
 
-    /// Runs `body` with `epilogue` extended to take `sums`' partials from each finished block in
-    /// chunks of `chunk` rows, then adds the partials in chunk order into the destinations.
+    /// Runs `body` with `epilogue` extended to take `sums`' chunk sums from each finished block in
+    /// chunks of `chunk` rows, then adds the chunks' sums in chunk order into the destinations
+    /// (the first chunk's go there directly; the others' to scratch).
     static func withColumnSums<T: KernelFloat>(
         _ sums: [ColumnSum<T>], m: Int, n: Int, chunk: Int, epilogue: Epilogue?, _ body: (Epilogue?) -> Void
     ) {
         if sums.isEmpty { body(epilogue); return }
         let chunks = (m + chunk - 1) / chunk
-        withScratch(T.self, count: sums.count * chunks * n) { scratch in
+        withScratch(T.self, count: sums.count * (chunks - 1) * n) { scratch in
             let partials = ScratchAddress(pointer: scratch)
             body { rows, columns in
                 epilogue?(rows, columns)
                 precondition(rows.lowerBound % chunk == 0 && (rows.upperBound % chunk == 0 || rows.upperBound == m),
                              "gemm: an epilogue block's rows \(rows) cut a column-sum chunk of \(chunk) rows")
-                let width = columns.count
                 for (s, sum) in sums.enumerated() {
                     var r = rows.lowerBound
                     while r < rows.upperBound {
-                        let end = Swift.min(r + chunk, rows.upperBound)
-                        let partial = partials.pointer + (s * chunks + r / chunk) * n + columns.lowerBound
-                        let first = sum.source + r * sum.rowStride + columns.lowerBound
-                        partial.update(from: first, count: width)
-                        for i in (r + 1)..<end {
-                            Elementwise.binaryRun(AddOp.self, UnsafePointer(partial), 1, first + (i - r) * sum.rowStride, 1,
-                                                  partial, width)
-                        }
+                        let end = Swift.min(r + chunk, rows.upperBound), c = r / chunk
+                        let into = c == 0 ? sum.destination : partials.pointer + (s * (chunks - 1) + c - 1) * n
+                        sumRows(sum.source + r * sum.rowStride + columns.lowerBound, rowStride: sum.rowStride,
+                                rows: end - r, columns: columns.count, into: into + columns.lowerBound)
                         r = end
                     }
                 }
             }
             for (s, sum) in sums.enumerated() {
-                let first = scratch + s * chunks * n
-                if chunks == 0 { sum.destination.update(repeating: 0, count: n); continue }
-                sum.destination.update(from: first, count: n)
-                for c in 1..<chunks {
-                    Elementwise.binaryRun(AddOp.self, UnsafePointer(sum.destination), 1, UnsafePointer(first + c * n), 1,
-                                          sum.destination, n)
+                for c in 1..<Swift.max(1, chunks) {
+                    Elementwise.binaryRun(AddOp.self, UnsafePointer(sum.destination), 1,
+                                          UnsafePointer(scratch + (s * (chunks - 1) + c - 1) * n), 1, sum.destination, n)
                 }
             }
+        }
+    }
+
+    /// `into[j] = ((x[0][j] + x[1][j]) + x[2][j]) + …` over `rows` rows `rowStride` apart, for
+    /// `columns` columns: a vector of columns at a time, its sum held in a register down the rows.
+    @inline(__always)
+    static func sumRows<T: KernelFloat>(_ x: UnsafePointer<T>, rowStride: Int, rows: Int, columns: Int,
+                                        into: UnsafeMutablePointer<T>) {
+        let w = T.Vector.scalarCount
+        var j = 0
+        while j + 2 * w <= columns {
+            var p = x + j
+            var a0: T.Vector = loadVector(p), a1: T.Vector = loadVector(p + w)
+            for _ in 1..<rows {
+                p += rowStride
+                a0 += loadVector(p)
+                a1 += loadVector(p + w)
+            }
+            storeVector(a0, into + j)
+            storeVector(a1, into + j + w)
+            j += 2 * w
+        }
+        if j + w <= columns {
+            var p = x + j
+            var a0: T.Vector = loadVector(p)
+            for _ in 1..<rows { p += rowStride; a0 += loadVector(p) }
+            storeVector(a0, into + j)
+            j += w
+        }
+        while j < columns {
+            var p = x + j
+            var acc = p.pointee
+            for _ in 1..<rows { p += rowStride; acc += p.pointee }
+            into[j] = acc
+            j += 1
         }
     }
 }

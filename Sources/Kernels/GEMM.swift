@@ -91,6 +91,8 @@ public enum GEMM {
             return
         }
         let chunk = columnSumChunk(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                   a: Operand(base: a, ld: lda, transposed: transposeA),
+                                   b: Operand(base: b, ld: ldb, transposed: transposeB), beta: beta,
                                    kernel: kernel, cache: cache)
         withColumnSums(columnSums, m: m, n: n, chunk: chunk, epilogue: epilogue) { extended in
             product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,

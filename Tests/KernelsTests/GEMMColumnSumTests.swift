@@ -19,6 +19,7 @@ import TestSupport
     static let cases: [Case] = [
         Case(m: 1, n: 1, k: 1), Case(m: 7, n: 5, k: 3), Case(m: 37, n: 130, k: 21, beta: 1),
         Case(ta: true, m: 64, n: 256, k: 32),                   // a weight gradient's shape (small path)
+        Case(m: 250, n: 256, k: 64), Case(ta: true, m: 300, n: 64, k: 100),  // small paths that may split
         Case(m: 256, n: 1024, k: 300), Case(m: 200, n: 300, k: 700, alpha: 0.5), Case(m: 33, n: 2100, k: 40),
         Case(m: 40, n: 800, k: 900), Case(m: 200, n: 1100, k: 120),
         Case(tb: true, m: 30, n: 77, k: 530), Case(tb: true, m: 64, n: 100, k: 1024),   // dot products
