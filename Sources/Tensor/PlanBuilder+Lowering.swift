@@ -102,7 +102,7 @@ extension PlanBuilder {
                                               rowLength: steps.rowLength[s], loop: loop)
             }
             let first = records[members[s][0]]
-            let name: String
+            var name: String
             if members[s].count == 1 {
                 name = first.operation.name
             } else {
@@ -110,16 +110,28 @@ extension PlanBuilder {
                 for i in members[s] where !names.contains(records[i].operation.name) { names.append(records[i].operation.name) }
                 name = "fused[\(members[s].count)] " + names.joined(separator: "+")
             }
+            // Note [Bias updates in the product's step]: updates of the column sums, once they are complete.
+            for (k, u) in updates.enumerated() where order.absorbed[k] == s {
+                let count = u.parameter.count, apply = u.apply, inner = body!
+                let p = Address(storage[u.parameter.id]!), g = Address(storage[u.gradient.id]!)
+                body = {
+                    try inner()
+                    apply(UnsafeMutableBufferPointer(start: p.pointer, count: count),
+                          UnsafeBufferPointer(start: g.pointer, count: count))
+                }
+                name += "+" + Self.updateName(u)
+                flops += Double(2 * count)
+                moved += Double(3 * count * stride)
+            }
             bodies.append(body!)
             info.append(TaskInfo(name: name, category: first.isGradient ? .backward : .forward,
                                  nodes: members[s], shapes: members[s].map { records[$0].shape },
                                  flops: flops, bytes: moved))
             costs.append(TaskCost.of(flops: flops, bytes: moved))
         }
-        for (k, u) in updates.enumerated() {
+        for (k, u) in updates.enumerated() where order.absorbed[k] == nil {
             let count = u.parameter.count
-            let name: String
-            if let given = u.name { name = given } else if case let .parameter(pn) = u.parameter.operation { name = "update \(pn)" } else { name = "update" }
+            let name = Self.updateName(u)
             if folded[u.gradient.id] == k {
                 // Note [Updates in the gradient's product]: the update's task runs the product.
                 let r = records[u.gradient.id]
@@ -149,11 +161,23 @@ extension PlanBuilder {
             costs.append(TaskCost.of(flops: Double(2 * count), bytes: moved))
         }
 
-        let ranks = [Int](repeating: 0, count: m) + updates.map(\.priority)
-        let program = try PlanProgram(bodies: bodies, info: info, dependencies: order.dependencies, costs: costs, ranks: ranks)
+        // Absorbed updates have no task (and nothing waits for them): the others are renumbered.
+        let tasks = (0..<(m + updates.count)).filter { $0 < m || order.absorbed[$0 - m] == nil }
+        var index = [Int](repeating: -1, count: m + updates.count)
+        for (t, step) in tasks.enumerated() { index[step] = t }
+        let ranks = [Int](repeating: 0, count: m) + updates.indices.filter { order.absorbed[$0] == nil }.map { updates[$0].priority }
+        let dependencies = tasks.map { order.dependencies[$0].map { index[$0] } }
+        let program = try PlanProgram(bodies: bodies, info: info, dependencies: dependencies, costs: costs, ranks: ranks)
         return Built(program: program, arena: arena, arenaBytes: top, unplannedBytes: buffers.unplannedBytes,
                      storage: storage, placeholders: buffers.placeholders, boxes: boxes,
                      structure: Self.structure(records, needed: needed, steps: steps))
+    }
+
+    /// An update's task name: the given one, or `update <parameter name>`.
+    static func updateName(_ u: ParameterUpdate<Scalar>) -> String {
+        if let given = u.name { return given }
+        if case let .parameter(pn) = u.parameter.operation { return "update \(pn)" }
+        return "update"
     }
 
     /// The needed nodes with the task computing each, and their data edges (for DOT writers).

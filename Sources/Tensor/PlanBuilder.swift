@@ -41,7 +41,9 @@ struct PlanBuilder<Scalar: TensorScalar> {
         let needed = Self.prune(records, outputs: outputs, updates: updates)
         let folded = fusion ? Self.foldedGradients(records, needed: needed, outputs: outputs, updates: updates) : [:]
         let steps = PlanSteps(records, needed: needed, fusion: fusion, folded: Set(folded.keys))
-        let order = try PlanOrder(records, steps: steps, updates: updates, folded: folded)
+        let absorbable = fusion ? Self.absorbableUpdates(records, needed: needed, outputs: outputs, updates: updates,
+                                                         steps: steps, folded: folded) : [:]
+        let order = try PlanOrder(records, steps: steps, updates: updates, folded: folded, absorbable: absorbable)
         let buffers = BufferPlan(records, needed: needed, outputs: outputs, steps: steps, order: order)
         return try lower(records, needed: needed, steps: steps, order: order, buffers: buffers, folded: folded)
     }
@@ -50,10 +52,7 @@ struct PlanBuilder<Scalar: TensorScalar> {
     /// themselves (Note [Updates in the gradient's product]): gradient node id → update index.
     static func foldedGradients(_ records: [Graph<Scalar>.Record], needed: [Bool], outputs: [Int],
                                 updates: [ParameterUpdate<Scalar>]) -> [Int: Int] {
-        var readers = [Int](repeating: 0, count: records.count)
-        for i in records.indices where needed[i] { for j in records[i].inputs { readers[j] += 1 } }
-        for o in outputs { readers[o] += 1 }
-        for u in updates { readers[u.gradient.id] += 1 }
+        let readers = Self.readers(records, needed: needed, outputs: outputs, updates: updates)
         func root(_ i: Int) -> Int {
             var r = i
             while case .reshape = records[r].operation { r = records[r].inputs[0] }
@@ -71,6 +70,49 @@ struct PlanBuilder<Scalar: TensorScalar> {
             folded[g] = k
         }
         return folded
+    }
+
+    // Note [Bias updates in the product's step]: a bias gradient taken as a column sum by a
+    // product's step (Note [Bias gradients from the product's blocks]) is complete when that step's
+    // product is done. When nothing else reads it, the bias's update runs right there, at the end
+    // of the step's task, rather than as a task of its own: one task less per layer, on a step
+    // whose scheduling cost is of the order of the update itself (a few hundred elements). The
+    // update calls its `apply` on the plan's buffer as its own task would, so the bits are the
+    // same. The step then waits for every other step that reads the parameter, which is safe
+    // only when those come before it (steps are in topological order, so none of them waits for
+    // it): `PlanOrder` keeps the update separate otherwise.
+
+    /// Per node id, how many needed nodes, outputs and updates read it.
+    static func readers(_ records: [Graph<Scalar>.Record], needed: [Bool], outputs: [Int],
+                        updates: [ParameterUpdate<Scalar>]) -> [Int] {
+        var readers = [Int](repeating: 0, count: records.count)
+        for i in records.indices where needed[i] { for j in records[i].inputs { readers[j] += 1 } }
+        for o in outputs { readers[o] += 1 }
+        for u in updates { readers[u.gradient.id] += 1 }
+        return readers
+    }
+
+    /// The updates that may run at the end of the node step computing their gradient (Note [Bias
+    /// updates in the product's step]): update index → that step. The gradient is a column sum a
+    /// product's step takes (or a reshape of one) that nothing else reads, and the update takes
+    /// the plan's buffer (no `gradientStorage`). `PlanOrder` keeps those whose parameter no later
+    /// step reads.
+    static func absorbableUpdates(_ records: [Graph<Scalar>.Record], needed: [Bool], outputs: [Int],
+                                  updates: [ParameterUpdate<Scalar>], steps: PlanSteps<Scalar>,
+                                  folded: [Int: Int]) -> [Int: Int] {
+        let readers = Self.readers(records, needed: needed, outputs: outputs, updates: updates)
+        var absorbable: [Int: Int] = [:]
+        for (k, u) in updates.enumerated() where u.gradientStorage == nil && folded[u.gradient.id] == nil {
+            var g = u.gradient.id
+            var alone = readers[g] == 1
+            while alone, case .reshape = records[g].operation {
+                g = records[g].inputs[0]
+                alone = readers[g] == 1
+            }
+            guard alone, steps.isColumnSum[g], steps.stepOf[g] >= 0 else { continue }
+            absorbable[k] = steps.stepOf[g]
+        }
+        return absorbable
     }
 }
 

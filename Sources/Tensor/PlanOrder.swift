@@ -14,12 +14,18 @@ struct PlanOrder {
     let sequence: [Int]
     /// Per step, its index in `sequence`.
     let position: [Int]
+    /// Updates that run at the end of the node step computing their gradient, a column sum
+    /// (Note [Bias updates in the product's step]): update index → node step. Their own steps
+    /// stay in the numbering (empty: nothing waits for them, they wait for nothing) but get no task.
+    let absorbed: [Int: Int]
 
     /// Throws if two updates write one parameter.
     /// A `folded` gradient's update (Note [Updates in the gradient's product]) waits for, and
     /// reads, what the gradient's product reads.
+    /// `absorbable` updates (update index → the node step computing its gradient) are absorbed
+    /// when every other step that reads their parameter comes before that step.
     init<Scalar>(_ records: [Graph<Scalar>.Record], steps: PlanSteps<Scalar>, updates: [ParameterUpdate<Scalar>],
-                 folded: [Int: Int] = [:]) throws(GraphError) {
+                 folded: [Int: Int] = [:], absorbable: [Int: Int] = [:]) throws(GraphError) {
         let m = steps.count, stepCount = m + updates.count
         let root = steps.root, stepOf = steps.stepOf
         var deps = [[Int]](repeating: [], count: stepCount)
@@ -35,11 +41,23 @@ struct PlanOrder {
             }
         }
         var updated = Set<Int>()
+        var absorbed: [Int: Int] = [:]
         for (k, u) in updates.enumerated() {
             let s = m + k
             guard updated.insert(u.parameter.id).inserted else {
                 throw GraphError(operation: "plan", shapes: [u.parameter.shape], location: u.parameter.location,
                                  message: "parameter %\(u.parameter.id) has two updates in one plan")
+            }
+            // Readers of the parameter so far are node steps and folded updates' products; the
+            // node step may wait for node steps before it (steps are in topological order).
+            if let host = absorbable[k], consumers[root[u.parameter.id]].allSatisfy({ $0 < host || $0 == host }) {
+                if u.writesParameter {
+                    for reader in consumers[root[u.parameter.id]] where reader != host && !deps[host].contains(reader) {
+                        deps[host].append(reader)
+                    }
+                }
+                absorbed[k] = host
+                continue
             }
             let g = root[u.gradient.id]
             if stepOf[g] >= 0 { deps[s].append(stepOf[g]) }
@@ -66,6 +84,7 @@ struct PlanOrder {
         for (p, s) in sequence.enumerated() { position[s] = p }
 
         dependencies = deps
+        self.absorbed = absorbed
         self.consumers = consumers
         self.sequence = sequence
         self.position = position

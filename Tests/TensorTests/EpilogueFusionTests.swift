@@ -140,6 +140,57 @@ import Scheduler
         #expect(zip(fused, expected).allSatisfy { abs($0 - $1) <= 1e-5 * (1 + abs($1)) })
     }
 
+    /// Two SGD steps of the perceptron: b0's update runs at the end of the step taking its
+    /// gradient (Note [Bias updates in the product's step]), with the bits of a separate update
+    /// (b0's gradient also returned, so read by two: its update then has a task), on any worker count.
+    @Test(arguments: [1, 3])
+    func biasUpdateRunsInTheStepTakingItsGradient(workers: Int) throws {
+        func train(returnBiasGradient: Bool) throws -> (values: [[Float]], names: [String]) {
+            let g = Graph<Float>()
+            var rng = SeededGenerator(seed: 5)
+            let x = g.constant(.randomNormal(shape: [90, 70], using: &rng))
+            let w0 = g.parameter("w0", .randomNormal(shape: [70, 40], standardDeviation: 0.1, using: &rng))
+            let b0 = g.parameter("b0", .randomNormal(shape: [40], using: &rng))
+            let w1 = g.parameter("w1", .randomNormal(shape: [40, 3], standardDeviation: 0.2, using: &rng))
+            let target = g.constant(.randomNormal(shape: [90, 3], using: &rng))
+            let loss = try meanSquaredError(relu(x.matmul(w0) + b0).matmul(w1), target)
+            let parameters = [w0, b0, w1]
+            let grads = try g.gradients(of: loss, wrt: parameters)
+            let updates = zip(parameters, grads).map { p, d in ParameterUpdate.sgd(parameter: p, gradient: d) { 0.1 } }
+            let executor = Executor(workers: workers)
+            defer { executor.shutdown() }
+            let plan = try Plan(outputs: [loss] + (returnBiasGradient ? [grads[1]] : []), updates: updates, executor: executor)
+            for _ in 0..<2 { try plan.run() }
+            return (try parameters.map { try g.value(of: $0).scalars }, plan.taskInfo.map(\.name))
+        }
+        let absorbed = try train(returnBiasGradient: false), separate = try train(returnBiasGradient: true)
+        #expect(absorbed.names.contains("fused[3] matmul+relu_backward+sum+update b0"), "\(absorbed.names)")
+        #expect(!absorbed.names.contains("update b0") && separate.names.contains("update b0"), "\(separate.names)")
+        #expect(absorbed.names.count == separate.names.count - 1)
+        #expect(absorbed.values == separate.values)
+    }
+
+    /// A step after the bias gradient's step reads the bias: the update must wait for it, so it
+    /// keeps a task of its own, and that reader sees the bias before the update.
+    @Test func aLaterReaderOfTheBiasKeepsItsUpdateSeparate() throws {
+        let g = Graph<Float>()
+        var rng = SeededGenerator(seed: 6)
+        let x = g.constant(.randomNormal(shape: [30, 8], using: &rng))
+        let w0 = g.parameter("w0", .randomNormal(shape: [8, 12], using: &rng))
+        let b0 = g.parameter("b0", .randomNormal(shape: [12], using: &rng))
+        let w1 = g.parameter("w1", .randomNormal(shape: [12, 2], using: &rng))
+        let loss = try square(relu(x.matmul(w0) + b0).matmul(w1)).mean()
+        let grads = try g.gradients(of: loss, wrt: [b0])
+        let before = try g.value(of: b0).scalars
+        let late = try b0 * 2   // created after the gradients: a later step
+        let update = ParameterUpdate.sgd(parameter: b0, gradient: grads[0]) { 0.5 }
+        let plan = try Plan(outputs: [loss, late], updates: [update])
+        #expect(plan.taskInfo.map(\.name).contains("update b0"), "\(plan.taskInfo.map(\.name))")
+        try plan.run()
+        #expect(try plan.value(of: late).scalars == before.map { $0 * 2 })
+        #expect(try g.value(of: b0).scalars != before)
+    }
+
     /// A row vector as long as another axis than the product's rows (after a reshape) is not
     /// aligned with the product's blocks: that node does not join the product.
     @Test func rowsOfAnotherLengthStayOutside() throws {
