@@ -446,6 +446,41 @@ CK_FOLD_ROWS(add)
 CK_FOLD_ROWS(max)
 CK_FOLD_ROWS(min)
 
+/// Column folds: `out[j] = ((x[0][j] op x[1][j]) op x[2][j]) op ...` down `rows` rows `rs` apart
+/// (rows in order, for every column: the order of Swift's `Reduction` over a matrix's rows).
+/// Eight vectors of columns at a time, each held in a register down the rows (independent
+/// chains, so the adds' latency is hidden); the last columns one vector, then one value, at a time.
+#define CK_FOLD_COLUMNS(name, VOP, SOP)                                                       \
+    CK_SHARED void CK(fold_columns_##name)(const float *x, long rs, long rows, long n, float *out) { \
+        enum { W = CK_STREAM_LANES, NV = 8 };                                                 \
+        long j = 0;                                                                           \
+        for (; j + NV * W <= n; j += NV * W) {                                                \
+            const float *p = x + j;                                                           \
+            VS acc[NV];                                                                       \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[v] = lds(p + v * W); \
+            for (long r = 1; r < rows; r++) {                                                 \
+                p += rs;                                                                      \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[v] = VOP(acc[v], lds(p + v * W)); \
+            }                                                                                 \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) sts(out + j + v * W, acc[v]); \
+        }                                                                                     \
+        for (; j + W <= n; j += W) {                                                          \
+            const float *p = x + j;                                                           \
+            VS acc = lds(p);                                                                  \
+            for (long r = 1; r < rows; r++) { p += rs; acc = VOP(acc, lds(p)); }              \
+            sts(out + j, acc);                                                                \
+        }                                                                                     \
+        for (; j < n; j++) {                                                                  \
+            float acc = x[j];                                                                 \
+            for (long r = 1; r < rows; r++) acc = SOP(acc, x[r * rs + j]);                    \
+            out[j] = acc;                                                                     \
+        }                                                                                     \
+    }
+
+CK_FOLD_COLUMNS(add, CK_OP_ADD, CK_SOP_ADD)
+CK_FOLD_COLUMNS(max, CK_OP_MAX, CK_SOP_MAX)
+CK_FOLD_COLUMNS(min, CK_OP_MIN, CK_SOP_MIN)
+
 typedef unsigned U8 __attribute__((vector_size(32)));
 typedef unsigned U8u __attribute__((vector_size(32), aligned(4)));
 
@@ -609,7 +644,8 @@ CK_SHARED void CK_STREAM(copy_runs)(const void *src, long ss, void *dst, long ds
     CK_SHARED void CK_STREAM(binary_##name)(const float *a, long sa, const float *b, long sb, float *out, long n);
 #define CK_DECLARE_FOLD(name) \
     CK_SHARED float CK_STREAM(fold_##name)(const float *x, long n); \
-    CK_SHARED void CK_STREAM(fold_rows_##name)(const float *x, long rows, long n, float *out);
+    CK_SHARED void CK_STREAM(fold_rows_##name)(const float *x, long rows, long n, float *out); \
+    CK_SHARED void CK_STREAM(fold_columns_##name)(const float *x, long rs, long rows, long n, float *out);
 CK_DECLARE_BINARY(add) CK_DECLARE_BINARY(sub) CK_DECLARE_BINARY(mul)
 CK_DECLARE_BINARY(div) CK_DECLARE_BINARY(max) CK_DECLARE_BINARY(min)
 CK_DECLARE_FOLD(add) CK_DECLARE_FOLD(max) CK_DECLARE_FOLD(min)
@@ -1478,6 +1514,8 @@ CK_SHARED const ck_table CK(table) = {
              [CK_BINARY_MIN] = CK_STREAM(fold_min)},
     .fold_rows = {[CK_BINARY_ADD] = CK_STREAM(fold_rows_add), [CK_BINARY_MAX] = CK_STREAM(fold_rows_max),
                   [CK_BINARY_MIN] = CK_STREAM(fold_rows_min)},
+    .fold_columns = {[CK_BINARY_ADD] = CK_STREAM(fold_columns_add), [CK_BINARY_MAX] = CK_STREAM(fold_columns_max),
+                     [CK_BINARY_MIN] = CK_STREAM(fold_columns_min)},
     .transpose32 = CK_STREAM(transpose32),
     .copy_runs = CK_STREAM(copy_runs),
     .pack = CK_STREAM(pack),

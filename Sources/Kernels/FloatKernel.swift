@@ -113,6 +113,13 @@ extension BinaryOp {
         withUnsafeBytes(of: currentKernels.pointee.fold) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<FoldFunction>.stride, as: FoldFunction.self) }
     }
 
+    typealias FoldColumnsFunction = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void
+
+    /// `out[j] = x[0][j] op x[1][j] op …` down `rows` rows `rs` apart, in row order (add, max, min only).
+    @inline(__always) var floatFoldColumns: FoldColumnsFunction {
+        withUnsafeBytes(of: currentKernels.pointee.fold_columns) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<FoldColumnsFunction>.stride, as: FoldColumnsFunction.self) }
+    }
+
     /// `out[r] = fold(x + r·n, n)` for `r < rows` (add, max, min only).
     @inline(__always) var floatFoldRows: FoldRowsFunction {
         withUnsafeBytes(of: currentKernels.pointee.fold_rows) { $0.load(fromByteOffset: kernelIndex * MemoryLayout<FoldRowsFunction>.stride, as: FoldRowsFunction.self) }

@@ -94,6 +94,10 @@ extension GEMM {
     @inline(__always)
     static func sumRows<T: KernelFloat>(_ x: UnsafePointer<T>, rowStride: Int, rows: Int, columns: Int,
                                         into: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            AddOp.op.floatFoldColumns(floats(x), rowStride, rows, columns, floats(into))
+            return
+        }
         let w = T.Vector.scalarCount
         var j = 0
         while j + 2 * w <= columns {

@@ -175,7 +175,19 @@ public enum Reduction {
             }
             return off
         }
-        if innerKept && last == 1 && isReduced[0] != 0 && inner <= 4 * T.Vector.scalarCount {
+        if innerKept && last == 1 && isReduced[0] != 0 && T.self == Float.self && T.Vector.scalarCount == 8 {
+            // Column folds of a [rows, inner] matrix (a bias gradient): the C kernel of the level,
+            // a few vectors of columns held in registers down all the rows (the same order as below).
+            let rows = size[0]
+            let piece = 2048, pieces = (inner + piece - 1) / piece
+            let split = loop.concurrency > 1 && pieces > 1 && outCount * reducedPositions > 1 << 16
+            splitting(loop, 0..<pieces, when: split, grain: 1) { range in
+                for item in range {
+                    let lo = item * piece, hi = Swift.min(inner, lo + piece)
+                    F.op.floatFoldColumns(floats(x + lo), inner, rows, hi - lo, floats(out + lo))
+                }
+            }
+        } else if innerKept && last == 1 && isReduced[0] != 0 && inner <= 4 * T.Vector.scalarCount {
             // Column folds of a [rows, inner] matrix with short rows (a bias gradient over few
             // channels): one vector of columns at a time, held in a register down all the rows (the
             // same order as below, without a call per row). A partial vector is read whole where

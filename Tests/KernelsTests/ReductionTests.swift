@@ -120,6 +120,37 @@ struct ReductionTests {
         }
     }
 
+    /// Sums down the rows of a matrix (a bias gradient) add the rows in order, `((x₀ + x₁) + x₂) + …`
+    /// for every column, bitwise, at every width around the column kernel's vector blocks (and
+    /// beyond its 2048-column pieces, on several workers too); max and min give the column's
+    /// extreme, and a NaN only its own column's NaN. (One column is a contiguous run: the run
+    /// order above applies to it.)
+    @Test(arguments: [2, 7, 8, 9, 63, 64, 65, 100, 257, 2100])
+    func columnFoldsAddTheRowsInOrder(n: Int) throws {
+        var random = TestRandom(seed: UInt64(100 + n))
+        for rows in [1, 2, 33] {
+            var x = (0..<(rows * n)).map { _ in Float.random(in: -1...1, using: &random) * 1000 }
+            var expected = Array(x[0..<n])
+            for r in 1..<rows { for j in 0..<n { expected[j] += x[r * n + j] } }
+            for loop in [SerialLoop()] + workerLoops {
+                var out = [Float](repeating: 0, count: n)
+                try Reduction.reduce(.sum, x, shape: [rows, n], axes: [0], into: &out, loop: loop)
+                #expect(out.map(\.bitPattern) == expected.map(\.bitPattern), "\(rows)×\(n), \(loop.concurrency) workers")
+            }
+            let nanColumn = n / 2
+            x[(rows - 1) * n + nanColumn] = .nan
+            for op in [ReduceOp.max, .min] {
+                var out = [Float](repeating: 0, count: n)
+                try Reduction.reduce(op, x, shape: [rows, n], axes: [0], into: &out)
+                for j in 0..<n {
+                    let column = (0..<rows).map { x[$0 * n + j] }
+                    if j == nanColumn { #expect(out[j].isNaN, "\(op) \(rows)×\(n) column \(j)"); continue }
+                    #expect(out[j] == (op == .max ? column.max()! : column.min()!), "\(op) \(rows)×\(n) column \(j)")
+                }
+            }
+        }
+    }
+
     /// The summation order documented on `Reduction`, written out in scalar code: 4 accumulators
     /// of 8 lanes over whole 32-element blocks, `(a0 + a1) + (a2 + a3)`, lanes halved pairwise,
     /// then the tail in order. Sums over all axes and over trailing axes (the direct path) match it

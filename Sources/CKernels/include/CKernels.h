@@ -147,6 +147,9 @@ typedef struct ck_table {
     float (*fold[CK_BINARY_COUNT])(const float *x, long n);
     /// `out[r] = fold(x + r·n, n)` for r < rows: the same folds over consecutive runs.
     void (*fold_rows[CK_BINARY_COUNT])(const float *x, long rows, long n, float *out);
+    /// `out[j] = x[0][j] op x[1][j] op ... op x[rows-1][j]` for j < n, rows `rs` apart, in row
+    /// order (rows ≥ 1; add, max, min as `fold`): the column sums of a bias gradient.
+    void (*fold_columns[CK_BINARY_COUNT])(const float *x, long rs, long rows, long n, float *out);
     /// Transposing copy of 4-byte elements: `dst[r·dst_stride + c] = src[c·src_stride + r]` for
     /// r < rows, c < cols (8×8 blocks transposed in registers; values are only moved).
     void (*transpose32)(const void *src, long src_stride, void *dst, long dst_stride, long rows, long cols);
