@@ -1,4 +1,6 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension GEMM {
     /// Packs op(A)[i0 ..< i0+mc][p0 ..< p0+kc] into row panels of `mr`: panel q holds, for each p,
@@ -85,9 +87,38 @@ struct PackingPool: ~Copyable {
     }
 }
 
-/// The process-wide packing pool (a `Mutex`: workers of concurrent products take and give back
-/// buffers at the start and end of their share, far from the inner loops).
-let packingPool = Mutex(PackingPool())
+/// A `PackingPool` under a pthread mutex: workers of concurrent products take and give back
+/// buffers at the start and end of their share, far from the inner loops. Not
+/// `Synchronization.Mutex`: on Linux ThreadSanitizer cannot see it and reports every buffer handed
+/// over as a race, which kept the kernels' parallel tests out of its runs; it intercepts pthread
+/// mutexes.
+final class LockedPackingPool: @unchecked Sendable {
+    // @unchecked Sendable: `pool` is only touched under `mutex`.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var pool = PackingPool()
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    /// `PackingPool.take`, under the lock.
+    func take(bytes: Int) -> PackingPool.Buffer {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return pool.take(bytes: bytes)
+    }
+
+    /// `PackingPool.recycle`, under the lock.
+    func recycle(_ buffer: PackingPool.Buffer) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        pool.recycle(buffer)
+    }
+}
+
+/// The process-wide packing pool.
+let packingPool = LockedPackingPool()
 
 /// Runs `body` with scratch space for `count` elements of `T` that allocates nothing in steady
 /// state: stack storage up to 1 KiB (where `withUnsafeTemporaryAllocation` is sure to use the
@@ -98,7 +129,7 @@ func withScratch<T, R>(_ type: T.Type, count: Int, _ body: (UnsafeMutablePointer
     if bytes <= 1024 {
         return withUnsafeTemporaryAllocation(of: T.self, capacity: Swift.max(1, count)) { body($0.baseAddress!) }
     }
-    let buffer = packingPool.withLock { pool in pool.take(bytes: bytes) }
-    defer { packingPool.withLock { pool in pool.recycle(buffer) } }
+    let buffer = packingPool.take(bytes: bytes)
+    defer { packingPool.recycle(buffer) }
     return body(buffer.pointer.bindMemory(to: T.self, capacity: count))
 }

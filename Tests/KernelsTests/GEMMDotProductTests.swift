@@ -2,7 +2,6 @@ import Testing
 import Kernels
 import DispatchLoop
 import TestSupport
-import Synchronization
 
 /// The dot-product path of `GEMM.multiply` (Note [GEMM dot products]): A·Bᵀ with a deep k and few
 /// rows, read in place. Checked on every level this CPU runs that has it (AVX2, AVX-512; the
@@ -111,7 +110,7 @@ import Synchronization
         for i in 0..<m { for j in 0..<n { plain[i * n + j] = Swift.max(0, plain[i * n + j] + bias[j]) } }
         for loop in [SerialLoop()] + workerLoops {
             var c = [Float](repeating: .nan, count: m * n)
-            let visits = Mutex([Int](repeating: 0, count: m * n))
+            let visits = Locked([Int](repeating: 0, count: m * n))
             try c.withUnsafeMutableBufferPointer { cp in
                 let address = Int(bitPattern: cp.baseAddress!)
                 try a.withUnsafeBufferPointer { ap in
@@ -201,7 +200,7 @@ import Synchronization
                               c: &reference, ldc: wide, level: level)
             for loop in [SerialLoop()] + workerLoops {
                 var c = [Float](repeating: .nan, count: m * n)
-                let visits = Mutex([Int](repeating: 0, count: m * n))
+                let visits = Locked([Int](repeating: 0, count: m * n))
                 try c.withUnsafeMutableBufferPointer { cp in
                     let address = Int(bitPattern: cp.baseAddress!)
                     try GEMM.multiply(transposeA: true, m: m, n: n, k: k, alpha: alpha, a: a, lda: m, b: b, ldb: wide,

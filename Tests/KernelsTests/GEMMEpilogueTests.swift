@@ -2,7 +2,6 @@ import Testing
 import Kernels
 import DispatchLoop
 import TestSupport
-import Synchronization
 
 /// `GEMM.multiply`'s epilogue (Note [GEMM epilogues]): every element of C is handed over exactly
 /// once, after its last k block, and an elementwise epilogue gives the same bits as a second pass
@@ -42,7 +41,7 @@ import Synchronization
     @Test func epilogueAfterScaling() throws {
         let m = 5, n = 9
         var c = [Float](repeating: 2, count: m * n)
-        let seen = Mutex([Int](repeating: 0, count: m * n))
+        let seen = Locked([Int](repeating: 0, count: m * n))
         try c.withUnsafeMutableBufferPointer { cp in
             let address = Int(bitPattern: cp.baseAddress!)
             try GEMM.multiply(m: m, n: n, k: 0, a: [], lda: 1, b: [], ldb: n, beta: 3, c: cp.baseAddress!, ldc: n) { rows, columns in
@@ -57,7 +56,7 @@ import Synchronization
     static func fused(m: Int, n: Int, k: Int, a: [Float], b: [Float], bias: [Float], loop: any ParallelLoop,
                       cache: CacheSizes) throws -> (values: [Float], visits: [Int]) {
         var c = [Float](repeating: .nan, count: m * n)
-        let visits = Mutex([Int](repeating: 0, count: m * n))
+        let visits = Locked([Int](repeating: 0, count: m * n))
         try c.withUnsafeMutableBufferPointer { cp in
             try bias.withUnsafeBufferPointer { bp in
                 let out = Int(bitPattern: cp.baseAddress!), row = Int(bitPattern: bp.baseAddress!)
