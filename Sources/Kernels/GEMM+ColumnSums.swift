@@ -90,7 +90,8 @@ extension GEMM {
     }
 
     /// `into[j] = ((x[0][j] + x[1][j]) + x[2][j]) + …` over `rows` rows `rowStride` apart, for
-    /// `columns` columns: a vector of columns at a time, its sum held in a register down the rows.
+    /// `columns` columns: Float through the level's column-fold kernel (vectors of columns held in
+    /// registers down the rows); Double, used by gradient checks, column by column in the same order.
     @inline(__always)
     static func sumRows<T: KernelFloat>(_ x: UnsafePointer<T>, rowStride: Int, rows: Int, columns: Int,
                                         into: UnsafeMutablePointer<T>) {
@@ -98,33 +99,10 @@ extension GEMM {
             AddOp.op.floatFoldColumns(floats(x), rowStride, rows, columns, floats(into))
             return
         }
-        let w = T.Vector.scalarCount
-        var j = 0
-        while j + 2 * w <= columns {
-            var p = x + j
-            var a0: T.Vector = loadVector(p), a1: T.Vector = loadVector(p + w)
-            for _ in 1..<rows {
-                p += rowStride
-                a0 += loadVector(p)
-                a1 += loadVector(p + w)
-            }
-            storeVector(a0, into + j)
-            storeVector(a1, into + j + w)
-            j += 2 * w
-        }
-        if j + w <= columns {
-            var p = x + j
-            var a0: T.Vector = loadVector(p)
-            for _ in 1..<rows { p += rowStride; a0 += loadVector(p) }
-            storeVector(a0, into + j)
-            j += w
-        }
-        while j < columns {
-            var p = x + j
-            var acc = p.pointee
-            for _ in 1..<rows { p += rowStride; acc += p.pointee }
+        for j in 0..<columns {
+            var acc = x[j]
+            for r in 1..<Swift.max(1, rows) { acc += x[r * rowStride + j] }
             into[j] = acc
-            j += 1
         }
     }
 }
