@@ -64,7 +64,7 @@ let package = Package(
                         "-Xlinker", "--export-dynamic-symbol=posix_memalign",
                         "-Xlinker", "--export-dynamic-symbol=aligned_alloc",
                     ], .when(platforms: [.linux], configuration: .release))]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Scheduler", "Kernels", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "Scheduler", "Kernels"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Training", "Tensor", "Scheduler"]),
     ],

@@ -1,5 +1,5 @@
 import CMPI
-import Synchronization
+import Scheduler
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +45,8 @@ public final class Communicator: @unchecked Sendable {
     private let worldRank: Int
     private let worldSize: Int
 
-    private static let shared = Mutex<Communicator?>(nil)
+    /// The world communicator once made, under a pthread mutex (`Lock`, which ThreadSanitizer sees).
+    private static let shared = Lock<Communicator?>(nil)
 
     /// The world communicator, initializing MPI on first use (later calls return the same one;
     /// `timeout` is the first call's).

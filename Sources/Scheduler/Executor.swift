@@ -130,6 +130,9 @@ public final class Executor: Sendable {
     /// ```
     public func run(_ graph: CompiledGraph, observer: (any TaskObserver)? = nil) async throws {
         let run = makeRun(graph, observer: observer)
+        // Every exit acquires the run's end, as the blocking wait does (Note [Acquiring the end of
+        // an async run]).
+        defer { run.acquireFinish() }
         do {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

@@ -8,12 +8,13 @@ import Glibc
 /// which ThreadSanitizer cannot see, so every state it protects is reported as a data race (we
 /// measured 32 such false reports in our tests). ThreadSanitizer intercepts pthread mutexes, so
 /// with this lock it checks our locking instead of drowning it. Nothing here is on a per-task path.
-final class Lock<State>: @unchecked Sendable {
+/// Visible to the package's other modules (`package`), which lock for the same reason; not public API.
+package final class Lock<State>: @unchecked Sendable {
     // @unchecked Sendable: `state` is only touched inside `withLock`, under the mutex.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var state: State
 
-    init(_ initial: State) {
+    package init(_ initial: State) {
         state = initial
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -25,7 +26,7 @@ final class Lock<State>: @unchecked Sendable {
     }
 
     @inline(__always)
-    func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
+    package func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&state)

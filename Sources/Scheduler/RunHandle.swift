@@ -45,6 +45,7 @@ public final class RunHandle: Sendable {
     /// the first error a task threw, or `SchedulerError.cancelled` if `cancel()` stopped it.
     /// Cancelling the waiting Swift task cancels the run, and this then throws `CancellationError`.
     public func wait() async throws {
+        defer { run.acquireFinish() }   // Note [Acquiring the end of an async run]
         do {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

@@ -20,8 +20,9 @@ import Glibc
 // that a task's kernel hands to the workers from the calling thread records its pieces as called
 // outside any task.
 
-/// Serializes observed inline runs (Note [Observed inline runs]).
-private let observedInlineRuns = Mutex<Void>(())
+/// Serializes observed inline runs (Note [Observed inline runs]); a pthread mutex (`Lock`), which
+/// ThreadSanitizer sees, so a sanitized run checks the recorders' buffers behind it.
+private let observedInlineRuns = Lock<Void>(())
 /// The thread inside `observedInlineRuns` (`pthread_self`), 0 when none: a run nested in one of
 /// its tasks (a parameter update that runs another plan) is on the same thread and must not wait
 /// for the lock it already holds.

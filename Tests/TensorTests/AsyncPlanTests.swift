@@ -1,6 +1,5 @@
 import Dispatch
 import Scheduler
-import Synchronization
 import Tensor
 import Testing
 

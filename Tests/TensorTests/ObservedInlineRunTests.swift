@@ -1,6 +1,8 @@
+import Dispatch
 import Scheduler
 import Tensor
 import Testing
+import TestSupport
 
 /// Note [Observed inline runs]: a plan small enough to run on the calling thread stays there when
 /// observed, and reports its tasks as worker `callingThreadWorker`.
@@ -85,5 +87,37 @@ import Testing
         #expect(events.count == outer.taskCount + innerPlan.taskCount)
         let update = try #require(events.filter { $0.task == outer.taskCount - 1 }.max { $0.endNanos - $0.beginNanos < $1.endNanos - $1.beginNanos })
         #expect(events.filter { $0.beginNanos >= update.beginNanos && $0.endNanos <= update.endNanos }.count >= innerPlan.taskCount + 1)
+    }
+    /// Two threads run their own small plans at once, observed by one recorder: the runs take
+    /// turns on the process-wide lock, so the one worker index they report under holds whole runs
+    /// in order, never two runs' tasks interleaved (and the recorder's buffer is never written by
+    /// two threads at once, which ThreadSanitizer checks in CI).
+    @Test func concurrentObservedInlineRunsTakeTurns() throws {
+        let executor = Executor(workers: 2, pinning: false)
+        defer { executor.shutdown() }
+        let steps = try (0..<2).map { _ in try Step(executor: executor) }
+        let plain = try Step(executor: executor)
+        try plain.feed()
+        try plain.plan.run()
+        let expected = try plain.plan.value(of: plain.loss).scalars
+        for step in steps { try step.feed() }
+        let recorder = TraceRecorder()
+        let runs = 20
+        let losses = TestSupport.Locked([[Float]]())
+        let plans = steps.map(\.plan)
+        // The graphs are not mutated while the plans run, so reading the nodes from several threads is safe.
+        nonisolated(unsafe) let lossNodes = steps.map(\.loss)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            for _ in 0..<runs { try? plans[i].run(observer: recorder) }
+            losses.withLock { $0.append((try? plans[i].value(of: lossNodes[i]).scalars) ?? []) }
+        }
+        let tasks = plain.plan.taskCount
+        let events = recorder.events
+        #expect(events.count == 2 * runs * tasks)
+        #expect(events.allSatisfy { $0.worker == 2 })
+        #expect(events.map(\.task) == Array(repeating: Array(0..<tasks), count: 2 * runs).flatMap { $0 })
+        // Both plans ran every time: each graph's parameters took `runs` updates, the same ones.
+        let finals = losses.withLock { $0 }
+        #expect(finals.count == 2 && finals[0] == finals[1] && finals[0] != expected)
     }
 }

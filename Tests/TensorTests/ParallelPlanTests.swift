@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import Testing
 import Scheduler
 import Tensor
+import TestSupport
 
 /// Plans on executors: bitwise-equal results for any worker count, concurrent plans, updates ordered
 /// after reads.
@@ -72,7 +72,7 @@ import Tensor
         try serial.run(feeds: Self.feeds(x, y, seed: 1))
         let expected = try serial.value(of: grads[0])
         for p in plans { try p.run(feeds: Self.feeds(x, y, seed: 1)) }
-        let failures = Mutex(0)
+        let failures = Locked(0)
         // The graph is not mutated while the plans run, so reading the node from several threads is safe.
         nonisolated(unsafe) let probe = grads[0]
         DispatchQueue.concurrentPerform(iterations: 3) { i in
