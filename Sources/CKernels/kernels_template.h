@@ -1275,7 +1275,8 @@ static void CK(sgemm_dot)(long k, const float *a, long lda, const float *b, long
             long rows = m - i < R ? m - i : R;
             VF acc[R][S];
             CK_U for (int r = 0; r < R; r++) CK_U for (int s = 0; s < S; s++) acc[r][s] = splat(0);
-            for (long p = 0; p < whole; p += CK_LANES) {
+            // Unrolled four times (Note [Unrolled k loops]).
+            CK_UNROLL_K for (long p = 0; p < whole; p += CK_LANES) {
                 VF x[R];
                 CK_U for (int r = 0; r < R; r++) x[r] = ld(ap[r] + p);
                 CK_U for (int s = 0; s < S; s++) {
