@@ -150,12 +150,12 @@ final class RunState: @unchecked Sendable {
 
     // Note [Acquiring the end of an async run]: an async wait resumes through a continuation that
     // the finishing worker resumes after storing `finished` (release). The Swift runtime orders the
-    // resumed code after the resume, but ThreadSanitizer cannot see every path of it: when the run
-    // ends before the waiting task has suspended, the task goes on without being enqueued, and
-    // reading what the run's tasks wrote (an optimizer's step count the trainer then advances) was
-    // reported as a race about once in three runs of the async training tests. The waiter now loads
-    // `finished` with acquire once resumed, as the blocking `block()` does: a synchronizes-with edge
-    // of our own, on every path, which costs one load per run.
+    // resumed code after the resume, but ThreadSanitizer does not see that ordering on every path
+    // (probably the one where the run ends before the waiting task has suspended, which then goes
+    // on without being enqueued): reading what the run's tasks wrote (an optimizer's step count
+    // the trainer then advances) was reported as a race in about one run in three of the async
+    // training tests. The waiter now loads `finished` with acquire once resumed, as the blocking
+    // `block()` does: a synchronizes-with edge of our own, on every path, at one load per run.
 
     /// Makes everything the run's tasks did visible to the caller (and to ThreadSanitizer): an
     /// acquire of `finished`, which `complete()` stores before any callback runs. Call after the
