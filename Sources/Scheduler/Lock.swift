@@ -12,10 +12,14 @@ import Glibc
 package final class Lock<State>: @unchecked Sendable {
     // @unchecked Sendable: `state` is only touched inside `withLock`, under the mutex.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var state: State
+    // Allocated, not a stored property: ThreadSanitizer reported a stored `Void` state (a lock
+    // that only serializes) at the object's own address, where it took the unlocked reads of the
+    // object's header for races with the locked access.
+    private let state: UnsafeMutablePointer<State>
 
     package init(_ initial: State) {
-        state = initial
+        state = .allocate(capacity: 1)
+        state.initialize(to: initial)
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
@@ -23,12 +27,14 @@ package final class Lock<State>: @unchecked Sendable {
     deinit {
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     @inline(__always)
     package func withLock<R>(_ body: (inout State) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&state)
+        return try body(&state.pointee)
     }
 }

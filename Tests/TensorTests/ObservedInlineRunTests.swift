@@ -102,7 +102,7 @@ import TestSupport
         let expected = try plain.plan.value(of: plain.loss).scalars
         for step in steps { try step.feed() }
         let recorder = TraceRecorder()
-        let runs = 20
+        let runs = 500
         let losses = TestSupport.Locked([[Float]]())
         let plans = steps.map(\.plan)
         // The graphs are not mutated while the plans run, so reading the nodes from several threads is safe.
