@@ -13,7 +13,7 @@ import CKernels
 // unrolled, the digits run (batch 32, products of k 10 to 64) was 23% slower (new/old 0.77, 10
 // pairs). The AVX2 dot-product tile (`sgemm_dot`: 3 rows of A by 4 rows of B, k of 256 or more)
 // is unrolled too: rolled, its loop was 7 loads, 12 multiply-adds and a branch, and it ran the
-// batch-64 input gradient dZ·Wᵀ at 60-65% of the FMA peak (about 97-100 GFLOP/s here, the core
+// batch-64 input gradient dZ·Wᵀ at 57-65% of the FMA peak (about 97-100 GFLOP/s here, the core
 // above its reported 2.445 GHz). The two builds alternated, one worker: `bench gemm --m 64 --n
 // 1024 --k 1024 --trans-b --aligned` 56.7-64.6 -> 62.8-69.8 GFLOP/s (4 pairs, each faster); the
 // MLP step at batch 64, new/old median 0.98 on one worker and 0.84 on two (5 pairs each), where

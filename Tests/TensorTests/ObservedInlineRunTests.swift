@@ -88,6 +88,7 @@ import TestSupport
         let update = try #require(events.filter { $0.task == outer.taskCount - 1 }.max { $0.endNanos - $0.beginNanos < $1.endNanos - $1.beginNanos })
         #expect(events.filter { $0.beginNanos >= update.beginNanos && $0.endNanos <= update.endNanos }.count >= innerPlan.taskCount + 1)
     }
+
     /// Two threads run their own small plans at once, observed by one recorder: the runs take
     /// turns on the process-wide lock, so the one worker index they report under holds whole runs
     /// in order, never two runs' tasks interleaved (and the recorder's buffer is never written by
