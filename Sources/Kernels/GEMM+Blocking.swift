@@ -260,8 +260,8 @@ extension GEMM {
         }
     }
 
-    /// Whether `columnChunksProduct` suits the product: each worker's packed copy of op(A), every
-    /// k block of it, at most four times the L2 (a batch-sized m or k: the MLP's products at
+    /// Whether `columnChunksProduct` suits the product: a packed copy of op(A), every k block of
+    /// it, at most four times the L2 (a batch-sized m or k: the MLP's products at
     /// batch 64 and 256).
     ///
     /// Four times, not twice: the limit was set on a Zen 5 with 1 MiB of L2, where the MLP's
@@ -286,7 +286,9 @@ extension GEMM {
     // batch-256 step on 2 workers: 1024x1024x256 beside 784x1024x256, one worker idle for 10% of
     // the step). With a packed op(A) small enough to keep, columns are claimed in chunks of a few
     // panels, in order, from one counter: each worker that joins packs its own copy of op(A) once
-    // (block by block, as it first needs them) and its own panels of op(B) for each chunk, and a
+    // (block by block, as it first needs them; since then one shared copy where there are enough
+    // row blocks, Note [Packed blocks of op(A) shared by the chunks]) and its own panels of op(B)
+    // for each chunk, and a
     // worker that finishes its own product early takes the other product's last chunks. A chunk
     // ends on a panel boundary and runs the k blocks of the other paths in their order, so every
     // C element sees the same operations: the same bits. Products whose packed op(A) is too large
@@ -307,9 +309,33 @@ extension GEMM {
     // 256x1024x784 0.993 and 1.000 of the time in groups, 64x1024x784 1.002-1.008, 256x1024x1024
     // 0.989-1.05 (median 0.999), 512x1024x1024 0.981-1.031 (0.993), 128x2048x2048 1.006-1.007.
 
+    // Note [Packed blocks of op(A) shared by the chunks]: each worker of `columnChunksProduct`
+    // packed its own copy of all of op(A), so on 2 workers op(A) was packed twice: in a 2-worker
+    // `perf` profile of 256x1024x784 (operands evicted between calls) the copying tiles of op(A)
+    // took 9.8% of the samples, against 4.7% on one worker, and the products ran 1.6-1.7 times
+    // as fast as on one worker instead of twice. Where there are at least as many row blocks as
+    // workers, one packed op(A) now serves all of them: the first worker to need a block claims
+    // it (an atomic state per block), packs it in the tiles of its first panel as before, and
+    // publishes it (release) before its other panels; a worker that finds a block claimed waits
+    // (acquire) until it is published, at most about one panel's tiles. Each worker takes the row
+    // blocks of a k block starting at a block of its own (worker w at block w), so the workers
+    // pack different blocks at the same time and then find each other's blocks ready. A k block's
+    // row blocks are independent and every C element still sees the k blocks in order: the same
+    // bits. With fewer row blocks than workers (a batch of 64: one block) the workers would wait
+    // on each other at every k block (64x1024x784 on 2 workers: 1.21 times the time), so they
+    // keep private copies. Measured on the 2-vCPU Zen 3 host, both forms alternated call by call
+    // in one process, 100 calls, 2 workers (new/old medians, with and without operands evicted):
+    // 256x1024x784 0.944 and 0.961, 256x1024x1024 0.964 and 0.975, 1024x1024x256 with op(A) = Xᵀ
+    // and beta 1 0.975 and 0.977, 784x1024x256 the same 0.975 and 0.981, 200x1024x1024 0.957 and
+    // 0.917, 128x1024x784 0.986 and 0.973; 64x1024x784 (private copies) 0.998 and 0.984. The
+    // batch-256 MLP step on 2 workers, steps alternated, 200 steps: 0.979, 0.979, 0.983 (3 runs);
+    // batch 64: 0.993-0.995.
+
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
     /// column chunks]), each chunk through every k block (Note [GEMM chunks of several k
-    /// blocks]); each worker keeps its own packed copy of op(A) (`chunkedAFits`).
+    /// blocks]); the packed op(A) is kept whole (`chunkedAFits`), once for all workers when there
+    /// are at least as many row blocks as workers (Note [Packed blocks of op(A) shared by the
+    /// chunks]), else once per worker.
     static func columnChunksProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
@@ -330,45 +356,74 @@ extension GEMM {
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: allPanels + 1) { starts in
-            let chunks = shrinkingChunks(panels: allPanels, widest: widest, narrowest: narrowest, workers: workers,
-                                         starts: starts.baseAddress!)
-            let starts = UnsafePointer(starts.baseAddress!)
-            loop.parallelFor(0..<workers, grain: 1) { participants in
-                for _ in participants {
-                    var chunk = counter.claim()
-                    guard chunk < chunks else { return }
-                    withScratch(T.self, count: kBlocks * rowBlocks * blockSize + kc * widest * nr) { scratch in
-                        let aCache = scratch, bPack = scratch + kBlocks * rowBlocks * blockSize
-                        var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
-                        while chunk < chunks {
-                            let jc = starts[chunk] * nr
-                            let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
-                            let panels = (ncCur + nr - 1) / nr
-                            for pb in 0..<kBlocks {
-                                let pc = pb * kc, kcCur = Swift.min(kc, k - pc)
-                                packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
-                                           inFirstTile: inFirstTile)
-                                var ic = 0, ib = 0
-                                while ic < m {
-                                    let mcCur = Swift.min(rowBlock, m - ic)
-                                    let index = pb * rowBlocks + ib
-                                    let aPack = aCache + index * blockSize
-                                    let packsA = index == packedBlocks
-                                    if packsA { packedBlocks += 1 }
-                                    blockTimesPanels(0..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
-                                                     alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
-                                                     c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
-                                                     finished: pb == kBlocks - 1 ? epilogue : nil,
-                                                     unpacked: inFirstTile && ic == 0 ? UnpackedPanels(b: b, row: pc) : nil,
-                                                     unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil,
-                                                     nextA: UnpackedRows(a: a, col: pc),
-                                                     nextRows: packsA ? (ic + mcCur)..<Swift.min(m, ic + mcCur + rowBlock) : 0..<0)
-                                    ic += mcCur
-                                    ib += 1
+        // One packed op(A) for all workers when each can start on a row block of its own (Note
+        // [Packed blocks of op(A) shared by the chunks]); otherwise a copy per worker.
+        let shared = rowBlocks >= workers
+        let cacheSize = kBlocks * rowBlocks * blockSize
+        let startingBlocks = Swift.max(1, m / rowBlock + (m % rowBlock >= mr ? 1 : 0))
+        let blocks = shared ? SharedPackedBlocks(count: kBlocks * rowBlocks) : nil
+        withScratch(T.self, count: shared ? cacheSize : 0) { sharedCache in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: allPanels + 1) { starts in
+                let chunks = shrinkingChunks(panels: allPanels, widest: widest, narrowest: narrowest, workers: workers,
+                                             starts: starts.baseAddress!)
+                let starts = UnsafePointer(starts.baseAddress!)
+                loop.parallelFor(0..<workers, grain: 1) { participants in
+                    for participant in participants {
+                        var chunk = counter.claim()
+                        guard chunk < chunks else { return }
+                        // With shared blocks, each worker starts on a row block of its own, one of at
+                        // least a whole tile: the first row block a worker takes packs its panels of
+                        // op(B) in their first tiles (`packsInFirstTile`).
+                        let firstBlock = shared ? participant % startingBlocks : 0
+                        withScratch(T.self, count: (shared ? 0 : cacheSize) + kc * widest * nr) { scratch in
+                            let aCache = shared ? sharedCache : scratch, bPack = shared ? scratch : scratch + cacheSize
+                            var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
+                            while chunk < chunks {
+                                let jc = starts[chunk] * nr
+                                let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
+                                let panels = (ncCur + nr - 1) / nr
+                                for pb in 0..<kBlocks {
+                                    let pc = pb * kc, kcCur = Swift.min(kc, k - pc)
+                                    packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                               inFirstTile: inFirstTile)
+                                    for step in 0..<rowBlocks {
+                                        let ib = (firstBlock + step) % rowBlocks
+                                        let ic = ib * rowBlock, mcCur = Swift.min(rowBlock, m - ic)
+                                        let nextIc = ((firstBlock + step + 1) % rowBlocks) * rowBlock
+                                        let nextRows = step + 1 < rowBlocks ? nextIc..<Swift.min(m, nextIc + rowBlock) : 0..<0
+                                        let index = pb * rowBlocks + ib
+                                        let aPack = aCache + index * blockSize
+                                        let packsA: Bool
+                                        if let blocks {
+                                            packsA = blocks.claim(index)
+                                        } else {
+                                            packsA = index == packedBlocks
+                                            if packsA { packedBlocks += 1 }
+                                        }
+                                        // A shared block is published as soon as its first panel has packed it.
+                                        let first = packsA && shared ? 0..<1 : 0..<panels
+                                        blockTimesPanels(first, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                         alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
+                                                         c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
+                                                         finished: pb == kBlocks - 1 ? epilogue : nil,
+                                                         unpacked: inFirstTile && step == 0 ? UnpackedPanels(b: b, row: pc) : nil,
+                                                         unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil,
+                                                         nextA: UnpackedRows(a: a, col: pc),
+                                                         nextRows: packsA ? nextRows : 0..<0)
+                                        if packsA, let blocks {
+                                            blocks.publish(index)
+                                            if panels > 1 {
+                                                blockTimesPanels(1..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+                                                                 alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
+                                                                 c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
+                                                                 finished: pb == kBlocks - 1 ? epilogue : nil,
+                                                                 unpacked: inFirstTile && step == 0 ? UnpackedPanels(b: b, row: pc) : nil)
+                                            }
+                                        }
+                                    }
                                 }
+                                chunk = counter.claim()
                             }
-                            chunk = counter.claim()
                         }
                     }
                 }

@@ -154,7 +154,10 @@ where T.RawSignificand: FixedWidthInteger {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
                 let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
-                #expect(serial == parallel, "\(cs) with \(loop.concurrency) workers")
+                // (Not `#expect(serial == parallel)`: a failure would print both arrays, millions of
+                // values, which takes minutes.)
+                let mismatch = serial.indices.first { serial[$0].bitPattern != parallel[$0].bitPattern }
+                #expect(mismatch == nil, "\(cs) with \(loop.concurrency) workers: first difference at \(mismatch ?? -1)")
             }
         }
     }
@@ -206,7 +209,8 @@ where T.RawSignificand: FixedWidthInteger {
                                   c: &c1, ldc: n, loop: loop, cache: cache)
                 try GEMM.multiply(transposeA: ta, m: m, n: n, k: k, a: a, lda: aCols, b: bt, ldb: n,
                                   c: &c2, ldc: n, loop: loop, cache: cache)
-                #expect(c1 == c2, "m\(m) n\(n) k\(k) ta\(ta) with \(loop.concurrency) workers")
+                let same = c1 == c2   // (not inside #expect: it would print both arrays)
+                #expect(same, "m\(m) n\(n) k\(k) ta\(ta) with \(loop.concurrency) workers")
             }
         }
     }

@@ -237,6 +237,15 @@ static inline void ck_gather_rows(const float *src, long width, const long *rows
 /// `stride` bytes apart): a GEMM asks for the next panel's rows of an unpacked B, and for the next
 /// row block of a transposed A, while the current tiles compute (Note [Prefetching the next
 /// panel]).
+/// A pause for spin-wait loops (the x86 `pause` hint; `yield` on ARM).
+static inline void ck_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 static inline void ck_prefetch_lines(const void *p, long stride, long count) {
     const char *q = (const char *)p;
     for (long i = 0; i < count; i++) __builtin_prefetch(q + i * stride, 0, 2);
