@@ -361,68 +361,69 @@ extension GEMM {
         let shared = rowBlocks >= workers
         let cacheSize = kBlocks * rowBlocks * blockSize
         let startingBlocks = Swift.max(1, m / rowBlock + (m % rowBlock >= mr ? 1 : 0))
-        let blocks = shared ? SharedPackedBlocks(count: kBlocks * rowBlocks) : nil
-        withScratch(T.self, count: shared ? cacheSize : 0) { sharedCache in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: allPanels + 1) { starts in
-                let chunks = shrinkingChunks(panels: allPanels, widest: widest, narrowest: narrowest, workers: workers,
-                                             starts: starts.baseAddress!)
-                let starts = UnsafePointer(starts.baseAddress!)
-                loop.parallelFor(0..<workers, grain: 1) { participants in
-                    for participant in participants {
-                        var chunk = counter.claim()
-                        guard chunk < chunks else { return }
-                        // With shared blocks, each worker starts on a row block of its own, one of at
-                        // least a whole tile: the first row block a worker takes packs its panels of
-                        // op(B) in their first tiles (`packsInFirstTile`).
-                        let firstBlock = shared ? participant % startingBlocks : 0
-                        withScratch(T.self, count: (shared ? 0 : cacheSize) + kc * widest * nr) { scratch in
-                            let aCache = shared ? sharedCache : scratch, bPack = shared ? scratch : scratch + cacheSize
-                            var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
-                            while chunk < chunks {
-                                let jc = starts[chunk] * nr
-                                let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
-                                let panels = (ncCur + nr - 1) / nr
-                                for pb in 0..<kBlocks {
-                                    let pc = pb * kc, kcCur = Swift.min(kc, k - pc)
-                                    packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
-                                               inFirstTile: inFirstTile)
-                                    for step in 0..<rowBlocks {
-                                        let ib = (firstBlock + step) % rowBlocks
-                                        let ic = ib * rowBlock, mcCur = Swift.min(rowBlock, m - ic)
-                                        let nextIc = ((firstBlock + step + 1) % rowBlocks) * rowBlock
-                                        let nextRows = step + 1 < rowBlocks ? nextIc..<Swift.min(m, nextIc + rowBlock) : 0..<0
-                                        let index = pb * rowBlocks + ib
-                                        let aPack = aCache + index * blockSize
-                                        let packsA: Bool
-                                        if let blocks {
-                                            packsA = blocks.claim(index)
-                                        } else {
-                                            packsA = index == packedBlocks
-                                            if packsA { packedBlocks += 1 }
-                                        }
-                                        // A shared block is published as soon as its first panel has packed it.
-                                        let first = packsA && shared ? 0..<1 : 0..<panels
-                                        blockTimesPanels(first, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
-                                                         alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
-                                                         c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
-                                                         finished: pb == kBlocks - 1 ? epilogue : nil,
-                                                         unpacked: inFirstTile && step == 0 ? UnpackedPanels(b: b, row: pc) : nil,
-                                                         unpackedA: packsA ? UnpackedRows(a: a, col: pc) : nil,
-                                                         nextA: UnpackedRows(a: a, col: pc),
-                                                         nextRows: packsA ? nextRows : 0..<0)
-                                        if packsA, let blocks {
-                                            blocks.publish(index)
-                                            if panels > 1 {
-                                                blockTimesPanels(1..<panels, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
+        withScratch(Int.self, count: shared ? kBlocks * rowBlocks : 0) { stateMemory in
+            let blocks = shared ? SharedPackedBlocks(count: kBlocks * rowBlocks, memory: stateMemory) : nil
+            withScratch(T.self, count: shared ? cacheSize : 0) { sharedCache in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: allPanels + 1) { starts in
+                    let chunks = shrinkingChunks(panels: allPanels, widest: widest, narrowest: narrowest, workers: workers,
+                                                 starts: starts.baseAddress!)
+                    let starts = UnsafePointer(starts.baseAddress!)
+                    loop.parallelFor(0..<workers, grain: 1) { participants in
+                        for participant in participants {
+                            var chunk = counter.claim()
+                            guard chunk < chunks else { return }
+                            // With shared blocks, each worker starts on a row block of its own, one of at
+                            // least a whole tile: the first row block a worker takes packs its panels of
+                            // op(B) in their first tiles (`packsInFirstTile`).
+                            let firstBlock = shared ? participant % startingBlocks : 0
+                            withScratch(T.self, count: (shared ? 0 : cacheSize) + kc * widest * nr) { scratch in
+                                let aCache = shared ? sharedCache : scratch, bPack = shared ? scratch : scratch + cacheSize
+                                var packedBlocks = 0   // blocks of op(A) packed so far, in order (k block, then row block)
+                                while chunk < chunks {
+                                    let jc = starts[chunk] * nr
+                                    let ncCur = Swift.min(starts[chunk + 1] * nr, n) - jc
+                                    let panels = (ncCur + nr - 1) / nr
+                                    for pb in 0..<kBlocks {
+                                        let pc = pb * kc, kcCur = Swift.min(kc, k - pc)
+                                        packBAhead(b, row: pc, rows: kcCur, col: jc, cols: ncCur, panels: 0..<panels, nr: nr, into: bPack,
+                                                   inFirstTile: inFirstTile)
+                                        for step in 0..<rowBlocks {
+                                            let ib = (firstBlock + step) % rowBlocks
+                                            let ic = ib * rowBlock, mcCur = Swift.min(rowBlock, m - ic)
+                                            let nextIc = ((firstBlock + step + 1) % rowBlocks) * rowBlock
+                                            let nextRows = step + 1 < rowBlocks ? nextIc..<Swift.min(m, nextIc + rowBlock) : 0..<0
+                                            let index = pb * rowBlocks + ib
+                                            let aPack = aCache + index * blockSize
+                                            // The row block times panels `range`, packing its block of op(A)
+                                            // in the first one when `packing`.
+                                            func times(_ range: Range<Int>, packing: Bool) {
+                                                blockTimesPanels(range, rows: ic..<(ic + mcCur), jc: jc, ncCur: ncCur, kcCur: kcCur,
                                                                  alpha: alpha, beta: pb == 0 ? beta : 1, aPack: aPack, bPack: bPack,
                                                                  c: c, ldc: ldc, kernel: kernel, runPanels: runPanels,
                                                                  finished: pb == kBlocks - 1 ? epilogue : nil,
-                                                                 unpacked: inFirstTile && step == 0 ? UnpackedPanels(b: b, row: pc) : nil)
+                                                                 unpacked: inFirstTile && step == 0 ? UnpackedPanels(b: b, row: pc) : nil,
+                                                                 unpackedA: packing ? UnpackedRows(a: a, col: pc) : nil,
+                                                                 nextA: UnpackedRows(a: a, col: pc),
+                                                                 nextRows: packing ? nextRows : 0..<0)
+                                            }
+                                            if let blocks {
+                                                if blocks.claim(index) {
+                                                    // Published as soon as the first panel has packed it.
+                                                    times(0..<1, packing: true)
+                                                    blocks.publish(index)
+                                                    if panels > 1 { times(1..<panels, packing: false) }
+                                                } else {
+                                                    times(0..<panels, packing: false)
+                                                }
+                                            } else {
+                                                let packsA = index == packedBlocks
+                                                if packsA { packedBlocks += 1 }
+                                                times(0..<panels, packing: packsA)
                                             }
                                         }
                                     }
+                                    chunk = counter.claim()
                                 }
-                                chunk = counter.claim()
                             }
                         }
                     }

@@ -9,24 +9,18 @@ extension GEMM {
     /// [Packed blocks of op(A) shared by the chunks]): the first worker to need a block packs it,
     /// the others wait until it is published. The release of `publish` and the acquire of `claim`
     /// order the packed values before every read of them by another worker.
-    final class SharedPackedBlocks: @unchecked Sendable {
-        // @unchecked Sendable: `states` is only touched through atomic operations.
+    struct SharedPackedBlocks: @unchecked Sendable {
+        // @unchecked Sendable: the states are only touched through atomic operations.
         private let states: UnsafeMutablePointer<Atomic<Int>>
-        private let count: Int
         static var unpacked: Int { 0 }
         static var packing: Int { 1 }
         static var ready: Int { 2 }
 
-        /// `count` blocks, none packed.
-        init(count: Int) {
-            self.count = count
-            states = .allocate(capacity: Swift.max(1, count))
+        /// `count` blocks, none packed, whose states live in `memory` (room for `count` Ints,
+        /// scratch space that outlives every use: a product's steady state allocates nothing).
+        init(count: Int, memory: UnsafeMutablePointer<Int>) {
+            states = UnsafeMutableRawPointer(memory).bindMemory(to: Atomic<Int>.self, capacity: count)
             for i in 0..<count { (states + i).initialize(to: Atomic(Self.unpacked)) }
-        }
-
-        deinit {
-            states.deinitialize(count: count)
-            states.deallocate()
         }
 
         /// Whether the caller is to pack block `index` (and then `publish` it); false once the block

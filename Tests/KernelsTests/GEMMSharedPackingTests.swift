@@ -7,7 +7,7 @@ import TestSupport
 /// shared by the chunks]): the first worker to need a block packs it while the others wait for
 /// it, each worker starting on a row block of its own. The products must give the bits of one
 /// worker however the claims and waits fall, so each case runs many times on 2 to 4 workers
-/// (CI also runs this suite under ThreadSanitizer).
+/// (CI also runs this suite under ThreadSanitizer; not under the emulated CPU, where it is slow).
 struct GEMMSharedPackingTests {
     /// Small caches: row blocks of 30 rows and k blocks of 30, so a 120-row product has 4 row
     /// blocks (shared on up to 4 workers) and 4 k blocks, and its packed op(A) (56 KiB) is kept
@@ -45,7 +45,7 @@ struct GEMMSharedPackingTests {
             #if DEBUG
             let rounds = 2   // (sanitizer builds: unoptimized kernels)
             #else
-            let rounds = 50
+            let rounds = 30
             #endif
             for round in 0..<rounds {
                 var parallel = c0
