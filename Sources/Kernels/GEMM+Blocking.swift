@@ -318,8 +318,9 @@ extension GEMM {
     // it (an atomic state per block), packs it in the tiles of its first panel as before, and
     // publishes it (release) before its other panels; a worker that finds a block claimed waits
     // (acquire) until it is published, at most about one panel's tiles. Each worker takes the row
-    // blocks of a k block starting at a block of its own (worker w at block w), so the workers
-    // pack different blocks at the same time and then find each other's blocks ready. A k block's
+    // blocks of a k block starting at a block of its own (participant w at block w, among blocks
+    // of a whole tile or more), so the workers pack different blocks at the same time and then
+    // find each other's blocks ready. A k block's
     // row blocks are independent and every C element still sees the k blocks in order: the same
     // bits. With fewer row blocks than workers (a batch of 64: one block) the workers would wait
     // on each other at every k block (64x1024x784 on 2 workers: 1.21 times the time), so they
