@@ -347,13 +347,18 @@ def cmd_train(args):
     rows = []
     for b in csv_ints(args.batches):
         for t in csv_ints(args.threads):
-            common = ["--model", args.model, "--batch", str(b), "--threads", str(t), "--epochs", str(args.epochs)]
+            common = ["--model", args.model, "--batch", str(b), "--threads", str(t)]
+            # The same timed epochs on every side: the peers run one untimed warm-up epoch and then
+            # --epochs timed ones; `bench train --epochs E` runs E epochs and times epochs 2..E.
+            ours_epochs = ["--epochs", str(args.epochs + 1)]
+            peer_epochs = ["--epochs", str(args.epochs)]
             sps = lambda r: r.get("samples_per_s") if r else None  # noqa: E731
             results = []
             for _ in range(args.rounds):   # alternated, as in cmd_backprop
-                ours = run_json([args.bench, "train", "--data", "synthetic", *common, "--json"], label="bench train")
-                theirs = [run_json([*cmd, *common, "--samples", str(args.samples), "--json"], env=peer_env(t),
-                                   label=name) for name, cmd in peers]
+                ours = run_json([args.bench, "train", "--data", "synthetic", *common, *ours_epochs, "--json"],
+                                label="bench train")
+                theirs = [run_json([*cmd, *common, *peer_epochs, "--samples", str(args.samples), "--json"],
+                                   env=peer_env(t), label=name) for name, cmd in peers]
                 results.append((ours, *theirs))
             meds = [median([sps(r[i]) for r in results]) for i in range(1 + len(peers))]
             paired = [ratio(sps(r[0]), max([sps(x) for x in r[1:] if sps(x) is not None], default=None))
@@ -415,7 +420,7 @@ def main():
     t.add_argument("--model", default="784,1024,1024,10")
     t.add_argument("--batches", default="64,256")
     t.add_argument("--threads", default="1,2")
-    t.add_argument("--epochs", type=int, default=2)
+    t.add_argument("--epochs", type=int, default=2, help="timed epochs on every side, after one untimed warm-up epoch")
     t.add_argument("--samples", type=int, default=8192, help="peers' synthetic set size")
     t.add_argument("--rounds", type=int, default=1, help="alternate ours and the peers this many times per cell")
     t.add_argument("--no-torch-compile", action="store_true", help="skip the torch.compile peer")
