@@ -316,6 +316,12 @@ typedef float V8u __attribute__((vector_size(32), aligned(4)));
 // Steps ahead that B's panel rows are prefetched (Note [Prefetching cold operands], at `pack`).
 #define CK_B_PREFETCH_STEPS 32
 
+// Whether a packed tile also prefetches the next tile's C (Note [Prefetching cold operands]); a
+// level may turn it off.
+#ifndef CK_PREFETCH_NEXT_C_TILE
+#define CK_PREFETCH_NEXT_C_TILE 1
+#endif
+
 #ifndef CK_STREAM_SUFFIX
 #define CK_STREAM_SUFFIX CK_SUFFIX
 #define CK_STREAM(name) CK(name)
@@ -574,9 +580,16 @@ CK_SHARED void CK(copy_runs)(const void *src_, long ss, void *dst_, long ds, lon
 //   gained less, 64 the same);
 // - a packed tile prefetches, besides its own C tile, the next one down (the next tile the row
 //   block's loop computes, in `blockTimesPanels`), so the loads of C that its write-back needs
-//   when beta != 0 have started a tile earlier.
-// Measured: 256x1024x1024 cold 222-225 -> 233-237 GFLOP/s; 784x1024x256 beta 1 cold 198-205 ->
-// 203-216 (noisy); the batch-256 MLP step 2-4% faster. Prefetches never fault, so rows past
+//   when beta != 0 have started a tile earlier (where the level keeps it: see below).
+// Measured on the AVX-512 level of an earlier host: 256x1024x1024 cold 222-225 -> 233-237 GFLOP/s;
+// 784x1024x256 beta 1 cold 198-205 -> 203-216 (noisy); the batch-256 MLP step 2-4% faster.
+// The AVX2 level does not prefetch the next C tile (CK_PREFETCH_NEXT_C_TILE 0). On a Zen 3 core,
+// whose L1 has 8 ways, the MLP steps ran 0.6-1.2% faster without it (steps alternated in one
+// process: batch 256 and 64, 1 and 2 workers, 100-200 steps each), and the other models of
+// `bench backprop` 0-1% faster. A C tile's rows are 4 KiB apart in those products, so all of its
+// lines share one L1 set: 6 rows of this tile and 6 of the next do not fit in 8 ways, so the
+// next tile's lines likely evicted this one's before its write-back (the VM has no counters to
+// confirm it). Prefetches never fault, so rows past
 // the end of B or C cost nothing but the prefetch. The dot-product tiles read B's rows in order
 // along k, which the hardware prefetchers follow: prefetching their next group of rows made them
 // 1-5% slower (two ways tried) and is not done.
@@ -846,7 +859,7 @@ static void CK(adam)(float *p, const float *g, float *m, float *v, long n, const
             __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);                                             \
         }                                                                                               \
         /* And the next tile's (Note [Prefetching cold operands]). */                                   \
-        if (packed) CK_U for (int r = MR; r < 2 * MR; r++) {                                            \
+        if (packed && CK_PREFETCH_NEXT_C_TILE) CK_U for (int r = MR; r < 2 * MR; r++) {                 \
             __builtin_prefetch(c + r * ldc, 1, 2);                                                      \
             __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);                                             \
         }                                                                                               \
@@ -1030,7 +1043,7 @@ CK_INLINE void CK(copy_tile_start)(VF acc[CK_SMR][CK_SNV], const float *c, long 
         __builtin_prefetch(c + r * ldc, 1, 3);
         __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
     }
-    if (next) CK_U for (int r = CK_SMR; r < 2 * CK_SMR; r++) {
+    if (next && CK_PREFETCH_NEXT_C_TILE) CK_U for (int r = CK_SMR; r < 2 * CK_SMR; r++) {
         __builtin_prefetch(c + r * ldc, 1, 2);
         __builtin_prefetch(c + r * ldc + NR - 1, 1, 2);
     }

@@ -11,6 +11,9 @@
 #define CK_DMR 6
 #define CK_DNV 2
 #define CK_GEMM_L1_PERCENT 75
+// No prefetch of the next tile's C (Note [Prefetching cold operands]): on a Zen 3 core (8-way
+// L1), the MLP steps ran 0.6-1.2% faster without it.
+#define CK_PREFETCH_NEXT_C_TILE 0
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "kernels_template.h"
 #pragma clang attribute pop
