@@ -25,7 +25,7 @@ out="${REPORT_CHECK_OUT:-$(mktemp -d)}"
 mkdir -p "$out"
 report="${1:-}"
 if [ -z "$report" ]; then
-    PROFILE_SAMPLE_DIR="$out/sample" swift test -c release --filter writeProducesAllFiles >"$out/swift-test.log" 2>&1 \
+    PROFILE_SAMPLE_DIR="$out/sample" swift test -c release --disable-testable-imports --filter writeProducesAllFiles >"$out/swift-test.log" 2>&1 \
         || { cat "$out/swift-test.log"; exit 1; }
     report="$out/sample/report.html"
 fi
