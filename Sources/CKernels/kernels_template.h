@@ -589,10 +589,10 @@ CK_SHARED void CK(copy_runs)(const void *src_, long ss, void *dst_, long ds, lon
 // `bench backprop` 0-1% faster. A C tile's rows are 4 KiB apart in those products, so all of its
 // lines share one L1 set: 6 rows of this tile and 6 of the next do not fit in 8 ways, so the
 // next tile's lines likely evicted this one's before its write-back (the VM has no counters to
-// confirm it). Prefetches never fault, so rows past
-// the end of B or C cost nothing but the prefetch. The dot-product tiles read B's rows in order
-// along k, which the hardware prefetchers follow: prefetching their next group of rows made them
-// 1-5% slower (two ways tried) and is not done.
+// confirm it). Prefetches never fault, so rows past the end of B or C cost nothing but the
+// prefetch. The dot-product tiles read B's rows in order along k, which the hardware prefetchers
+// follow: prefetching their next group of rows made them 1-5% slower (two ways tried) and is not
+// done.
 
 /// The first `count` (< CK_STREAM_LANES) floats at `s` in lanes 0..<count, the others 0; reads
 /// nothing past `s + count`. Unrolled over the lanes with a test each, so that it stays inline (a
