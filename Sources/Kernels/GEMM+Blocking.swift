@@ -320,9 +320,8 @@ extension GEMM {
     // (acquire) until it is published, at most about one panel's tiles. Each worker takes the row
     // blocks of a k block starting at a block of its own (participant w at block w, among blocks
     // of a whole tile or more), so the workers pack different blocks at the same time and then
-    // find each other's blocks ready. A k block's
-    // row blocks are independent and every C element still sees the k blocks in order: the same
-    // bits. With fewer row blocks than workers (a batch of 64: one block) the workers would wait
+    // find each other's blocks ready. A k block's row blocks are independent and every C element
+    // still sees the k blocks in order: the same bits. With fewer row blocks than workers (a batch of 64: one block) the workers would wait
     // on each other at every k block (64x1024x784 on 2 workers: 1.21 times the time), so they
     // keep private copies. Measured on the 2-vCPU Zen 3 host, both forms alternated call by call
     // in one process, 100 calls, 2 workers (new/old medians, with and without operands evicted):
