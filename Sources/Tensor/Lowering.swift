@@ -724,6 +724,28 @@ struct MicroOp<Scalar: TensorScalar> {
         run(s, c)
     }
 
+    /// The block `rows × columns` of this operation's output, whose rows are `width` long (a
+    /// product's epilogue on a block narrower than its result): one call per block for the
+    /// kinds that have a block form (Note [Elementwise blocks of rows]), a row at a time for
+    /// the others.
+    @inline(__always)
+    func run(rows: Range<Int>, columns: Range<Int>, width: Int) {
+        let s = rows.lowerBound * width + columns.lowerBound, h = rows.count, n = columns.count, j = columns.lowerBound
+        switch code {
+        case let .binary(op, kind) where kind == .arrayArray || kind == .arrayRow || kind == .rowArray || kind == .rowRow:
+            let (pa, sa) = kind == .arrayArray || kind == .arrayRow ? (a + s, width) : (a + j, 0)
+            let (pb, sb) = kind == .arrayArray || kind == .rowArray ? (b + s, width) : (b + j, 0)
+            Elementwise.binaryRows(op, pa, rowStride: sa, pb, rowStride: sb, into: out + s, rowStride: width, rows: h, columns: n)
+        case let .unary(op):
+            Elementwise.unaryRows(op, a + s, rowStride: width, into: out + s, rowStride: width, rows: h, columns: n)
+        case let .gradient(op):
+            Elementwise.unaryGradientRows(op, value: a + s, rowStride: width, gradient: b + s, rowStride: width,
+                                          into: out + s, rowStride: width, rows: h, columns: n)
+        default:
+            for r in rows { run(r * width + j, n, column: j) }
+        }
+    }
+
     /// Elements `s ..< s + c` of this operation's output.
     @inline(__always)
     func run(_ s: Int, _ c: Int) {
@@ -799,7 +821,8 @@ final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
     }
 
     /// The block `rows × columns` of outputs that are `width`-long rows (a product's epilogue):
-    /// whole rows in one run, partial rows one at a time.
+    /// whole rows in one run, a narrower block operation by operation, each on the whole block
+    /// (Note [Elementwise blocks of rows]).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     func run(rows: Range<Int>, columns: Range<Int>, width: Int) {
@@ -807,9 +830,7 @@ final class MicroProgram<Scalar: TensorScalar>: @unchecked Sendable {
             run(rows.lowerBound * width, rows.count * width)
             return
         }
-        for r in rows {
-            for i in 0..<ops.count { ops[i].run(r * width + columns.lowerBound, columns.count, column: columns.lowerBound) }
-        }
+        for i in 0..<ops.count { ops[i].run(rows: rows, columns: columns, width: width) }
     }
 }
 

@@ -72,6 +72,45 @@ import Scheduler
         }
     }
 
+    /// Products wide enough for column chunks on 2 and 3 workers (1024 columns: Note [GEMM column
+    /// chunks]) run their epilogues on blocks narrower than a row, in the block forms (Note
+    /// [Elementwise blocks of rows]): a bias added (a row down the block), a bias minus the
+    /// product (the row on the left), a product times another array, activations and their
+    /// derivatives. Every value has the unfused one-worker plan's bits, in Float and Double.
+    @Test(arguments: [2, 3])
+    func narrowBlocksOfWideProductsKeepTheBits(workers: Int) throws {
+        try checkNarrowBlocks(Float.self, workers: workers)
+        try checkNarrowBlocks(Double.self, workers: workers)
+    }
+
+    func checkNarrowBlocks<S: TensorScalar>(_ type: S.Type, workers: Int) throws {
+        let g = Graph<S>()
+        var rng = SeededGenerator(seed: 21)
+        let x = g.parameter("x", .randomNormal(shape: [120, 256], using: &rng))
+        let w0 = g.parameter("w0", .randomNormal(shape: [256, 1024], standardDeviation: 0.06, using: &rng))
+        let b0 = g.parameter("b0", .randomNormal(shape: [1024], using: &rng))
+        let w1 = g.parameter("w1", .randomNormal(shape: [256, 1024], standardDeviation: 0.06, using: &rng))
+        let b1 = g.parameter("b1", .randomNormal(shape: [1, 1024], using: &rng))
+        let m = g.constant(.randomNormal(shape: [120, 1024], using: &rng))
+        let h = try relu(x.matmul(w0) + b0)
+        let t = try tanh(b1 - x.matmul(w1))
+        let u = try sigmoid(x.matmul(w0) * m)
+        let loss = try (h * t + u).mean()
+        let outputs = [h, t, u, loss] + (try g.gradients(of: loss, wrt: [x, w0, w1]))
+        let reference = try Plan(outputs: outputs, fusion: false)
+        try reference.run()
+        let executor = Executor(workers: workers)
+        defer { executor.shutdown() }
+        let fused = try Plan(outputs: outputs, executor: executor)
+        let names = fused.taskInfo.map(\.name)
+        #expect(names.contains("fused[3] matmul+add+relu") && names.contains { $0.contains("matmul+sub+tanh") }
+                && names.contains { $0.contains("matmul+mul+sigmoid") }, "\(names)")
+        try fused.run()
+        for n in outputs {
+            #expect(try fused.value(of: n) == reference.value(of: n), "\(S.self), node \(n.id), \(workers) workers")
+        }
+    }
+
     @Test func doubleAndSmallProductsToo() throws {
         let g = Graph<Double>()
         var rng = SeededGenerator(seed: 9)
