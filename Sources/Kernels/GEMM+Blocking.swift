@@ -312,24 +312,24 @@ extension GEMM {
     // Note [Packed blocks of op(A) shared by the chunks]: each worker of `columnChunksProduct`
     // packed its own copy of all of op(A), so on 2 workers op(A) was packed twice: in a 2-worker
     // `perf` profile of 256x1024x784 (operands evicted between calls) the copying tiles of op(A)
-    // took 9.8% of the samples, against 4.7% on one worker, and the products ran 1.6-1.7 times
-    // as fast as on one worker instead of twice. Where there are at least as many row blocks as
-    // workers, one packed op(A) now serves all of them: the first worker to need a block claims
-    // it (an atomic state per block), packs it in the tiles of its first panel as before, and
+    // took 9.8% of the samples, against 4.7% on one worker, and the products ran 1.6-1.7 times as
+    // fast as on one worker instead of twice. Where there are at least as many row blocks as
+    // workers, one packed op(A) now serves all of them: the first worker to need a block claims it
+    // (an atomic state per block), packs it in the tiles of its first panel as before, and
     // publishes it (release) before its other panels; a worker that finds a block claimed waits
     // (acquire) until it is published, at most about one panel's tiles. Each worker takes the row
-    // blocks of a k block starting at a block of its own (participant w at block w, among blocks
-    // of a whole tile or more), so the workers pack different blocks at the same time and then
-    // find each other's blocks ready. A k block's row blocks are independent and every C element
-    // still sees the k blocks in order: the same bits. With fewer row blocks than workers (a batch of 64: one block) the workers would wait
-    // on each other at every k block (64x1024x784 on 2 workers: 1.21 times the time), so they
-    // keep private copies. Measured on the 2-vCPU Zen 3 host, both forms alternated call by call
-    // in one process, 100 calls, 2 workers (new/old medians, with and without operands evicted):
-    // 256x1024x784 0.944 and 0.961, 256x1024x1024 0.964 and 0.975, 1024x1024x256 with op(A) = Xᵀ
-    // and beta 1 0.975 and 0.977, 784x1024x256 the same 0.975 and 0.981, 200x1024x1024 0.957 and
-    // 0.917, 128x1024x784 0.986 and 0.973; 64x1024x784 (private copies) 0.998 and 0.984. The
-    // batch-256 MLP step on 2 workers, steps alternated, 200 steps: 0.979, 0.979, 0.983 (3 runs);
-    // batch 64: 0.993-0.995.
+    // blocks of a k block starting at a block of its own (participant w at block w, among blocks of
+    // a whole tile or more), so the workers pack different blocks at the same time and then find
+    // each other's blocks ready. A k block's row blocks are independent and every C element still
+    // sees the k blocks in order: the same bits. With fewer row blocks than workers (a batch of 64:
+    // one block) the workers would wait on each other at every k block (64x1024x784 on 2 workers:
+    // 1.21 times the time), so they keep private copies. Measured on the 2-vCPU Zen 3 host, both
+    // forms alternated call by call in one process, 100 calls, 2 workers (new/old medians, with and
+    // without operands evicted): 256x1024x784 0.944 and 0.961, 256x1024x1024 0.964 and 0.975,
+    // 1024x1024x256 with op(A) = Xᵀ and beta 1 0.975 and 0.977, 784x1024x256 the same 0.975 and
+    // 0.981, 200x1024x1024 0.957 and 0.917, 128x1024x784 0.986 and 0.973; 64x1024x784 (private
+    // copies) 0.998 and 0.984. The batch-256 MLP step on 2 workers, steps alternated, 200 steps:
+    // 0.979, 0.979, 0.983 (3 runs); batch 64: 0.993-0.995.
 
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
     /// column chunks]), each chunk through every k block (Note [GEMM chunks of several k

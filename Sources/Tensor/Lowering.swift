@@ -687,7 +687,22 @@ enum Lowering<Scalar: TensorScalar> {
 /// One elementwise operation of a fused group, as plain data (pointers and kernel enums, nothing
 /// reference-counted), so running a group costs no retain/release per operation and chunk.
 struct MicroOp<Scalar: TensorScalar> {
-    enum Kind { case arrayArray, arrayScalar, scalarArray, scalarScalar, arrayConstant, arrayRow, rowArray, rowRow }
+    enum Kind {
+        case arrayArray, arrayScalar, scalarArray, scalarScalar, arrayConstant, arrayRow, rowArray, rowRow
+
+        /// For the kinds whose operands are arrays or row vectors, whether each one is a row
+        /// vector (read from the block's first column on, the same for every row); nil for the
+        /// kinds with a scalar operand.
+        var rowOperands: (a: Bool, b: Bool)? {
+            switch self {
+            case .arrayArray: (false, false)
+            case .arrayRow: (false, true)
+            case .rowArray: (true, false)
+            case .rowRow: (true, true)
+            case .arrayScalar, .scalarArray, .scalarScalar, .arrayConstant: nil
+            }
+        }
+    }
     enum Code {
         case binary(BinaryOp, Kind)
         case unary(UnaryOp)
@@ -732,10 +747,11 @@ struct MicroOp<Scalar: TensorScalar> {
     func run(rows: Range<Int>, columns: Range<Int>, width: Int) {
         let s = rows.lowerBound * width + columns.lowerBound, h = rows.count, n = columns.count, j = columns.lowerBound
         switch code {
-        case let .binary(op, kind) where kind == .arrayArray || kind == .arrayRow || kind == .rowArray || kind == .rowRow:
-            let (pa, sa) = kind == .arrayArray || kind == .arrayRow ? (a + s, width) : (a + j, 0)
-            let (pb, sb) = kind == .arrayArray || kind == .rowArray ? (b + s, width) : (b + j, 0)
-            Elementwise.binaryRows(op, pa, rowStride: sa, pb, rowStride: sb, into: out + s, rowStride: width, rows: h, columns: n)
+        case let .binary(op, kind) where kind.rowOperands != nil:
+            let (aIsRow, bIsRow) = kind.rowOperands!
+            Elementwise.binaryRows(op, aIsRow ? a + j : a + s, rowStride: aIsRow ? 0 : width,
+                                   bIsRow ? b + j : b + s, rowStride: bIsRow ? 0 : width,
+                                   into: out + s, rowStride: width, rows: h, columns: n)
         case let .unary(op):
             Elementwise.unaryRows(op, a + s, rowStride: width, into: out + s, rowStride: width, rows: h, columns: n)
         case let .gradient(op):

@@ -101,17 +101,4 @@ struct ElementwiseRowsTests {
             #expect(zip(got, expected).allSatisfy { same($0, $1) }, "\(T.self) \(op)′, block \(rows)×\(columns) at \(column) of \(width)")
         }
     }
-
-    @Test func emptyBlocksWriteNothing() {
-        var out: [Float] = [1, 2, 3]
-        let a: [Float] = [4, 5, 6]
-        out.withUnsafeMutableBufferPointer { o in
-            a.withUnsafeBufferPointer { a in
-                Elementwise.binaryRows(.add, a.baseAddress!, rowStride: 3, a.baseAddress!, rowStride: 3, into: o.baseAddress!,
-                                       rowStride: 3, rows: 0, columns: 3)
-                Elementwise.unaryRows(.neg, a.baseAddress!, rowStride: 3, into: o.baseAddress!, rowStride: 3, rows: 1, columns: 0)
-            }
-        }
-        #expect(out == [1, 2, 3])
-    }
 }
