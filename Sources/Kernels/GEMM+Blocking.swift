@@ -331,17 +331,32 @@ extension GEMM {
     // copies) 0.998 and 0.984. The batch-256 MLP step on 2 workers, steps alternated, 200 steps:
     // 0.979, 0.979, 0.983 (3 runs); batch 64: 0.993-0.995.
 
+    // Note [Row blocks for many workers]: the rows of op(A) came in one worker's blocks (`mc`,
+    // about 126 rows here), so a batch of 256 had 3 row blocks and a batch of 64 one. With more
+    // workers than blocks each worker packed a whole copy of op(A). On a 16-core Xeon the
+    // batch-256 MLP step then ran 4.6 times as fast on 16 workers as on one: with 16 workers a
+    // 256x1024x1024 product gives each about 4 of its 64 panels, after packing all 1 MiB of op(A).
+    // Now, when one worker's blocks are fewer than the workers, the rows are cut into about as
+    // many blocks as workers (at most one per row tile), so nearly every worker starts on a block
+    // of its own and all share one packed op(A). Row blocks do not shape any sum: the same bits. On the
+    // 2-vCPU Zen 3 (batch 64: one block of 64 rows becomes 36 + 28), steps alternated in one
+    // process, new/old medians of the per-step ratios: batch-64 MLP step on 2 workers 0.999,
+    // 0.989, 0.995, 0.997, 0.995 (300 steps each); cnn 0.991; char 1.001. On 16 cores it is not
+    // measured yet (Benchmarks/RESULTS.md, session of 2026-11-30).
+
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
     /// column chunks]), each chunk through every k block (Note [GEMM chunks of several k
-    /// blocks]); the packed op(A) is kept whole (`chunkedAFits`), once for all workers when there
-    /// are at least as many row blocks as workers (Note [Packed blocks of op(A) shared by the
-    /// chunks]), else once per worker.
+    /// blocks]); the packed op(A) is kept whole (`chunkedAFits`), once for all workers when it has
+    /// several row blocks, cut to at least one per worker where the rows allow (Note [Row blocks
+    /// for many workers], Note [Packed blocks of op(A) shared by the chunks]), else (a single row
+    /// tile) once per worker.
     static func columnChunksProduct<T: KernelFloat>(
         m: Int, n: Int, k: Int, alpha: T, a: Operand<T>, b: Operand<T>, beta: T,
         c: UnsafeMutablePointer<T>, ldc: Int, loop: any ParallelLoop, workers: Int, kernel: MicroKernel<T>,
         blocking: Blocking, cache: CacheSizes, epilogue: Epilogue?
     ) {
-        let mr = kernel.mr, nr = kernel.nr, rowBlock = blocking.rowBlock, kc = blocking.kc
+        let mr = kernel.mr, nr = kernel.nr, kc = blocking.kc
+        let rowBlock = chunkRowBlock(m: m, rowBlock: blocking.rowBlock, workers: workers, mr: mr)
         let kBlocks = (k + kc - 1) / kc
         let allPanels = (n + nr - 1) / nr
         // Up to four chunks per worker at first, each within nc and of at least 2^25 multiply-adds
@@ -356,9 +371,9 @@ extension GEMM {
         let runPanels = epilogueColumns(rows: rowBlock, nr: nr, cache: cache, stride: MemoryLayout<T>.stride) / nr
         let inFirstTile = packsInFirstTile(b, kernel: kernel, firstRows: Swift.min(rowBlock, m))
         let counter = ChunkCounter()
-        // One packed op(A) for all workers when each can start on a row block of its own (Note
-        // [Packed blocks of op(A) shared by the chunks]); otherwise a copy per worker.
-        let shared = rowBlocks >= workers
+        // One packed op(A) for all workers when there are several row blocks (Note [Packed blocks
+        // of op(A) shared by the chunks]); otherwise (a single tile of rows) a copy per worker.
+        let shared = rowBlocks >= 2
         let cacheSize = kBlocks * rowBlocks * blockSize
         let startingBlocks = Swift.max(1, m / rowBlock + (m % rowBlock >= mr ? 1 : 0))
         withScratch(Int.self, count: shared ? kBlocks * rowBlocks : 0) { stateMemory in
@@ -455,6 +470,18 @@ extension GEMM {
         }
         starts[chunks] = panels
         return chunks
+    }
+
+    /// Rows per block of op(A) in `columnChunksProduct`: one worker's `rowBlock`, or, when that
+    /// gives fewer blocks than workers, whole tiles cut into about as many equal blocks as workers
+    /// (at most one per tile), so that nearly every worker starts on a block of its own and all
+    /// share one packed op(A) (Note [Row blocks for many workers]).
+    static func chunkRowBlock(m: Int, rowBlock: Int, workers: Int, mr: Int) -> Int {
+        let blocks = (m + rowBlock - 1) / rowBlock
+        let tiles = (m + mr - 1) / mr
+        guard blocks < workers, tiles >= 2 else { return rowBlock }
+        let wanted = Swift.min(workers, tiles)
+        return (tiles + wanted - 1) / wanted * mr
     }
 
     /// The next chunk of a `columnChunksProduct`, for whichever worker asks.

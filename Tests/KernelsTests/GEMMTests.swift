@@ -150,7 +150,11 @@ where T.RawSignificand: FixedWidthInteger {
                             (GEMMCase(m: 50, n: 800, k: 100, tb: true, alpha: -1), tiny),
                             (Self.chunkedCase, CacheSizes.default),
                             (GEMMCase(m: 200, n: 600, k: 100, tb: true), tiny),
-                            (GEMMCase(m: 120, n: 600, k: 300, beta: 1), tiny)] {
+                            (GEMMCase(m: 120, n: 600, k: 300, beta: 1), tiny),
+                            // Fewer row tiles than workers, cut into one block per tile and shared
+                            // (Note [Row blocks for many workers]): on 8 workers several start on
+                            // the same block and wait for it; on 2 the rows are two blocks.
+                            (GEMMCase(m: 20, n: 2100, k: 400, beta: 0.5), CacheSizes.default)] {
             let serial = try checkGEMM(Float.self, cs, cache: cache)
             for loop in workerLoops {
                 let parallel = try checkGEMM(Float.self, cs, loop: loop, cache: cache)
