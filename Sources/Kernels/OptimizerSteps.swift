@@ -58,13 +58,20 @@ public enum OptimizerSteps {
                      "OptimizerSteps.adam: \(p.count) parameters, \(g.count) gradients, \(m.count)/\(v.count) moments")
         precondition(step >= 1, "OptimizerSteps.adam: step counts from 1, got \(step)")
         if p.isEmpty { return }
+        var args = adamArguments(step: step, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                                 weightDecay: weightDecay, decoupledWeightDecay: decoupledWeightDecay)
+        currentKernels.pointee.adam(p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, p.count, &args)
+    }
+
+    /// The Adam kernel's constants for update number `step` (the bias corrections in Double).
+    static func adamArguments(step: Int, learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+                              weightDecay: Float, decoupledWeightDecay: Bool) -> ck_adam_args {
         let bc1 = 1 - power(Double(beta1), step), bc2 = 1 - power(Double(beta2), step)
-        var args = ck_adam_args(
+        return ck_adam_args(
             neg_step: Float(-Double(learningRate) / bc1), inv_sqrt_bc2: Float(1 / bc2.squareRoot()),
             epsilon: epsilon, one_minus_b1: 1 - beta1, b2: beta2, one_minus_b2: 1 - beta2,
             l2: decoupledWeightDecay ? 0 : weightDecay,
             shrink: decoupledWeightDecay ? 1 - learningRate * weightDecay : 1)
-        currentKernels.pointee.adam(p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, p.count, &args)
     }
 
     /// Square roots of 8 floats, correctly rounded (NaN for negative inputs, 0 and +infinity exact).

@@ -388,9 +388,11 @@ enum Lowering<Scalar: TensorScalar> {
     /// A parameter's update run by the task of its gradient's product (Note [Updates in the
     /// gradient's product]): with `sgdRate`, `parameter += (−rate())·op(A)·op(B)` in one GEMM (the
     /// rate read when the task runs); otherwise the product into a buffer of this task's own, with
-    /// `applyRange` on each finished block as the GEMM's epilogue.
+    /// `applyRange` on each finished block as the GEMM's epilogue (`applyBlock`, when given, on
+    /// blocks narrower than a row: Note [Optimizer steps on blocks of rows]).
     static func updateInProduct(_ op: Operation, inputs: [Operand<Scalar>], parameter: Operand<Scalar>,
                                 sgdRate: (@Sendable () -> Scalar)?, applyRange: ParameterUpdate<Scalar>.RangeApply?,
+                                applyBlock: ParameterUpdate<Scalar>.BlockApply? = nil,
                                 gradientStorage: UnsafeMutablePointer<Scalar>?, gradientScale: (@Sendable () -> Scalar)?,
                                 apply: @escaping ParameterUpdate<Scalar>.Apply,
                                 location: SourceLocation, loop: any ParallelLoop) throws -> Lowered {
@@ -435,10 +437,13 @@ enum Lowering<Scalar: TensorScalar> {
         let apply = applyRange!
         let gradient = Scratch<Scalar>(count: m * n)
         let g = Address(gradient.pointer)
-        // Each finished block's rows: one range when the block spans whole rows.
+        // Each finished block's rows: one range when the block spans whole rows, else the block
+        // in one call when the rule takes blocks, or row by row.
         let epilogue: GEMM.Epilogue = { rows, columns in
             if columns.count == n {
                 apply(out.pointer, g.pointer, (rows.lowerBound * n)..<(rows.upperBound * n))
+            } else if let applyBlock {
+                applyBlock(out.pointer, g.pointer, rows, columns, n)
             } else {
                 for r in rows { apply(out.pointer, g.pointer, (r * n + columns.lowerBound)..<(r * n + columns.upperBound)) }
             }

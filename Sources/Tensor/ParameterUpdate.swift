@@ -53,6 +53,20 @@ public struct ParameterUpdate<Scalar: TensorScalar> {
     /// block, while it is in cache (Note [Updates in the gradient's product]); nil by default.
     public var applyRange: RangeApply?
 
+    /// The closure type of `applyBlock`: `(parameter, gradient, rows, columns, rowLength)`, both
+    /// pointers to the whole arrays, row-major with rows of `rowLength` elements; it updates
+    /// elements `columns` of rows `rows` only.
+    public typealias BlockApply = @Sendable (_ parameter: UnsafeMutablePointer<Scalar>, _ gradient: UnsafePointer<Scalar>,
+                                             _ rows: Range<Int>, _ columns: Range<Int>, _ rowLength: Int) -> Void
+
+    /// Optional beside `applyRange` (and ignored without it): the same step on a block of rows of
+    /// a two-dimensional parameter, as `applyRange` on each row's part would do it. A product split
+    /// into column chunks over several workers finishes blocks narrower than the parameter's rows;
+    /// with this hook the plan updates such a block in one call instead of one call per row, which
+    /// lets the rule do its per-call work (the step's constants, its dispatch) once (Note
+    /// [Optimizer steps on blocks of rows]). nil by default: the plan calls `applyRange` per row.
+    public var applyBlock: BlockApply?
+
     /// Memory of the parameter's element count where the update wants its gradient (nil by
     /// default: the plan's own buffer). When the gradient is a two-dimensional `matmul` that
     /// nothing else reads, the update's task runs the product straight into this memory, scaled by

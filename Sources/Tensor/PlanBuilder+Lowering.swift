@@ -139,6 +139,7 @@ extension PlanBuilder {
                 let lowered = try Lowering<Scalar>.updateInProduct(r.operation, inputs: inputs,
                                                                    parameter: Operand(address: storage[u.parameter.id]!, shape: r.shape),
                                                                    sgdRate: u.sgdRate, applyRange: u.applyRange,
+                                                                   applyBlock: u.applyBlock,
                                                                    gradientStorage: u.gradientStorage,
                                                                    gradientScale: u.gradientScale, apply: u.apply,
                                                                    location: r.location, loop: loop)

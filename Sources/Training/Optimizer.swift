@@ -141,7 +141,7 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The formulas of `OptimizerSteps`, one element at a time, for scalar types without SIMD loops.
-    private func updateScalar<S: TensorScalar>(parameters p: UnsafeMutableBufferPointer<S>, gradients g: UnsafeBufferPointer<S>,
+    func updateScalar<S: TensorScalar>(parameters p: UnsafeMutableBufferPointer<S>, gradients g: UnsafeBufferPointer<S>,
                                                first: UnsafeMutableBufferPointer<S>, second: UnsafeMutableBufferPointer<S>,
                                                step: Int) {
         let lr = S(Double(learningRate.rate(atStep: step))), wd = S(Double(weightDecay))

@@ -93,6 +93,22 @@ public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
         }
     }
 
+    /// The update of parameter `index` on a block of rows of it (the whole parameter and gradient
+    /// given as pointers, row-major with rows of `rowLength` elements): the shape of
+    /// `ParameterUpdate.applyBlock`, beside `rangeHook`. It gives the bits of `rangeHook` on each
+    /// row's part, with the step's constants computed once per block.
+    public func blockHook(parameter index: Int) -> ParameterUpdate<Scalar>.BlockApply {
+        let n = parameterSizes[index]
+        return { [self] values, gradients, rows, columns, rowLength in
+            let block = OptimizerSteps.RowBlock(rows: rows, columns: columns, rowLength: rowLength)
+            precondition(block.end <= n, "OptimizerState.blockHook: rows \(rows), columns \(columns) of \(rowLength) outside parameter \(index)'s 0..<\(n)")
+            let slotCount = optimizer.slotNames.count
+            let base = slots[index].baseAddress
+            optimizer.update(parameters: values, gradients: gradients, first: slotCount >= 1 ? base : nil,
+                             second: slotCount >= 2 ? base.map { $0 + n } : nil, block: block, step: step)
+        }
+    }
+
     /// Parameters at least this long are updated in parallel chunks by `updateHook`.
     public static var splitThreshold: Int { 1 << 16 }
     /// Elements per chunk of a split update (a multiple of 8).

@@ -600,6 +600,7 @@ public final class Trainer<Scalar: TensorScalar> {
                                          optimizerState.updateHook(parameter: i, loop: executor.map { $0 as any ParallelLoop } ?? SerialLoop()))
             update.sgdRate = optimizerState.sgdRate
             update.applyRange = optimizerState.rangeHook(parameter: i)
+            update.applyBlock = optimizerState.blockHook(parameter: i)
             return gradientExchange?.planUpdate(parameter: i, replacing: update) ?? update
         }
         updates += stateUpdates.map(\.parameterUpdate)
