@@ -142,8 +142,8 @@ public struct Optimizer: Sendable, Equatable, CustomStringConvertible {
 
     /// The formulas of `OptimizerSteps`, one element at a time, for scalar types without SIMD loops.
     func updateScalar<S: TensorScalar>(parameters p: UnsafeMutableBufferPointer<S>, gradients g: UnsafeBufferPointer<S>,
-                                               first: UnsafeMutableBufferPointer<S>, second: UnsafeMutableBufferPointer<S>,
-                                               step: Int) {
+                                       first: UnsafeMutableBufferPointer<S>, second: UnsafeMutableBufferPointer<S>,
+                                       step: Int) {
         let lr = S(Double(learningRate.rate(atStep: step))), wd = S(Double(weightDecay))
         switch kind {
         case .sgd:

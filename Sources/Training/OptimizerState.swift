@@ -101,7 +101,8 @@ public final class OptimizerState<Scalar: TensorScalar>: @unchecked Sendable {
         let n = parameterSizes[index]
         return { [self] values, gradients, rows, columns, rowLength in
             let block = OptimizerSteps.RowBlock(rows: rows, columns: columns, rowLength: rowLength)
-            precondition(block.end <= n, "OptimizerState.blockHook: rows \(rows), columns \(columns) of \(rowLength) outside parameter \(index)'s 0..<\(n)")
+            precondition(block.end <= n, "OptimizerState.blockHook: rows \(rows), columns \(columns) of \(rowLength) "
+                                         + "outside parameter \(index)'s 0..<\(n)")
             let slotCount = optimizer.slotNames.count
             let base = slots[index].baseAddress
             optimizer.update(parameters: values, gradients: gradients, first: slotCount >= 1 ? base : nil,
