@@ -342,7 +342,7 @@ extension GEMM {
     // 2-vCPU Zen 3 (batch 64: one block of 64 rows becomes 36 + 28), steps alternated in one
     // process, new/old medians of the per-step ratios: batch-64 MLP step on 2 workers 0.999,
     // 0.989, 0.995, 0.997, 0.995 (300 steps each); cnn 0.991; char 1.001. On 16 cores it is not
-    // measured yet (Benchmarks/RESULTS.md, session of 2026-11-30).
+    // measured yet (Benchmarks/RESULTS.md, session of 2026-11-29 23:54-02:54).
 
     /// `packedProduct` with columns claimed in chunks by whichever worker is free (Note [GEMM
     /// column chunks]), each chunk through every k block (Note [GEMM chunks of several k
