@@ -338,9 +338,9 @@ extension GEMM {
     // 256x1024x1024 product gives each about 4 of its 64 panels, after packing all 1 MiB of op(A).
     // Now, when one worker's blocks are fewer than the workers, the rows are cut into about as
     // many blocks as workers (at most one per row tile), so nearly every worker starts on a block
-    // of its own and all share one packed op(A). Row blocks do not shape any sum: the same bits. On the
-    // 2-vCPU Zen 3 (batch 64: one block of 64 rows becomes 36 + 28), steps alternated in one
-    // process, new/old medians of the per-step ratios: batch-64 MLP step on 2 workers 0.999,
+    // of its own and all share one packed op(A). Row blocks do not shape any sum: the same bits.
+    // On the 2-vCPU Zen 3 (batch 64: one block of 64 rows becomes 36 + 28), steps alternated in
+    // one process, new/old medians of the per-step ratios: batch-64 MLP step on 2 workers 0.999,
     // 0.989, 0.995, 0.997, 0.995 (300 steps each); cnn 0.991; char 1.001. On 16 cores it is not
     // measured yet (Benchmarks/RESULTS.md, session of 2026-11-29 23:54-02:54).
 
